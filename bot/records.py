@@ -1,0 +1,217 @@
+"""Typed, immutable records parsed from Django Packages API v4 payloads.
+
+Everything upstream sends is normalised here, once, so the rest of the app never sees the
+API's quirks: timestamps become aware UTC datetimes (naive ones are New York time), hyperlinks
+become ids whatever their query string, legacy `pypi_url` forms become one canonical URL, and
+empty strings in nullable fields become `None`. `commits_over_52 == []` stays an empty tuple
+(unknown), distinct from 52 zeros (known to be quiet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from bot.errors import InvalidRecord
+
+UPSTREAM_TZ = ZoneInfo("America/New_York")
+COMMIT_WEEKS = 52
+
+_LINK_ID = re.compile(r"/api/v\d+/(?P<kind>packages|grids|categories)/(?P<id>\d+)/?(?:[?#].*)?$")
+_PYPI_PREFIXES = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:pypi\.python\.org/pypi/|pypi\.org/project/|pypi\.org/pypi/)",
+    re.IGNORECASE,
+)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """ISO-8601 text (offset or naive New York time) to an aware UTC datetime."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 string, got {type(value).__name__}")
+    text = value.strip().replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UPSTREAM_TZ)
+    return parsed.astimezone(UTC)
+
+
+def link_id(url: str, kind: Literal["packages", "grids", "categories"]) -> int:
+    """The numeric id at the end of an API hyperlink, ignoring host and query string."""
+    match = _LINK_ID.search(url.strip())
+    if match is None or match["kind"] != kind:
+        raise ValueError(f"not a {kind} link: {url!r}")
+    return int(match["id"])
+
+
+def normalise_pypi_url(value: str | None) -> str | None:
+    """Any legacy `pypi_url` form to `https://pypi.org/project/<name>/`, or `None` when empty."""
+    if not value or not value.strip():
+        return None
+    name = _PYPI_PREFIXES.sub("", value.strip()).strip("/").split("/", 1)[0]
+    return f"https://pypi.org/project/{name}/" if name else None
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(parse_timestamp)]
+OptionalUtcDatetime = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
+OptionalText = Annotated[StrictStr | None, BeforeValidator(_blank_to_none)]
+Count = Annotated[StrictInt, Field(ge=0)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+class PackageRecord(_Record):
+    """One package as Django Packages describes it, normalised."""
+
+    id: StrictInt
+    slug: StrictStr = Field(min_length=1)
+    title: StrictStr
+    category_id: int | None = Field(default=None, validation_alias="category")
+    grid_ids: tuple[int, ...] = Field(default=(), validation_alias="grids")
+    last_updated: OptionalUtcDatetime = None
+    last_fetched: OptionalUtcDatetime = None
+    created: OptionalUtcDatetime = None
+    modified: OptionalUtcDatetime = None
+    repo_url: OptionalText = None
+    repo_description: StrictStr = ""
+    repo_watchers: Count | None = None
+    repo_forks: Count | None = None
+    pypi_version: OptionalText = None
+    pypi_url: Annotated[str | None, BeforeValidator(normalise_pypi_url)] = None
+    documentation_url: OptionalText = None
+    commits_over_52: tuple[Count, ...] = ()
+    participants: tuple[StrictStr, ...] = ()
+
+    @field_validator("category_id", mode="before")
+    @classmethod
+    def _category_link(cls, value: Any) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("expected a category link")
+        return link_id(value, "categories")
+
+    @field_validator("grid_ids", mode="before")
+    @classmethod
+    def _grid_links(cls, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError("expected a list of grid links")
+        return tuple(sorted({v if isinstance(v, int) else link_id(v, "grids") for v in value}))
+
+    @field_validator("commits_over_52")
+    @classmethod
+    def _fifty_two_weeks(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if value and len(value) != COMMIT_WEEKS:
+            raise ValueError(f"expected [] or {COMMIT_WEEKS} weekly counts, got {len(value)}")
+        return value
+
+    @property
+    def commits_known(self) -> bool:
+        """False when upstream has no commit data (`[]`), as opposed to 52 quiet weeks."""
+        return bool(self.commits_over_52)
+
+    def content_hash(self) -> str:
+        """A digest of what the record says about the package, ignoring bookkeeping fields.
+
+        `last_fetched` and `modified` move without the package changing, so they are left out:
+        a new hash means a new history row.
+        """
+        payload = self.model_dump(mode="json", exclude={"last_fetched", "modified"})
+        encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.blake2b(encoded, digest_size=16).hexdigest()
+
+
+class GridRecord(_Record):
+    """A grid (curated comparison list) and the ids of its member packages."""
+
+    id: StrictInt
+    slug: StrictStr = Field(min_length=1)
+    title: StrictStr
+    description: StrictStr = ""
+    is_locked: StrictBool = False
+    header: StrictBool = False
+    package_ids: tuple[int, ...] = Field(default=(), validation_alias="packages")
+    created: OptionalUtcDatetime = None
+    modified: OptionalUtcDatetime = None
+
+    @field_validator("package_ids", mode="before")
+    @classmethod
+    def _package_links(cls, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError("expected a list of package links")
+        ids = (v if isinstance(v, int) else link_id(v, "packages") for v in value)
+        return tuple(dict.fromkeys(ids))
+
+
+class CategoryRecord(_Record):
+    """A package category (App, Framework, Other, ...)."""
+
+    id: StrictInt
+    slug: StrictStr
+    title: StrictStr
+    title_plural: StrictStr = ""
+    description: StrictStr = ""
+    show_pypi: StrictBool = True
+
+
+class SearchHit(_Record):
+    """One entry of `/api/v4/search/`: a package or a grid."""
+
+    item_type: Literal["package", "grid"]
+    slug: StrictStr
+    title: StrictStr
+    description: StrictStr = ""
+    repo_watchers: int = 0
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def _parse(model: type[R], kind: str, data: Any) -> R:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "(record)"
+        record_id = data.get("id") if isinstance(data, dict) else None
+        raise InvalidRecord(kind, record_id, field, error["msg"]) from None
+
+
+def parse_package(data: Any) -> PackageRecord:
+    """Validate one package payload; raise `InvalidRecord` naming its id and the bad field."""
+    return _parse(PackageRecord, "package", data)
+
+
+def parse_grid(data: Any) -> GridRecord:
+    return _parse(GridRecord, "grid", data)
+
+
+def parse_category(data: Any) -> CategoryRecord:
+    return _parse(CategoryRecord, "category", data)
+
+
+def parse_search_hit(data: Any) -> SearchHit:
+    return _parse(SearchHit, "search hit", data)

@@ -1,0 +1,7 @@
+"""Shared fixtures live in `tests/plugins/`, one module per concern."""
+
+pytest_plugins = [
+    "tests.plugins.data",
+    "tests.plugins.database",
+    "tests.plugins.djp_api",
+]
