@@ -80,7 +80,9 @@ Count = Annotated[StrictInt, Field(ge=0)]
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", str_strip_whitespace=True, populate_by_name=True
+    )
 
 
 class PackageRecord(_Record):
