@@ -1,0 +1,53 @@
+"""When to try an HTTP request again, and how long to wait first.
+
+Pure functions and a frozen policy, so the waits can be tested without a network or a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, and a cap on what a server may ask us to wait."""
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    max_retry_after: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("a retry policy needs at least one attempt")
+
+    def delay(self, attempt: int, retry_after: float | None, random: Callable[[], float]) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based).
+
+        A server's `Retry-After` wins (capped); otherwise a uniform draw in
+        `[0, min(max_delay, base_delay * 2 ** (attempt - 1))]` ("full jitter"), which spreads
+        retries from several clients instead of having them hit the server in step.
+        """
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return random() * ceiling
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds from `now`: either delta-seconds or an HTTP-date; else `None`."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdecimal():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)

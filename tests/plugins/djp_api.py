@@ -1,0 +1,53 @@
+"""Fixtures: a running fake Django Packages API, and a client pointed at it.
+
+`djp_client` times out after 0.5 s, makes 3 attempts, and never really waits: its backoff
+waits land in `djp_sleeps.calls`. Jitter is pinned to the top of the window, so the waits are
+0.5 s then 1 s unless the server sends `Retry-After`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.client import DjangoPackagesClient
+from bot.config import Settings
+from bot.http_retry import RetryPolicy
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.fakes.sleep import RecordingSleep
+
+TEST_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=4.0)
+
+
+@pytest.fixture
+async def djp_api() -> AsyncIterator[FakeDjangoPackages]:
+    """The fake API serving the seeded packages, grids and categories."""
+    async with FakeDjangoPackages() as api:
+        yield api
+
+
+@pytest.fixture
+def djp_settings(djp_api: FakeDjangoPackages) -> Settings:
+    """Settings aimed at the fake API (no `.env` read), with a short timeout."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        djp_api_url=djp_api.base_url,
+        http_timeout_seconds=0.5,
+        http_concurrency=2,
+    )
+
+
+@pytest.fixture
+def djp_sleeps() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+async def djp_client(
+    djp_settings: Settings, djp_sleeps: RecordingSleep
+) -> AsyncIterator[DjangoPackagesClient]:
+    async with DjangoPackagesClient.from_settings(
+        djp_settings, retry=TEST_RETRY, sleep=djp_sleeps, random=lambda: 1.0
+    ) as client:
+        yield client
