@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.plugins.data",
     "tests.plugins.database",
     "tests.plugins.djp_api",
+    "tests.plugins.discord",
 ]
