@@ -15,7 +15,6 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_models import Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene, pointed_at, running_bot
 
-
 ERROR_TIMEOUT = 5.0
 
 
