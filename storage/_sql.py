@@ -1,0 +1,75 @@
+"""Statement helpers shared by the query modules: upserts, slug hand-overs, search."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, Table, case, cast, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from storage.models import Grid, Package
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that understands `ON CONFLICT` on the session's backend."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def upsert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows`, or update every given column of those whose primary key exists."""
+    if not rows:
+        return
+    insert = dialect_insert(session, table)
+    keys = [column.name for column in table.primary_key]
+    changes = {name: insert.excluded[name] for name in rows[0] if name not in keys}
+    await session.execute(insert.on_conflict_do_update(index_elements=keys, set_=changes), rows)
+
+
+async def release_slugs(
+    session: AsyncSession, model: type[Package] | type[Grid], slugs: Mapping[int, str]
+) -> None:
+    """Rename to `<slug>~<id>` the rows whose slug upstream now gives to another id.
+
+    Upstream slugs are unique but can move to another id (a package deleted and its name
+    reused); the stale row would otherwise make the unique index reject a whole batch. It gets
+    its real slug back if it is ever observed again.
+    """
+    await session.execute(
+        update(model)
+        .where(model.slug.in_(list(slugs.values())), model.id.not_in(list(slugs)))
+        .values(slug=model.slug + "~" + cast(model.id, String))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def by_id_or_slug(model: type[Package] | type[Grid], key: int | str) -> ColumnElement[bool]:
+    """Match a row by id (an int or a string of digits) or by slug, case-insensitively."""
+    if isinstance(key, str) and not key.strip().isdigit():
+        return func.lower(model.slug) == key.strip().lower()
+    return model.id == int(key)
+
+
+def text_match(
+    slug: InstrumentedAttribute[str], title: InstrumentedAttribute[str], text: str
+) -> tuple[ColumnElement[bool], ColumnElement[int]]:
+    """A case-insensitive substring filter on slug or title, and its rank (0 is best).
+
+    Rank 0 is the exact slug, 1 a slug prefix, 2 any other match; callers add tie-breakers.
+    """
+    needle = text.strip().lower()
+    lowered = func.lower(slug)
+    matches = or_(
+        lowered.contains(needle, autoescape=True),
+        func.lower(title).contains(needle, autoescape=True),
+    )
+    rank = case(
+        (lowered == needle, 0),
+        (lowered.startswith(needle, autoescape=True), 1),
+        else_=2,
+    )
+    return matches, rank

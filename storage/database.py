@@ -1,0 +1,122 @@
+"""Engine and session setup, and migrations to the latest schema.
+
+`Database.from_url` accepts any SQLAlchemy async URL. SQLite gets foreign keys, WAL and a busy
+timeout on every connection; PostgreSQL goes through asyncpg. Whatever goes wrong with the URL
+surfaces as one `DatabaseError` whose message never shows the password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from storage.errors import DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000")
+
+_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):[^/\s]*@")
+
+
+def mask_password(text: str) -> str:
+    """`text` with the password of any URL in it replaced by `***`."""
+    return _PASSWORD.sub(r"\1:***@", text)
+
+
+class Database:
+    """An async engine and its session factory; sessions are opened per unit of work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, **engine_options: Any) -> Database:
+        """Build the engine for `url`; `engine_options` go to `create_async_engine`."""
+        try:
+            parsed = make_url(url)
+            if parsed.get_backend_name() == "sqlite":
+                _create_parent_directory(parsed)
+            engine = create_async_engine(parsed, **engine_options)
+        except (ArgumentError, InvalidRequestError, ImportError, ValueError, OSError) as exc:
+            raise _unusable(url, exc) from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password hidden, fit for logs and `/status`."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction the caller commits (or not)."""
+        async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside a transaction: committed on exit, rolled back on an exception."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def upgrade(self, revision: str = "head") -> None:
+        """Apply the Alembic migrations up to `revision` on this engine's connection."""
+        connection = self.engine.connect()
+        try:
+            await connection.start()
+        except (DBAPIError, OSError) as exc:
+            raise _unusable(self.url, exc) from None
+        try:
+            async with connection.begin():
+                await connection.run_sync(_run_upgrade, revision)
+        finally:
+            await connection.close()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: no `alembic.ini` is needed at runtime."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _run_upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)
+
+
+def _create_parent_directory(url: URL) -> None:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _unusable(url: str, exc: BaseException) -> DatabaseError:
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return DatabaseError(mask_password(f"Cannot use DATABASE_URL '{url}': {reason}"))

@@ -1,0 +1,138 @@
+"""Stored grids and their members, and the category list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.records import CategoryRecord, GridRecord
+from storage._sql import by_id_or_slug, dialect_insert, release_slugs, text_match, upsert
+from storage.models import Category, Grid, GridMember, Subscription, TargetKind
+from storage.subscriptions import ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class GridRef:
+    """Enough of a grid to name and link it."""
+
+    id: int
+    slug: str
+    title: str
+
+
+async def save_grid(
+    session: AsyncSession, record: GridRecord, *, now: datetime, next_poll_at: datetime
+) -> tuple[frozenset[int] | None, frozenset[int]]:
+    """Store a grid and its membership; return (previous members, current members).
+
+    The previous members are None when no baseline had been taken: the first sync of a grid is
+    silent, so the caller has nothing to compare.
+    """
+    synced_at = await session.scalar(select(Grid.synced_at).where(Grid.id == record.id))
+    previous = await grid_member_ids(session, record.id) if synced_at is not None else None
+    current = frozenset(record.package_ids)
+    await release_slugs(session, Grid, {record.id: record.slug})
+    await upsert(
+        session,
+        Grid.__table__,
+        [
+            {
+                "id": record.id,
+                "slug": record.slug,
+                "title": record.title,
+                "description": record.description,
+                "is_locked": record.is_locked,
+                "header": record.header,
+                "synced_at": now,
+                "next_poll_at": next_poll_at,
+                "failure_count": 0,
+                "last_error": None,
+            }
+        ],
+    )
+    await session.execute(
+        delete(GridMember).where(
+            GridMember.grid_id == record.id, GridMember.package_id.not_in(current)
+        )
+    )
+    if current:
+        insert = dialect_insert(session, GridMember.__table__).on_conflict_do_nothing()
+        await session.execute(
+            insert, [{"grid_id": record.id, "package_id": package_id} for package_id in current]
+        )
+    return previous, current
+
+
+async def find_grid(session: AsyncSession, key: int | str) -> Grid | None:
+    """A stored grid by id (an int or digits) or by slug, case-insensitively."""
+    return await session.scalar(
+        select(Grid).where(by_id_or_slug(Grid, key)).execution_options(populate_existing=True)
+    )
+
+
+async def grid_member_ids(session: AsyncSession, grid_id: int) -> frozenset[int]:
+    rows = await session.scalars(select(GridMember.package_id).where(GridMember.grid_id == grid_id))
+    return frozenset(rows)
+
+
+async def due_grid_ids(session: AsyncSession, now: datetime) -> list[int]:
+    """Subscribed grids to fetch now: never synced, or due."""
+    query = (
+        select(Subscription.target_id)
+        .distinct()
+        .outerjoin(Grid, Grid.id == Subscription.target_id)
+        .where(
+            Subscription.target_kind == TargetKind.GRID,
+            ACTIVE,
+            or_(Grid.synced_at.is_(None), Grid.next_poll_at <= now),
+        )
+        .order_by(Subscription.target_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def record_grid_failure(
+    session: AsyncSession, grid_id: int, error: str, *, retry_at: datetime
+) -> int:
+    """Note a failed grid fetch and when to retry; return the failure count (0 if not stored)."""
+    count = await session.scalar(
+        update(Grid)
+        .where(Grid.id == grid_id)
+        .values(failure_count=Grid.failure_count + 1, last_error=error, next_poll_at=retry_at)
+        .returning(Grid.failure_count)
+    )
+    return count or 0
+
+
+async def save_categories(session: AsyncSession, records: Sequence[CategoryRecord]) -> None:
+    await upsert(session, Category.__table__, [record.model_dump() for record in records])
+
+
+async def category_titles(session: AsyncSession) -> dict[int, str]:
+    rows = await session.execute(select(Category.id, Category.title))
+    return dict(rows.tuples().all())
+
+
+async def search_grids(session: AsyncSession, text: str, limit: int = 25) -> list[Grid]:
+    """Grids whose slug or title contains `text`: exact slug, slug prefix, then most packages."""
+    matches, rank = text_match(Grid.slug, Grid.title, text)
+    size = (
+        select(func.count()).where(GridMember.grid_id == Grid.id).correlate(Grid).scalar_subquery()
+    )
+    query = select(Grid).where(matches).order_by(rank, size.desc(), Grid.slug).limit(limit)
+    return list(await session.scalars(query.execution_options(populate_existing=True)))
+
+
+async def grids_of_package(session: AsyncSession, package_id: int) -> list[GridRef]:
+    """The stored grids listing a package, by title."""
+    rows = await session.execute(
+        select(Grid.id, Grid.slug, Grid.title)
+        .join(GridMember, GridMember.grid_id == Grid.id)
+        .where(GridMember.package_id == package_id)
+        .order_by(Grid.title)
+    )
+    return [GridRef(*row) for row in rows.tuples()]

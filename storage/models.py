@@ -1,0 +1,268 @@
+"""The database schema as SQLAlchemy 2 typed declarative models.
+
+Every datetime column is a `UtcDateTime`: aware UTC in, aware UTC out, on SQLite (which keeps no
+offset) and PostgreSQL alike. Discord snowflakes are `BigInteger`. JSON columns become JSONB on
+PostgreSQL. Names of constraints and indexes follow one convention so migrations can refer to
+them on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, get_args
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.events.base import DEFAULT_EVENTS, MinReleaseLevel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is stored as UTC and always read back as an aware UTC datetime."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        value = value.astimezone(UTC)
+        # SQLite has no time zone storage: keep the UTC wall time, re-attach UTC on the way out.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class TargetKind(StrEnum):
+    PACKAGE = "package"
+    GRID = "grid"
+
+
+class AlertStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+RELEASE_LEVELS: tuple[str, ...] = get_args(MinReleaseLevel)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _default_events() -> list[str]:
+    return sorted(DEFAULT_EVENTS)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UtcDateTime(),
+        list[int]: JsonType,
+        list[str]: JsonType,
+        dict[str, Any]: JsonType,
+    }
+
+
+class Package(Base):
+    """The latest observation of one Django Packages package."""
+
+    __tablename__ = "packages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    slug: Mapped[str] = mapped_column(unique=True)
+    title: Mapped[str]
+    category_id: Mapped[int | None]
+    repo_url: Mapped[str | None] = mapped_column(Text)
+    repo_description: Mapped[str] = mapped_column(Text)
+    repo_watchers: Mapped[int | None]
+    repo_forks: Mapped[int | None]
+    pypi_version: Mapped[str | None]
+    pypi_url: Mapped[str | None] = mapped_column(Text)
+    documentation_url: Mapped[str | None] = mapped_column(Text)
+    last_updated: Mapped[datetime | None]
+    last_fetched: Mapped[datetime | None]
+    commits_over_52: Mapped[list[int]]
+    grid_ids: Mapped[list[int]]
+    #: `PackageRecord.model_dump(mode="json")`; `PackageRecord.model_validate` rebuilds it.
+    record: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]
+    next_poll_at: Mapped[datetime] = mapped_column(index=True)
+    failure_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Consecutive 404s from upstream.
+    missing_count: Mapped[int] = mapped_column(default=0)
+    removed_at: Mapped[datetime | None]
+
+
+class PackageHistory(Base):
+    """One row each time a package's content hash changes (and at its first observation)."""
+
+    __tablename__ = "package_history"
+    __table_args__ = (Index(None, "package_id", "observed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"))
+    observed_at: Mapped[datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    pypi_version: Mapped[str | None]
+    repo_watchers: Mapped[int | None]
+    repo_forks: Mapped[int | None]
+    last_updated: Mapped[datetime | None]
+    commits_over_52: Mapped[list[int]]
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    slug: Mapped[str] = mapped_column(unique=True)
+    title: Mapped[str]
+    description: Mapped[str] = mapped_column(Text)
+    is_locked: Mapped[bool]
+    header: Mapped[bool]
+    #: None until the first membership baseline is taken.
+    synced_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime]
+    failure_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class GridMember(Base):
+    """A package listed in a grid; the package itself may not be stored yet, hence no FK."""
+
+    __tablename__ = "grid_members"
+
+    grid_id: Mapped[int] = mapped_column(
+        ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True
+    )
+    package_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    slug: Mapped[str]
+    title: Mapped[str]
+    title_plural: Mapped[str]
+    description: Mapped[str] = mapped_column(Text)
+    show_pypi: Mapped[bool]
+
+
+class Subscription(Base):
+    """A channel following a package or a grid, with its alert preferences."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "channel_id", "target_kind", "target_id"),
+        CheckConstraint(_one_of("target_kind", tuple(TargetKind)), name="target_kind"),
+        CheckConstraint(_one_of("min_release_level", RELEASE_LEVELS), name="min_release_level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    target_kind: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int]
+    #: Event names (`bot.events.base.Event` values) this subscription wants.
+    events: Mapped[list[str]] = mapped_column(default=_default_events)
+    #: The only role an alert may mention.
+    role_id: Mapped[int | None] = mapped_column(BigInteger)
+    min_release_level: Mapped[str] = mapped_column(String(16), default="patch")
+    include_prereleases: Mapped[bool] = mapped_column(default=True)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    #: Set when delivery cannot reach the channel (gone, forbidden); shown in `/watch list`.
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """The outbox: one row per (channel, change), written in the poll cycle's transaction."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(None, "status", "next_attempt_at"),
+        CheckConstraint(_one_of("status", tuple(AlertStatus)), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL"), index=True
+    )
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    package_id: Mapped[int | None]
+    grid_id: Mapped[int | None]
+    event: Mapped[str] = mapped_column(String(32))
+    #: `f"{channel_id}:{change.key}"`: a change reaches a channel once, even if it flaps.
+    dedup_key: Mapped[str] = mapped_column(unique=True)
+    summary: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Cycle(Base):
+    """Figures of one poll cycle, for `/status` and planning the next one."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    mode: Mapped[str] = mapped_column(String(16))
+    packages_fetched: Mapped[int] = mapped_column(default=0)
+    packages_failed: Mapped[int] = mapped_column(default=0)
+    grids_fetched: Mapped[int] = mapped_column(default=0)
+    changes: Mapped[int] = mapped_column(default=0)
+    alerts_enqueued: Mapped[int] = mapped_column(default=0)
+    requests: Mapped[int] = mapped_column(default=0)
+    #: Packages counted on Django Packages when the cycle paged the whole catalog.
+    catalog_total: Mapped[int | None]

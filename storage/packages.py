@@ -1,0 +1,257 @@
+"""Stored packages: saving observations, scheduling polls, lookups and search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, Subquery, and_, func, insert, or_, select, union, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.records import PackageRecord
+from storage._sql import by_id_or_slug, release_slugs, text_match, upsert
+from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
+from storage.subscriptions import ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPackage:
+    """The latest record of a package and what we know about fetching it."""
+
+    record: PackageRecord
+    fetched_at: datetime
+    content_hash: str
+    failure_count: int
+    missing_count: int
+    removed_at: datetime | None
+    last_error: str | None
+    next_poll_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Package) -> StoredPackage:
+        return cls(
+            record=PackageRecord.model_validate(row.record),
+            fetched_at=row.fetched_at,
+            content_hash=row.content_hash,
+            failure_count=row.failure_count,
+            missing_count=row.missing_count,
+            removed_at=row.removed_at,
+            last_error=row.last_error,
+            next_poll_at=row.next_poll_at,
+        )
+
+
+async def _stored(session: AsyncSession, query: Select[tuple[Package]]) -> list[StoredPackage]:
+    # Bulk upserts bypass the identity map: always read the rows as they are now.
+    rows = await session.scalars(query.execution_options(populate_existing=True))
+    return [StoredPackage.from_row(row) for row in rows]
+
+
+def _package_row(
+    record: PackageRecord, content_hash: str, now: datetime, next_poll_at: datetime
+) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "slug": record.slug,
+        "title": record.title,
+        "category_id": record.category_id,
+        "repo_url": record.repo_url,
+        "repo_description": record.repo_description,
+        "repo_watchers": record.repo_watchers,
+        "repo_forks": record.repo_forks,
+        "pypi_version": record.pypi_version,
+        "pypi_url": record.pypi_url,
+        "documentation_url": record.documentation_url,
+        "last_updated": record.last_updated,
+        "last_fetched": record.last_fetched,
+        "commits_over_52": list(record.commits_over_52),
+        "grid_ids": list(record.grid_ids),
+        "record": record.model_dump(mode="json"),
+        "content_hash": content_hash,
+        "fetched_at": now,
+        "next_poll_at": next_poll_at,
+        "failure_count": 0,
+        "missing_count": 0,
+        "last_error": None,
+        "removed_at": None,
+    }
+
+
+def _history_row(record: PackageRecord, content_hash: str, now: datetime) -> dict[str, Any]:
+    return {
+        "package_id": record.id,
+        "observed_at": now,
+        "content_hash": content_hash,
+        "pypi_version": record.pypi_version,
+        "repo_watchers": record.repo_watchers,
+        "repo_forks": record.repo_forks,
+        "last_updated": record.last_updated,
+        "commits_over_52": list(record.commits_over_52),
+    }
+
+
+async def save_observations(
+    session: AsyncSession,
+    records: Sequence[PackageRecord],
+    *,
+    now: datetime,
+    next_poll_at: datetime,
+) -> list[int]:
+    """Store freshly fetched records; return the ids that are new or whose content changed.
+
+    Every record's row is replaced and its failure, missing and removed marks are cleared (it
+    was just seen). A history row is written only for new or changed content. A full-catalog
+    refresh stays cheap with a few bulk statements per call, however many records it holds.
+    """
+    if not records:
+        return []
+    latest = {record.id: record for record in records}
+    hashes = {package_id: record.content_hash() for package_id, record in latest.items()}
+    query = select(Package.id, Package.content_hash).where(Package.id.in_(list(latest)))
+    stored = dict((await session.execute(query)).tuples().all())
+    changed = [package_id for package_id in latest if stored.get(package_id) != hashes[package_id]]
+    await release_slugs(session, Package, {i: record.slug for i, record in latest.items()})
+    await upsert(
+        session,
+        Package.__table__,
+        [_package_row(r, hashes[i], now, next_poll_at) for i, r in latest.items()],
+    )
+    if changed:
+        await session.execute(
+            insert(PackageHistory),
+            [_history_row(latest[i], hashes[i], now) for i in changed],
+        )
+    return changed
+
+
+async def load_packages(session: AsyncSession, ids: Iterable[int]) -> dict[int, StoredPackage]:
+    """The stored packages among `ids`, by id; unknown ids are left out."""
+    found = await _stored(session, select(Package).where(Package.id.in_(set(ids))))
+    return {package.record.id: package for package in found}
+
+
+async def all_packages(session: AsyncSession) -> list[StoredPackage]:
+    """Every stored package still listed on Django Packages, by slug."""
+    return await _stored(
+        session, select(Package).where(Package.removed_at.is_(None)).order_by(Package.slug)
+    )
+
+
+async def find_package(session: AsyncSession, key: int | str) -> StoredPackage | None:
+    """A stored package by id (an int or digits) or by slug, case-insensitively."""
+    found = await _stored(session, select(Package).where(by_id_or_slug(Package, key)))
+    return found[0] if found else None
+
+
+async def record_failure(
+    session: AsyncSession, package_id: int, error: str, *, retry_at: datetime
+) -> int:
+    """Note a failed fetch and when to retry; return the consecutive failure count.
+
+    A package that was never stored has no row to mark: 0 is returned.
+    """
+    count = await session.scalar(
+        update(Package)
+        .where(Package.id == package_id)
+        .values(failure_count=Package.failure_count + 1, last_error=error, next_poll_at=retry_at)
+        .returning(Package.failure_count)
+    )
+    return count or 0
+
+
+async def record_missing(session: AsyncSession, package_id: int, *, retry_at: datetime) -> int:
+    """Note a 404 from upstream; return how many came in a row (0 if never stored)."""
+    count = await session.scalar(
+        update(Package)
+        .where(Package.id == package_id)
+        .values(missing_count=Package.missing_count + 1, next_poll_at=retry_at)
+        .returning(Package.missing_count)
+    )
+    return count or 0
+
+
+async def mark_removed(session: AsyncSession, package_id: int, *, now: datetime) -> None:
+    """Mark a package as gone from Django Packages: it is no longer polled."""
+    await session.execute(update(Package).where(Package.id == package_id).values(removed_at=now))
+
+
+def _watched_package_ids() -> Subquery:
+    """The package ids some active subscription watches, directly or through a grid."""
+    direct = select(Subscription.target_id.label("package_id")).where(
+        Subscription.target_kind == TargetKind.PACKAGE, ACTIVE
+    )
+    via_grid = (
+        select(GridMember.package_id)
+        .join(
+            Subscription,
+            and_(
+                Subscription.target_kind == TargetKind.GRID,
+                Subscription.target_id == GridMember.grid_id,
+            ),
+        )
+        .where(ACTIVE)
+    )
+    return union(direct, via_grid).subquery()
+
+
+async def due_package_ids(session: AsyncSession, now: datetime) -> list[int]:
+    """Watched packages to fetch now: never stored, or stored, not removed and due."""
+    watched = _watched_package_ids()
+    query = (
+        select(watched.c.package_id)
+        .outerjoin(Package, Package.id == watched.c.package_id)
+        .where(
+            or_(
+                Package.id.is_(None),
+                and_(Package.removed_at.is_(None), Package.next_poll_at <= now),
+            )
+        )
+        .order_by(watched.c.package_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def package_count(session: AsyncSession) -> int:
+    """How many stored packages are still listed on Django Packages."""
+    count = await session.scalar(
+        select(func.count()).select_from(Package).where(Package.removed_at.is_(None))
+    )
+    return count or 0
+
+
+async def known_versions(session: AsyncSession, package_id: int) -> frozenset[str]:
+    """Every PyPI version ever stored for the package (history and current row)."""
+    versions = union(
+        select(PackageHistory.pypi_version).where(
+            PackageHistory.package_id == package_id, PackageHistory.pypi_version.is_not(None)
+        ),
+        select(Package.pypi_version).where(
+            Package.id == package_id, Package.pypi_version.is_not(None)
+        ),
+    )
+    return frozenset(await session.scalars(versions))
+
+
+async def search_packages(session: AsyncSession, text: str, limit: int = 25) -> list[StoredPackage]:
+    """Packages whose slug or title contains `text`: exact slug, slug prefix, then most stars."""
+    matches, rank = text_match(Package.slug, Package.title, text)
+    query = (
+        select(Package)
+        .where(matches)
+        .order_by(rank, func.coalesce(Package.repo_watchers, -1).desc(), Package.slug)
+        .limit(limit)
+    )
+    return await _stored(session, query)
+
+
+async def packages_in_grid(session: AsyncSession, grid_id: int) -> list[StoredPackage]:
+    """The stored members of a grid, most stars first."""
+    query = (
+        select(Package)
+        .join(GridMember, GridMember.package_id == Package.id)
+        .where(GridMember.grid_id == grid_id)
+        .order_by(func.coalesce(Package.repo_watchers, -1).desc(), Package.slug)
+    )
+    return await _stored(session, query)

@@ -1,0 +1,188 @@
+"""Subscriptions: which channel follows which package or grid, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import GridMember, Subscription, TargetKind
+
+#: Subscriptions that receive alerts (delivery pauses the ones it cannot reach).
+ACTIVE = Subscription.paused_reason.is_(None)
+
+
+async def subscribe(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    channel_id: int,
+    target_kind: TargetKind | str,
+    target_id: int,
+    created_by: int | None,
+    events: Iterable[str] | None = None,
+    role_id: int | None = None,
+    min_release_level: str | None = None,
+    include_prereleases: bool | None = None,
+    webhook_url: str | None = None,
+) -> tuple[Subscription, bool]:
+    """Create a channel's subscription, or update the options given to an existing one.
+
+    Options left as `None` keep their stored value (a new subscription gets the defaults: every
+    event but `repo`, releases of every level, pre-releases included). Subscribing again also
+    resumes a paused subscription. Returns the subscription and whether it was created.
+    """
+    options = {
+        "events": sorted(set(events)) if events is not None else None,
+        "role_id": role_id,
+        "min_release_level": min_release_level,
+        "include_prereleases": include_prereleases,
+        "webhook_url": webhook_url,
+    }
+    given = {name: value for name, value in options.items() if value is not None}
+    subscription = await session.scalar(
+        select(Subscription).where(
+            Subscription.channel_id == channel_id,
+            Subscription.target_kind == target_kind,
+            Subscription.target_id == target_id,
+        )
+    )
+    if subscription is None:
+        subscription = Subscription(
+            guild_id=guild_id,
+            channel_id=channel_id,
+            target_kind=str(target_kind),
+            target_id=target_id,
+            created_by=created_by,
+            **given,
+        )
+        session.add(subscription)
+        await session.flush()
+        return subscription, True
+    for name, value in given.items():
+        setattr(subscription, name, value)
+    subscription.paused_reason = None
+    subscription.paused_at = None
+    await session.flush()
+    return subscription, False
+
+
+async def unsubscribe(
+    session: AsyncSession, *, channel_id: int, target_kind: TargetKind | str, target_id: int
+) -> bool:
+    """Delete a channel's subscription; False when there was none."""
+    result = await session.execute(
+        delete(Subscription).where(
+            Subscription.channel_id == channel_id,
+            Subscription.target_kind == target_kind,
+            Subscription.target_id == target_id,
+        )
+    )
+    return result.rowcount > 0
+
+
+async def channel_subscriptions(session: AsyncSession, channel_id: int) -> list[Subscription]:
+    """A channel's subscriptions, paused ones included, oldest first."""
+    return list(
+        await session.scalars(
+            select(Subscription)
+            .where(Subscription.channel_id == channel_id)
+            .order_by(Subscription.id)
+        )
+    )
+
+
+async def guild_subscriptions(session: AsyncSession, guild_id: int) -> list[Subscription]:
+    """A guild's subscriptions, paused ones included, by channel then age."""
+    return list(
+        await session.scalars(
+            select(Subscription)
+            .where(Subscription.guild_id == guild_id)
+            .order_by(Subscription.channel_id, Subscription.id)
+        )
+    )
+
+
+async def subscriptions_for_packages(
+    session: AsyncSession, package_ids: Collection[int]
+) -> dict[int, list[Subscription]]:
+    """For each package id, the active subscriptions that reach it.
+
+    A subscription reaches a package by targeting it or a grid listing it; one reaching a
+    package both ways is listed once. Every requested id is a key, possibly with no one.
+    """
+    ids = set(package_ids)
+    via_grid = and_(
+        Subscription.target_kind == TargetKind.GRID,
+        GridMember.grid_id == Subscription.target_id,
+        GridMember.package_id.in_(ids),
+    )
+    direct = and_(Subscription.target_kind == TargetKind.PACKAGE, Subscription.target_id.in_(ids))
+    rows = await session.execute(
+        select(Subscription, GridMember.package_id)
+        .outerjoin(GridMember, via_grid)
+        .where(ACTIVE, or_(direct, GridMember.package_id.is_not(None)))
+        .order_by(Subscription.id)
+    )
+    audience: dict[int, dict[int, Subscription]] = {package_id: {} for package_id in ids}
+    for subscription, member_id in rows.tuples():
+        package_id = subscription.target_id if member_id is None else member_id
+        audience[package_id][subscription.id] = subscription
+    return {package_id: list(found.values()) for package_id, found in audience.items()}
+
+
+async def subscriptions_for_grids(
+    session: AsyncSession, grid_ids: Collection[int]
+) -> dict[int, list[Subscription]]:
+    """For each grid id, its active subscriptions (every requested id is a key)."""
+    ids = set(grid_ids)
+    rows = await session.scalars(
+        select(Subscription)
+        .where(
+            ACTIVE,
+            Subscription.target_kind == TargetKind.GRID,
+            Subscription.target_id.in_(ids),
+        )
+        .order_by(Subscription.id)
+    )
+    audience: dict[int, list[Subscription]] = {grid_id: [] for grid_id in ids}
+    for subscription in rows:
+        audience[subscription.target_id].append(subscription)
+    return audience
+
+
+async def pause(session: AsyncSession, subscription_id: int, reason: str, *, now: datetime) -> bool:
+    """Stop alerts for a subscription, keeping its settings; False if it does not exist."""
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is None:
+        return False
+    subscription.paused_reason, subscription.paused_at = reason, now
+    await session.flush()
+    return True
+
+
+async def resume(session: AsyncSession, subscription_id: int) -> bool:
+    """Send alerts to a paused subscription again; False if it does not exist."""
+    subscription = await session.get(Subscription, subscription_id)
+    if subscription is None:
+        return False
+    subscription.paused_reason, subscription.paused_at = None, None
+    await session.flush()
+    return True
+
+
+async def paused_for_channel(
+    session: AsyncSession, channel_id: int, reason: str, *, now: datetime
+) -> int:
+    """Pause every active subscription of a channel (e.g. it is gone); return how many."""
+    active = await session.scalars(
+        select(Subscription).where(Subscription.channel_id == channel_id, ACTIVE)
+    )
+    paused = 0
+    for subscription in active:
+        subscription.paused_reason, subscription.paused_at = reason, now
+        paused += 1
+    await session.flush()
+    return paused

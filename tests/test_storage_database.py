@@ -1,0 +1,117 @@
+"""The database wrapper: URLs, connection settings, migrations and time zones."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, insert, text
+from sqlalchemy.exc import IntegrityError
+
+from storage import cycles
+from storage.database import Database
+from storage.errors import DatabaseError
+from storage.models import Base, PackageHistory
+from tests.plugins.database import migrated
+
+NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "not a database url",
+        "nosuchdb+driver://admin:hunter2@db.example/sentinel",
+        "sqlite:///sync-driver.db",
+        "mysql+nosuchdriver://admin:hunter2@db.example/sentinel",
+    ],
+)
+def test_an_unusable_url_is_one_clear_error(url: str) -> None:
+    with pytest.raises(DatabaseError, match=r"^Cannot use DATABASE_URL") as caught:
+        Database.from_url(url)
+    assert "hunter2" not in str(caught.value)
+
+
+async def test_an_unreachable_server_is_a_database_error_without_the_password() -> None:
+    database = Database.from_url("postgresql+asyncpg://admin:hunter2@127.0.0.1:1/sentinel")
+    try:
+        with pytest.raises(DatabaseError, match=re.escape("admin:***@127.0.0.1")) as caught:
+            await database.upgrade()
+    finally:
+        await database.dispose()
+    assert "hunter2" not in str(caught.value)
+
+
+async def test_a_sqlite_file_gets_its_directory_created(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "data" / "sentinel.db"
+    async with migrated(f"sqlite+aiosqlite:///{path}"):
+        pass
+    assert path.is_file()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    async with (
+        migrated(f"sqlite+aiosqlite:///{tmp_path / 'sentinel.db'}") as database,
+        database.session() as session,
+    ):
+        assert await session.scalar(text("PRAGMA journal_mode")) == "wal"
+        assert await session.scalar(text("PRAGMA foreign_keys")) == 1
+        assert await session.scalar(text("PRAGMA busy_timeout")) == 5000
+
+
+async def test_foreign_keys_are_enforced(database: Database) -> None:
+    orphan = {
+        "package_id": 404,
+        "observed_at": NOW,
+        "content_hash": "0" * 32,
+        "commits_over_52": [],
+    }
+    with pytest.raises(IntegrityError):
+        async with database.transaction() as session:
+            await session.execute(insert(PackageHistory), [orphan])
+
+
+def _schema_differences(connection: Connection) -> list[object]:
+    return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+
+async def test_migrations_build_exactly_the_models_schema(database: Database) -> None:
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_schema_differences) == []
+
+
+async def test_upgrading_again_keeps_the_data(database: Database) -> None:
+    async with database.transaction() as session:
+        await cycles.record_cycle(session, started_at=NOW, finished_at=NOW, mode="targets")
+    await database.upgrade()
+    async with database.session() as session:
+        assert await cycles.last_cycle(session) is not None
+
+
+async def test_datetimes_come_back_as_the_same_instant_in_utc(database: Database) -> None:
+    new_york = datetime(2026, 2, 20, 7, 30, 15, 123456, tzinfo=ZoneInfo("America/New_York"))
+    async with database.transaction() as session:
+        await cycles.record_cycle(session, started_at=new_york, finished_at=NOW, mode="targets")
+    async with database.session() as session:
+        cycle = await cycles.last_cycle(session)
+    assert cycle is not None
+    assert cycle.started_at == new_york
+    assert cycle.started_at.tzinfo is UTC
+    assert cycle.finished_at == NOW
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(database: Database) -> None:
+    async def crash_mid_cycle() -> None:
+        async with database.transaction() as session:
+            await cycles.record_cycle(session, started_at=NOW, finished_at=NOW, mode="targets")
+            raise RuntimeError("crash mid-cycle")
+
+    with pytest.raises(RuntimeError, match="crash mid-cycle"):
+        await crash_mid_cycle()
+    async with database.session() as session:
+        assert await cycles.last_cycle(session) is None
