@@ -1,0 +1,251 @@
+"""The `djp-sentinel` command line (also `python -m bot`).
+
+Every failure a user can cause or meet — an unknown slug, an unreachable API, a bad
+`DATABASE_URL`, a missing token — prints one line on stderr and exits non-zero; tracebacks are
+for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bot import __version__
+from bot.config import Settings
+from bot.errors import SentinelError
+from bot.health import Health, HealthState, classify
+from bot.records import PackageRecord
+from bot.render import package_card, package_links
+from bot.runtime import Runtime, open_runtime
+from bot.summaries import look_up_package
+from bot.terminal import print_card, print_changes, print_stale
+from storage import grids, packages
+from storage.database import Database
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+class UserError(SentinelError):
+    """A mistake in what the user asked for (e.g. an unknown grid)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="djp-sentinel",
+        description="Watch Django Packages and alert Discord channels about what changes.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("run", help="start the bot: gateway, monitor and delivery (default)")
+
+    sync_commands = commands.add_parser("sync-commands", help="register the slash commands")
+    sync_commands.add_argument(
+        "--guild", type=int, metavar="ID", help="to this guild only (instant), not globally"
+    )
+
+    package = commands.add_parser("package", help="print a package summary")
+    package.add_argument("slug", help="package slug or id, e.g. django-flatblocks")
+    package.add_argument("--json", action="store_true", help="print JSON instead of a panel")
+
+    commands.add_parser("sync", help="pull the whole catalog: packages, grids, categories")
+
+    poll = commands.add_parser("poll", help="refresh watched packages and grids")
+    poll.add_argument(
+        "--once", action="store_true", help="refresh everything watched now, print the changes"
+    )
+
+    stale = commands.add_parser("stale", help="list stale packages with the reasons")
+    stale.add_argument("--grid", metavar="SLUG", help="only the members of this grid")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations (also done at every start)")
+    return parser
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+async def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_runtime(settings) as runtime:
+        lookup = await look_up_package(runtime, args.slug)
+    summary = lookup.summary
+    if args.json:
+        document = {
+            "record": summary.record.model_dump(mode="json"),
+            "health": {"state": summary.health.state, "reasons": list(summary.health.reasons)},
+            "category": summary.category,
+            "grids": [{"slug": g.slug, "title": g.title} for g in summary.grids],
+            "links": {link.label: link.url for link in package_links(summary)},
+            "from_cache": lookup.from_cache,
+        }
+        print(json.dumps(document, indent=2))
+        return EXIT_OK
+    console = _console()
+    if lookup.from_cache:
+        console.print("[yellow]Django Packages is unreachable: showing the stored copy.[/yellow]")
+    print_card(console, package_card(summary))
+    return EXIT_OK
+
+
+async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    console = _console()
+    async with open_runtime(settings) as runtime:
+        if console.is_terminal:
+            with Progress(
+                TextColumn("Syncing packages"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("sync", total=None)
+                report = await runtime.monitor.sync_catalog(
+                    lambda done, total: bar.update(task, completed=done, total=total)
+                )
+        else:
+            report = await runtime.monitor.sync_catalog()
+    console.print(
+        f"Synced {report.packages_fetched} packages and {report.grids_fetched} grids "
+        f"in {report.requests} requests; {len(report.changes)} changes, "
+        f"{len(report.failures)} skipped."
+    )
+    for target, error in report.failures.items():
+        console.print(f"[yellow]skipped {target}: {error}[/yellow]")
+    return EXIT_OK if "catalog" not in report.failures else EXIT_FAILURE
+
+
+async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    console = _console()
+    async with open_runtime(settings) as runtime:
+        while True:
+            report = await runtime.monitor.run_cycle(everything=args.once)
+            print_changes(console, report.changes)
+            for target, error in report.failures.items():
+                console.print(f"[yellow]failed {target}: {error}[/yellow]")
+            if args.once:
+                return EXIT_OK
+            await asyncio.sleep(settings.poll_interval_seconds)
+
+
+async def cmd_stale(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_runtime(settings) as runtime:
+        rows = await _stale_rows(runtime, args.grid)
+    print_stale(_console(), rows)
+    return EXIT_OK
+
+
+async def _stale_rows(
+    runtime: Runtime, grid_slug: str | None
+) -> list[tuple[PackageRecord, Health]]:
+    now = runtime.monitor.clock()
+    async with runtime.database.session() as session:
+        if grid_slug is None:
+            candidates = await packages.all_packages(session)
+        else:
+            grid = await grids.find_grid(session, grid_slug)
+            if grid is None:
+                raise UserError(f"No grid {grid_slug!r} stored yet: run `djp-sentinel sync` first.")
+            candidates = await packages.packages_in_grid(session, grid.id)
+    rows: list[tuple[PackageRecord, Health]] = []
+    for stored in candidates:
+        health = classify(
+            stored.record, now=now, stale_after_days=runtime.settings.stale_after_days
+        )
+        if health.state is HealthState.STALE:
+            rows.append((stored.record, health))
+    rows.sort(key=lambda row: row[0].last_updated or now)
+    return rows
+
+
+async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    database = Database.from_url(settings.database_url)
+    try:
+        await database.upgrade()
+    finally:
+        await database.dispose()
+    print("Database is up to date.")
+    return EXIT_OK
+
+
+def _missing_token(command: str) -> int:
+    print(
+        "error: DISCORD_TOKEN is not set: put it in .env (see .env.example) "
+        f"or export it before `djp-sentinel {command}`.",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.token is None:
+        return _missing_token("run")
+    from bot.discord_app import run_bot  # imported here: the core never needs discord
+
+    return await run_bot(settings)
+
+
+async def cmd_sync_commands(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.token is None:
+        return _missing_token("sync-commands")
+    from bot.discord_app import sync_commands
+
+    return await sync_commands(settings, args.guild)
+
+
+HANDLERS: dict[str, Handler] = {
+    "run": cmd_run,
+    "sync-commands": cmd_sync_commands,
+    "package": cmd_package,
+    "sync": cmd_sync,
+    "poll": cmd_poll,
+    "stale": cmd_stale,
+    "db": cmd_db,
+}
+
+
+#: Libraries that log every request or migration step at INFO; shown only at DEBUG.
+CHATTY_LOGGERS = ("httpx", "alembic", "discord.gateway")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if logging.getLogger().level > logging.DEBUG:
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        print(f"error: setting {error['loc'][0]}: {error['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    handler = HANDLERS[args.command or "run"]
+    try:
+        return asyncio.run(handler(args, settings))
+    except SentinelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,71 @@
+"""Terminal rendering of cards, change lists and stale reports (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.events import Change
+from bot.health import Health
+from bot.records import PackageRecord
+from bot.render import Card
+
+HEALTH_STYLES = {
+    "active": "green",
+    "slowing": "yellow",
+    "dormant": "dark_orange",
+    "stale": "red",
+    "unknown": "grey50",
+}
+
+
+def card_panel(card: Card) -> Panel:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    for field in card.fields:
+        facts.add_row(escape(field.name), escape(field.value))
+    links = Table.grid(padding=(0, 2))
+    links.add_column(style="bold")
+    links.add_column(style="cyan")
+    for link in card.links:
+        links.add_row(escape(link.label), escape(link.url))
+    body = Group(Text(card.description), Text(), facts, Text(), links)
+    return Panel(
+        body,
+        title=Text(card.title, style="bold"),
+        subtitle=Text(card.footer, style="dim"),
+        border_style=HEALTH_STYLES.get(card.health, "white"),
+        expand=False,
+    )
+
+
+def print_card(console: Console, card: Card) -> None:
+    console.print(card_panel(card))
+
+
+def print_changes(console: Console, changes: Sequence[Change]) -> None:
+    if not changes:
+        console.print("No changes.")
+        return
+    for change in changes:
+        console.print(f"[bold]{change.event}[/bold]  {escape(change.summary)}")
+
+
+def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) -> None:
+    if not rows:
+        console.print("No stale packages.")
+        return
+    table = Table(title=f"{len(rows)} stale package{'s' if len(rows) != 1 else ''}")
+    table.add_column("Package", style="bold")
+    table.add_column("Last commit")
+    table.add_column("Reasons")
+    for record, health in rows:
+        last = f"{record.last_updated:%Y-%m-%d}" if record.last_updated else "unknown"
+        table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
+    console.print(table)

@@ -1,0 +1,154 @@
+"""The `djp-sentinel` command line, run as a real subprocess against the fake API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from storage import subscriptions
+from storage.models import TargetKind
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import migrated
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli_env(djp_api: FakeDjangoPackages, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "DATABASE_URL"}}
+    env |= {
+        "DJP_API_URL": djp_api.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "LOG_LEVEL": "WARNING",
+        "COLUMNS": "120",
+    }
+    return env
+
+
+async def djp_sentinel(env: dict[str, str], cwd: Path, *args: str) -> Result:
+    """Run the CLI while this event loop keeps serving the fake API."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return Result(process.returncode, out.decode(), err.decode())
+
+
+async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = await djp_sentinel(cli_env, tmp_path, "package", "django-flatblocks")
+
+    assert result.code == 0, result.err
+    for fact in (
+        "django-flatblocks",
+        '"inclusion tag"',
+        "Latest version",
+        "1.0.0",
+        "Stars",
+        "84",
+        "Forks",
+        "32",
+        "2022-02-15 (4 years ago)",
+        "▁▁▁▁",
+        "no commits in 52 weeks",
+        "Health: stale",
+        "App",
+        "Flatpages",
+        "https://github.com/jazzband/django-flatblocks",
+        "https://pypi.org/project/django-flatblocks/",
+        "/packages/p/django-flatblocks/",
+    ):
+        assert fact in result.out
+
+
+async def test_package_json_is_machine_readable(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = await djp_sentinel(cli_env, tmp_path, "package", "265", "--json")
+
+    document = json.loads(result.out)
+    assert document["record"]["slug"] == "django-flatblocks"
+    assert document["record"]["pypi_version"] == "1.0.0"
+    assert document["health"]["state"] == "stale"
+    assert document["grids"] == [{"slug": "flatpages", "title": "Flatpages"}]
+    assert document["links"]["PyPI"] == "https://pypi.org/project/django-flatblocks/"
+
+
+async def test_unknown_slug_is_one_line_and_exit_1(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = await djp_sentinel(cli_env, tmp_path, "package", "django-no-such-thing")
+
+    assert result.code == 1
+    assert result.err.strip() == "error: No package 'django-no-such-thing' on Django Packages."
+    assert result.out == ""
+
+
+async def test_bad_database_url_is_one_line_without_the_password(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = cli_env | {"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:1/sentinel"}
+
+    result = await djp_sentinel(env, tmp_path, "package", "django-flatblocks")
+
+    assert result.code == 1
+    assert len(result.err.strip().splitlines()) == 1
+    assert result.err.startswith("error: Cannot use DATABASE_URL")
+    assert "hunter2" not in result.err
+
+
+async def test_sync_then_stale_lists_the_quiet_packages(
+    cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
+) -> None:
+    synced = await djp_sentinel(cli_env, tmp_path, "sync")
+    stale = await djp_sentinel(cli_env, tmp_path, "stale", "--grid", "flatpages")
+
+    assert synced.code == 0, synced.err
+    assert f"Synced {len(djp_api.packages)} packages" in synced.out
+    assert stale.code == 0, stale.err
+    assert "1 stale package" in stale.out
+    assert "django-flatblocks" in stale.out
+    assert "django-cache-machine" not in stale.out
+
+
+async def test_poll_once_prints_the_changes_found(
+    cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
+) -> None:
+    assert (await djp_sentinel(cli_env, tmp_path, "package", "django-flatblocks")).code == 0
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=1,
+            channel_id=2,
+            target_kind=TargetKind.PACKAGE,
+            target_id=265,
+            created_by=3,
+        )
+    djp_api.update_package(265, pypi_version="1.1.0")
+
+    result = await djp_sentinel(cli_env, tmp_path, "poll", "--once")
+
+    assert result.code == 0, result.err
+    assert "release" in result.out
+    assert "1.1.0" in result.out
+
+
+async def test_db_upgrade_reports_success(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = await djp_sentinel(cli_env, tmp_path, "db", "upgrade")
+
+    assert result.code == 0
+    assert result.out.strip() == "Database is up to date."

@@ -1,0 +1,352 @@
+"""Whole poll cycles against the fake Django Packages API and a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.client import DjangoPackagesClient
+from bot.events import Event
+from bot.monitor import CycleReport, Monitor, MonitorSettings, choose_plan
+from storage import packages, subscriptions
+from storage.database import Database
+from storage.models import Alert, PackageHistory, TargetKind
+from tests.fakes.djp_api import FakeDjangoPackages, Fault
+from tests.plugins.djp_api import TEST_RETRY
+
+FLATBLOCKS = 265
+CACHE_MACHINE = 155
+CHANNEL = 900_000_000_000_000_001
+OTHER_CHANNEL = 900_000_000_000_000_002
+GUILD = 800_000_000_000_000_001
+START = datetime(2026, 2, 20, 12, tzinfo=UTC)
+INTERVAL = timedelta(hours=6)
+
+
+class Clock:
+    """A clock the test moves by hand: cycles happen when the test says so."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta = INTERVAL) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(START)
+
+
+@pytest.fixture
+def monitor(database: Database, djp_client: DjangoPackagesClient, clock: Clock) -> Monitor:
+    return Monitor(
+        djp_client,
+        database,
+        MonitorSettings(poll_interval=INTERVAL, stale_after_days=365),
+        clock=clock,
+    )
+
+
+async def watch(
+    database: Database,
+    target_id: int,
+    *,
+    channel: int = CHANNEL,
+    kind: TargetKind = TargetKind.PACKAGE,
+) -> None:
+    async with database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=GUILD,
+            channel_id=channel,
+            target_kind=kind,
+            target_id=target_id,
+            created_by=1,
+        )
+
+
+async def outbox(database: Database) -> list[Alert]:
+    async with database.session() as session:
+        return list(await session.scalars(select(Alert).order_by(Alert.id)))
+
+
+async def next_cycle(monitor: Monitor, clock: Clock) -> CycleReport:
+    clock.advance()
+    return await monitor.run_cycle()
+
+
+async def test_first_observation_is_a_silent_baseline(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages
+) -> None:
+    await watch(database, FLATBLOCKS)
+
+    report = await monitor.run_cycle()
+
+    assert report.plan == "targets"
+    assert report.packages_fetched == 1
+    assert report.changes == []
+    assert await outbox(database) == []
+
+
+async def test_a_version_bump_becomes_exactly_one_alert(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    await watch(database, FLATBLOCKS)
+    await monitor.run_cycle()
+
+    djp_api.update_package(FLATBLOCKS, pypi_version="1.0.1")
+    report = await next_cycle(monitor, clock)
+    await next_cycle(monitor, clock)
+
+    assert [change.event for change in report.changes] == [Event.RELEASE]
+    [alert] = await outbox(database)
+    assert alert.channel_id == CHANNEL
+    assert alert.dedup_key == f"{CHANNEL}:{FLATBLOCKS}:release:1.0.1"
+    assert alert.status == "pending"
+    assert "1.0.1" in alert.summary
+
+
+async def test_a_package_watched_by_many_channels_is_fetched_once(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    for channel in (CHANNEL, OTHER_CHANNEL):
+        await watch(database, FLATBLOCKS, channel=channel)
+    await watch(database, 48, channel=CHANNEL, kind=TargetKind.GRID)
+    await monitor.run_cycle()
+    djp_api.update_package(FLATBLOCKS, pypi_version="2.0.0")
+    djp_api.reset_log()
+
+    await next_cycle(monitor, clock)
+
+    package_requests = [r for r in djp_api.requests if r.path.endswith(f"/packages/{FLATBLOCKS}/")]
+    assert len(package_requests) == 1
+    alerts = await outbox(database)
+    assert sorted(alert.channel_id for alert in alerts) == [CHANNEL, OTHER_CHANNEL]
+
+
+async def test_many_due_packages_page_the_catalog_instead(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    await monitor.sync_catalog()  # learns the catalog's size: one page here
+    ids = sorted(djp_api.packages)
+    for package_id in ids:
+        await watch(database, package_id)
+
+    djp_api.update_package(CACHE_MACHINE, repo_watchers=1000)
+    djp_api.reset_log()
+    report = await next_cycle(monitor, clock)
+
+    assert report.plan == "catalog"
+    assert report.requests == 1 == djp_api.request_count
+    assert report.packages_fetched == len(ids)
+    assert [c.key for c in report.changes] == [f"{CACHE_MACHINE}:popularity:stars:1000:up"]
+
+
+@pytest.mark.parametrize(
+    ("due", "catalog", "expected"),
+    [(0, 6000, "idle"), (1, 6000, "targets"), (12, 6000, "targets"), (13, 6000, "catalog")],
+)
+def test_plan_takes_whichever_needs_fewer_requests(due: int, catalog: int, expected: str) -> None:
+    assert choose_plan(due, catalog) == expected
+
+
+HTTP_FAULTS: list[Fault] = [
+    "500",
+    "502",
+    "503-html",
+    "html-200",
+    "hang",
+    "malformed",
+    "truncated",
+    "429",
+    "reset",
+]
+
+
+@pytest.mark.parametrize("fault", HTTP_FAULTS)
+async def test_a_broken_cycle_raises_nothing_and_the_next_recovers(
+    monitor: Monitor,
+    database: Database,
+    djp_api: FakeDjangoPackages,
+    clock: Clock,
+    fault: Fault,
+) -> None:
+    await watch(database, FLATBLOCKS)
+    await watch(database, CACHE_MACHINE)
+    await monitor.run_cycle()
+    djp_api.update_package(FLATBLOCKS, pypi_version="1.1.0")
+    # Every attempt of this cycle fails; the next cycle finds the API healthy again.
+    djp_api.inject(fault, times=TEST_RETRY.attempts, path=f"/packages/{FLATBLOCKS}/", retry_after=0)
+
+    broken = await next_cycle(monitor, clock)
+
+    assert f"package {FLATBLOCKS}" in broken.failures
+    assert broken.packages_fetched == 1  # the other package still went through
+    assert await outbox(database) == []
+
+    clock.advance(INTERVAL * 2)  # past the backoff of one failure
+    recovered = await monitor.run_cycle()
+
+    assert recovered.failures == {}
+    [alert] = await outbox(database)
+    assert alert.event == "release"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("repo_watchers", "lots"),
+        ("commits_over_52", [1, 2, 3]),
+        ("last_updated", "not a date"),
+        ("grids", "48"),
+    ],
+)
+async def test_an_invalid_record_is_skipped_without_alerts(
+    monitor: Monitor,
+    database: Database,
+    djp_api: FakeDjangoPackages,
+    clock: Clock,
+    field: str,
+    value: object,
+) -> None:
+    await watch(database, FLATBLOCKS)
+    await monitor.run_cycle()
+    djp_api.corrupt_package(FLATBLOCKS, field, value)
+
+    report = await next_cycle(monitor, clock)
+
+    assert field in report.failures[f"package {FLATBLOCKS}"]
+    assert report.changes == []
+    async with database.session() as session:
+        stored = (await packages.load_packages(session, [FLATBLOCKS]))[FLATBLOCKS]
+    assert stored.record.repo_watchers == 84  # the good copy is kept
+    assert stored.failure_count == 1
+
+    djp_api.restore_package(FLATBLOCKS)
+    clock.advance(INTERVAL * 2)
+    assert (await monitor.run_cycle()).failures == {}
+    assert await outbox(database) == []
+
+
+@pytest.mark.parametrize("field", ["pypi_version", "repo_watchers", "commits_over_52", "grids"])
+async def test_missing_fields_are_unknown_not_changes(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock, field: str
+) -> None:
+    await watch(database, FLATBLOCKS)
+    await monitor.run_cycle()
+    djp_api.drop_field(FLATBLOCKS, field)
+
+    report = await next_cycle(monitor, clock)
+
+    assert report.failures == {}
+    assert report.changes == []
+    assert await outbox(database) == []
+
+
+async def test_a_failing_package_backs_off_without_stalling_the_rest(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    await watch(database, FLATBLOCKS)
+    await watch(database, CACHE_MACHINE)
+    await monitor.run_cycle()
+    djp_api.inject("500", times=1000, path=f"/packages/{FLATBLOCKS}/")
+
+    fetched_per_cycle = []
+    for _ in range(4):
+        djp_api.reset_log()
+        await next_cycle(monitor, clock)
+        fetched_per_cycle.append(
+            sum(r.path.endswith(f"/packages/{FLATBLOCKS}/") for r in djp_api.requests) > 0
+        )
+
+    # Fails at cycle 1 (retry after 1 interval) and cycle 2 (after 2): skipped at cycle 3.
+    assert fetched_per_cycle == [True, True, False, True]
+    async with database.session() as session:
+        stored = await packages.load_packages(session, [FLATBLOCKS, CACHE_MACHINE])
+    assert stored[FLATBLOCKS].failure_count == 3
+    assert stored[CACHE_MACHINE].fetched_at == clock.now
+
+
+async def test_a_package_gone_twice_is_announced_removed_once(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    await watch(database, FLATBLOCKS)
+    await monitor.run_cycle()
+    djp_api.remove_package(FLATBLOCKS)
+
+    first = await next_cycle(monitor, clock)
+    assert first.changes == []
+    second = await next_cycle(monitor, clock)
+    third = await next_cycle(monitor, clock)
+
+    assert [c.event for c in second.changes] == [Event.REMOVED]
+    assert third.changes == []
+    [alert] = await outbox(database)
+    assert alert.event == "removed"
+
+
+async def test_grid_joins_and_leaves_reach_the_grid_channel(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    await watch(database, 48, kind=TargetKind.GRID)
+    baseline = await monitor.run_cycle()
+    assert baseline.changes == []
+
+    djp_api.set_grid_members(48, [FLATBLOCKS, CACHE_MACHINE])
+    joined = await next_cycle(monitor, clock)
+    djp_api.set_grid_members(48, [CACHE_MACHINE])
+    left = await next_cycle(monitor, clock)
+
+    assert [(c.event, c.package_id) for c in joined.changes] == [(Event.GRID, CACHE_MACHINE)]
+    assert [(c.event, c.package_id) for c in left.changes] == [(Event.GRID, FLATBLOCKS)]
+    summaries = [alert.summary for alert in await outbox(database)]
+    assert "django-cache-machine" in summaries[0]
+    assert "django-flatblocks" in summaries[1]
+
+
+async def test_becoming_stale_is_announced_once_over_many_cycles(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    last_commit = START - timedelta(days=364)
+    djp_api.update_package(
+        CACHE_MACHINE,
+        last_updated=last_commit.isoformat(),
+        last_fetched=START.isoformat(),
+        commits_over_52=[0] * 52,
+    )
+    await watch(database, CACHE_MACHINE)
+    await monitor.run_cycle()
+
+    events = []
+    for _ in range(8):  # two days: the package crosses 365 days without a commit
+        clock.advance()
+        djp_api.update_package(CACHE_MACHINE, last_fetched=clock.now.isoformat())
+        events += [change.event for change in (await monitor.run_cycle()).changes]
+
+    assert events == [Event.STALE]
+    [alert] = await outbox(database)
+    assert alert.dedup_key.endswith(f"{CACHE_MACHINE}:stale:entered:{last_commit:%Y-%m-%d}")
+
+
+async def test_every_change_is_kept_in_history_even_unwatched(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages
+) -> None:
+    await monitor.refresh_package("django-flatblocks")
+    djp_api.update_package(FLATBLOCKS, repo_watchers=90)
+    await monitor.refresh_package("django-flatblocks")
+    djp_api.update_package(FLATBLOCKS, last_fetched="2026-02-21T01:00:00-05:00")
+    await monitor.refresh_package("django-flatblocks")
+
+    async with database.session() as session:
+        stars = await session.scalars(
+            select(PackageHistory.repo_watchers)
+            .where(PackageHistory.package_id == FLATBLOCKS)
+            .order_by(PackageHistory.id)
+        )
+    assert list(stars) == [84, 90]
