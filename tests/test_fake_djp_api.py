@@ -256,3 +256,20 @@ async def test_runs_standalone_and_prints_its_base_url():
 
     assert page["count"] == 30
     assert process.returncode == 0
+
+
+async def test_drift_moves_a_reproducible_share_of_packages_on() -> None:
+    async with FakeDjangoPackages(synthetic_content(200)) as api:
+        before = {pid: dict(p) for pid, p in api.packages.items()}
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(
+                api.base_url.replace("/api/v4/", "/_fake/drift"),
+                params={"fraction": "0.1", "seed": "3"},
+            )
+        changed = [pid for pid, p in api.packages.items() if p != before[pid]]
+
+    assert answer.json() == {"changed": 20}
+    assert len(changed) == 20
+    for pid in changed:
+        assert api.packages[pid]["pypi_version"] != before[pid]["pypi_version"]
+        assert api.packages[pid]["repo_watchers"] > before[pid]["repo_watchers"]

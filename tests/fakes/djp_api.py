@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Self, get_args
@@ -215,6 +216,23 @@ class FakeDjangoPackages:
     def _keep_original(self, package_id: int) -> None:
         self._originals.setdefault(package_id, copy.deepcopy(self.packages[package_id]))
 
+    def drift(self, fraction: float, seed: int = 0) -> list[int]:
+        """Move a reproducible `fraction` of packages on, as a day upstream would.
+
+        Each chosen package gets a new patch release, a few more stars and a commit this
+        week. Returns the ids changed. Also reachable as `POST /_fake/drift?fraction=&seed=`
+        for benchmarks that run the fake in another process.
+        """
+        rng = random.Random(seed)
+        chosen = rng.sample(sorted(self.packages), round(len(self.packages) * fraction))
+        for package_id in chosen:
+            package = self.packages[package_id]
+            package["pypi_version"] = f"{package_id}.{rng.randint(0, 99)}.{rng.randint(1, 99)}"
+            package["repo_watchers"] = package["repo_watchers"] + rng.randint(1, 9)
+            if package["commits_over_52"]:
+                package["commits_over_52"] = [*package["commits_over_52"][1:], 1]
+        return chosen
+
     # -- faults -------------------------------------------------------------------------------
 
     def inject(
@@ -260,7 +278,13 @@ class FakeDjangoPackages:
         }
         for path, handler in routes.items():
             app.router.add_get(API_PATH + path, handler)
+        app.router.add_post("/_fake/drift", self._drift)
         return app
+
+    async def _drift(self, request: web.Request) -> web.Response:
+        fraction = float(request.query.get("fraction", "0.05"))
+        changed = self.drift(fraction, int(request.query.get("seed", "0")))
+        return _json({"changed": len(changed)})
 
     @web.middleware
     async def _instrument(self, request: web.Request, handler: Handler) -> web.StreamResponse:
