@@ -1,0 +1,158 @@
+"""Outbox alerts as Discord messages: one embed per alert, packed into as few messages as fit.
+
+The embed title is the change's summary (worded once, by its event module); the fields show
+the facts from its data. Every piece of upstream text is escaped, and only a role a manager
+configured can ever be mentioned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from bot.discord_limits import Embed, Message, check_message, escape_text, pack_embeds
+from bot.events import Event
+from bot.events.repo import FIELDS as REPO_FIELDS
+from bot.render import grid_page, package_page
+from storage.models import Alert
+
+MISSING = "—"
+DEFAULT_COLOUR = 0x95A5A6
+COLOURS: Mapping[str, int] = {
+    Event.RELEASE: 0x2ECC71,
+    Event.ACTIVITY: 0x3498DB,
+    Event.STALE: 0xE67E22,
+    Event.POPULARITY: 0xF1C40F,
+    Event.GRID: 0x9B59B6,
+    Event.REPO: DEFAULT_COLOUR,
+    Event.REMOVED: 0xE74C3C,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLinks:
+    """Where alerts link to on Django Packages: the site root and the packages' slugs."""
+
+    site_url: str
+    package_slugs: Mapping[int, str] = field(default_factory=dict)
+
+    def package(self, package_id: int | None) -> str | None:
+        slug = self.package_slugs.get(package_id) if package_id is not None else None
+        return package_page(self.site_url, slug) if slug else None
+
+    def grid(self, slug: str) -> str:
+        return grid_page(self.site_url, slug)
+
+
+class Fact(NamedTuple):
+    """One embed field; `value` is markdown in which upstream text is already escaped."""
+
+    name: str
+    value: str
+    inline: bool = True
+
+
+Data = Mapping[str, Any]
+Facts = Callable[[Data, SiteLinks], list[Fact]]
+
+
+def _text(value: object) -> str:
+    """Upstream text made literal, or a dash when there is none."""
+    return escape_text(str(value)) if value not in (None, "") else MISSING
+
+
+def _release_facts(data: Data, links: SiteLinks) -> list[Fact]:
+    facts = [Fact("Version", _text(data.get("new"))), Fact("Previous", _text(data.get("old")))]
+    if data.get("kind") == "new":
+        level = "pre-release" if data.get("prerelease") else data.get("level") or "unknown"
+        facts.append(Fact("Level", level))
+    if data.get("latest"):
+        facts.append(Fact("Latest", _text(data["latest"])))
+    return facts
+
+
+def _health_facts(data: Data, links: SiteLinks) -> list[Fact]:
+    last_commit = (data.get("last_commit") or "unknown")[:10]
+    facts = [
+        Fact("State", f"{data.get('previous_state', 'unknown')} → {data.get('state', 'unknown')}"),
+        Fact("Last commit", last_commit),
+    ]
+    reasons = data.get("reasons") or []
+    if reasons:
+        facts.append(Fact("Why", "\n".join(f"• {escape_text(r)}" for r in reasons), False))
+    return facts
+
+
+def _popularity_facts(data: Data, links: SiteLinks) -> list[Fact]:
+    return [
+        Fact(str(data["metric"]).capitalize(), f"{data['old']:,} → {data['new']:,}"),
+        Fact("Milestone", f"{data['milestone']:,}"),
+    ]
+
+
+def _grid_facts(data: Data, links: SiteLinks) -> list[Fact]:
+    title = _text(data.get("grid_title") or data.get("grid_slug"))
+    slug = data.get("grid_slug")
+    return [Fact("Grid", f"[{title}]({links.grid(slug)})" if slug else title)]
+
+
+def _no_facts(data: Data, links: SiteLinks) -> list[Fact]:
+    return []
+
+
+def _repo_facts(data: Data, links: SiteLinks) -> list[Fact]:
+    name = data.get("field", "")
+    return [
+        Fact("Changed", REPO_FIELDS.get(name, name) or MISSING),
+        Fact("Now", _text(data.get("new")), False),
+        Fact("Before", _text(data.get("old")), False),
+    ]
+
+
+#: Per event, the facts its embed shows besides the summary.
+FACTS: Mapping[str, Facts] = {
+    Event.RELEASE: _release_facts,
+    Event.ACTIVITY: _health_facts,
+    Event.STALE: _health_facts,
+    Event.POPULARITY: _popularity_facts,
+    Event.GRID: _grid_facts,
+    Event.REPO: _repo_facts,
+    Event.REMOVED: _no_facts,
+}
+
+
+def alert_embed(alert: Alert, links: SiteLinks) -> Embed:
+    """The embed of one alert, linking to the package's page on Django Packages."""
+    facts = FACTS.get(alert.event, _no_facts)(alert.payload, links)
+    embed: Embed = {
+        "title": escape_text(alert.summary),
+        "color": COLOURS.get(alert.event, DEFAULT_COLOUR),
+        "timestamp": alert.created_at.isoformat(),
+        "fields": [fact._asdict() for fact in facts],
+    }
+    url = links.package(alert.package_id)
+    if url:
+        embed["url"] = url
+    return embed
+
+
+def build_messages(alerts: Sequence[Alert], role_id: int | None, links: SiteLinks) -> list[Message]:
+    """A channel's alerts as the fewest messages Discord's limits allow, in order.
+
+    Each message holds the embeds of the next `len(message["embeds"])` alerts. With a role, the
+    first message mentions it and nothing else can ping; without one, nothing can.
+    """
+    messages = [_message(embeds) for embeds in pack_embeds(alert_embed(a, links) for a in alerts)]
+    if messages and role_id is not None:
+        messages[0] |= {
+            "content": f"<@&{role_id}>",
+            "allowed_mentions": {"parse": [], "roles": [str(role_id)]},
+        }
+    for message in messages:
+        check_message(message)
+    return messages
+
+
+def _message(embeds: Iterable[Embed]) -> Message:
+    return {"embeds": list(embeds), "allowed_mentions": {"parse": []}}

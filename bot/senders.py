@@ -1,0 +1,64 @@
+"""The interface delivery posts through; discord.py and Discord webhooks each implement it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.errors import SentinelError
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where an alert goes: a channel reached by the bot, or a webhook URL."""
+
+    guild_id: int
+    channel_id: int
+    webhook_url: str | None = None
+
+
+class DeliveryFailed(SentinelError):
+    """Posting failed for a reason that may pass (5xx, network): retry with backoff."""
+
+
+class DestinationGone(SentinelError):
+    """The channel is gone (404) or forbids us (403): pause its subscriptions, stop retrying.
+
+    `str(error)` is the reason `/watch list` shows, e.g. "Missing permissions in #alerts".
+    """
+
+
+class NoRoute(SentinelError):
+    """No sender in this process reaches the destination (a channel, with no bot running).
+
+    Not an attempt: the alerts stay pending for a process that can deliver them.
+    """
+
+
+class Sender(Protocol):
+    async def send(self, destination: Destination, message: Message) -> int:
+        """Post `message` (Discord's REST message shape, already within limits); return its id.
+
+        Raises `DestinationGone`, `DeliveryFailed` or `NoRoute`; anything else is a bug.
+        """
+        ...
+
+
+class RoutingSender:
+    """Webhook destinations go to the webhook sender, channels to the bot when there is one."""
+
+    def __init__(self, bot: Sender | None, webhook: Sender) -> None:
+        self.bot = bot
+        self.webhook = webhook
+
+    async def send(self, destination: Destination, message: Message) -> int:
+        if destination.webhook_url is not None:
+            return await self.webhook.send(destination, message)
+        if self.bot is None:
+            raise NoRoute(
+                f"No bot is running to post in channel {destination.channel_id}; "
+                "its alerts wait until one does."
+            )
+        return await self.bot.send(destination, message)

@@ -1,0 +1,157 @@
+"""Alerts as Discord messages: what each embed says, and how a channel's alerts are packed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.alert_messages import COLOURS, SiteLinks, alert_embed, build_messages
+from bot.discord_limits import check_message, embed_size
+from bot.events import Event
+from storage.models import Alert
+
+NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
+LINKS = SiteLinks("https://site.test/", {265: "django-flatblocks"})
+
+HEALTH = {
+    "previous_state": "active",
+    "state": "slowing",
+    "last_commit": "2025-11-02T09:00:00+00:00",
+    "weeks_since_commit": 15,
+    "reasons": ["no commits for 15 weeks"],
+}
+EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
+    "release": (
+        "django-flatblocks 1.0.1 released (patch release, was 1.0.0)",
+        {"old": "1.0.0", "new": "1.0.1", "kind": "new", "level": "patch", "prerelease": False},
+    ),
+    "activity": ("django-flatblocks is slowing down: no commits for 15 weeks", HEALTH),
+    "stale": (
+        "django-flatblocks went stale: no commits in 52 weeks",
+        {**HEALTH, "direction": "entered", "state": "stale"},
+    ),
+    "popularity": (
+        "django-flatblocks reached 100 stars (now 104)",
+        {"metric": "stars", "milestone": 100, "direction": "up", "old": 98, "new": 104},
+    ),
+    "grid": (
+        "django-flatblocks joined the Page blocks grid",
+        {"direction": "joined", "grid_slug": "page-blocks", "grid_title": "Page blocks"},
+    ),
+    "repo": (
+        "django-flatblocks: repository changed to https://example.test/new",
+        {"field": "repo_url", "old": "https://example.test/old", "new": "https://example.test/new"},
+    ),
+    "removed": ("django-flatblocks was removed from Django Packages", {"slug": "x"}),
+}
+
+
+def alert(event: str = "release", summary: str | None = None, **payload: Any) -> Alert:
+    example_summary, example_payload = EXAMPLES[event]
+    return Alert(
+        event=event,
+        summary=summary or example_summary,
+        payload={**example_payload, **payload},
+        package_id=265,
+        created_at=NOW,
+    )
+
+
+def facts(embed: dict[str, Any]) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in embed["fields"]}
+
+
+def test_every_event_kind_has_an_example_and_a_colour() -> None:
+    assert set(EXAMPLES) == set(Event) == set(COLOURS)
+
+
+@pytest.mark.parametrize("event", list(EXAMPLES))
+def test_an_alert_is_one_titled_linked_timestamped_embed(event: str) -> None:
+    embed = alert_embed(alert(event), LINKS)
+
+    assert embed["title"] == EXAMPLES[event][0]
+    assert embed["url"] == "https://site.test/packages/p/django-flatblocks/"
+    assert embed["color"] == COLOURS[event]
+    assert embed["timestamp"] == "2026-02-20T12:00:00+00:00"
+    check_message({"embeds": [embed]})
+
+
+def test_a_release_shows_the_versions_and_level() -> None:
+    embed = alert_embed(alert("release", new="2.0b1", level="pre", prerelease=True), LINKS)
+    assert facts(embed) == {"Version": "2.0b1", "Previous": "1.0.0", "Level": "pre-release"}
+
+
+def test_a_health_change_shows_the_states_and_reasons() -> None:
+    assert facts(alert_embed(alert("activity"), LINKS)) == {
+        "State": "active → slowing",
+        "Last commit": "2025-11-02",
+        "Why": "• no commits for 15 weeks",
+    }
+
+
+def test_a_grid_change_links_to_the_grid_with_its_title_escaped() -> None:
+    embed = alert_embed(alert("grid", grid_title="[Page](blocks) *"), LINKS)
+    assert facts(embed)["Grid"] == (
+        r"[\[Page\](blocks) \*](https://site.test/grids/g/page-blocks/)"
+    )
+
+
+def test_a_popularity_change_shows_the_counts() -> None:
+    embed = alert_embed(alert("popularity", old=980, new=1210, milestone=1000), LINKS)
+    assert facts(embed) == {"Stars": "980 → 1,210", "Milestone": "1,000"}
+
+
+def test_a_package_not_stored_gets_no_link() -> None:
+    assert "url" not in alert_embed(alert(), SiteLinks("https://site.test/"))
+
+
+def test_an_unknown_event_still_renders() -> None:
+    embed = alert_embed(Alert(event="future", summary="s", payload={}, created_at=NOW), LINKS)
+    assert (embed["title"], embed["fields"]) == ("s", [])
+
+
+def test_upstream_text_is_escaped_everywhere() -> None:
+    embed = alert_embed(
+        alert("repo", summary="@everyone <@1>", new="**@here**", old="<@&2>"), LINKS
+    )
+    shown = [embed["title"], *facts(embed).values()]
+    for text in ("@everyone", "<@1>", "**", "@here", "<@&2>"):
+        assert all(text not in part for part in shown), text
+
+
+def test_alerts_are_packed_ten_embeds_to_a_message_in_order() -> None:
+    alerts = [alert(summary=f"release {n}") for n in range(23)]
+
+    messages = build_messages(alerts, None, LINKS)
+
+    assert [len(m["embeds"]) for m in messages] == [10, 10, 3]
+    titles = [e["title"] for m in messages for e in m["embeds"]]
+    assert titles == [f"release {n}" for n in range(23)]
+    assert all(m["allowed_mentions"] == {"parse": []} and "content" not in m for m in messages)
+
+
+def test_big_alerts_take_more_messages_and_stay_within_limits() -> None:
+    alerts = [alert("repo", summary="x" * 300, new="y" * 3000) for _ in range(6)]
+
+    messages = build_messages(alerts, None, LINKS)
+
+    assert len(messages) > 1
+    assert sum(len(m["embeds"]) for m in messages) == 6
+    for message in messages:
+        check_message(message)
+        assert sum(map(embed_size, message["embeds"])) <= 6000
+
+
+def test_a_role_is_mentioned_once_and_is_all_that_can_ping() -> None:
+    first, second = build_messages([alert() for _ in range(11)], 777, LINKS)
+
+    assert first["content"] == "<@&777>"
+    assert first["allowed_mentions"] == {"parse": [], "roles": ["777"]}
+    assert "content" not in second
+    assert second["allowed_mentions"] == {"parse": []}
+
+
+def test_no_alerts_no_messages() -> None:
+    assert build_messages([], 777, LINKS) == []

@@ -1,0 +1,193 @@
+"""The webhook sender against the fake Discord's webhook route, and webhook URL handling."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from bot.senders import DeliveryFailed, Destination, DestinationGone
+from bot.webhook_sender import InvalidWebhookUrl, WebhookSender, resolve_webhook, webhook_id
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.discord_state import FakeWebhook
+from tests.fakes.sleep import RecordingSleep
+
+MESSAGE = {
+    "embeds": [{"title": "django-flatblocks 1.0.1 released"}],
+    "allowed_mentions": {"parse": []},
+}
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        yield client
+
+
+@pytest.fixture
+def hook(discord_scene: DiscordScene) -> FakeWebhook:
+    return discord_scene.fake.create_webhook(discord_scene.alerts.id)
+
+
+@pytest.fixture
+def sleeps() -> RecordingSleep:
+    return RecordingSleep()
+
+
+@pytest.fixture
+def sender(http: httpx.AsyncClient, sleeps: RecordingSleep) -> WebhookSender:
+    return WebhookSender(http, sleep=sleeps, max_wait=5.0)
+
+
+def to(hook: FakeWebhook, url: str | None = None) -> Destination:
+    return Destination(guild_id=1, channel_id=hook.channel_id, webhook_url=url or hook.url)
+
+
+async def test_a_message_is_posted_and_its_id_returned(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord
+) -> None:
+    message_id = await sender.send(to(hook), MESSAGE)
+
+    (posted,) = discord_fake.messages(hook.channel_id)
+    assert (posted.id, posted.webhook_id, posted.embeds) == (message_id, hook.id, MESSAGE["embeds"])
+    assert discord_fake.requests[-1].query == {"wait": "true"}
+    assert discord_fake.violations == []
+
+
+async def test_a_short_rate_limit_is_waited_out_once(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord, sleeps: RecordingSleep
+) -> None:
+    discord_fake.rate_limit_next("POST /webhooks/", retry_after=0.25)
+
+    await sender.send(to(hook), MESSAGE)
+
+    assert sleeps.calls == [0.25]
+    assert len(discord_fake.messages(hook.channel_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "times", "waits"), [(60.0, 1, []), (0.25, 2, [0.25])], ids=["long", "twice"]
+)
+async def test_a_long_or_repeated_rate_limit_is_left_to_the_retry_schedule(
+    sender: WebhookSender,
+    hook: FakeWebhook,
+    discord_fake: FakeDiscord,
+    sleeps: RecordingSleep,
+    retry_after: float,
+    times: int,
+    waits: list[float],
+) -> None:
+    discord_fake.rate_limit_next("POST /webhooks/", retry_after=retry_after, times=times)
+
+    with pytest.raises(DeliveryFailed):
+        await sender.send(to(hook), MESSAGE)
+    assert sleeps.calls == waits
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_errors_may_pass(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord, status: int
+) -> None:
+    discord_fake.fail_next("POST /webhooks/", status)
+    with pytest.raises(DeliveryFailed, match=str(status)):
+        await sender.send(to(hook), MESSAGE)
+
+
+async def test_an_unreachable_discord_may_pass(sender: WebhookSender, hook: FakeWebhook) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/v10/webhooks/{hook.id}/{hook.token}"
+    with pytest.raises(DeliveryFailed) as failure:
+        await sender.send(to(hook, url), MESSAGE)
+    assert hook.token not in str(failure.value)
+
+
+async def test_a_deleted_webhook_is_gone(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord
+) -> None:
+    discord_fake.state.webhooks.pop(hook.id)
+    with pytest.raises(DestinationGone, match="404 Unknown Webhook") as gone:
+        await sender.send(to(hook), MESSAGE)
+    assert hook.token not in str(gone.value)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_webhook_is_gone(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord, status: int
+) -> None:
+    discord_fake.fail_next("POST /webhooks/", status)
+    with pytest.raises(DestinationGone, match=str(status)):
+        await sender.send(to(hook), MESSAGE)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://discord.com/api/webhooks/123/abc_DEF-1",
+        "https://discordapp.com/api/webhooks/123/abc",
+        "https://canary.discord.com/api/v10/webhooks/123/abc",
+        "http://127.0.0.1:8080/api/v10/webhooks/123/abc",
+        " https://discord.com/api/webhooks/123/abc ",
+    ],
+)
+def test_webhook_urls_are_recognised(url: str) -> None:
+    assert webhook_id(url) == 123
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://discord.com/api/webhooks/123/abc",
+        "https://discord.com.evil.test/api/webhooks/123/abc",
+        "https://evil.test/api/webhooks/123/abc",
+        "https://discord.com/api/webhooks/123",
+        "https://discord.com/api/webhooks/abc/def",
+        "https://discord.com/api/webhooks/123/abc?thread_id=5",
+        "not a url",
+    ],
+)
+def test_anything_else_is_refused(url: str) -> None:
+    with pytest.raises(InvalidWebhookUrl, match="Channel Settings"):
+        webhook_id(url)
+
+
+async def test_an_invalid_stored_url_makes_the_destination_gone(
+    sender: WebhookSender, hook: FakeWebhook
+) -> None:
+    with pytest.raises(DestinationGone, match="not a Discord webhook URL"):
+        await sender.send(to(hook, "https://evil.test/api/webhooks/1/x"), MESSAGE)
+
+
+def discord_answering(status: int, body: dict[str, object]) -> httpx.AsyncClient:
+    """A client whose every GET gets `body` (the fake Discord has no webhook GET route)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.method == "GET"
+        return httpx.Response(status, json=body)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
+
+
+URL = "https://discord.com/api/webhooks/123/abc"
+
+
+async def test_resolving_a_webhook_finds_its_guild_and_channel() -> None:
+    body = {"id": "123", "type": 1, "guild_id": "7", "channel_id": "8", "token": "abc"}
+    async with discord_answering(200, body) as http:
+        assert await resolve_webhook(http, URL) == Destination(7, 8, URL)
+
+
+async def test_resolving_a_deleted_webhook_says_so() -> None:
+    async with discord_answering(404, {"message": "Unknown Webhook", "code": 10015}) as http:
+        with pytest.raises(DestinationGone, match="Unknown Webhook"):
+            await resolve_webhook(http, URL)
+
+
+async def test_resolving_a_webhook_outside_a_server_is_refused() -> None:
+    async with discord_answering(200, {"id": "123", "guild_id": None, "channel_id": "8"}) as http:
+        with pytest.raises(InvalidWebhookUrl, match="server channel"):
+            await resolve_webhook(http, URL)
