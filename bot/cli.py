@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -22,6 +21,7 @@ from bot import __version__
 from bot.config import Settings
 from bot.errors import SentinelError
 from bot.health import Health, HealthState, classify
+from bot.logs import configure_logging
 from bot.records import PackageRecord
 from bot.render import package_card, package_links
 from bot.runtime import Runtime, open_runtime
@@ -215,21 +215,6 @@ HANDLERS: dict[str, Handler] = {
     "stale": cmd_stale,
     "db": cmd_db,
 }
-
-
-#: Libraries that log every request or migration step at INFO; shown only at DEBUG.
-CHATTY_LOGGERS = ("httpx", "alembic", "discord.gateway")
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if logging.getLogger().level > logging.DEBUG:
-        for name in CHATTY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
