@@ -6,7 +6,7 @@ Queries are plain async functions taking an `AsyncSession`; callers own the tran
         changed = await packages.save_observations(session, records, now=now, next_poll_at=due)
 """
 
-from storage import cycles, grids, outbox, packages, subscriptions
+from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
 from storage.errors import DatabaseError
 from storage.grids import GridRef
@@ -25,6 +25,7 @@ __all__ = [
     "StoredPackage",
     "Subscription",
     "TargetKind",
+    "channels",
     "cycles",
     "grids",
     "outbox",

@@ -266,3 +266,52 @@ class Cycle(Base):
     requests: Mapped[int] = mapped_column(default=0)
     #: Packages counted on Django Packages when the cycle paged the whole catalog.
     catalog_total: Mapped[int | None]
+
+
+class DigestMode(StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class ChannelSettings(Base):
+    """How one channel wants its alerts: a row exists only once a manager changed something."""
+
+    __tablename__ = "channel_settings"
+    __table_args__ = (
+        CheckConstraint(_one_of("digest_mode", tuple(DigestMode)), name="digest_mode"),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour"),
+        CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday"),
+        CheckConstraint("stale_after_days IS NULL OR stale_after_days > 0", name="stale_after"),
+        CheckConstraint("daily_cap IS NULL OR daily_cap > 0", name="daily_cap"),
+    )
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    digest_mode: Mapped[str] = mapped_column(String(16), default=DigestMode.IMMEDIATE)
+    #: UTC hour (0-23) a daily or weekly digest (and the weekly stale report) goes out.
+    digest_hour: Mapped[int] = mapped_column(default=9)
+    #: Day of a weekly digest and of the stale report, Monday = 0.
+    digest_weekday: Mapped[int] = mapped_column(default=0)
+    #: Alerts that skip the digest, e.g. "release:major", "stale", "removed".
+    digest_bypass: Mapped[list[str]] = mapped_column(default=list)
+    #: Overrides `STALE_AFTER_DAYS` for this channel.
+    stale_after_days: Mapped[int | None]
+    #: At most this many alerts a UTC day; the overflow becomes one summary line.
+    daily_cap: Mapped[int | None]
+    #: Post a weekly report of the stale packages this channel follows.
+    stale_report: Mapped[bool] = mapped_column(default=False)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeatureComplete(Base):
+    """A channel's mark that a package is finished: staleness is silenced for it there."""
+
+    __tablename__ = "feature_complete"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    package_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    marked_by: Mapped[int | None] = mapped_column(BigInteger)
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)

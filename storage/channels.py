@@ -1,0 +1,158 @@
+"""Per-channel settings and feature-complete marks.
+
+A channel without a `channel_settings` row uses the defaults of `ChannelPreferences`; the
+staleness threshold then falls back to the global `STALE_AFTER_DAYS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelSettings, DigestMode, FeatureComplete
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPreferences:
+    """A channel's settings as the rest of the app reads them (defaults when never set)."""
+
+    channel_id: int
+    digest_mode: DigestMode = DigestMode.IMMEDIATE
+    digest_hour: int = 9
+    digest_weekday: int = 0
+    digest_bypass: tuple[str, ...] = ()
+    stale_after_days: int | None = None
+    daily_cap: int | None = None
+    stale_report: bool = False
+
+    @classmethod
+    def from_row(cls, row: ChannelSettings) -> ChannelPreferences:
+        return cls(
+            channel_id=row.channel_id,
+            digest_mode=DigestMode(row.digest_mode),
+            digest_hour=row.digest_hour,
+            digest_weekday=row.digest_weekday,
+            digest_bypass=tuple(row.digest_bypass),
+            stale_after_days=row.stale_after_days,
+            daily_cap=row.daily_cap,
+            stale_report=row.stale_report,
+        )
+
+    def staleness_threshold(self, default_days: int) -> int:
+        return self.stale_after_days or default_days
+
+
+#: The settings a manager can change, i.e. every preference but the channel id.
+SETTING_NAMES = frozenset(f.name for f in fields(ChannelPreferences)) - {"channel_id"}
+
+
+async def preferences(session: AsyncSession, channel_id: int) -> ChannelPreferences:
+    return (await preferences_for(session, [channel_id]))[channel_id]
+
+
+async def preferences_for(
+    session: AsyncSession, channel_ids: Collection[int]
+) -> dict[int, ChannelPreferences]:
+    """Every requested channel's preferences, defaults included for channels never set."""
+    rows = await session.scalars(
+        select(ChannelSettings).where(ChannelSettings.channel_id.in_(channel_ids))
+    )
+    stored = {row.channel_id: ChannelPreferences.from_row(row) for row in rows}
+    return {cid: stored.get(cid) or ChannelPreferences(cid) for cid in channel_ids}
+
+
+async def guild_preferences(session: AsyncSession, guild_id: int) -> list[ChannelPreferences]:
+    """Channels of a guild whose settings were changed from the defaults."""
+    rows = await session.scalars(
+        select(ChannelSettings)
+        .where(ChannelSettings.guild_id == guild_id)
+        .order_by(ChannelSettings.channel_id)
+    )
+    return [ChannelPreferences.from_row(row) for row in rows]
+
+
+async def update_preferences(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    channel_id: int,
+    updated_by: int | None,
+    now: datetime,
+    **changes: Any,
+) -> ChannelPreferences:
+    """Change some of a channel's settings (creating its row); returns the result.
+
+    Pass a setting as `None` to clear an optional one (`stale_after_days`, `daily_cap`).
+    """
+    unknown = set(changes) - SETTING_NAMES
+    if unknown:
+        raise ValueError(f"unknown channel settings: {', '.join(sorted(unknown))}")
+    row = await session.get(ChannelSettings, channel_id)
+    if row is None:
+        row = ChannelSettings(channel_id=channel_id, guild_id=guild_id, digest_bypass=[])
+        session.add(row)
+    for name, value in changes.items():
+        setattr(row, name, list(value) if name == "digest_bypass" else value)
+    row.updated_by, row.updated_at = updated_by, now
+    await session.flush()
+    return ChannelPreferences.from_row(row)
+
+
+async def feature_complete_ids(session: AsyncSession, channel_id: int) -> frozenset[int]:
+    return (await feature_complete_for(session, [channel_id]))[channel_id]
+
+
+async def feature_complete_for(
+    session: AsyncSession, channel_ids: Collection[int]
+) -> dict[int, frozenset[int]]:
+    """The packages each channel marked feature-complete."""
+    rows = await session.execute(
+        select(FeatureComplete.channel_id, FeatureComplete.package_id).where(
+            FeatureComplete.channel_id.in_(channel_ids)
+        )
+    )
+    marks: dict[int, set[int]] = {cid: set() for cid in channel_ids}
+    for channel_id, package_id in rows:
+        marks[channel_id].add(package_id)
+    return {cid: frozenset(ids) for cid, ids in marks.items()}
+
+
+async def mark_feature_complete(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    channel_id: int,
+    package_id: int,
+    marked_by: int | None,
+    now: datetime,
+) -> bool:
+    """Mark a package finished for a channel; False when it already was."""
+    if await session.get(FeatureComplete, (channel_id, package_id)) is not None:
+        return False
+    session.add(
+        FeatureComplete(
+            channel_id=channel_id,
+            package_id=package_id,
+            guild_id=guild_id,
+            marked_by=marked_by,
+            marked_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def unmark_feature_complete(
+    session: AsyncSession, *, channel_id: int, package_id: int
+) -> bool:
+    result = await session.execute(
+        delete(FeatureComplete).where(
+            FeatureComplete.channel_id == channel_id, FeatureComplete.package_id == package_id
+        )
+    )
+    return bool(result.rowcount)
