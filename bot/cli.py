@@ -20,13 +20,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot import __version__
 from bot.config import Settings
 from bot.errors import SentinelError
-from bot.health import Health, HealthState, classify
+from bot.grid_table import SORT_KEYS, load_grid_table
+from bot.health import Health
 from bot.logs import configure_logging
 from bot.records import PackageRecord
 from bot.render import package_card, package_links
 from bot.runtime import Runtime, open_runtime
+from bot.stale_report import enqueue_stale_reports
+from bot.staleness import ChannelStaleness, stale_packages
 from bot.summaries import look_up_package
-from bot.terminal import print_card, print_changes, print_stale
+from bot.terminal import print_card, print_changes, print_grid_table, print_stale
+from bot.transfer import document_json, export_document, import_document, parse_document
 from storage import grids, packages
 from storage.database import Database
 
@@ -67,6 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     stale = commands.add_parser("stale", help="list stale packages with the reasons")
     stale.add_argument("--grid", metavar="SLUG", help="only the members of this grid")
+
+    grid = commands.add_parser("grid", help="print a grid as a ranked table")
+    grid.add_argument("slug", help="grid slug or id, e.g. flatpages")
+    grid.add_argument(
+        "--sort", choices=SORT_KEYS, default="stars", help="most stars, or latest commit, first"
+    )
+
+    export = commands.add_parser("export", help="print subscriptions and settings as JSON")
+    export.add_argument("--guild", type=int, metavar="ID", help="only this guild's")
+
+    load = commands.add_parser("import", help="restore subscriptions and settings from JSON")
+    load.add_argument(
+        "file",
+        metavar="FILE",
+        type=argparse.FileType("rb"),
+        help="a document written by `export` (- for stdin)",
+    )
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -136,6 +157,13 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             print_changes(console, report.changes)
             for target, error in report.failures.items():
                 console.print(f"[yellow]failed {target}: {error}[/yellow]")
+            reports = await enqueue_stale_reports(
+                runtime.database,
+                now=runtime.monitor.clock(),
+                default_stale_after_days=settings.stale_after_days,
+            )
+            if reports:
+                console.print(f"Queued {reports} weekly stale report{'s' if reports != 1 else ''}.")
             if args.once:
                 return EXIT_OK
             await asyncio.sleep(settings.poll_interval_seconds)
@@ -160,15 +188,36 @@ async def _stale_rows(
             if grid is None:
                 raise UserError(f"No grid {grid_slug!r} stored yet: run `djp-sentinel sync` first.")
             candidates = await packages.packages_in_grid(session, grid.id)
-    rows: list[tuple[PackageRecord, Health]] = []
-    for stored in candidates:
-        health = classify(
-            stored.record, now=now, stale_after_days=runtime.settings.stale_after_days
+    staleness = ChannelStaleness(runtime.settings.stale_after_days)
+    return stale_packages((stored.record for stored in candidates), staleness, now)
+
+
+async def cmd_grid(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_runtime(settings) as runtime:
+        table = await load_grid_table(runtime, args.slug, sort=args.sort)
+    console = _console()
+    if table.from_cache:
+        console.print("[yellow]Django Packages is unreachable: showing the stored copy.[/yellow]")
+    print_grid_table(console, table)
+    return EXIT_OK
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_runtime(settings) as runtime:
+        document = await export_document(
+            runtime.database, now=runtime.monitor.clock(), guild_id=args.guild
         )
-        if health.state is HealthState.STALE:
-            rows.append((stored.record, health))
-    rows.sort(key=lambda row: row[0].last_updated or now)
-    return rows
+    sys.stdout.write(document_json(document, webhook_urls=True))
+    return EXIT_OK
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    with args.file:
+        document = parse_document(args.file.read())  # all checked before the database is opened
+    async with open_runtime(settings) as runtime:
+        summary = await import_document(runtime.database, document, now=runtime.monitor.clock())
+    print(summary.describe())
+    return EXIT_OK
 
 
 async def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
@@ -213,6 +262,9 @@ HANDLERS: dict[str, Handler] = {
     "sync": cmd_sync,
     "poll": cmd_poll,
     "stale": cmd_stale,
+    "grid": cmd_grid,
+    "export": cmd_export,
+    "import": cmd_import,
     "db": cmd_db,
 }
 

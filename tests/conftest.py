@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.plugins.database",
     "tests.plugins.djp_api",
     "tests.plugins.discord",
+    "tests.plugins.app",
 ]

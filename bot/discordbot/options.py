@@ -1,0 +1,83 @@
+"""Shared option types and checks for slash commands: who may, how often, and event lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+import discord
+from discord import app_commands
+
+from bot.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
+from bot.events import DEFAULT_EVENTS, Event
+
+#: The check on every subcommand that changes a channel's subscriptions or settings.
+manager_only = app_commands.checks.has_permissions(manage_channels=True)
+#: Per-user cooldown on commands that reach Django Packages (a volunteer-run site).
+api_cooldown = app_commands.checks.cooldown(3, 30.0)
+
+MinLevel = Literal["major", "minor", "patch"]
+
+_SEPARATORS = re.compile(r"[\s,]+")
+_EVENT_VALUES = frozenset(event.value for event in Event)
+EVENT_NAMES = ", ".join(event.value for event in Event)
+
+
+class BadOption(app_commands.AppCommandError):
+    """An option value the user can fix; `str(error)` tells them how."""
+
+
+class EventsTransformer(app_commands.Transformer):
+    """A comma-separated list of event names ("release, stale"), or "all" / "default"."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.string
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> frozenset[Event]:
+        return parse_events(value)
+
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: discord.Interaction, value: str, /
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=truncate(text, CHOICE_NAME), value=truncate(text, CHOICE_NAME))
+            for text in complete_events(value)
+        ]
+
+
+def parse_events(value: str) -> frozenset[Event]:
+    names = [name.lower() for name in _SEPARATORS.split(value) if name]
+    if names == ["all"]:
+        return frozenset(Event)
+    if names in ([], ["default"]):
+        return DEFAULT_EVENTS
+    unknown = [name for name in names if name not in _EVENT_VALUES]
+    if unknown:
+        raise BadOption(f"Unknown event {unknown[0]!r}: choose from {EVENT_NAMES}.")
+    return frozenset(Event(name) for name in names)
+
+
+def complete_events(value: str) -> list[str]:
+    """Suggestions that finish the last name typed, keeping the ones before it."""
+    *typed, partial = value.lower().split(",")
+    chosen = [name.strip() for name in typed if name.strip() in _EVENT_VALUES]
+    prefix = "".join(f"{name}, " for name in chosen)
+    suggestions = [
+        f"{prefix}{event.value}"
+        for event in Event
+        if event.value not in chosen and event.value.startswith(partial.strip())
+    ]
+    if not chosen:
+        suggestions += [word for word in ("default", "all") if word.startswith(partial.strip())]
+    return suggestions[:AUTOCOMPLETE_CHOICES]
+
+
+def describe_events(names: list[str] | frozenset[Event]) -> str:
+    """Events in words: every event, every event but repo, or their names."""
+    wanted = {str(name) for name in names}
+    if wanted == {event.value for event in Event}:
+        return "every event"
+    if wanted == {event.value for event in DEFAULT_EVENTS}:
+        return "every event but repo"
+    return ", ".join(event.value for event in Event if event.value in wanted) or "no events"

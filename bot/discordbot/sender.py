@@ -1,0 +1,44 @@
+"""The discord.py implementation of `bot.senders.Sender`: alerts posted by the bot user."""
+
+from __future__ import annotations
+
+import aiohttp
+import discord
+from discord.http import MultipartParameters
+
+from bot.discord_limits import check_message
+from bot.senders import DeliveryFailed, Destination, DestinationGone, Message
+
+#: Unless the message widens it (a role a manager configured), nobody is pinged.
+NO_PINGS = {"parse": []}
+
+
+class DiscordSender:
+    """Posts Discord REST message payloads to channels through the bot's HTTP client.
+
+    discord.py handles 429s; 403 and 404 mean the channel is out of reach (`DestinationGone`,
+    worded for `/watch list`); 5xx and network errors may pass (`DeliveryFailed`).
+    """
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    async def send(self, destination: Destination, message: Message) -> int:
+        check_message(message)
+        payload = {"allowed_mentions": NO_PINGS, **message}
+        channel = f"<#{destination.channel_id}>"
+        try:
+            posted = await self.client.http.send_message(
+                destination.channel_id,
+                params=MultipartParameters(payload=payload, multipart=None, files=None),
+            )
+        except discord.Forbidden as exc:
+            raise DestinationGone(
+                f"Missing permissions in {channel}: the bot needs View Channel, Send Messages "
+                "and Embed Links there."
+            ) from exc
+        except discord.NotFound as exc:
+            raise DestinationGone(f"Channel deleted or hidden from the bot: {channel}.") from exc
+        except (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise DeliveryFailed(f"Could not post to {channel}: {exc}") from exc
+        return int(posted["id"])

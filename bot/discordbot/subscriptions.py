@@ -1,0 +1,110 @@
+"""Naming a channel's subscriptions and their settings, for `/watch list` and `/settings`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import discord
+
+from bot.discord_limits import AUTOCOMPLETE_CHOICES, escape_text
+from bot.discordbot.options import describe_events
+from bot.runtime import Runtime
+from storage import grids, packages, subscriptions
+from storage.models import Subscription, TargetKind
+
+LEVELS = {
+    "major": "major releases only",
+    "minor": "minor and major releases",
+    "patch": "every release",
+}
+RESUME_HINT = "Fix that, then subscribe again (/watch add or /grid subscribe) to resume."
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a subscription follows, by name."""
+
+    kind: str
+    id: int
+    slug: str
+    title: str
+
+    @property
+    def key(self) -> str:
+        """The autocomplete value naming this target: "package:django-flatblocks"."""
+        return f"{self.kind}:{self.slug}"
+
+    def label(self) -> str:
+        """Title and slug, escaped, e.g. Django Flatblocks (django-flatblocks)."""
+        name = f"{escape_text(self.title)} ({escape_text(self.slug)})"
+        return f"grid {name}" if self.kind == TargetKind.GRID else name
+
+
+async def targets_of(
+    runtime: Runtime, subs: Sequence[Subscription]
+) -> dict[tuple[str, int], Target]:
+    """The names of what `subs` follow; a target not stored (yet) is named by its id."""
+    found: dict[tuple[str, int], Target] = {}
+    package_ids = [s.target_id for s in subs if s.target_kind == TargetKind.PACKAGE]
+    grid_ids = [s.target_id for s in subs if s.target_kind == TargetKind.GRID]
+    async with runtime.database.session() as session:
+        for package in (await packages.load_packages(session, package_ids)).values():
+            record = package.record
+            found[(TargetKind.PACKAGE, record.id)] = Target(
+                "package", record.id, record.slug, record.title
+            )
+        for grid_id in grid_ids:
+            if grid := await grids.find_grid(session, grid_id):
+                found[(TargetKind.GRID, grid.id)] = Target("grid", grid.id, grid.slug, grid.title)
+    for sub in subs:
+        name = str(sub.target_id)
+        found.setdefault(
+            (sub.target_kind, sub.target_id), Target(sub.target_kind, sub.target_id, name, name)
+        )
+    return found
+
+
+def describe(subscription: Subscription) -> str:
+    """One line of a subscription's settings."""
+    parts = [
+        f"events: {describe_events(subscription.events)}",
+        LEVELS[subscription.min_release_level]
+        + ("" if subscription.include_prereleases else ", no pre-releases"),
+    ]
+    if subscription.role_id is not None:
+        parts.append(f"mentions <@&{subscription.role_id}>")
+    return " · ".join(parts)
+
+
+async def channel_overview(runtime: Runtime, channel_id: int) -> discord.Embed:
+    """Every subscription of a channel with its settings, and why it is paused if it is."""
+    async with runtime.database.session() as session:
+        subs = await subscriptions.channel_subscriptions(session, channel_id)
+    embed = discord.Embed(title="Subscriptions in this channel")
+    if not subs:
+        embed.description = "Nothing yet: a manager can add one with /watch add or /grid subscribe."
+        return embed
+    names = await targets_of(runtime, subs)
+    lines = []
+    for sub in subs:
+        lines.append(f"**{names[(sub.target_kind, sub.target_id)].label()}**\n{describe(sub)}")
+        if sub.paused_reason:
+            lines.append(f"⏸ Paused: {sub.paused_reason} {RESUME_HINT}")
+    embed.description = "\n".join(lines)
+    return embed
+
+
+async def channel_targets(runtime: Runtime, channel_id: int) -> list[Target]:
+    """What a channel follows, oldest subscription first."""
+    async with runtime.database.session() as session:
+        subs = await subscriptions.channel_subscriptions(session, channel_id)
+    names = await targets_of(runtime, subs)
+    return [names[(sub.target_kind, sub.target_id)] for sub in subs]
+
+
+def matching(targets: Sequence[Target], current: str) -> list[Target]:
+    """The targets whose slug or title contains what was typed, at most 25."""
+    needle = current.strip().lower()
+    found = [t for t in targets if needle in t.slug.lower() or needle in t.title.lower()]
+    return found[:AUTOCOMPLETE_CHOICES]

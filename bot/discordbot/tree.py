@@ -1,0 +1,62 @@
+"""The command tree: one place that turns app-command errors into a short ephemeral answer."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+
+from bot.discord_limits import escape_text
+from bot.discordbot.options import BadOption
+from bot.discordbot.replies import answer
+from bot.errors import SentinelError
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED = "Something went wrong on our side and it has been logged: please try again later."
+
+
+def _permissions(names: list[str]) -> str:
+    """["manage_channels"] → "Manage Channels"."""
+    return ", ".join(name.replace("_", " ").title() for name in names)
+
+
+def explain(error: app_commands.AppCommandError) -> str | None:
+    """What to tell the user about an expected error; None for a bug."""
+    original = getattr(error, "original", error)
+    match original:
+        case SentinelError() | BadOption():
+            return str(original)
+        case app_commands.MissingPermissions():
+            needed = _permissions(original.missing_permissions)
+            return f"You need the {needed} permission for this: ask a server manager."
+        case app_commands.BotMissingPermissions():
+            needed = _permissions(original.missing_permissions)
+            return f"I need the {needed} permission in this channel: ask a server manager."
+        case app_commands.CommandOnCooldown():
+            return f"Slow down a little: try again in {original.retry_after:.0f} s."
+        case app_commands.NoPrivateMessage():
+            return "This command only works in a server channel."
+        case app_commands.TransformerError():
+            return f"{original.value!r} is not valid here: pick one of the suggestions."
+        case app_commands.CheckFailure():
+            return "You cannot use this command here."
+    return None
+
+
+class SentinelTree(app_commands.CommandTree):
+    """Answers every failed command with one ephemeral sentence; tracebacks go to the log."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        message = explain(error)
+        if message is None:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("/%s failed", command, exc_info=error)
+            message = UNEXPECTED
+        try:
+            await answer(interaction, escape_text(message), ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the user about an error (interaction expired?)")

@@ -1,0 +1,97 @@
+"""`/grid show|subscribe|unsubscribe`: grids as ranked tables, and channels that follow them."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_limits import escape_text
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.catalog import grid_autocomplete, stored_grid, unknown
+from bot.discordbot.options import api_cooldown, manager_only
+from bot.discordbot.replies import answer, defer_if_slow
+from bot.discordbot.subscriptions import describe
+from bot.discordbot.tables import grid_table
+from bot.errors import NotFound
+from storage import grids, packages, subscriptions
+from storage.models import TargetKind
+
+
+@app_commands.guild_only()
+class Grids(commands.GroupCog, group_name="grid", group_description="Django Packages grids."):
+    def __init__(self, bot: SentinelBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="show", description="A grid's packages, ranked by stars.")
+    @app_commands.describe(grid="The grid's slug, e.g. flatpages")
+    @app_commands.autocomplete(grid=grid_autocomplete)
+    @api_cooldown
+    async def show(self, interaction: discord.Interaction, grid: str) -> None:
+        runtime = self.bot.runtime
+        try:
+            found = await defer_if_slow(interaction, stored_grid(runtime, grid))
+        except NotFound:
+            await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
+            return
+        async with runtime.database.session() as session:
+            members = await packages.packages_in_grid(session, found.id)
+        await answer(interaction, embeds=[grid_table(runtime, found, members)])
+
+    @app_commands.command(name="subscribe", description="Follow a grid in this channel.")
+    @app_commands.describe(grid="The grid's slug, e.g. flatpages")
+    @app_commands.autocomplete(grid=grid_autocomplete)
+    @api_cooldown
+    @manager_only
+    async def subscribe(self, interaction: discord.Interaction, grid: str) -> None:
+        runtime = self.bot.runtime
+        try:  # synced now: the first sync is the silent baseline
+            record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
+        except NotFound:
+            await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
+            return
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
+        async with runtime.database.transaction() as session:
+            subscription, created = await subscriptions.subscribe(
+                session,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                target_kind=TargetKind.GRID,
+                target_id=record.id,
+                created_by=interaction.user.id,
+            )
+        verb = "Now following" if created else "Still following"
+        await answer(
+            interaction,
+            f"{verb} the grid **{escape_text(record.title)}** here: packages joining or "
+            f"leaving it, and the events of its {len(record.package_ids)} packages.\n"
+            f"{describe(subscription)}",
+        )
+
+    @app_commands.command(name="unsubscribe", description="Stop following a grid here.")
+    @app_commands.describe(grid="A grid this channel follows")
+    @app_commands.autocomplete(grid=grid_autocomplete)
+    @manager_only
+    async def unsubscribe(self, interaction: discord.Interaction, grid: str) -> None:
+        runtime = self.bot.runtime
+        async with runtime.database.transaction() as session:
+            found = await grids.find_grid(session, grid)
+            removed = found is not None and await subscriptions.unsubscribe(
+                session,
+                channel_id=interaction.channel_id,
+                target_kind=TargetKind.GRID,
+                target_id=found.id,
+            )
+        if not removed:
+            text = f"This channel does not follow the grid “{escape_text(grid)}”."
+            await answer(interaction, text, ephemeral=True)
+            return
+        await answer(
+            interaction, f"Stopped following the grid **{escape_text(found.title)}** here."
+        )
+
+
+async def setup(bot: SentinelBot) -> None:
+    await bot.add_cog(Grids(bot))

@@ -1,0 +1,45 @@
+"""`/package slug`: a package's summary card with link buttons."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.catalog import package_autocomplete, unknown
+from bot.discordbot.options import api_cooldown
+from bot.discordbot.replies import answer, card_embed, defer_if_slow, link_buttons
+from bot.errors import NotFound
+from bot.render import package_card
+from bot.summaries import look_up_package
+
+STORED_COPY = "Django Packages is unreachable right now: this is the stored copy."
+
+
+class Packages(commands.Cog):
+    def __init__(self, bot: SentinelBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="package", description="Show a package from Django Packages.")
+    @app_commands.describe(slug="The package's slug, e.g. django-flatblocks")
+    @app_commands.autocomplete(slug=package_autocomplete)
+    @api_cooldown
+    async def package(self, interaction: discord.Interaction, slug: str) -> None:
+        runtime = self.bot.runtime
+        try:
+            lookup = await defer_if_slow(interaction, look_up_package(runtime, slug))
+        except NotFound:
+            await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
+            return
+        card = package_card(lookup.summary)
+        await answer(
+            interaction,
+            STORED_COPY if lookup.from_cache else None,
+            embeds=[card_embed(card)],
+            view=link_buttons(card),
+        )
+
+
+async def setup(bot: SentinelBot) -> None:
+    await bot.add_cog(Packages(bot))

@@ -1,0 +1,94 @@
+"""`/stale [grid]` and `/status`: what needs attention, and how the bot itself is doing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from discord.utils import format_dt
+
+from bot.discord_limits import escape_text
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.catalog import grid_autocomplete, stored_grid, unknown
+from bot.discordbot.options import api_cooldown
+from bot.discordbot.replies import answer, defer_if_slow
+from bot.discordbot.tables import stale_rows, stale_table
+from bot.errors import NotFound
+from storage import cycles, grids, outbox, packages, subscriptions
+from storage.models import TargetKind
+from storage.packages import StoredPackage
+
+
+class Reports(commands.Cog):
+    def __init__(self, bot: SentinelBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="stale", description="Stale packages watched here, or in a grid.")
+    @app_commands.describe(grid="A grid to check instead of this channel's watches")
+    @app_commands.autocomplete(grid=grid_autocomplete)
+    @api_cooldown
+    async def stale(self, interaction: discord.Interaction, grid: str | None = None) -> None:
+        runtime = self.bot.runtime
+        if grid is None:
+            candidates = await self._watched_here(interaction.channel_id)
+            title = "Stale packages watched in this channel"
+        else:
+            try:
+                found = await defer_if_slow(interaction, stored_grid(runtime, grid))
+            except NotFound:
+                await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
+                return
+            async with runtime.database.session() as session:
+                candidates = await packages.packages_in_grid(session, found.id)
+            title = f"Stale packages in {escape_text(found.title)}"
+        rows = stale_rows(runtime, candidates)
+        await answer(interaction, embeds=[stale_table(runtime, title, rows, len(candidates))])
+
+    async def _watched_here(self, channel_id: int | None) -> list[StoredPackage]:
+        """The packages a channel's subscriptions reach, directly or through a grid."""
+        ids: set[int] = set()
+        async with self.bot.runtime.database.session() as session:
+            subs = await subscriptions.channel_subscriptions(session, channel_id or 0)
+            for sub in subs:
+                if sub.target_kind == TargetKind.GRID:
+                    ids |= await grids.grid_member_ids(session, sub.target_id)
+                else:
+                    ids.add(sub.target_id)
+            return list((await packages.load_packages(session, ids)).values())
+
+    @app_commands.command(name="status", description="How the bot is doing: refreshes, alerts.")
+    async def status(self, interaction: discord.Interaction) -> None:
+        runtime = self.bot.runtime
+        async with runtime.database.session() as session:
+            last = await cycles.last_cycle(session)
+            tracked = await packages.package_count(session)
+            pending = await outbox.pending_count(session)
+            subs = await subscriptions.guild_subscriptions(session, interaction.guild_id or 0)
+        interval = timedelta(seconds=runtime.settings.poll_interval_seconds)
+        embed = discord.Embed(title="djp-sentinel status")
+        if last is None:
+            embed.add_field(name="Last refresh", value="none yet: the first one runs at start-up")
+        else:
+            embed.add_field(name="Last refresh", value=format_dt(last.finished_at, "R"))
+            embed.add_field(name="Next refresh", value=format_dt(last.started_at + interval, "R"))
+            embed.add_field(
+                name="Last cycle",
+                value=f"{last.packages_fetched} packages and {last.grids_fetched} grids fetched, "
+                f"{last.changes} changes, {last.alerts_enqueued} alerts, "
+                f"{last.packages_failed} failures",
+                inline=False,
+            )
+        paused = sum(1 for sub in subs if sub.paused_reason)
+        embed.add_field(name="Packages tracked", value=f"{tracked:,}")
+        embed.add_field(name="Alerts waiting", value=f"{pending:,}")
+        embed.add_field(
+            name="Subscriptions in this server",
+            value=f"{len(subs)} ({paused} paused)" if paused else str(len(subs)),
+        )
+        await answer(interaction, embeds=[embed], ephemeral=True)
+
+
+async def setup(bot: SentinelBot) -> None:
+    await bot.add_cog(Reports(bot))

@@ -1,0 +1,118 @@
+"""`/watch add|remove|list`: the packages a channel is alerted about."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_limits import escape_text
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.catalog import Match, package_autocomplete, unknown
+from bot.discordbot.options import (
+    EventsTransformer,
+    MinLevel,
+    api_cooldown,
+    manager_only,
+)
+from bot.discordbot.replies import answer, defer_if_slow
+from bot.discordbot.subscriptions import channel_overview, channel_targets, describe, matching
+from bot.errors import NotFound
+from bot.events import Event
+from storage import packages, subscriptions
+from storage.models import TargetKind
+
+Events = app_commands.Transform[frozenset[Event], EventsTransformer]
+
+
+@app_commands.guild_only()
+class Watch(
+    commands.GroupCog, group_name="watch", group_description="Packages this channel watches."
+):
+    def __init__(self, bot: SentinelBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="add", description="Watch a package in this channel.")
+    @app_commands.describe(
+        slug="The package's slug, e.g. django-flatblocks",
+        events="Comma-separated events to announce (default: every event but repo)",
+        role="A role to mention in this package's alerts",
+        min_level="The smallest release to announce (default: patch)",
+    )
+    @app_commands.autocomplete(slug=package_autocomplete)
+    @api_cooldown
+    @manager_only
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        slug: str,
+        events: Events | None = None,
+        role: discord.Role | None = None,
+        min_level: MinLevel | None = None,
+    ) -> None:
+        runtime = self.bot.runtime
+        try:  # fetched now, so the baseline is taken when the subscription is made
+            record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
+        except NotFound:
+            await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
+            return
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
+        async with runtime.database.transaction() as session:
+            subscription, created = await subscriptions.subscribe(
+                session,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                target_kind=TargetKind.PACKAGE,
+                target_id=record.id,
+                created_by=interaction.user.id,
+                events=events,
+                role_id=role.id if role else None,
+                min_release_level=min_level,
+            )
+        verb = "Now watching" if created else "Still watching, with updated settings:"
+        await answer(
+            interaction,
+            f"{verb} **{escape_text(record.title)}** ({escape_text(record.slug)}) here.\n"
+            f"{describe(subscription)}",
+        )
+
+    @app_commands.command(name="remove", description="Stop watching a package in this channel.")
+    @app_commands.describe(slug="A package this channel watches")
+    @manager_only
+    async def remove(self, interaction: discord.Interaction, slug: str) -> None:
+        runtime = self.bot.runtime
+        async with runtime.database.transaction() as session:
+            stored = await packages.find_package(session, slug)
+            removed = stored is not None and await subscriptions.unsubscribe(
+                session,
+                channel_id=interaction.channel_id,
+                target_kind=TargetKind.PACKAGE,
+                target_id=stored.record.id,
+            )
+        if not removed:
+            await answer(
+                interaction, f"This channel does not watch “{escape_text(slug)}”.", ephemeral=True
+            )
+            return
+        await answer(interaction, f"Stopped watching **{escape_text(stored.record.title)}** here.")
+
+    @remove.autocomplete("slug")
+    async def watched_slugs(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        assert interaction.channel_id is not None
+        targets = await channel_targets(self.bot.runtime, interaction.channel_id)
+        watched = [t for t in targets if t.kind == TargetKind.PACKAGE]
+        return [Match(t.slug, t.title).choice() for t in matching(watched, current)]
+
+    @app_commands.command(name="list", description="What this channel watches, and how.")
+    async def list_(self, interaction: discord.Interaction) -> None:
+        assert interaction.channel_id is not None
+        embed = await channel_overview(self.bot.runtime, interaction.channel_id)
+        await answer(interaction, embeds=[embed], ephemeral=True)
+
+
+async def setup(bot: SentinelBot) -> None:
+    await bot.add_cog(Watch(bot))

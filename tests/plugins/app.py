@@ -1,0 +1,108 @@
+"""Fixtures for the whole bot: a `SentinelBot` on the real database, the fake Django Packages
+and the fake Discord, with a clock the test moves instead of waiting.
+
+async def test_something(sentinel, discord_scene, clock):
+    record = await discord_scene.fake.run_command("package", {"slug": "django-flatblocks"})
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, cast
+
+import httpx
+import pytest
+
+from bot.client import DjangoPackagesClient
+from bot.config import Settings
+from bot.discordbot.bot import SentinelBot
+from bot.monitor import Monitor
+from bot.runtime import Runtime, monitor_settings
+from storage.database import Database
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_models import PostedMessage
+from tests.fakes.discord_runner import BotStarter
+
+if TYPE_CHECKING:
+    from cogs.background import Background
+
+#: Long enough that the loops run once at start and then only when a test drives them.
+IDLE_INTERVAL = 3600.0
+
+BotFactory = Callable[..., SentinelBot]
+
+
+class SteppingClock:
+    """The real time, plus however far the test has moved it on."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, span: timedelta) -> None:
+        self.offset += span
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
+
+
+@pytest.fixture
+def app_settings(djp_settings: Settings) -> Settings:
+    return djp_settings.model_copy(update={"poll_interval_seconds": IDLE_INTERVAL})
+
+
+@pytest.fixture
+def runtime(
+    app_settings: Settings,
+    database: Database,
+    djp_client: DjangoPackagesClient,
+    clock: SteppingClock,
+) -> Runtime:
+    monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
+    return Runtime(app_settings, database, djp_client, monitor)
+
+
+@pytest.fixture
+async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def make_bot(runtime: Runtime, http_client: httpx.AsyncClient) -> BotFactory:
+    """Builds a bot on the shared runtime; pass `delivery_interval` to let delivery run alone."""
+
+    def make(delivery_interval: float = IDLE_INTERVAL) -> SentinelBot:
+        return SentinelBot(
+            runtime, http_client, delivery_interval=delivery_interval, guild_ready_timeout=0.05
+        )
+
+    return make
+
+
+@pytest.fixture
+async def sentinel(make_bot: BotFactory, start_bot: BotStarter) -> SentinelBot:
+    """A running bot, connected to the fake Discord.
+
+    `make_bot` comes first so the database outlives the bot: fixtures are torn down in reverse.
+    """
+    bot = await start_bot(make_bot())
+    assert isinstance(bot, SentinelBot)
+    return bot
+
+
+def background(bot: SentinelBot) -> Background:
+    """The cog whose passes a test drives instead of waiting for the loops."""
+    cog = bot.get_cog("Background")
+    assert cog is not None, "cogs.background is not loaded"
+    return cast("Background", cog)  # extensions are imported afresh: no isinstance
+
+
+def alerts_in(fake: FakeDiscord, channel_id: int) -> list[PostedMessage]:
+    """Messages the bot posted on its own in a channel (not answers to commands)."""
+    return [m for m in fake.messages(channel_id) if m.interaction_id is None]

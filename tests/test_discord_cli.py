@@ -1,0 +1,119 @@
+"""`djp-sentinel run` and `sync-commands` as a user starts them: a real process, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.fakes.discord_models import MANAGE_CHANNELS
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+
+ROOT = Path(__file__).resolve().parent.parent
+EXIT_TIMEOUT = 20.0
+
+
+def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The current environment without any djp-sentinel setting, plus `settings`."""
+    names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "DEV_GUILD_ID", "POLL_INTERVAL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
+    env.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    env.update(settings)
+    return env
+
+
+async def start(tmp_path: Path, *args: str, **settings: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,  # no .env here
+        env=environment(tmp_path, **settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
+    out, err = await asyncio.wait_for(process.communicate(), EXIT_TIMEOUT)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def fakes(
+    scene: DiscordScene, djp_api: FakeDjangoPackages, token: str | None = None
+) -> dict[str, str]:
+    """Settings pointing the bot at both fakes; the gateway is discovered from the REST base."""
+    return {
+        "DISCORD_TOKEN": token or scene.fake.token,
+        "DISCORD_API_BASE": scene.fake.api_base,
+        "DJP_API_URL": djp_api.base_url,
+        "POLL_INTERVAL_SECONDS": "3600",
+    }
+
+
+async def test_run_without_a_token_explains_in_one_line(tmp_path: Path) -> None:
+    code, out, err = await finish(await start(tmp_path, "run"))
+
+    assert code == 2
+    assert out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: DISCORD_TOKEN is not set")
+
+
+async def test_a_rejected_token_is_one_line_and_exit_1(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    settings = fakes(discord_scene, djp_api, token="not-the-token")
+
+    code, _, err = await finish(await start(tmp_path, "run", **settings))
+
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1
+    assert errors == [err.splitlines()[-1]]  # log lines before it, then one error line
+    assert errors[0].startswith("error: Discord rejected DISCORD_TOKEN")
+    assert "Traceback" not in err
+
+
+async def test_run_serves_commands_then_stops_cleanly_on_sigterm(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    fake = discord_scene.fake
+    process = await start(tmp_path, "run", **fakes(discord_scene, djp_api))
+    try:
+        await fake.wait_for_sessions(1)
+        record = await fake.run_command("package", {"slug": "django-flatblocks"})
+    finally:
+        process.send_signal(signal.SIGTERM)
+    code, _, err = await finish(process)
+
+    assert record.embeds[0]["title"] == "django-flatblocks"
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert fake.synced_commands == {}  # never synced on a plain start
+    assert fake.violations == []
+
+
+async def test_sync_commands_registers_the_tree_with_one_guild(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    guild = discord_scene.guild
+
+    code, out, err = await finish(
+        await start(
+            tmp_path, "sync-commands", "--guild", str(guild.id), **fakes(discord_scene, djp_api)
+        )
+    )
+
+    assert code == 0, err
+    assert out.strip() == f"Synced 6 commands to guild {guild.id}."
+    synced = {c["name"]: c for c in discord_scene.fake.synced_commands[guild.id]}
+    assert set(synced) == {"package", "watch", "grid", "stale", "status", "settings"}
+    hidden = {name for name, c in synced.items() if c["default_member_permissions"]}
+    assert hidden == {"settings"}  # /watch and /grid mix members' and managers' subcommands
+    assert int(synced["settings"]["default_member_permissions"]) == MANAGE_CHANNELS
+    assert discord_scene.fake.connections == []  # REST only, no gateway

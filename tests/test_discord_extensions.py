@@ -1,0 +1,33 @@
+"""Every module under `cogs/` is an extension the bot can load."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+
+import pytest
+
+from bot.discordbot.bot import extensions
+
+EXPECTED = {"background", "grids", "packages", "reports", "settings", "watch"}
+
+
+def test_every_cog_module_is_found() -> None:
+    assert {name.removeprefix("cogs.") for name in extensions()} == EXPECTED
+
+
+@pytest.mark.parametrize("name", extensions())
+def test_extension_imports_and_exposes_setup(name: str) -> None:
+    module = importlib.import_module(name)
+
+    assert callable(getattr(module, "setup", None))
+
+
+@pytest.mark.parametrize(
+    "name", ["bot.client", "bot.health", "bot.monitor", "bot.render", "bot.delivery"]
+)
+def test_the_core_never_imports_discord(name: str) -> None:
+    source = inspect.getsource(importlib.import_module(name))
+
+    assert not re.search(r"^\s*(import|from) discord\b", source, re.MULTILINE)

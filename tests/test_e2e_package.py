@@ -1,0 +1,139 @@
+"""`/package` and autocomplete, through the real discord.py client and both fakes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from bot.discordbot import replies
+from bot.discordbot.bot import SentinelBot
+from bot.runtime import Runtime
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+
+LINK_BUTTON = 5
+PINGS = "@everyone says hi to @here and <@123> and <@&456>"
+
+
+def buttons(components: list[dict[str, Any]]) -> dict[str, str]:
+    return {item["label"]: item["url"] for row in components for item in row["components"]}
+
+
+def fields(embed: dict[str, Any]) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in embed["fields"]}
+
+
+async def test_package_shows_version_stars_and_links(
+    discord_fake: FakeDiscord, sentinel: SentinelBot
+) -> None:
+    record = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    [embed] = record.embeds
+    assert not record.ephemeral
+    assert embed["title"] == "django-flatblocks"
+    assert fields(embed)["Latest version"] == "1.0.0"
+    assert fields(embed)["Stars"] == "84"
+    assert any(name.startswith("Health: ") for name in fields(embed))
+    links = buttons(record.components)
+    assert {"Django Packages", "Repository", "PyPI"} <= set(links)
+    assert links["PyPI"].endswith("/project/django-flatblocks/")
+    assert all(
+        item["style"] == LINK_BUTTON for row in record.components for item in row["components"]
+    )
+    assert discord_fake.violations == []
+
+
+async def test_unknown_package_suggests_close_matches_privately(
+    discord_fake: FakeDiscord, djp_api: FakeDjangoPackages, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    await runtime.monitor.sync_catalog()
+
+    record = await discord_fake.run_command("package", {"slug": "flatblock"})
+
+    assert record.ephemeral
+    assert "No package" in (record.content or "")
+    assert "django-flatblocks" in (record.content or "")
+    assert discord_fake.violations == []
+
+
+async def test_upstream_text_pings_nobody(
+    discord_fake: FakeDiscord, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    djp_api.update_package(265, title=f"Flatblocks {PINGS}", repo_description=PINGS)
+
+    record = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    [embed] = record.embeds
+    assert record.mentions.nobody
+    assert record.allowed_mentions == {"parse": []}
+    assert "@everyone" not in embed["description"]
+    assert "<@123>" not in embed["description"]
+    assert "everyone" in embed["description"]  # shown, defused
+    assert discord_fake.violations == []
+
+
+def many_packages(template: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """`count` distinct packages shaped like `template`, all matching "widget"."""
+    packages = []
+    for index in range(count):
+        payload = copy.deepcopy(template)
+        payload.update(
+            id=90_000 + index,
+            slug=f"django-widget-{index}",
+            title=f"Django Widget {index} " + "with a very long name " * 6,
+        )
+        packages.append(payload)
+    return packages
+
+
+async def test_autocomplete_offers_at_most_25_matching_choices(
+    discord_fake: FakeDiscord,
+    djp_api: FakeDjangoPackages,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    for payload in many_packages(flatblocks_payload, 60):
+        djp_api.add_package(payload)
+    await runtime.monitor.sync_catalog()
+
+    choices = await discord_fake.autocomplete("package", {"slug": "widget"}, focused="slug")
+
+    assert len(choices) == 25
+    assert all(choice["value"].startswith("django-widget-") for choice in choices)
+    assert all(len(choice["name"]) <= 100 for choice in choices)
+    assert discord_fake.violations == []  # the fake refuses late or oversized answers
+
+
+async def test_autocomplete_asks_django_packages_before_the_first_sync(
+    discord_fake: FakeDiscord, sentinel: SentinelBot
+) -> None:
+    choices = await discord_fake.autocomplete("package", {"slug": "flatbl"}, focused="slug")
+
+    assert "django-flatblocks" in [choice["value"] for choice in choices]
+    assert discord_fake.violations == []
+
+
+async def test_grid_options_complete_from_the_catalog(
+    discord_fake: FakeDiscord, discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    await runtime.monitor.sync_catalog()
+
+    choices = await discord_fake.autocomplete("grid show", {"grid": "flat"}, focused="grid")
+
+    assert [choice["value"] for choice in choices] == ["flatpages"]
+
+
+async def test_a_slow_answer_is_deferred_in_time(
+    discord_fake: FakeDiscord, sentinel: SentinelBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replies, "QUICK_ANSWER_SECONDS", 0.0)  # as if upstream were slow
+
+    record = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    assert record.deferred
+    assert fields(record.embeds[0])["Latest version"] == "1.0.0"
+    assert discord_fake.violations == []

@@ -1,0 +1,151 @@
+"""Watching a package: the subscription, its alert, restarts, refusals and lost channels."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.discordbot.bot import SentinelBot
+from bot.runtime import Runtime
+from storage import packages, subscriptions
+from tests.fakes.discord_interactions import InteractionRecord
+from tests.fakes.discord_models import Mentions
+from tests.fakes.discord_runner import BotStarter, DiscordScene, running_bot
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import BotFactory, SteppingClock, alerts_in, background
+
+FLATBLOCKS = {"slug": "django-flatblocks"}
+
+
+async def release_upstream(
+    djp_api: FakeDjangoPackages, clock: SteppingClock, **fields: str
+) -> None:
+    """Django Packages publishes 1.0.1, and the package falls due for a refresh."""
+    djp_api.update_package(265, pypi_version="1.0.1", **fields)
+    clock.advance(timedelta(days=1))
+
+
+async def watch_flatblocks(scene: DiscordScene) -> InteractionRecord:
+    """The manager runs `/watch add django-flatblocks` in #alerts."""
+    return await scene.fake.run_command(
+        "watch add", FLATBLOCKS, user=scene.manager, channel_id=scene.alerts.id
+    )
+
+
+async def test_release_is_announced_once_even_across_a_restart(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    make_bot: BotFactory,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    async with running_bot(make_bot(), fake) as bot:
+        assert isinstance(bot, SentinelBot)
+        added = await watch_flatblocks(discord_scene)
+        assert "Now watching" in (added.content or "")
+        await release_upstream(djp_api, clock)
+
+        cycle = await background(bot).poll_once()
+        delivered = await background(bot).deliver_once()
+
+        assert (cycle.alerts_enqueued, delivered.sent) == (1, 1)
+        [alert] = alerts_in(fake, alerts.id)
+        assert "1.0.1" in str(alert.embeds)
+
+    async with running_bot(make_bot(), fake) as restarted:
+        assert isinstance(restarted, SentinelBot)
+        await background(restarted).poll_once()
+        again = await background(restarted).deliver_once()
+
+    assert again.sent == 0
+    assert len(alerts_in(fake, alerts.id)) == 1
+    assert fake.violations == []
+
+
+async def test_the_delivery_loop_posts_on_its_own(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    make_bot: BotFactory,
+    start_bot: BotStarter,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    bot = await start_bot(make_bot(delivery_interval=0.05))
+    assert isinstance(bot, SentinelBot)
+    await fake.run_command(
+        "watch add", FLATBLOCKS, user=discord_scene.manager, channel_id=alerts.id
+    )
+    await release_upstream(djp_api, clock)
+
+    await background(bot).poll_once()
+
+    await fake.wait_for_messages(alerts.id, 2)  # the confirmation, then the alert
+    [alert] = alerts_in(fake, alerts.id)
+    assert "1.0.1" in str(alert.embeds)
+
+
+async def test_members_without_manage_channels_are_refused(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+
+    record = await fake.run_command(
+        "watch add", FLATBLOCKS, user=discord_scene.member, channel_id=discord_scene.alerts.id
+    )
+
+    assert record.ephemeral
+    assert "Manage Channels" in (record.content or "")
+    async with runtime.database.session() as session:
+        assert await subscriptions.channel_subscriptions(session, discord_scene.alerts.id) == []
+        assert await packages.find_package(session, "django-flatblocks") is None
+    assert fake.violations == []
+
+
+async def test_a_forbidden_channel_pauses_its_watch_and_says_why(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await fake.run_command(
+        "watch add", FLATBLOCKS, user=discord_scene.manager, channel_id=alerts.id
+    )
+    fake.forbid_channel(alerts.id)
+    await release_upstream(djp_api, clock)
+
+    await background(sentinel).poll_once()
+    delivered = await background(sentinel).deliver_once()
+    listing = await fake.run_command("watch list", user=discord_scene.member, channel_id=alerts.id)
+
+    assert alerts.id in delivered.paused
+    assert alerts_in(fake, alerts.id) == []
+    [embed] = listing.embeds
+    assert listing.ephemeral
+    assert "django-flatblocks" in embed["description"]
+    assert "Paused: Missing permissions" in embed["description"]
+    assert fake.violations == []
+
+
+async def test_alerts_ping_only_the_role_a_manager_chose(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await fake.run_command(
+        "watch add",
+        {**FLATBLOCKS, "role": discord_scene.managers},
+        user=discord_scene.manager,
+        channel_id=alerts.id,
+    )
+    pings = "@everyone @here <@123> <@&456>"
+    await release_upstream(djp_api, clock, title=f"Flatblocks {pings}", repo_description=pings)
+
+    await background(sentinel).poll_once()
+    await background(sentinel).deliver_once()
+
+    [alert] = alerts_in(fake, alerts.id)
+    assert alert.mentions == Mentions(roles=frozenset({discord_scene.managers.id}))
+    assert "@everyone" not in str(alert.embeds)
+    assert fake.violations == []
