@@ -7,7 +7,8 @@ configured can ever be mentioned.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -144,14 +145,30 @@ def build_messages(alerts: Sequence[Alert], role_id: int | None, links: SiteLink
     first message mentions it and nothing else can ping; without one, nothing can.
     """
     messages = [_message(embeds) for embeds in pack_embeds(alert_embed(a, links) for a in alerts)]
-    if messages and role_id is not None:
-        messages[0] |= {
-            "content": f"<@&{role_id}>",
-            "allowed_mentions": {"parse": [], "roles": [str(role_id)]},
-        }
+    mention_roles(messages, [] if role_id is None else [role_id])
     for message in messages:
         check_message(message)
     return messages
+
+
+def mention_roles(messages: Sequence[Message], role_ids: Collection[int]) -> None:
+    """Make the first message mention `role_ids`, and allow it to ping those roles only."""
+    if messages and role_ids:
+        roles = sorted(role_ids)
+        messages[0] |= {
+            "content": " ".join(f"<@&{role}>" for role in roles),
+            "allowed_mentions": {"parse": [], "roles": [str(role) for role in roles]},
+        }
+
+
+def cap_summary(events: Sequence[str], cap: int) -> Message:
+    """The one line standing for the alerts over a channel's daily cap, counted by event."""
+    counts = ", ".join(f"{n} {event}" for event, n in Counter(events).most_common())
+    more = f"{len(events)} more alert{'s' if len(events) != 1 else ''}"
+    content = f"…and {more} today ({counts}) — daily cap {cap}; see /watch list"
+    message: Message = {"content": content, "allowed_mentions": {"parse": []}}
+    check_message(message)
+    return message
 
 
 def _message(embeds: Iterable[Embed]) -> Message:

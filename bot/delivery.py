@@ -8,24 +8,38 @@ post and that commit is the one way an alert can be posted twice (after the leas
 alert is never lost. A lease outlived by slow posting could let a second worker post again, so
 keep `batch_size` modest for the time a batch takes.
 
-Outcomes per message: sent; `DeliveryFailed` retries with exponential backoff until
-`max_attempts`, then fails; `DestinationGone` pauses the destination's subscriptions with the
-reason and drops their pending alerts; `NoRoute` leaves the alerts pending for later.
+Digests and daily caps (`bot.delivery_plan`) are decided at claim time from the alerts table
+and the channels' settings, nothing else: a digest channel's alerts are not claimed before
+their digest time (unless they bypass it), and the batch of a digest or capped channel takes
+all its due alerts, so one digest covers its whole period and one summary line counts the
+whole overflow. Before anything is posted, alerts whose subscription was removed, paused or
+no longer asks for them (its events or release filter changed meanwhile) are dropped.
+
+Outcomes per message: sent (a cap summary's alerts: dropped, with the summary's time);
+`DeliveryFailed` retries with exponential backoff until `max_attempts`, then fails;
+`DestinationGone` pauses the destination's subscriptions with the reason and drops their
+pending alerts; `NoRoute` leaves the alerts pending for later.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 
-from bot.alert_messages import SiteLinks, build_messages
-from bot.senders import DeliveryFailed, Destination, DestinationGone, Message, NoRoute, Sender
-from storage import delivery_queries, outbox
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alert_messages import SiteLinks
+from bot.delivery_plan import ChannelState, Post, Routed, plan_delivery
+from bot.digest import holds, last_digest_time
+from bot.events import Change, Event, wants
+from bot.monitor import preferences_of
+from bot.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
+from storage import channels, delivery_queries, outbox
+from storage.channels import ChannelPreferences
 from storage.database import Database
-from storage.models import Alert, Subscription
+from storage.models import Alert, DigestMode, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +48,9 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 #: How long alerts no sender here can reach wait before they are looked at again.
 NO_ROUTE_WAIT = timedelta(minutes=5)
-UNSUBSCRIBED = "Not delivered: its subscription was removed or paused."
-
-Outgoing = list[tuple[Message, list[Alert]]]
+UNWANTED = "Not delivered: its subscription was removed, paused or no longer asks for it."
+SUMMARIZED = "Not posted on its own: over the channel's daily cap, counted in the summary line."
+OVER_CAP = "Not delivered: over the channel's daily cap after the day's summary line."
 
 
 def utcnow() -> datetime:
@@ -57,6 +71,8 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     dropped: int = 0
+    #: Alerts over a daily cap counted in a summary line instead of posted.
+    summarized: int = 0
     waiting: int = 0
     #: Channel id → why its subscriptions were paused.
     paused: dict[int, str] = field(default_factory=dict)
@@ -89,34 +105,70 @@ class DeliveryWorker:
             await self._deliver(destination, outgoing, report)
         return report
 
-    async def _claim(self, report: DeliveryReport) -> dict[Destination, Outgoing]:
+    async def _claim(self, report: DeliveryReport) -> dict[Destination, list[Post]]:
         """Lease a batch of due alerts (dropping those no subscription wants) and plan it."""
         now = self.clock()
         async with self.database.transaction() as session:
-            claimed = await outbox.claim_due(session, now=now, limit=self.batch_size)
+            claimed, preferences = await self._claim_channels(session, now)
             wanted = {a.subscription_id for a in claimed if a.subscription_id is not None}
             active: dict[int | None, Subscription] = {
                 **await delivery_queries.active_subscriptions(session, wanted)
             }
-            routed = [(a, sub) for a in claimed if (sub := active.get(a.subscription_id))]
-            unwanted = [a.id for a in claimed if a.subscription_id not in active]
+            routed = [
+                (a, sub)
+                for a in claimed
+                if (sub := active.get(a.subscription_id)) and _wants(sub, a)
+            ]
+            kept = {a.id for a, _ in routed}
             report.dropped += await delivery_queries.drop_pending(
-                session, alert_ids=unwanted, reason=UNSUBSCRIBED
+                session, alert_ids=[a.id for a in claimed if a.id not in kept], reason=UNWANTED
             )
-            await delivery_queries.postpone(session, [a.id for a, _ in routed], until=now + LEASE)
-            slugs = await delivery_queries.package_slugs(
-                session, {a.package_id for a, _ in routed if a.package_id is not None}
+            await delivery_queries.postpone(session, kept, until=now + LEASE)
+            states = await _channel_states(
+                session, {a.channel_id: preferences[a.channel_id] for a, _ in routed}, now
             )
-        return _plan(routed, SiteLinks(self.site_url, slugs))
+            plan = plan_delivery(routed, states, await self._links(session, routed))
+            report.dropped += await delivery_queries.drop_pending(
+                session, alert_ids=[a.id for a in plan.over_cap], reason=OVER_CAP
+            )
+        return plan.posts
+
+    async def _claim_channels(
+        self, session: AsyncSession, now: datetime
+    ) -> tuple[list[Alert], dict[int, ChannelPreferences]]:
+        """A batch of ready alerts, completed with every ready alert of its digest or capped
+        channels, in claim order; and the settings of the batch's channels."""
+        held = holds(await delivery_queries.digest_preferences(session), now)
+        claimed = await delivery_queries.claim_ready(
+            session, now=now, holds=held, limit=self.batch_size
+        )
+        preferences = await channels.preferences_for(session, {a.channel_id for a in claimed})
+        whole = [
+            channel_id
+            for channel_id, prefs in preferences.items()
+            if prefs.digest_mode is not DigestMode.IMMEDIATE or prefs.daily_cap
+        ]
+        if whole:
+            rest = await delivery_queries.claim_ready(
+                session, now=now, holds=held, channel_ids=whole
+            )
+            claimed = sorted({a.id: a for a in [*claimed, *rest]}.values(), key=_claim_order)
+        return claimed, preferences
+
+    async def _links(self, session: AsyncSession, routed: Routed) -> SiteLinks:
+        package_ids = {a.package_id for a, _ in routed if a.package_id is not None}
+        slugs = await delivery_queries.package_slugs(session, package_ids)
+        return SiteLinks(self.site_url, slugs)
 
     async def _deliver(
-        self, destination: Destination, outgoing: Outgoing, report: DeliveryReport
+        self, destination: Destination, posts: Sequence[Post], report: DeliveryReport
     ) -> None:
         """Post one destination's messages in order, stopping at the first that fails."""
-        for index, (message, alerts) in enumerate(outgoing):
-            later = [alert for _, rest in outgoing[index + 1 :] for alert in rest]
+        for index, post in enumerate(posts):
+            alerts = post.alerts
+            later = [alert for rest in posts[index + 1 :] for alert in rest.alerts]
             try:
-                message_id = await self.sender.send(destination, message)
+                message_id = await self.sender.send(destination, post.message)
             except NoRoute:
                 await self._postpone([*alerts, *later], NO_ROUTE_WAIT)
                 report.waiting += len(alerts) + len(later)
@@ -129,12 +181,23 @@ class DeliveryWorker:
                     log.exception("unexpected error posting to channel %s", destination.channel_id)
                 await self._retry(alerts, later, str(exc) or repr(exc), report)
                 return
-            async with self.database.transaction() as session:
-                await outbox.mark_sent(
-                    session, [a.id for a in alerts], message_id=message_id, now=self.clock()
+            await self._settle(post, message_id, report)
+
+    async def _settle(self, post: Post, message_id: int, report: DeliveryReport) -> None:
+        """Record a posted message on its alerts: sent, or counted in a cap summary line."""
+        ids = [a.id for a in post.alerts]
+        async with self.database.transaction() as session:
+            if post.summary:
+                await delivery_queries.mark_summarized(
+                    session, ids, message_id=message_id, now=self.clock(), reason=SUMMARIZED
                 )
-            report.messages += 1
-            report.sent += len(alerts)
+            else:
+                await outbox.mark_sent(session, ids, message_id=message_id, now=self.clock())
+        report.messages += 1
+        if post.summary:
+            report.summarized += len(ids)
+        else:
+            report.sent += len(ids)
 
     async def _postpone(self, alerts: Sequence[Alert], wait: timedelta) -> None:
         async with self.database.transaction() as session:
@@ -182,28 +245,38 @@ class DeliveryWorker:
         report.paused[destination.channel_id] = reason
 
 
-def _plan(
-    routed: Sequence[tuple[Alert, Subscription]], links: SiteLinks
-) -> dict[Destination, Outgoing]:
-    """Group alerts per destination, then per role to mention, into messages with their alerts.
-
-    Alerts of different subscriptions in one channel share messages when their role is the same.
-    """
-    groups: dict[Destination, dict[int | None, list[Alert]]] = {}
-    for alert, subscription in routed:
-        destination = Destination(alert.guild_id, alert.channel_id, subscription.webhook_url)
-        groups.setdefault(destination, {}).setdefault(subscription.role_id, []).append(alert)
-    return {
-        destination: [
-            pair
-            for role_id, role_alerts in by_role.items()
-            for pair in _pair(build_messages(role_alerts, role_id, links), role_alerts)
-        ]
-        for destination, by_role in groups.items()
-    }
+def _claim_order(alert: Alert) -> tuple[int, int]:
+    return alert.channel_id, alert.id
 
 
-def _pair(messages: Sequence[Message], alerts: Sequence[Alert]) -> Outgoing:
-    """Each message with the alerts its embeds show: one embed per alert, in order."""
-    remaining = iter(alerts)
-    return [(message, list(islice(remaining, len(message["embeds"])))) for message in messages]
+def _wants(subscription: Subscription, alert: Alert) -> bool:
+    """Whether the subscription still asks for the alert: its events and release filter may
+    have changed while the alert waited (for a digest, say)."""
+    change = Change(
+        Event(alert.event), alert.package_id or 0, alert.dedup_key, alert.summary, alert.payload
+    )
+    return wants(preferences_of(subscription), change)
+
+
+async def _channel_states(
+    session: AsyncSession, preferences: Mapping[int, ChannelPreferences], now: datetime
+) -> dict[int, ChannelState]:
+    """Each channel's digest time and, when it has a daily cap, today's use of it. A digest
+    channel's alerts posted on their own are those matching its bypass list."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    states = {}
+    for channel_id, prefs in preferences.items():
+        state = ChannelState(prefs, last_digest_time(prefs, now))
+        if prefs.daily_cap:
+            bypass = None if prefs.digest_mode is DigestMode.IMMEDIATE else prefs.digest_bypass
+            state = replace(
+                state,
+                sent_today=await delivery_queries.sent_since(
+                    session, channel_id, today, bypass=bypass
+                ),
+                summary_posted=await delivery_queries.summary_posted_since(
+                    session, channel_id, today
+                ),
+            )
+        states[channel_id] = state
+    return states

@@ -1,15 +1,74 @@
-"""Queries of the delivery worker beyond the outbox's own: leases, drops, paused destinations."""
+"""Queries of the delivery worker beyond the outbox's own: claims that respect digests,
+leases, drops, daily caps and paused destinations."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Alert, AlertStatus, Package, Subscription
+from storage.channels import ChannelPreferences
+from storage.models import Alert, AlertStatus, ChannelSettings, DigestMode, Package, Subscription
 from storage.subscriptions import ACTIVE
+
+RELEASE_PREFIX = "release:"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Alerts of `channel_ids` created after `since` wait for their next digest, except those
+    matching a `bypass` entry (`bot.digest` builds these from the channels' settings)."""
+
+    since: datetime
+    bypass: tuple[str, ...]
+    channel_ids: frozenset[int]
+
+
+def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:
+    """Alerts matching digest-bypass entries: an event name ("stale"), or "release:LEVEL"."""
+    levels = [e.removeprefix(RELEASE_PREFIX) for e in entries if e.startswith(RELEASE_PREFIX)]
+    events = [e for e in entries if not e.startswith(RELEASE_PREFIX)]
+    level = func.coalesce(Alert.payload["level"].as_string(), "")
+    by_level = and_(Alert.event == "release", level.in_(levels)) if levels else false()
+    return or_(Alert.event.in_(events), by_level)
+
+
+def _held(hold: Hold) -> ColumnElement[bool]:
+    held = and_(Alert.channel_id.in_(hold.channel_ids), Alert.created_at > hold.since)
+    return and_(held, not_(matches_bypass(hold.bypass))) if hold.bypass else held
+
+
+async def digest_preferences(session: AsyncSession) -> list[ChannelPreferences]:
+    """The settings of every channel in daily or weekly digest mode."""
+    rows = await session.scalars(
+        select(ChannelSettings).where(ChannelSettings.digest_mode != DigestMode.IMMEDIATE)
+    )
+    return [ChannelPreferences.from_row(row) for row in rows]
+
+
+async def claim_ready(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    holds: Sequence[Hold],
+    limit: int | None = None,
+    channel_ids: Collection[int] | None = None,
+) -> list[Alert]:
+    """Pending alerts due by `now` that no digest holds, by channel then id, optionally only
+    those of `channel_ids`. Locked like `outbox.claim_due` (`FOR UPDATE SKIP LOCKED`)."""
+    query = select(Alert).where(
+        Alert.status == AlertStatus.PENDING,
+        Alert.next_attempt_at <= now,
+        *(not_(_held(hold)) for hold in holds),
+    )
+    if channel_ids is not None:
+        query = query.where(Alert.channel_id.in_(set(channel_ids)))
+    query = query.order_by(Alert.channel_id, Alert.id).limit(limit)
+    locked = query.with_for_update(skip_locked=True)
+    return list(await session.scalars(locked.execution_options(populate_existing=True)))
 
 
 async def active_subscriptions(
@@ -85,3 +144,56 @@ async def pause_destination(
         paused.append(subscription.id)
     await session.flush()
     return paused
+
+
+async def sent_since(
+    session: AsyncSession,
+    channel_id: int,
+    since: datetime,
+    *,
+    bypass: Collection[str] | None = None,
+) -> int:
+    """How many of a channel's alerts were sent since `since`; with `bypass`, only those
+    matching it (a digest channel's alerts posted on their own rather than in its digest)."""
+    query = select(func.count()).where(
+        Alert.channel_id == channel_id,
+        Alert.status == AlertStatus.SENT,
+        Alert.sent_at >= since,
+    )
+    if bypass is not None:
+        query = query.where(matches_bypass(bypass))
+    return await session.scalar(query) or 0
+
+
+async def summary_posted_since(session: AsyncSession, channel_id: int, since: datetime) -> bool:
+    """Whether a daily-cap summary line went to the channel since `since` (its alerts are the
+    dropped ones with a `sent_at`, see `mark_summarized`)."""
+    query = select(Alert.id).where(
+        Alert.channel_id == channel_id,
+        Alert.status == AlertStatus.DROPPED,
+        Alert.sent_at >= since,
+    )
+    return await session.scalar(query.limit(1)) is not None
+
+
+async def mark_summarized(
+    session: AsyncSession,
+    alert_ids: Collection[int],
+    *,
+    message_id: int | None,
+    now: datetime,
+    reason: str,
+) -> None:
+    """Settle alerts counted in a daily-cap summary line: dropped, never posted on their own,
+    with the summary's message and time (which is how `summary_posted_since` finds it)."""
+    await session.execute(
+        update(Alert)
+        .where(Alert.id.in_(set(alert_ids)))
+        .values(
+            status=AlertStatus.DROPPED,
+            attempts=Alert.attempts + 1,
+            sent_at=now,
+            message_id=message_id,
+            last_error=reason,
+        )
+    )

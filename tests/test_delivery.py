@@ -134,7 +134,13 @@ async def enqueue(
                 event="release",
                 dedup_key=f"{scene.alerts.id}:{package_id}:{subscription_id}:release:{version}",
                 summary=summary.format(version=version),
-                payload={"old": "1.0.0", "new": version, "kind": "new", "level": "patch"},
+                payload={
+                    "old": "1.0.0",
+                    "new": version,
+                    "kind": "new",
+                    "level": "patch",
+                    "prerelease": False,
+                },
                 package_id=package_id,
             )
         )
