@@ -3,7 +3,8 @@
 One cycle fetches each due package once, however many subscriptions point at it, choosing
 between paging the whole catalog and fetching the targets one by one by the number of requests
 each plan needs. Each batch of records is written with its history rows and outbox rows in one
-transaction, so a crash loses no alert and a restart never duplicates one.
+transaction, so a crash loses no alert and a restart never duplicates one. Staleness is judged
+per channel (its threshold and feature-complete marks, see `package_alerts`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -31,6 +32,7 @@ from bot.events import (
     wants,
 )
 from bot.records import GridRecord, PackageRecord
+from bot.staleness import ChannelStaleness, StaleRule, channel_staleness
 from storage import cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
 from storage.models import Subscription
@@ -45,6 +47,8 @@ MAX_BACKOFF = timedelta(days=7)
 #: Consecutive 404s before a package counts as removed from Django Packages.
 REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+#: Detected once per package with the global context; `stale` is detected per channel rule.
+NOT_STALE = frozenset(Event) - {Event.STALE}
 
 Plan = Literal["catalog", "targets", "idle"]
 
@@ -125,6 +129,36 @@ def alerts_for(
                 ),
             )
     return list(rows.values())
+
+
+def package_alerts(
+    previous: PackageRecord,
+    current: PackageRecord,
+    context: DetectContext,
+    subscribers: Sequence[Subscription],
+    staleness: Mapping[int, ChannelStaleness],
+) -> tuple[list[Change], list[outbox.NewAlert]]:
+    """A package's changes and the alerts they raise among its subscribers.
+
+    Every event but `stale` is detected once, with `context`. `stale` is detected once per
+    distinct rule (threshold, feature-complete mark) among the subscribers' channels, and each
+    result reaches only the channels applying that rule. The global rule of `context` is always
+    evaluated, so a cycle also reports stale transitions of packages nobody watches.
+    """
+    changes = detect_changes(previous, current, context, events=NOT_STALE)
+    alerts = alerts_for(changes, {current.id: list(subscribers)}, by="package")
+    by_rule: dict[StaleRule, list[Subscription]] = {StaleRule(context.stale_after_days): []}
+    for subscription in subscribers:
+        rule = staleness[subscription.channel_id].rule(current.id)
+        by_rule.setdefault(rule, []).append(subscription)
+    for rule, group in by_rule.items():
+        ruled = replace(
+            context, stale_after_days=rule.stale_after_days, feature_complete=rule.feature_complete
+        )
+        stale = detect_changes(previous, current, ruled, events={Event.STALE})
+        alerts += alerts_for(stale, {current.id: group}, by="package")
+        changes += stale
+    return changes, alerts
 
 
 class Monitor:
@@ -290,11 +324,18 @@ class Monitor:
         now = self.clock()
         async with self.database.transaction() as session:
             stored = await packages.load_packages(session, [r.id for r in records])
-            changes: list[Change] = []
-            for record in records:
-                previous = stored.get(record.id)
-                if previous is None:
-                    continue
+            seen = [(stored[r.id], r) for r in records if r.id in stored]
+            audience = await subscriptions.subscriptions_for_packages(
+                session, [record.id for _, record in seen]
+            )
+            staleness = await channel_staleness(
+                session,
+                {sub.channel_id for subs in audience.values() for sub in subs},
+                default_days=self.settings.stale_after_days,
+            )
+            changes: dict[str, Change] = {}
+            alerts: list[outbox.NewAlert] = []
+            for previous, record in seen:
                 known = await self._known_versions(session, previous.record, record)
                 context = DetectContext(
                     now=now,
@@ -302,19 +343,17 @@ class Monitor:
                     stale_after_days=self.settings.stale_after_days,
                     known_versions=known,
                 )
-                changes.extend(detect_changes(previous.record, record, context))
+                found, raised = package_alerts(
+                    previous.record, record, context, audience[record.id], staleness
+                )
+                alerts += raised
+                changes.update((change.key, change) for change in found)
             await packages.save_observations(
                 session, records, now=now, next_poll_at=now + self.settings.poll_interval
             )
-            if changes:
-                audience = await subscriptions.subscriptions_for_packages(
-                    session, {change.package_id for change in changes}
-                )
-                report.alerts_enqueued += await outbox.enqueue(
-                    session, alerts_for(changes, audience, by="package"), now=now
-                )
+            report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
         report.packages_fetched += len(records)
-        report.changes.extend(changes)
+        report.changes.extend(changes.values())
 
     @staticmethod
     async def _known_versions(

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.events import Change
+from bot.grid_table import GridTable
 from bot.health import Health
 from bot.records import PackageRecord
 from bot.render import Card
@@ -69,3 +70,31 @@ def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) 
         last = f"{record.last_updated:%Y-%m-%d}" if record.last_updated else "unknown"
         table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
     console.print(table)
+
+
+def print_grid_table(console: Console, table: GridTable) -> None:
+    """A grid's ranked members: stars, latest version, last commit and health."""
+    order = "most stars first" if table.sort == "stars" else "latest commit first"
+    grid = Table(title=f"{escape(table.title)} ({escape(table.slug)}), {order}")
+    grid.add_column("#", justify="right")
+    grid.add_column("Package", style="bold")
+    grid.add_column("Stars", justify="right")
+    grid.add_column("Version")
+    grid.add_column("Last commit")
+    grid.add_column("Health")
+    for row in table.rows:
+        commit = (
+            f"{row.last_commit:%Y-%m-%d} ({row.last_commit_age})" if row.last_commit else "unknown"
+        )
+        state = row.health.state
+        grid.add_row(
+            str(row.rank),
+            escape(row.slug),
+            "unknown" if row.stars is None else f"{row.stars:,}",
+            escape(row.version or "not on PyPI"),
+            commit,
+            Text(state, style=HEALTH_STYLES[state]),
+        )
+    console.print(grid)
+    if not table.rows:
+        console.print("No packages stored for this grid.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,9 +68,27 @@ async def preferences_for(
 
 async def guild_preferences(session: AsyncSession, guild_id: int) -> list[ChannelPreferences]:
     """Channels of a guild whose settings were changed from the defaults."""
+    return [prefs for _, prefs in await changed_preferences(session, guild_id=guild_id)]
+
+
+async def changed_preferences(
+    session: AsyncSession, *, guild_id: int | None = None
+) -> list[tuple[int, ChannelPreferences]]:
+    """(guild id, preferences) of every channel (or one guild's) whose settings were changed
+    from the defaults, by guild then channel."""
+    query = select(ChannelSettings).order_by(ChannelSettings.guild_id, ChannelSettings.channel_id)
+    if guild_id is not None:
+        query = query.where(ChannelSettings.guild_id == guild_id)
+    return [
+        (row.guild_id, ChannelPreferences.from_row(row)) for row in await session.scalars(query)
+    ]
+
+
+async def stale_report_channels(session: AsyncSession) -> list[ChannelPreferences]:
+    """The channels that asked for the weekly stale report."""
     rows = await session.scalars(
         select(ChannelSettings)
-        .where(ChannelSettings.guild_id == guild_id)
+        .where(ChannelSettings.stale_report.is_(True))
         .order_by(ChannelSettings.channel_id)
     )
     return [ChannelPreferences.from_row(row) for row in rows]
@@ -120,6 +138,26 @@ async def feature_complete_for(
     for channel_id, package_id in rows:
         marks[channel_id].add(package_id)
     return {cid: frozenset(ids) for cid, ids in marks.items()}
+
+
+class Mark(NamedTuple):
+    """A channel's feature-complete mark on a package."""
+
+    guild_id: int
+    channel_id: int
+    package_id: int
+
+
+async def feature_complete_marks(
+    session: AsyncSession, *, guild_id: int | None = None
+) -> list[Mark]:
+    """Every feature-complete mark (or one guild's), by guild, channel then package."""
+    query = select(
+        FeatureComplete.guild_id, FeatureComplete.channel_id, FeatureComplete.package_id
+    ).order_by(FeatureComplete.guild_id, FeatureComplete.channel_id, FeatureComplete.package_id)
+    if guild_id is not None:
+        query = query.where(FeatureComplete.guild_id == guild_id)
+    return [Mark(*row) for row in (await session.execute(query)).tuples()]
 
 
 async def mark_feature_complete(

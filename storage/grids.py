@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,6 +77,12 @@ async def find_grid(session: AsyncSession, key: int | str) -> Grid | None:
 async def grid_member_ids(session: AsyncSession, grid_id: int) -> frozenset[int]:
     rows = await session.scalars(select(GridMember.package_id).where(GridMember.grid_id == grid_id))
     return frozenset(rows)
+
+
+async def grid_slugs(session: AsyncSession, grid_ids: Collection[int]) -> dict[int, str]:
+    """The slugs of the stored grids among `grid_ids`, by id."""
+    rows = await session.execute(select(Grid.id, Grid.slug).where(Grid.id.in_(set(grid_ids))))
+    return dict(rows.tuples().all())
 
 
 async def due_grid_ids(session: AsyncSession, now: datetime) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import GridMember, Subscription, TargetKind
@@ -69,6 +69,45 @@ async def subscribe(
     return subscription, False
 
 
+async def restore(
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    channel_id: int,
+    target_kind: TargetKind | str,
+    target_id: int,
+    events: Iterable[str],
+    role_id: int | None,
+    min_release_level: str,
+    include_prereleases: bool,
+    webhook_url: str | None,
+    keep_webhook_url: bool = False,
+) -> bool:
+    """Create or overwrite a channel's subscription with exactly these options (an import).
+
+    Unlike `subscribe`, `None` clears the role and the webhook URL, unless `keep_webhook_url`
+    keeps the stored one. A paused subscription is resumed. Returns whether it was created.
+    """
+    subscription, created = await subscribe(
+        session,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        target_kind=target_kind,
+        target_id=target_id,
+        created_by=None,
+        events=events,
+        role_id=role_id,
+        min_release_level=min_release_level,
+        include_prereleases=include_prereleases,
+        webhook_url=webhook_url,
+    )
+    subscription.role_id = role_id
+    if not keep_webhook_url:
+        subscription.webhook_url = webhook_url
+    await session.flush()
+    return created
+
+
 async def unsubscribe(
     session: AsyncSession, *, channel_id: int, target_kind: TargetKind | str, target_id: int
 ) -> bool:
@@ -96,13 +135,57 @@ async def channel_subscriptions(session: AsyncSession, channel_id: int) -> list[
 
 async def guild_subscriptions(session: AsyncSession, guild_id: int) -> list[Subscription]:
     """A guild's subscriptions, paused ones included, by channel then age."""
-    return list(
-        await session.scalars(
-            select(Subscription)
-            .where(Subscription.guild_id == guild_id)
-            .order_by(Subscription.channel_id, Subscription.id)
-        )
+    return await all_subscriptions(session, guild_id=guild_id)
+
+
+async def all_subscriptions(
+    session: AsyncSession, *, guild_id: int | None = None
+) -> list[Subscription]:
+    """Every subscription (or one guild's), paused ones included, by guild, channel then age."""
+    query = select(Subscription).order_by(
+        Subscription.guild_id, Subscription.channel_id, Subscription.id
     )
+    if guild_id is not None:
+        query = query.where(Subscription.guild_id == guild_id)
+    return list(await session.scalars(query))
+
+
+async def active_by_channel(
+    session: AsyncSession, channel_ids: Collection[int]
+) -> dict[int, list[Subscription]]:
+    """For each requested channel, its active subscriptions, oldest first (maybe none)."""
+    rows = await session.scalars(
+        select(Subscription)
+        .where(ACTIVE, Subscription.channel_id.in_(set(channel_ids)))
+        .order_by(Subscription.id)
+    )
+    found: dict[int, list[Subscription]] = {channel_id: [] for channel_id in channel_ids}
+    for subscription in rows:
+        found[subscription.channel_id].append(subscription)
+    return found
+
+
+async def followed_package_ids(
+    session: AsyncSession, channel_ids: Collection[int]
+) -> dict[int, frozenset[int]]:
+    """For each requested channel, the packages its active subscriptions reach: the ones it
+    watches and the members of the grids it follows."""
+    direct = select(Subscription.channel_id, Subscription.target_id.label("package_id")).where(
+        Subscription.target_kind == TargetKind.PACKAGE
+    )
+    via_grid = select(Subscription.channel_id, GridMember.package_id).join(
+        GridMember,
+        and_(
+            Subscription.target_kind == TargetKind.GRID,
+            GridMember.grid_id == Subscription.target_id,
+        ),
+    )
+    wanted = and_(ACTIVE, Subscription.channel_id.in_(set(channel_ids)))
+    rows = await session.execute(union(direct.where(wanted), via_grid.where(wanted)))
+    followed: dict[int, set[int]] = {channel_id: set() for channel_id in channel_ids}
+    for channel_id, package_id in rows.tuples():
+        followed[channel_id].add(package_id)
+    return {channel_id: frozenset(ids) for channel_id, ids in followed.items()}
 
 
 async def subscriptions_for_packages(

@@ -7,11 +7,12 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from storage import subscriptions
+from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import migrated
@@ -152,3 +153,115 @@ async def test_db_upgrade_reports_success(cli_env: dict[str, str], tmp_path: Pat
 
     assert result.code == 0
     assert result.out.strip() == "Database is up to date."
+
+
+async def test_grid_prints_a_ranked_table(cli_env: dict[str, str], tmp_path: Path) -> None:
+    by_stars = await djp_sentinel(cli_env, tmp_path, "grid", "caching")
+    by_activity = await djp_sentinel(cli_env, tmp_path, "grid", "caching", "--sort", "activity")
+
+    assert by_stars.code == 0, by_stars.err
+    assert "Caching (caching), most stars first" in by_stars.out
+    assert by_stars.out.index("django-cache-machine") < by_stars.out.index("django-valkey")
+    for fact in ("885", "1.2.0", "2023-02-20 (", "years ago)", "stale"):
+        assert fact in by_stars.out
+    assert "latest commit first" in by_activity.out
+    assert by_activity.out.index("django-valkey") < by_activity.out.index("django-cache-machine")
+
+
+async def test_an_unknown_grid_is_one_line_and_exit_1(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = await djp_sentinel(cli_env, tmp_path, "grid", "no-such-grid")
+
+    assert result.code == 1
+    assert result.err.strip() == "error: No grid 'no-such-grid' on Django Packages."
+
+
+async def test_export_then_import_into_an_empty_database(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=1,
+            channel_id=2,
+            target_kind=TargetKind.GRID,
+            target_id=48,
+            created_by=3,
+            events=["grid", "stale"],
+        )
+    exported = await djp_sentinel(cli_env, tmp_path, "export")
+    (tmp_path / "backup.json").write_text(exported.out)
+    empty = cli_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
+
+    imported = await djp_sentinel(empty, tmp_path, "import", "backup.json")
+    again = await djp_sentinel(empty, tmp_path, "export", "--guild", "1")
+
+    assert imported.code == 0, imported.err
+    assert imported.out.strip() == (
+        "Imported 1 subscription (1 new), the settings of 0 channels "
+        "and 0 feature-complete marks (0 new)."
+    )
+    [subscription] = json.loads(again.out)["subscriptions"]
+    assert subscription["target_kind"] == "grid"
+    assert subscription["target_id"] == 48
+    assert subscription["events"] == ["grid", "stale"]
+
+
+async def test_an_invalid_import_names_the_problem_and_changes_nothing(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    entry = {
+        "guild_id": 1,
+        "channel_id": 2,
+        "target_kind": "package",
+        "target_id": 265,
+        "events": ["release"],
+        "min_release_level": "patch",
+        "include_prereleases": True,
+    }
+    document = {
+        "exported_at": "2026-02-20T12:00:00Z",
+        "subscriptions": [entry, entry | {"target_id": 155, "events": ["relase"]}],
+    }
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+
+    result = await djp_sentinel(cli_env, tmp_path, "import", "bad.json")
+    after = await djp_sentinel(cli_env, tmp_path, "export")
+
+    assert result.code == 1
+    assert result.err.strip() == "error: subscriptions[1].events: unknown event 'relase'"
+    assert result.out == ""
+    assert json.loads(after.out)["subscriptions"] == []
+
+
+async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=1,
+            channel_id=2,
+            target_kind=TargetKind.PACKAGE,
+            target_id=265,  # Flatblocks: stale
+            created_by=3,
+        )
+        await channels.update_preferences(
+            session,
+            guild_id=1,
+            channel_id=2,
+            updated_by=3,
+            now=now,
+            stale_report=True,
+            digest_weekday=now.weekday(),
+            digest_hour=now.hour,
+        )
+
+    first = await djp_sentinel(cli_env, tmp_path, "poll", "--once")
+    second = await djp_sentinel(cli_env, tmp_path, "poll", "--once")
+
+    assert first.code == 0, first.err
+    assert "Queued 1 weekly stale report." in first.out
+    assert "stale report" not in second.out

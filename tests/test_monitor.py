@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.client import DjangoPackagesClient
 from bot.events import Event
 from bot.monitor import CycleReport, Monitor, MonitorSettings, choose_plan
-from storage import packages, subscriptions
+from storage import channels, packages, subscriptions
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages, Fault
@@ -350,3 +350,109 @@ async def test_every_change_is_kept_in_history_even_unwatched(
             .order_by(PackageHistory.id)
         )
     assert list(stars) == [84, 90]
+
+
+# -- staleness per channel ------------------------------------------------------------------
+
+THIRD_CHANNEL = 900_000_000_000_000_003
+
+
+async def set_threshold(database: Database, channel: int, days: int) -> None:
+    async with database.transaction() as session:
+        await channels.update_preferences(
+            session,
+            guild_id=GUILD,
+            channel_id=channel,
+            updated_by=1,
+            now=START,
+            stale_after_days=days,
+        )
+
+
+async def mark_finished(database: Database, channel: int, package_id: int) -> None:
+    async with database.transaction() as session:
+        await channels.mark_feature_complete(
+            session,
+            guild_id=GUILD,
+            channel_id=channel,
+            package_id=package_id,
+            marked_by=1,
+            now=START,
+        )
+
+
+def last_commit_at(djp_api: FakeDjangoPackages, when: datetime) -> None:
+    """Cache Machine's last commit at `when`, with a window that agrees with it."""
+    djp_api.update_package(
+        CACHE_MACHINE,
+        last_updated=when.isoformat(),
+        last_fetched=START.isoformat(),
+        commits_over_52=[0] * 21 + [3] + [0] * 30,
+    )
+
+
+async def run_days(monitor: Monitor, djp_api: FakeDjangoPackages, clock: Clock, days: int) -> None:
+    """A poll every interval for `days`, upstream refreshing the record each time."""
+    for _ in range(days * 4):
+        clock.advance()
+        djp_api.update_package(CACHE_MACHINE, last_fetched=clock.now.isoformat())
+        await monitor.run_cycle()
+
+
+async def test_a_channel_with_a_shorter_threshold_alone_hears_of_staleness(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    last_commit = START - timedelta(days=179)
+    last_commit_at(djp_api, last_commit)
+    for channel in (CHANNEL, OTHER_CHANNEL):
+        await watch(database, CACHE_MACHINE, channel=channel)
+    await set_threshold(database, CHANNEL, 180)
+    await monitor.run_cycle()
+
+    await run_days(monitor, djp_api, clock, 3)  # crosses 180 days, far from 365
+
+    [alert] = await outbox(database)
+    assert alert.channel_id == CHANNEL
+    assert alert.event == "stale"
+    assert alert.dedup_key == f"{CHANNEL}:{CACHE_MACHINE}:stale:entered:{last_commit:%Y-%m-%d}"
+    assert "180-day staleness threshold" in alert.summary
+
+
+async def test_a_feature_complete_mark_silences_staleness_in_that_channel_only(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    last_commit_at(djp_api, START - timedelta(days=179))
+    for channel in (CHANNEL, OTHER_CHANNEL, THIRD_CHANNEL):
+        await watch(database, CACHE_MACHINE, channel=channel)
+        await set_threshold(database, channel, 180)
+    await mark_finished(database, OTHER_CHANNEL, CACHE_MACHINE)
+    await monitor.run_cycle()
+
+    await run_days(monitor, djp_api, clock, 3)
+
+    alerts = await outbox(database)
+    assert sorted(alert.channel_id for alert in alerts) == [CHANNEL, THIRD_CHANNEL]
+    assert {alert.event for alert in alerts} == {"stale"}
+
+
+async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it_stale(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    last_commit_at(djp_api, START - timedelta(days=200))
+    await watch(database, CACHE_MACHINE, channel=CHANNEL)
+    await watch(database, CACHE_MACHINE, channel=OTHER_CHANNEL)
+    await set_threshold(database, CHANNEL, 180)
+    await monitor.run_cycle()  # stale for CHANNEL from the start: a baseline, no alert
+
+    djp_api.update_package(
+        CACHE_MACHINE,
+        last_updated=(START + INTERVAL).isoformat(),
+        commits_over_52=[0] * 51 + [4],
+    )
+    await run_days(monitor, djp_api, clock, 2)
+
+    stale = [alert for alert in await outbox(database) if alert.event == "stale"]
+    [left] = stale
+    assert left.channel_id == CHANNEL
+    assert ":stale:left:" in left.dedup_key
+    assert "no longer stale" in left.summary

@@ -6,7 +6,7 @@ Each event kind lives in its own module with its detection, wording and subscrip
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from types import MappingProxyType
 
@@ -52,9 +52,14 @@ def _snapshot(record: PackageRecord, at: datetime, ctx: DetectContext) -> Snapsh
 
 
 def detect_changes(
-    previous: PackageRecord | None, current: PackageRecord, ctx: DetectContext
+    previous: PackageRecord | None,
+    current: PackageRecord,
+    ctx: DetectContext,
+    *,
+    events: Collection[Event] = REGISTRY.keys(),
 ) -> list[Change]:
-    """Every change between two observations of a package, in registry order.
+    """Every change of the given `events` (all by default) between two observations of a
+    package, in registry order.
 
     `previous=None` is the first observation: a silent baseline. Each record's health is taken
     at its own moment (`ctx.previous_at`, or `ctx.now` when that is unknown, and `ctx.now`).
@@ -65,8 +70,8 @@ def detect_changes(
     after = _snapshot(current, ctx.now, ctx)
     return [
         change
-        for kind in REGISTRY.values()
-        if kind.detect is not None
+        for event, kind in REGISTRY.items()
+        if kind.detect is not None and event in events
         for change in kind.detect(before, after, ctx)
     ]
 

@@ -1,0 +1,290 @@
+"""Export and import of subscriptions, channel settings and feature-complete marks."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.client import DjangoPackagesClient
+from bot.monitor import Monitor, MonitorSettings
+from bot.transfer import (
+    TransferDocument,
+    TransferError,
+    document_json,
+    export_document,
+    export_guild_json,
+    import_document,
+    parse_document,
+)
+from storage import channels, subscriptions
+from storage.database import Database
+from storage.models import DigestMode, TargetKind
+from tests.plugins.database import open_database
+
+GUILD, OTHER_GUILD = 800_000_000_000_000_001, 800_000_000_000_000_002
+CHANNEL, OTHER_CHANNEL = 900_000_000_000_000_001, 900_000_000_000_000_002
+ROLE = 700_000_000_000_000_001
+FLATBLOCKS, CACHE_MACHINE, FLATPAGES = 265, 155, 48
+NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)
+WEBHOOK = "https://discord.example/api/webhooks/1/secret-token"
+
+
+def monitor_on(database: Database, client: DjangoPackagesClient) -> Monitor:
+    settings = MonitorSettings(poll_interval=timedelta(hours=6), stale_after_days=365)
+    return Monitor(client, database, settings, clock=lambda: NOW)
+
+
+async def populate(database: Database, client: DjangoPackagesClient) -> None:
+    """Two guilds: package and grid subscriptions with every option, settings and a mark."""
+    async with database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            target_kind=TargetKind.PACKAGE,
+            target_id=FLATBLOCKS,
+            created_by=1,
+            events=["release", "stale"],
+            role_id=ROLE,
+            min_release_level="minor",
+            include_prereleases=False,
+            webhook_url=WEBHOOK,
+        )
+        await subscriptions.subscribe(
+            session,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            target_kind=TargetKind.GRID,
+            target_id=FLATPAGES,
+            created_by=1,
+        )
+        await subscriptions.subscribe(
+            session,
+            guild_id=OTHER_GUILD,
+            channel_id=OTHER_CHANNEL,
+            target_kind=TargetKind.PACKAGE,
+            target_id=CACHE_MACHINE,
+            created_by=1,
+        )
+        await channels.update_preferences(
+            session,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            updated_by=1,
+            now=NOW,
+            digest_mode=DigestMode.WEEKLY,
+            digest_hour=17,
+            digest_weekday=4,
+            digest_bypass=["release:major", "stale"],
+            stale_after_days=200,
+            daily_cap=20,
+            stale_report=True,
+        )
+        await channels.mark_feature_complete(
+            session,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            package_id=FLATBLOCKS,
+            marked_by=1,
+            now=NOW,
+        )
+    await monitor_on(database, client).run_cycle()  # stores the targets: slugs are known
+
+
+def comparable(document: TransferDocument) -> dict[str, Any]:
+    return document.model_dump(mode="json", exclude={"exported_at"})
+
+
+async def test_an_export_imported_into_an_empty_database_reproduces_it(
+    database: Database, djp_client: DjangoPackagesClient, tmp_path: Path
+) -> None:
+    await populate(database, djp_client)
+    original = await export_document(database, now=NOW)
+
+    async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
+        summary = await import_document(
+            copy, parse_document(document_json(original, webhook_urls=True)), now=NOW
+        )
+        await monitor_on(copy, djp_client).run_cycle()  # the first poll takes the baselines
+        restored = await export_document(copy, now=NOW)
+
+    assert summary.describe() == (
+        "Imported 3 subscriptions (3 new), the settings of 1 channel "
+        "and 1 feature-complete mark (1 new)."
+    )
+    assert comparable(restored) == comparable(original)
+    first = comparable(original)["subscriptions"][0]
+    assert first == {
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "target_kind": "package",
+        "target_id": FLATBLOCKS,
+        "target_slug": "django-flatblocks",
+        "events": ["release", "stale"],
+        "role_id": ROLE,
+        "min_release_level": "minor",
+        "include_prereleases": False,
+        "webhook_url": WEBHOOK,
+    }
+
+
+async def test_a_guild_export_holds_only_that_guild(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+
+    document = await export_document(database, now=NOW, guild_id=OTHER_GUILD)
+
+    assert document.guild_id == OTHER_GUILD
+    assert [s.target_slug for s in document.subscriptions] == ["django-cache-machine"]
+    assert (document.channels, document.feature_complete) == ([], [])
+
+
+async def test_the_discord_export_leaves_webhook_urls_out_and_importing_it_keeps_them(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+
+    text = await export_guild_json(database, GUILD, now=NOW)
+    await import_document(database, parse_document(text), now=NOW)
+
+    assert "webhook_url" not in text
+    assert "secret-token" not in text
+    async with database.session() as session:
+        [watch, _] = await subscriptions.guild_subscriptions(session, GUILD)
+    assert watch.webhook_url == WEBHOOK
+
+
+async def test_import_overwrites_what_it_lists_and_leaves_the_rest(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+    document = json.loads(
+        document_json(await export_document(database, now=NOW), webhook_urls=True)
+    )
+    watch = document["subscriptions"][0]
+    watch |= {"events": ["release"], "role_id": None, "webhook_url": None}
+    document["subscriptions"] = [watch]
+
+    summary = await import_document(database, parse_document(json.dumps(document)), now=NOW)
+
+    assert (summary.subscriptions, summary.subscriptions_created) == (1, 0)
+    async with database.session() as session:
+        [restored, grid] = await subscriptions.guild_subscriptions(session, GUILD)
+    assert (restored.events, restored.role_id, restored.webhook_url) == (["release"], None, None)
+    assert grid.target_kind == TargetKind.GRID
+
+
+def valid() -> dict[str, Any]:
+    subscription = {
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "target_kind": "package",
+        "target_id": FLATBLOCKS,
+        "events": ["release"],
+        "min_release_level": "patch",
+        "include_prereleases": True,
+    }
+    settings = {
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "digest_mode": "daily",
+        "digest_hour": 9,
+        "digest_weekday": 0,
+        "digest_bypass": [],
+        "stale_report": False,
+    }
+    return {
+        "format": "djp-sentinel",
+        "version": 1,
+        "exported_at": NOW.isoformat(),
+        "subscriptions": [subscription, subscription | {"target_id": CACHE_MACHINE}],
+        "channels": [settings],
+    }
+
+
+def subscription_1(**changes: Any) -> dict[str, Any]:
+    document = valid()
+    document["subscriptions"][1] |= changes
+    return document
+
+
+def channel_0(**changes: Any) -> dict[str, Any]:
+    document = valid()
+    document["channels"][0] |= changes
+    return document
+
+
+@pytest.mark.parametrize(
+    ("document", "error"),
+    [
+        (
+            subscription_1(events=["release", "relase"]),
+            "subscriptions[1].events: unknown event 'relase'",
+        ),
+        (
+            subscription_1(target_kind="pakage"),
+            "subscriptions[1].target_kind: input should be 'package' or 'grid'",
+        ),
+        (
+            subscription_1(min_release_level="pre"),
+            "subscriptions[1].min_release_level: input should be 'major', 'minor' or 'patch'",
+        ),
+        (
+            subscription_1(target_id=FLATBLOCKS),
+            "subscriptions[1]: duplicate of subscriptions[0]",
+        ),
+        (
+            subscription_1(channel_id=str(CHANNEL)),
+            "subscriptions[1].channel_id: input should be a valid integer",
+        ),
+        (subscription_1(target_id=0), "subscriptions[1].target_id: input should be greater than 0"),
+        (
+            subscription_1(webhook_url="http://example.com/hook"),
+            "subscriptions[1].webhook_url: a webhook URL starts with https://",
+        ),
+        (subscription_1(colour="red"), "subscriptions[1].colour: extra inputs are not permitted"),
+        (
+            subscription_1(guild_id=OTHER_GUILD),
+            f"subscriptions[1].guild_id: channel's guild is {GUILD} in subscriptions[0]",
+        ),
+        (
+            channel_0(digest_hour=24),
+            "channels[0].digest_hour: input should be less than or equal to 23",
+        ),
+        (
+            channel_0(digest_mode="hourly"),
+            "channels[0].digest_mode: input should be 'immediate', 'daily' or 'weekly'",
+        ),
+        (channel_0(digest_bypass=["stael"]), "channels[0].digest_bypass: unknown event 'stael'"),
+        (
+            channel_0(stale_after_days=0),
+            "channels[0].stale_after_days: input should be greater than 0",
+        ),
+        (valid() | {"version": 2}, "version: version 2 is not supported (only 1)"),
+        (
+            valid() | {"guild_id": OTHER_GUILD},
+            f"subscriptions[0].guild_id: not the document's guild {OTHER_GUILD}",
+        ),
+    ],
+)
+def test_the_first_problem_is_named_in_one_line(document: dict[str, Any], error: str) -> None:
+    with pytest.raises(TransferError) as raised:
+        parse_document(json.dumps(document))
+
+    assert str(raised.value) == error
+
+
+def test_a_file_that_is_not_json_says_so() -> None:
+    with pytest.raises(TransferError, match=r"^invalid JSON: .* line 1 column"):
+        parse_document('{"format": ')
+
+
+def test_a_valid_document_parses() -> None:
+    document = parse_document(json.dumps(valid()))
+
+    assert [s.target_id for s in document.subscriptions] == [FLATBLOCKS, CACHE_MACHINE]
