@@ -34,7 +34,6 @@ from bot.alert_messages import SiteLinks
 from bot.delivery_plan import ChannelState, Post, Routed, plan_delivery
 from bot.digest import holds, last_digest_time
 from bot.events import Change, Event, wants
-from bot.monitor import preferences_of
 from bot.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
 from storage import channels, delivery_queries, outbox
 from storage.channels import ChannelPreferences
@@ -255,7 +254,7 @@ def _wants(subscription: Subscription, alert: Alert) -> bool:
     change = Change(
         Event(alert.event), alert.package_id or 0, alert.dedup_key, alert.summary, alert.payload
     )
-    return wants(preferences_of(subscription), change)
+    return wants(subscription.preferences, change)
 
 
 async def _channel_states(

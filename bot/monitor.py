@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 from bot.events import (
-    AlertPreferences,
     Change,
     DetectContext,
     Event,
@@ -95,14 +94,6 @@ def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
     return min(poll_interval * 2 ** max(failures - 1, 0), MAX_BACKOFF)
 
 
-def preferences_of(subscription: Subscription) -> AlertPreferences:
-    return AlertPreferences(
-        events=frozenset(Event(name) for name in subscription.events),
-        min_release_level=subscription.min_release_level,
-        include_prereleases=subscription.include_prereleases,
-    )
-
-
 def alerts_for(
     changes: Iterable[Change], audience: dict[int, list[Subscription]], *, by: str
 ) -> list[outbox.NewAlert]:
@@ -111,7 +102,7 @@ def alerts_for(
     for change in changes:
         target = change.grid_id if by == "grid" else change.package_id
         for subscription in audience.get(target, ()):
-            if not wants(preferences_of(subscription), change):
+            if not wants(subscription.preferences, change):
                 continue
             key = f"{subscription.channel_id}:{change.key}"
             rows.setdefault(

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import outbox
 from storage.channels import ChannelPreferences
 from storage.models import Alert, AlertStatus, ChannelSettings, DigestMode, Package, Subscription
 from storage.subscriptions import ACTIVE
@@ -57,18 +58,11 @@ async def claim_ready(
     limit: int | None = None,
     channel_ids: Collection[int] | None = None,
 ) -> list[Alert]:
-    """Pending alerts due by `now` that no digest holds, by channel then id, optionally only
-    those of `channel_ids`. Locked like `outbox.claim_due` (`FOR UPDATE SKIP LOCKED`)."""
-    query = select(Alert).where(
-        Alert.status == AlertStatus.PENDING,
-        Alert.next_attempt_at <= now,
-        *(not_(_held(hold)) for hold in holds),
-    )
+    """`outbox.claim_due`, leaving out what a digest holds, optionally only `channel_ids`."""
+    where = [not_(_held(hold)) for hold in holds]
     if channel_ids is not None:
-        query = query.where(Alert.channel_id.in_(set(channel_ids)))
-    query = query.order_by(Alert.channel_id, Alert.id).limit(limit)
-    locked = query.with_for_update(skip_locked=True)
-    return list(await session.scalars(locked.execution_options(populate_existing=True)))
+        where.append(Alert.channel_id.in_(set(channel_ids)))
+    return await outbox.claim_due(session, now=now, limit=limit, where=where)
 
 
 async def active_subscriptions(

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.events.base import DEFAULT_EVENTS, MinReleaseLevel
+from bot.events.base import DEFAULT_EVENTS, AlertPreferences, Event, MinReleaseLevel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -216,6 +216,15 @@ class Subscription(Base):
     paused_at: Mapped[datetime | None]
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def preferences(self) -> AlertPreferences:
+        """What this subscription wants to hear about, as change filtering reads it."""
+        return AlertPreferences(
+            events=frozenset(Event(name) for name in self.events),
+            min_release_level=self.min_release_level,  # type: ignore[arg-type]
+            include_prereleases=self.include_prereleases,
+        )
 
 
 class Alert(Base):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage._sql import dialect_insert
@@ -45,15 +45,21 @@ async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: dat
     return len((await session.execute(statement, rows)).all())
 
 
-async def claim_due(session: AsyncSession, *, now: datetime, limit: int = 100) -> list[Alert]:
-    """Pending alerts due by `now`, grouped by channel, oldest first.
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int | None = 100,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> list[Alert]:
+    """Pending alerts due by `now` (and matching `where`), grouped by channel, oldest first.
 
     On PostgreSQL the rows stay locked until the caller's transaction ends and other workers
-    skip them (`FOR UPDATE SKIP LOCKED`), so settle them in the same transaction.
+    skip them (`FOR UPDATE SKIP LOCKED`), so settle or lease them in the same transaction.
     """
     query = (
         select(Alert)
-        .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
+        .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now, *where)
         .order_by(Alert.channel_id, Alert.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
