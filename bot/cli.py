@@ -13,26 +13,37 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
+import httpx
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bot import __version__
+from bot import __version__, webhook_subscriptions
 from bot.config import Settings
 from bot.errors import SentinelError
+from bot.events import AlertPreferences, UnknownEvent, parse_events
 from bot.grid_table import SORT_KEYS, load_grid_table
+from bot.headless import serve_headless
 from bot.health import Health
+from bot.jobs import refresh_pass
 from bot.logs import configure_logging
 from bot.records import PackageRecord
 from bot.render import package_card, package_links
 from bot.runtime import Runtime, open_runtime
-from bot.stale_report import enqueue_stale_reports
 from bot.staleness import ChannelStaleness, stale_packages
 from bot.summaries import look_up_package
-from bot.terminal import print_card, print_changes, print_grid_table, print_stale
+from bot.terminal import (
+    print_card,
+    print_changes,
+    print_grid_table,
+    print_stale,
+    print_webhook_watches,
+)
 from bot.transfer import document_json, export_document, import_document, parse_document
 from storage import grids, packages
 from storage.database import Database
+from storage.models import TargetKind
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -64,10 +75,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("sync", help="pull the whole catalog: packages, grids, categories")
 
-    poll = commands.add_parser("poll", help="refresh watched packages and grids")
+    poll = commands.add_parser(
+        "poll", help="run without a bot: refresh, and deliver to webhook subscriptions"
+    )
     poll.add_argument(
         "--once", action="store_true", help="refresh everything watched now, print the changes"
     )
+
+    webhook = commands.add_parser("webhook", help="follow packages through a Discord webhook")
+    webhook_commands = webhook.add_subparsers(
+        dest="webhook_command", metavar="ACTION", required=True
+    )
+    add = webhook_commands.add_parser("add", help="alert a webhook's channel about a target")
+    add.add_argument("url", help="the webhook URL (Channel Settings → Integrations → Webhooks)")
+    add.add_argument("target", help="package slug, or grid slug with --grid")
+    add.add_argument("--grid", action="store_true", help="the target is a grid")
+    add.add_argument(
+        "--events", default="default", help='comma-separated events, "all" or "default"'
+    )
+    add.add_argument("--min-level", choices=("major", "minor", "patch"), default="patch")
+    add.add_argument("--no-prereleases", action="store_true", help="ignore pre-releases")
+    remove = webhook_commands.add_parser("remove", help="stop alerting a webhook's channel")
+    remove.add_argument("url")
+    remove.add_argument("target")
+    remove.add_argument("--grid", action="store_true", help="the target is a grid")
+    webhook_commands.add_parser("list", help="every subscription delivered through a webhook")
 
     stale = commands.add_parser("stale", help="list stale packages with the reasons")
     stale.add_argument("--grid", metavar="SLUG", help="only the members of this grid")
@@ -150,23 +182,45 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_runtime(settings) as runtime:
+        if not args.once:
+            async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+                await serve_headless(runtime, http)
+            return EXIT_OK
+        refreshed = await refresh_pass(runtime, everything=True)
+    console = _console()
+    print_changes(console, refreshed.cycle.changes)
+    for target, error in refreshed.cycle.failures.items():
+        console.print(f"[yellow]failed {target}: {error}[/yellow]")
+    if refreshed.stale_reports:
+        plural = "s" if refreshed.stale_reports != 1 else ""
+        console.print(f"Queued {refreshed.stale_reports} weekly stale report{plural}.")
+    return EXIT_OK
+
+
+async def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    kind = TargetKind.GRID if getattr(args, "grid", False) else TargetKind.PACKAGE
     console = _console()
     async with open_runtime(settings) as runtime:
-        while True:
-            report = await runtime.monitor.run_cycle(everything=args.once)
-            print_changes(console, report.changes)
-            for target, error in report.failures.items():
-                console.print(f"[yellow]failed {target}: {error}[/yellow]")
-            reports = await enqueue_stale_reports(
-                runtime.database,
-                now=runtime.monitor.clock(),
-                default_stale_after_days=settings.stale_after_days,
-            )
-            if reports:
-                console.print(f"Queued {reports} weekly stale report{'s' if reports != 1 else ''}.")
-            if args.once:
-                return EXIT_OK
-            await asyncio.sleep(settings.poll_interval_seconds)
+        if args.webhook_command == "list":
+            print_webhook_watches(console, await webhook_subscriptions.webhook_watches(runtime))
+        elif args.webhook_command == "remove":
+            if not await webhook_subscriptions.unwatch(runtime, args.url, args.target, kind=kind):
+                raise UserError(f"That webhook does not follow the {kind} {args.target!r}.")
+            console.print(f"The webhook no longer follows the {kind} {escape(args.target)}.")
+        else:
+            try:
+                events = parse_events(args.events)
+            except UnknownEvent as exc:
+                raise UserError(str(exc)) from None
+            preferences = AlertPreferences(events, args.min_level, not args.no_prereleases)
+            async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+                title, created = await webhook_subscriptions.watch(
+                    runtime, http, args.url, args.target, kind=kind, preferences=preferences
+                )
+            verb = "now follows" if created else "still follows, with updated settings,"
+            console.print(f"The webhook's channel {verb} {escape(title)}.")
+    return EXIT_OK
 
 
 async def cmd_stale(args: argparse.Namespace, settings: Settings) -> int:
@@ -262,6 +316,7 @@ HANDLERS: dict[str, Handler] = {
     "sync": cmd_sync,
     "poll": cmd_poll,
     "stale": cmd_stale,
+    "webhook": cmd_webhook,
     "grid": cmd_grid,
     "export": cmd_export,
     "import": cmd_import,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape
@@ -15,6 +16,9 @@ from bot.grid_table import GridTable
 from bot.health import Health
 from bot.records import PackageRecord
 from bot.render import Card
+
+if TYPE_CHECKING:
+    from bot.webhook_subscriptions import WebhookWatch
 
 HEALTH_STYLES = {
     "active": "green",
@@ -98,3 +102,21 @@ def print_grid_table(console: Console, table: GridTable) -> None:
     console.print(grid)
     if not table.rows:
         console.print("No packages stored for this grid.")
+
+
+def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> None:
+    if not watches:
+        console.print("No webhook subscriptions.")
+        return
+    table = Table(title="Webhook subscriptions")
+    for column in ("Webhook", "Channel", "Follows", "Events", "State"):
+        table.add_column(column)
+    for watch in watches:
+        table.add_row(
+            str(watch.webhook_id),
+            str(watch.channel_id),
+            escape(f"{watch.kind} {watch.slug}"),
+            ", ".join(watch.events),
+            escape(f"paused: {watch.paused_reason}") if watch.paused_reason else "active",
+        )
+    console.print(table)

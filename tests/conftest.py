@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.plugins.data",
+    "tests.plugins.cli",
     "tests.plugins.database",
     "tests.plugins.djp_api",
     "tests.plugins.discord",

@@ -13,12 +13,15 @@ from types import MappingProxyType
 from bot.events import activity, grid, popularity, release, removed, repo, stale
 from bot.events.base import (
     DEFAULT_EVENTS,
+    EVENT_NAMES,
     AlertPreferences,
     Change,
     DetectContext,
     Event,
     EventKind,
     Snapshot,
+    UnknownEvent,
+    parse_events,
 )
 from bot.events.grid import grid_membership_changes
 from bot.events.removed import removed_change
@@ -85,14 +88,17 @@ def wants(preferences: AlertPreferences, change: Change) -> bool:
 
 __all__ = [
     "DEFAULT_EVENTS",
+    "EVENT_NAMES",
     "REGISTRY",
     "AlertPreferences",
     "Change",
     "DetectContext",
     "Event",
     "EventKind",
+    "UnknownEvent",
     "detect_changes",
     "grid_membership_changes",
+    "parse_events",
     "removed_change",
     "wants",
 ]

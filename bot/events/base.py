@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,26 @@ class Event(StrEnum):
 
 
 DEFAULT_EVENTS: frozenset[Event] = frozenset(Event) - {Event.REPO}
+EVENT_NAMES = ", ".join(event.value for event in Event)
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+class UnknownEvent(ValueError):
+    """A name that is no event; `str(error)` lists the valid ones."""
+
+
+def parse_events(text: str) -> frozenset[Event]:
+    """ "release, stale" → those events; "all" → every event; "" or "default" → the default."""
+    names = [name.lower() for name in _SEPARATORS.split(text) if name]
+    if names == ["all"]:
+        return frozenset(Event)
+    if names in ([], ["default"]):
+        return DEFAULT_EVENTS
+    unknown = [name for name in names if name not in Event._value2member_map_]
+    if unknown:
+        raise UnknownEvent(f"Unknown event {unknown[0]!r}: choose from {EVENT_NAMES}.")
+    return frozenset(Event(name) for name in names)
+
 
 MinReleaseLevel = Literal["major", "minor", "patch"]
 

@@ -105,6 +105,7 @@ class RestApi:
             ("GET", "/applications/{app_id}/guilds/{guild_id}/commands", self.get_commands),
             ("PUT", "/applications/{app_id}/guilds/{guild_id}/commands", self.put_commands),
             ("POST", "/interactions/{interaction_id}/{token}/callback", hooks.callback),
+            ("GET", "/webhooks/{webhook_id}/{token}", hooks.describe),
             ("POST", "/webhooks/{webhook_id}/{token}", hooks.execute),
             ("GET", hook_message, hooks.get_message),
             ("PATCH", hook_message, hooks.edit_message),

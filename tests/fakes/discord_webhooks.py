@@ -170,6 +170,25 @@ class Webhooks:
         self.state.find_channel(hook.channel_id)  # a deleted channel takes its webhooks along
         return hook
 
+    async def describe(self, request: web.Request) -> web.Response:
+        """Get Webhook with Token: where a channel webhook posts (no bot token needed)."""
+        hook = self._sender(request)
+        if isinstance(hook, InteractionRecord):
+            raise DiscordError(*UNKNOWN_WEBHOOK)
+        guild, _channel = self.state.find_channel(hook.channel_id)
+        return json_response(
+            {
+                "id": str(hook.id),
+                "type": 1,
+                "name": hook.name,
+                "avatar": None,
+                "channel_id": str(hook.channel_id),
+                "guild_id": str(guild.id),
+                "application_id": None,
+                "token": hook.token,
+            }
+        )
+
     async def execute(self, request: web.Request) -> web.Response:
         """A followup (interaction token) or a channel webhook message; `?wait` returns it."""
         sender, body, uploads = self._sender(request), json_body(request), request_uploads(request)
