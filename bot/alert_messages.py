@@ -1,8 +1,9 @@
 """Outbox alerts as Discord messages: one embed per alert, packed into as few messages as fit.
 
 The embed title is the change's summary (worded once, by its event module); the fields show
-the facts from its data. Every piece of upstream text is escaped, and only a role a manager
-configured can ever be mentioned.
+the facts from its data. A weekly stale report (payload kind "report") lists its packages with
+their reasons instead, and never pings anyone. Every piece of upstream text is escaped, and only
+a role a manager configured can ever be mentioned.
 """
 
 from __future__ import annotations
@@ -10,15 +11,30 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, NamedTuple
 
-from bot.discord_limits import Embed, Message, check_message, escape_text, pack_embeds
+from bot.discord_limits import (
+    DESCRIPTION,
+    ELLIPSIS,
+    Embed,
+    Message,
+    check_message,
+    escape_text,
+    pack_embeds,
+    truncate,
+)
 from bot.events import Event
 from bot.events.repo import FIELDS as REPO_FIELDS
 from bot.render import grid_page, package_page
 from storage.models import Alert
 
 MISSING = "—"
+#: The payload kind of a weekly stale report (`bot.stale_report`).
+REPORT = "report"
+#: Characters of a package title shown in a list, and of the reasons after it.
+LISTED_TITLE = 80
+LISTED_REASONS = 300
 DEFAULT_COLOUR = 0x95A5A6
 COLOURS: Mapping[str, int] = {
     Event.RELEASE: 0x2ECC71,
@@ -40,7 +56,10 @@ class SiteLinks:
 
     def package(self, package_id: int | None) -> str | None:
         slug = self.package_slugs.get(package_id) if package_id is not None else None
-        return package_page(self.site_url, slug) if slug else None
+        return self.package_url(slug) if slug else None
+
+    def package_url(self, slug: str) -> str:
+        return package_page(self.site_url, slug)
 
     def grid(self, slug: str) -> str:
         return grid_page(self.site_url, slug)
@@ -123,8 +142,58 @@ FACTS: Mapping[str, Facts] = {
 }
 
 
+def package_link(slug: str, title: str | None, links: SiteLinks) -> str:
+    """A package's title (escaped, shortened) linking to its page on Django Packages."""
+    return f"[{escape_text(truncate(title or slug, LISTED_TITLE))}]({links.package_url(slug)})"
+
+
+def stale_line(slug: str, title: str | None, reasons: Iterable[str], links: SiteLinks) -> str:
+    """One stale package and why: "**[Title](page)**: no commits in 52 weeks; ..."."""
+    why = truncate(escape_text("; ".join(reasons)), LISTED_REASONS) or MISSING
+    return f"**{package_link(slug, title, links)}**: {why}"
+
+
+def listing(lines: Sequence[str], limit: int = DESCRIPTION) -> str:
+    """As many of `lines` as fit in `limit` characters, then "…and N more" for the rest."""
+    room = limit - len(f"\n{ELLIPSIS}and {len(lines)} more")
+    shown: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + 1
+        if size > room:
+            break
+        shown.append(line)
+    hidden = len(lines) - len(shown)
+    return "\n".join([*shown, f"{ELLIPSIS}and {hidden} more"] if hidden else shown)
+
+
+def is_report(alert: Alert) -> bool:
+    """A weekly stale report: a list of packages for the channel, not news to ping about."""
+    return alert.payload.get("kind") == REPORT
+
+
+def _report_embed(alert: Alert, links: SiteLinks) -> Embed:
+    data = alert.payload
+    lines = [
+        stale_line(package["slug"], package.get("title"), package.get("reasons") or (), links)
+        for package in data.get("packages") or ()
+    ]
+    return {
+        "title": escape_text(alert.summary),
+        "description": listing(lines),
+        "color": COLOURS[Event.STALE],
+        "timestamp": alert.created_at.isoformat(),
+        "footer": {
+            "text": f"Stale after {data.get('stale_after_days')} days without a commit · "
+            f"week {data.get('week')}"
+        },
+    }
+
+
 def alert_embed(alert: Alert, links: SiteLinks) -> Embed:
     """The embed of one alert, linking to the package's page on Django Packages."""
+    if is_report(alert):
+        return _report_embed(alert, links)
     facts = FACTS.get(alert.event, _no_facts)(alert.payload, links)
     embed: Embed = {
         "title": escape_text(alert.summary),
@@ -142,13 +211,25 @@ def build_messages(alerts: Sequence[Alert], role_id: int | None, links: SiteLink
     """A channel's alerts as the fewest messages Discord's limits allow, in order.
 
     Each message holds the embeds of the next `len(message["embeds"])` alerts. With a role, the
-    first message mentions it and nothing else can ping; without one, nothing can.
+    first message announcing something else than a stale report mentions it and nothing else
+    can ping; without one, nothing can.
     """
     messages = [_message(embeds) for embeds in pack_embeds(alert_embed(a, links) for a in alerts)]
-    mention_roles(messages, [] if role_id is None else [role_id])
+    if role_id is not None:
+        mention_roles(_first_news(messages, alerts), [role_id])
     for message in messages:
         check_message(message)
     return messages
+
+
+def _first_news(messages: Sequence[Message], alerts: Sequence[Alert]) -> list[Message]:
+    """The first message holding an alert that is not a stale report (none if all are)."""
+    remaining = iter(alerts)
+    for message in messages:
+        shown = list(islice(remaining, len(message["embeds"])))
+        if not all(map(is_report, shown)):
+            return [message]
+    return []
 
 
 def mention_roles(messages: Sequence[Message], role_ids: Collection[int]) -> None:

@@ -1,4 +1,5 @@
-"""The two loops of a running bot: refresh watched records, and deliver the outbox.
+"""The two loops of a running bot: refresh watched records (then queue the weekly stale
+reports that fell due), and deliver the outbox.
 
 Each pass holds a lock, so a pass driven by hand (`poll_once`, `deliver_once`) never overlaps
 the loop's own, and unloading waits for the pass in progress before cancelling the loop: a bot
@@ -10,20 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import discord
-import httpx
 from discord.ext import commands, tasks
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot.delivery import DeliveryReport, DeliveryWorker
+from bot.delivery import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.sender import DiscordSender
-from bot.errors import SentinelError
-from bot.monitor import CycleReport
-from bot.render import site_root
+from bot.jobs import RefreshPass, delivery_worker, refresh_pass, survive
 from bot.senders import RoutingSender
 from bot.webhook_sender import WebhookSender
 
@@ -31,18 +25,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds a closing bot waits for a pass in progress before cancelling it.
 STOP_GRACE = 20.0
-EXPECTED = (SentinelError, httpx.HTTPError, SQLAlchemyError, discord.HTTPException)
-
-
-@contextmanager
-def survive(what: str) -> Iterator[None]:
-    """Log a failed pass instead of letting it end the loop (discord.py would stop it)."""
-    try:
-        yield
-    except EXPECTED as exc:
-        log.warning("%s failed, will try again next time: %s", what, exc)
-    except Exception:
-        log.exception("%s failed unexpectedly, will try again next time", what)
 
 
 async def stop_between_passes(loop: tasks.Loop, busy: asyncio.Lock) -> None:
@@ -59,14 +41,8 @@ async def stop_between_passes(loop: tasks.Loop, busy: asyncio.Lock) -> None:
 class Background(commands.Cog):
     def __init__(self, bot: SentinelBot) -> None:
         self.bot = bot
-        runtime = bot.runtime
         sender = RoutingSender(DiscordSender(bot), WebhookSender(bot.http_client))
-        self.worker = DeliveryWorker(
-            runtime.database,
-            sender,
-            site_url=site_root(runtime.settings.djp_api_url),
-            clock=runtime.monitor.clock,  # one clock: alerts are due when the monitor says
-        )
+        self.worker = delivery_worker(bot.runtime, sender)
         self._polling = asyncio.Lock()
         self._delivering = asyncio.Lock()
 
@@ -80,20 +56,11 @@ class Background(commands.Cog):
         await stop_between_passes(self.poll, self._polling)
         await stop_between_passes(self.deliver, self._delivering)
 
-    async def poll_once(self) -> CycleReport:
-        """One refresh cycle: due packages and grids fetched, changes written to the outbox."""
+    async def poll_once(self) -> RefreshPass:
+        """One refresh cycle (due packages and grids fetched, changes written to the outbox),
+        then the weekly stale reports that fell due."""
         async with self._polling:
-            report = await self.bot.runtime.monitor.run_cycle()
-        log.info(
-            "cycle (%s): %d packages, %d grids, %d changes, %d alerts, %d failures",
-            report.plan,
-            report.packages_fetched,
-            report.grids_fetched,
-            len(report.changes),
-            report.alerts_enqueued,
-            len(report.failures),
-        )
-        return report
+            return await refresh_pass(self.bot.runtime)
 
     async def deliver_once(self) -> DeliveryReport:
         """One pass over the outbox: due alerts posted, failures settled."""

@@ -1,4 +1,7 @@
-"""`/grid show|subscribe|unsubscribe`: grids as ranked tables, and channels that follow them."""
+"""`/grid show|subscribe|unsubscribe`: grids as ranked tables, and channels that follow them.
+
+`/grid show` ranks under this channel's staleness settings, a page at a time.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,16 @@ from discord.ext import commands
 
 from bot.discord_limits import escape_text
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import grid_autocomplete, stored_grid, unknown
+from bot.discordbot.catalog import grid_autocomplete, unknown
+from bot.discordbot.channel_settings import staleness_here
 from bot.discordbot.options import api_cooldown, manager_only
-from bot.discordbot.replies import answer, defer_if_slow
+from bot.discordbot.pages import Pages
+from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
 from bot.discordbot.subscriptions import describe
-from bot.discordbot.tables import grid_table
+from bot.discordbot.tables import grid_pages, site_links
 from bot.errors import NotFound
-from storage import grids, packages, subscriptions
+from bot.grid_table import SortKey, load_grid_table
+from storage import grids, subscriptions
 from storage.models import TargetKind
 
 
@@ -24,20 +30,27 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         self.bot = bot
         super().__init__()
 
-    @app_commands.command(name="show", description="A grid's packages, ranked by stars.")
-    @app_commands.describe(grid="The grid's slug, e.g. flatpages")
+    @app_commands.command(name="show", description="A grid's packages, ranked.")
+    @app_commands.describe(
+        grid="The grid's slug, e.g. flatpages",
+        sort="Most stars first (default), or latest commit first",
+    )
     @app_commands.autocomplete(grid=grid_autocomplete)
     @api_cooldown
-    async def show(self, interaction: discord.Interaction, grid: str) -> None:
+    async def show(
+        self, interaction: discord.Interaction, grid: str, sort: SortKey = "stars"
+    ) -> None:
         runtime = self.bot.runtime
+        staleness = await staleness_here(runtime, interaction.channel_id or 0)
         try:
-            found = await defer_if_slow(interaction, stored_grid(runtime, grid))
+            table = await defer_if_slow(
+                interaction, load_grid_table(runtime, grid, sort=sort, staleness=staleness)
+            )
         except NotFound:
             await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
             return
-        async with runtime.database.session() as session:
-            members = await packages.packages_in_grid(session, found.id)
-        await answer(interaction, embeds=[grid_table(runtime, found, members)])
+        pages = Pages(grid_pages(table, site_links(runtime)), interaction.user.id)
+        await pages.start(interaction, STORED_COPY if table.from_cache else None)
 
     @app_commands.command(name="subscribe", description="Follow a grid in this channel.")
     @app_commands.describe(grid="The grid's slug, e.g. flatpages")

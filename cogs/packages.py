@@ -9,12 +9,10 @@ from discord.ext import commands
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import package_autocomplete, unknown
 from bot.discordbot.options import api_cooldown
-from bot.discordbot.replies import answer, card_embed, defer_if_slow, link_buttons
+from bot.discordbot.replies import STORED_COPY, answer, card_embed, defer_if_slow, link_buttons
 from bot.errors import NotFound
 from bot.render import package_card
 from bot.summaries import look_up_package
-
-STORED_COPY = "Django Packages is unreachable right now: this is the stored copy."
 
 
 class Packages(commands.Cog):

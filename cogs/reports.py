@@ -12,27 +12,31 @@ from discord.utils import format_dt
 from bot.discord_limits import escape_text
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete, stored_grid, unknown
+from bot.discordbot.channel_settings import staleness_here
 from bot.discordbot.options import api_cooldown
 from bot.discordbot.replies import answer, defer_if_slow
-from bot.discordbot.tables import stale_rows, stale_table
+from bot.discordbot.tables import site_links, stale_embed
 from bot.errors import NotFound
+from bot.staleness import stale_among
 from storage import cycles, grids, outbox, packages, subscriptions
-from storage.models import TargetKind
-from storage.packages import StoredPackage
 
 
 class Reports(commands.Cog):
     def __init__(self, bot: SentinelBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="stale", description="Stale packages watched here, or in a grid.")
-    @app_commands.describe(grid="A grid to check instead of this channel's watches")
+    @app_commands.command(name="stale", description="Stale packages followed here, or in a grid.")
+    @app_commands.describe(grid="A grid to check instead of what this channel follows")
     @app_commands.autocomplete(grid=grid_autocomplete)
     @api_cooldown
     async def stale(self, interaction: discord.Interaction, grid: str | None = None) -> None:
+        """Judged by this channel's staleness threshold and feature-complete marks."""
         runtime = self.bot.runtime
+        channel_id = interaction.channel_id or 0
         if grid is None:
-            candidates = await self._watched_here(interaction.channel_id)
+            async with runtime.database.session() as session:
+                followed = await subscriptions.followed_package_ids(session, [channel_id])
+            candidates = followed[channel_id]
             title = "Stale packages watched in this channel"
         else:
             try:
@@ -41,22 +45,13 @@ class Reports(commands.Cog):
                 await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
                 return
             async with runtime.database.session() as session:
-                candidates = await packages.packages_in_grid(session, found.id)
+                candidates = await grids.grid_member_ids(session, found.id)
             title = f"Stale packages in {escape_text(found.title)}"
-        rows = stale_rows(runtime, candidates)
-        await answer(interaction, embeds=[stale_table(runtime, title, rows, len(candidates))])
-
-    async def _watched_here(self, channel_id: int | None) -> list[StoredPackage]:
-        """The packages a channel's subscriptions reach, directly or through a grid."""
-        ids: set[int] = set()
-        async with self.bot.runtime.database.session() as session:
-            subs = await subscriptions.channel_subscriptions(session, channel_id or 0)
-            for sub in subs:
-                if sub.target_kind == TargetKind.GRID:
-                    ids |= await grids.grid_member_ids(session, sub.target_id)
-                else:
-                    ids.add(sub.target_id)
-            return list((await packages.load_packages(session, ids)).values())
+        staleness = await staleness_here(runtime, channel_id)
+        async with runtime.database.session() as session:
+            rows = await stale_among(session, candidates, staleness, runtime.monitor.clock())
+        embed = stale_embed(title, rows, len(candidates), staleness, site_links(runtime))
+        await answer(interaction, embeds=[embed])
 
     @app_commands.command(name="status", description="How the bot is doing: refreshes, alerts.")
     async def status(self, interaction: discord.Interaction) -> None:

@@ -1,30 +1,59 @@
-"""`/settings ...` (managers only): how this channel's subscriptions alert.
+"""`/settings ...` (managers only): how this channel alerts.
 
-A subcommand per concern: `show`, `alerts` (events, role, release level, pre-releases) today;
-channel-wide digest and staleness settings slot in beside them.
+Per subscription: `alerts` (events, role, release level, pre-releases). For the whole channel:
+`digest`, `staleness`, `complete` / `incomplete` (feature-complete marks), `cap` and `report`
+(the weekly stale report). `show` lists everything and `export` attaches the server's
+subscriptions and settings as JSON. Every change answers with what is now in force.
 """
 
 from __future__ import annotations
+
+import io
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_limits import CHOICE_NAME, truncate
+from bot.discord_limits import CHOICE_NAME, escape_text, truncate
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.options import BadOption, EventsTransformer, MinLevel, manager_only
-from bot.discordbot.replies import answer
+from bot.discordbot.catalog import Match, package_autocomplete, stored_package, unknown
+from bot.discordbot.channel_settings import (
+    cap_sentence,
+    channel_embeds,
+    digest_sentence,
+    report_sentence,
+    staleness_sentence,
+)
+from bot.discordbot.options import (
+    WEEKDAY_VALUES,
+    BadOption,
+    DigestModeName,
+    EventsTransformer,
+    MinLevel,
+    Switch,
+    Weekday,
+    manager_only,
+    parse_bypass,
+)
+from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.subscriptions import (
     Target,
-    channel_overview,
     channel_targets,
     describe,
     matching,
 )
+from bot.errors import NotFound
 from bot.events import Event
-from storage import subscriptions
+from bot.transfer import export_guild_json
+from storage import channels, packages, subscriptions
+from storage.channels import ChannelPreferences
+from storage.models import DigestMode, TargetKind
 
 Events = app_commands.Transform[frozenset[Event], EventsTransformer]
+Days = app_commands.Range[int, 1, 3650]
+Hour = app_commands.Range[int, 0, 23]
+PerDay = app_commands.Range[int, 1, 1000]
 
 
 @app_commands.guild_only()
@@ -36,12 +65,12 @@ class Settings(
         self.bot = bot
         super().__init__()
 
-    @app_commands.command(name="show", description="Every subscription here and its settings.")
+    @app_commands.command(name="show", description="This channel's settings and subscriptions.")
     @manager_only
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
-        embed = await channel_overview(self.bot.runtime, interaction.channel_id)
-        await answer(interaction, embeds=[embed], ephemeral=True)
+        embeds = await channel_embeds(self.bot.runtime, interaction.channel_id)
+        await answer(interaction, embeds=embeds, ephemeral=True)
 
     @app_commands.command(name="alerts", description="Change what one subscription alerts about.")
     @app_commands.describe(
@@ -106,6 +135,152 @@ class Settings(
             if wanted in (target.key.lower(), target.slug.lower()):
                 return target
         raise BadOption(f"This channel does not follow “{text}”: pick one of the suggestions.")
+
+    @app_commands.command(name="digest", description="Gather this channel's alerts in a digest.")
+    @app_commands.describe(
+        mode="immediate (each alert as it comes), or a daily or weekly digest",
+        hour="The UTC hour of the digest and of the weekly stale report (0-23)",
+        weekday="The day of the weekly digest and of the weekly stale report",
+        bypass="Alerts posted at once anyway, e.g. stale, release:major; none to clear",
+    )
+    @manager_only
+    async def digest(
+        self,
+        interaction: discord.Interaction,
+        mode: DigestModeName,
+        hour: Hour | None = None,
+        weekday: Weekday | None = None,
+        bypass: str | None = None,
+    ) -> None:
+        changes: dict[str, Any] = {"digest_mode": DigestMode(mode)}
+        if hour is not None:
+            changes["digest_hour"] = hour
+        if weekday is not None:
+            changes["digest_weekday"] = WEEKDAY_VALUES.index(weekday)
+        if bypass is not None:
+            changes["digest_bypass"] = parse_bypass(bypass)
+        preferences = await self._update(interaction, **changes)
+        await answer(interaction, digest_sentence(preferences))
+
+    @app_commands.command(name="staleness", description="When a package counts as stale here.")
+    @app_commands.describe(
+        days="Days without a commit before a package is stale; leave out for the default"
+    )
+    @manager_only
+    async def staleness(self, interaction: discord.Interaction, days: Days | None = None) -> None:
+        preferences = await self._update(interaction, stale_after_days=days)
+        default = self.bot.runtime.settings.stale_after_days
+        await answer(interaction, staleness_sentence(preferences, default))
+
+    @app_commands.command(name="complete", description="Mark a package finished: never stale here.")
+    @app_commands.describe(slug="The package's slug, e.g. django-flatblocks")
+    @app_commands.autocomplete(slug=package_autocomplete)
+    @manager_only
+    async def complete(self, interaction: discord.Interaction, slug: str) -> None:
+        runtime = self.bot.runtime
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
+        try:
+            record = await defer_if_slow(interaction, stored_package(runtime, slug))
+        except NotFound:
+            await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
+            return
+        async with runtime.database.transaction() as session:
+            await channels.mark_feature_complete(
+                session,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                package_id=record.id,
+                marked_by=interaction.user.id,
+                now=runtime.monitor.clock(),
+            )
+        await answer(
+            interaction,
+            f"**{escape_text(record.title)}** is marked feature-complete here: "
+            "it never counts as stale in this channel.",
+        )
+
+    @app_commands.command(name="incomplete", description="Remove a feature-complete mark.")
+    @app_commands.describe(slug="A package marked feature-complete in this channel")
+    @manager_only
+    async def incomplete(self, interaction: discord.Interaction, slug: str) -> None:
+        runtime = self.bot.runtime
+        assert interaction.channel_id is not None
+        async with runtime.database.transaction() as session:
+            stored = await packages.find_package(session, slug)
+            removed = stored is not None and await channels.unmark_feature_complete(
+                session, channel_id=interaction.channel_id, package_id=stored.record.id
+            )
+            preferences = await channels.preferences(session, interaction.channel_id)
+        if not removed:
+            text = f"“{escape_text(slug)}” is not marked feature-complete in this channel."
+            await answer(interaction, text, ephemeral=True)
+            return
+        days = preferences.staleness_threshold(runtime.settings.stale_after_days)
+        await answer(
+            interaction,
+            f"**{escape_text(stored.record.title)}** is no longer marked feature-complete here: "
+            f"it counts as stale after {days} days without a commit.",
+        )
+
+    @incomplete.autocomplete("slug")
+    async def marked_here(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        assert interaction.channel_id is not None
+        async with self.bot.runtime.database.session() as session:
+            marked = await channels.feature_complete_ids(session, interaction.channel_id)
+            stored = await packages.load_packages(session, marked)
+        records = sorted((package.record for package in stored.values()), key=lambda r: r.slug)
+        targets = [Target(TargetKind.PACKAGE, r.id, r.slug, r.title) for r in records]
+        return [Match(t.slug, t.title).choice() for t in matching(targets, current)]
+
+    @app_commands.command(name="cap", description="At most this many alerts a day here.")
+    @app_commands.describe(per_day="Alerts a day posted on their own; leave out for no cap")
+    @manager_only
+    async def cap(self, interaction: discord.Interaction, per_day: PerDay | None = None) -> None:
+        preferences = await self._update(interaction, daily_cap=per_day)
+        await answer(interaction, cap_sentence(preferences))
+
+    @app_commands.command(name="report", description="A weekly list of what is stale here.")
+    @app_commands.describe(state="on or off")
+    @manager_only
+    async def report(self, interaction: discord.Interaction, state: Switch) -> None:
+        preferences = await self._update(interaction, stale_report=state == "on")
+        await answer(interaction, report_sentence(preferences))
+
+    @app_commands.command(name="export", description="This server's subscriptions and settings.")
+    @manager_only
+    async def export(self, interaction: discord.Interaction) -> None:
+        runtime = self.bot.runtime
+        assert interaction.guild_id is not None
+        text = await export_guild_json(
+            runtime.database, interaction.guild_id, now=runtime.monitor.clock()
+        )
+        file = discord.File(
+            io.BytesIO(text.encode()), filename=f"djp-sentinel-{interaction.guild_id}.json"
+        )
+        await answer(
+            interaction,
+            "This server's subscriptions, channel settings and feature-complete marks "
+            "(webhook URLs left out): `djp-sentinel import FILE` restores them.",
+            file=file,
+            ephemeral=True,
+        )
+
+    async def _update(self, interaction: discord.Interaction, **changes: Any) -> ChannelPreferences:
+        """Change this channel's settings; returns them as now in force."""
+        assert interaction.guild_id is not None
+        assert interaction.channel_id is not None
+        async with self.bot.runtime.database.transaction() as session:
+            return await channels.update_preferences(
+                session,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                updated_by=interaction.user.id,
+                now=self.bot.runtime.monitor.clock(),
+                **changes,
+            )
 
 
 async def setup(bot: SentinelBot) -> None:

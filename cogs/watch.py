@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.discord_limits import escape_text
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, package_autocomplete, unknown
+from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
     MinLevel,
@@ -16,7 +17,7 @@ from bot.discordbot.options import (
     manager_only,
 )
 from bot.discordbot.replies import answer, defer_if_slow
-from bot.discordbot.subscriptions import channel_overview, channel_targets, describe, matching
+from bot.discordbot.subscriptions import channel_targets, describe, matching
 from bot.errors import NotFound
 from bot.events import Event
 from storage import packages, subscriptions
@@ -110,8 +111,8 @@ class Watch(
     @app_commands.command(name="list", description="What this channel watches, and how.")
     async def list_(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
-        embed = await channel_overview(self.bot.runtime, interaction.channel_id)
-        await answer(interaction, embeds=[embed], ephemeral=True)
+        embeds = await channel_embeds(self.bot.runtime, interaction.channel_id)
+        await answer(interaction, embeds=embeds, ephemeral=True)
 
 
 async def setup(bot: SentinelBot) -> None:

@@ -155,3 +155,66 @@ def test_a_role_is_mentioned_once_and_is_all_that_can_ping() -> None:
 
 def test_no_alerts_no_messages() -> None:
     assert build_messages([], 777, LINKS) == []
+
+
+def report(count: int, title: str = "Package {n}") -> Alert:
+    """A weekly stale report listing `count` packages."""
+    listed = [
+        {
+            "id": n,
+            "slug": f"package-{n}",
+            "title": title.format(n=n),
+            "state": "stale",
+            "last_commit": "2022-02-15T21:47:58+00:00",
+            "weeks_since_commit": 200,
+            "reasons": ["no commits in 52 weeks", "quiet for longer than the 365-day threshold"],
+        }
+        for n in range(count)
+    ]
+    return Alert(
+        event="stale",
+        summary=f"Weekly stale report: {count} stale packages among the {count} followed here",
+        payload={
+            "kind": "report",
+            "week": "2026-W08",
+            "stale_after_days": 365,
+            "checked": count,
+            "packages": listed,
+        },
+        created_at=NOW,
+    )
+
+
+def test_a_stale_report_lists_its_packages_with_reasons() -> None:
+    embed = alert_embed(report(2, title="[Pkg](evil) @everyone {n}"), LINKS)
+
+    first, second = embed["description"].splitlines()
+    title = "\\[Pkg\\](evil) @\u200beveryone"  # markdown escaped, mention defused
+    assert first == (
+        f"**[{title} 0](https://site.test/packages/p/package-0/)**: "
+        "no commits in 52 weeks; quiet for longer than the 365-day threshold"
+    )
+    assert second.startswith(f"**[{title} 1](")
+    assert "fields" not in embed
+    assert embed["footer"]["text"] == "Stale after 365 days without a commit · week 2026-W08"
+    check_message({"embeds": [embed]})
+
+
+def test_a_long_stale_report_ends_with_how_many_more() -> None:
+    embed = alert_embed(report(200, title="Package {n} " + "with a long name " * 5), LINKS)
+
+    lines = embed["description"].splitlines()
+    shown = len(lines) - 1
+    assert 0 < shown < 200
+    assert lines[-1] == f"…and {200 - shown} more"
+    check_message({"embeds": [embed]})
+
+
+def test_a_stale_report_never_pings_the_role() -> None:
+    [alone] = build_messages([report(3)], 777, LINKS)
+    first, second = build_messages([report(3)] * 10 + [alert()], 777, LINKS)
+
+    assert "content" not in alone
+    assert alone["allowed_mentions"] == {"parse": []}
+    assert "content" not in first  # ten reports
+    assert second["content"] == "<@&777>"  # the release after them

@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from bot.discordbot import pages
 from bot.discordbot.bot import SentinelBot
+from bot.discordbot.pages import NOT_YOURS
 from bot.runtime import Runtime
 from storage import subscriptions
+from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import background
+from tests.plugins.app import background, package_copies
+
+FLATPAGES = 48
+PREVIOUS, NEXT = "pages:previous", "pages:next"
+
+
+def enabled(message: PostedMessage) -> dict[str, bool]:
+    """Whether each button of a message can be clicked, by custom id."""
+    return {
+        item["custom_id"]: not item.get("disabled", False)
+        for row in message.components
+        for item in row["components"]
+    }
+
+
+def grow_flatpages(djp_api: FakeDjangoPackages, widgets: list[dict[str, Any]]) -> None:
+    """Upstream adds `widgets` to the Flatpages grid, beside django-flatblocks."""
+    for payload in widgets:
+        djp_api.add_package(payload)
+    djp_api.set_grid_members(FLATPAGES, [265, *(w["id"] for w in widgets)])
+
+
+def footer(message: PostedMessage) -> str:
+    return message.embeds[0]["footer"]["text"]
 
 
 async def test_grid_show_ranks_packages_with_health(
@@ -23,6 +53,83 @@ async def test_grid_show_ranks_packages_with_health(
     assert first.startswith("1. [django-flatblocks]")
     assert "★ 84" in first
     assert "1.0.0" in first
+    assert first.endswith("· stale")
+    assert record.components == []  # one page: no buttons
+    assert fake.violations == []
+
+
+async def test_grid_show_ranks_by_activity_under_the_channels_marks(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    fake, manager = discord_scene.fake, discord_scene.manager
+    djp_api.set_grid_members(FLATPAGES, [265, 4100])
+    await fake.run_command("settings complete", {"slug": "django-flatblocks"}, user=manager)
+
+    record = await fake.run_command(
+        "grid show", {"grid": "flatpages", "sort": "activity"}, user=manager
+    )
+
+    first, second = record.embeds[0]["description"].splitlines()
+    assert first.startswith("1. [Django-REST-registration]")
+    assert second.startswith("2. [django-flatblocks]")
+    assert second.endswith("· dormant")  # feature-complete here: never stale
+    assert "latest commit first" in record.embeds[0]["footer"]["text"]
+    assert fake.violations == []
+
+
+async def test_grid_show_pages_with_buttons_only_for_whoever_asked(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    fake, member, manager = discord_scene.fake, discord_scene.member, discord_scene.manager
+    grow_flatpages(djp_api, package_copies(flatblocks_payload, 40, "Widget {index} <@&1> **b**"))
+
+    shown = await fake.run_command("grid show", {"grid": "flatpages"}, user=member)
+    table = shown.reply
+    assert table is not None
+    assert footer(table) == "Page 1/3 · 41 packages, most stars first · flatpages"
+    assert enabled(table) == {PREVIOUS: False, NEXT: True}
+
+    await fake.click(table, NEXT, user=member)
+    assert footer(table).startswith("Page 2/3 ·")
+    assert enabled(table) == {PREVIOUS: True, NEXT: True}
+    page = table.embeds[0]["description"]
+    assert page.splitlines()[0].startswith("16. [Widget ")
+    assert r"\*\*b\*\*" in page
+    assert "<@&1>" not in page
+
+    refused = await fake.click(table, NEXT, user=manager)
+    assert refused.ephemeral
+    assert refused.content == NOT_YOURS
+    assert footer(table).startswith("Page 2/3 ·")
+
+    await fake.click(table, NEXT, user=member)
+    assert footer(table).startswith("Page 3/3 ·")
+    assert enabled(table) == {PREVIOUS: True, NEXT: False}
+    await fake.click(table, PREVIOUS, user=member)
+    assert footer(table).startswith("Page 2/3 ·")
+    assert fake.violations == []
+
+
+async def test_grid_show_buttons_grey_out_when_the_view_times_out(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = discord_scene.fake
+    monkeypatch.setattr(pages, "TIMEOUT", 0.05)
+    grow_flatpages(djp_api, package_copies(flatblocks_payload, 20))
+
+    shown = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    table = shown.reply
+    assert table is not None
+
+    await fake.state.wait_until(lambda: not any(enabled(table).values()), "greyed-out buttons")
+    assert footer(table).startswith("Page 1/2 ·")
     assert fake.violations == []
 
 
@@ -34,7 +141,7 @@ async def test_grid_subscribe_is_a_silent_baseline_and_unsubscribe_undoes_it(
     followed = await fake.run_command(
         "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
     )
-    cycle = await background(sentinel).poll_once()
+    cycle = (await background(sentinel).poll_once()).cycle
     refused = await fake.run_command(
         "grid unsubscribe", {"grid": "flatpages"}, user=discord_scene.member, channel_id=alerts.id
     )
@@ -68,6 +175,34 @@ async def test_stale_lists_watched_packages_with_reasons(
     assert embed["title"] == "Stale packages watched in this channel"
     assert "django-flatblocks" in embed["description"]
     assert "staleness threshold" in embed["description"]
+    assert fake.violations == []
+
+
+async def test_stale_follows_the_channels_threshold_and_marks(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    await fake.run_command(
+        "grid subscribe", {"grid": "caching"}, user=manager, channel_id=alerts.id
+    )
+    await fake.run_command("settings staleness", {"days": 3650}, user=manager, channel_id=alerts.id)
+    lenient = await fake.run_command("stale", user=discord_scene.member, channel_id=alerts.id)
+    await fake.run_command("settings staleness", {"days": 30}, user=manager, channel_id=alerts.id)
+    await fake.run_command(
+        "settings complete", {"slug": "django-cache-machine"}, user=manager, channel_id=alerts.id
+    )
+    strict = await fake.run_command("stale", user=discord_scene.member, channel_id=alerts.id)
+    in_grid = await fake.run_command(
+        "stale", {"grid": "caching"}, user=discord_scene.member, channel_id=discord_scene.general.id
+    )
+
+    assert lenient.embeds[0]["description"].startswith("Nothing stale")
+    assert lenient.embeds[0]["footer"]["text"].startswith("0 stale of 2 checked")
+    [valkey] = strict.embeds[0]["description"].splitlines()
+    assert valkey.startswith("**[django-valkey]")  # cache-machine is marked feature-complete
+    assert "30-day staleness threshold" in valkey
+    assert in_grid.embeds[0]["title"] == "Stale packages in Caching"
+    assert "django-cache-machine" in in_grid.embeds[0]["description"]  # not marked in #general
     assert fake.violations == []
 
 
@@ -109,7 +244,7 @@ async def test_settings_change_a_watch_and_show_it(
 
     assert [t["value"] for t in targets] == ["package:django-flatblocks"]
     assert "events: release, stale" in (changed.content or "")
-    assert "minor and major releases" in shown.embeds[0]["description"]
+    assert "minor and major releases" in shown.embeds[1]["description"]
     assert refused.ephemeral
     assert "Manage Channels" in (refused.content or "")
     async with runtime.database.session() as session:

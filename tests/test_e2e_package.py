@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from bot.runtime import Runtime
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import package_copies
 
 LINK_BUTTON = 5
 PINGS = "@everyone says hi to @here and <@123> and <@&456>"
@@ -75,20 +75,6 @@ async def test_upstream_text_pings_nobody(
     assert discord_fake.violations == []
 
 
-def many_packages(template: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """`count` distinct packages shaped like `template`, all matching "widget"."""
-    packages = []
-    for index in range(count):
-        payload = copy.deepcopy(template)
-        payload.update(
-            id=90_000 + index,
-            slug=f"django-widget-{index}",
-            title=f"Django Widget {index} " + "with a very long name " * 6,
-        )
-        packages.append(payload)
-    return packages
-
-
 async def test_autocomplete_offers_at_most_25_matching_choices(
     discord_fake: FakeDiscord,
     djp_api: FakeDjangoPackages,
@@ -96,7 +82,8 @@ async def test_autocomplete_offers_at_most_25_matching_choices(
     sentinel: SentinelBot,
     flatblocks_payload: dict[str, Any],
 ) -> None:
-    for payload in many_packages(flatblocks_payload, 60):
+    long_title = "Django Widget {index} " + "with a very long name " * 6
+    for payload in package_copies(flatblocks_payload, 60, long_title):
         djp_api.add_package(payload)
     await runtime.monitor.sync_catalog()
 

@@ -44,7 +44,7 @@ async def test_release_is_announced_once_even_across_a_restart(
         assert "Now watching" in (added.content or "")
         await release_upstream(djp_api, clock)
 
-        cycle = await background(bot).poll_once()
+        cycle = (await background(bot).poll_once()).cycle
         delivered = await background(bot).deliver_once()
 
         assert (cycle.alerts_enqueued, delivered.sent) == (1, 1)
@@ -119,7 +119,7 @@ async def test_a_forbidden_channel_pauses_its_watch_and_says_why(
 
     assert alerts.id in delivered.paused
     assert alerts_in(fake, alerts.id) == []
-    [embed] = listing.embeds
+    _, embed = listing.embeds
     assert listing.ephemeral
     assert "django-flatblocks" in embed["description"]
     assert "Paused: Missing permissions" in embed["description"]

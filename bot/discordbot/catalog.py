@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
 from bot.discordbot.bot import SentinelBot
 from bot.errors import SentinelError
+from bot.records import PackageRecord
 from bot.runtime import Runtime
 from storage import cycles, grids, packages
 from storage.models import Grid
@@ -148,3 +149,13 @@ async def stored_grid(runtime: Runtime, key: str) -> Grid:
             grid = await grids.find_grid(session, record.id)
     assert grid is not None
     return grid
+
+
+async def stored_package(runtime: Runtime, key: str) -> PackageRecord:
+    """A package's stored record, fetched from Django Packages first if it is not stored.
+
+    Raises `NotFound` for a package Django Packages does not know.
+    """
+    async with runtime.database.session() as session:
+        stored = await packages.find_package(session, key)
+    return stored.record if stored else await runtime.monitor.refresh_package(key)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from collections.abc import Iterable
+from typing import Literal, get_args
 
 import discord
 from discord import app_commands
 
+from bot import events
 from bot.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
-from bot.events import DEFAULT_EVENTS, Event
+from bot.events import DEFAULT_EVENTS, EVENT_NAMES, Event
+from bot.events.release import Level
+from storage.delivery_queries import RELEASE_PREFIX
 
 #: The check on every subcommand that changes a channel's subscriptions or settings.
 manager_only = app_commands.checks.has_permissions(manage_channels=True)
@@ -17,10 +21,14 @@ manager_only = app_commands.checks.has_permissions(manage_channels=True)
 api_cooldown = app_commands.checks.cooldown(3, 30.0)
 
 MinLevel = Literal["major", "minor", "patch"]
+DigestModeName = Literal["immediate", "daily", "weekly"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAY_VALUES: tuple[Weekday, ...] = get_args(Weekday)
+Switch = Literal["on", "off"]
 
 _SEPARATORS = re.compile(r"[\s,]+")
 _EVENT_VALUES = frozenset(event.value for event in Event)
-EVENT_NAMES = ", ".join(event.value for event in Event)
+RELEASE_LEVELS = ", ".join(f"{RELEASE_PREFIX}{level}" for level in get_args(Level))
 
 
 class BadOption(app_commands.AppCommandError):
@@ -47,15 +55,40 @@ class EventsTransformer(app_commands.Transformer):
 
 
 def parse_events(value: str) -> frozenset[Event]:
-    names = [name.lower() for name in _SEPARATORS.split(value) if name]
-    if names == ["all"]:
-        return frozenset(Event)
-    if names in ([], ["default"]):
-        return DEFAULT_EVENTS
-    unknown = [name for name in names if name not in _EVENT_VALUES]
-    if unknown:
-        raise BadOption(f"Unknown event {unknown[0]!r}: choose from {EVENT_NAMES}.")
-    return frozenset(Event(name) for name in names)
+    """`bot.events.parse_events`, its complaint worded for the user."""
+    try:
+        return events.parse_events(value)
+    except events.UnknownEvent as exc:
+        raise BadOption(str(exc)) from None
+
+
+def parse_bypass(value: str) -> tuple[str, ...]:
+    """Digest-bypass entries: "stale, release:major" → ("stale", "release:major"); "none" → ().
+
+    An entry is an event name, or `release:LEVEL` for the releases of one level.
+    """
+    entries = [entry.lower() for entry in _SEPARATORS.split(value) if entry]
+    if entries == ["none"]:
+        return ()
+    for entry in entries:
+        event, qualified, level = entry.partition(":")
+        bad_level = qualified and (event != Event.RELEASE or level not in get_args(Level))
+        if event not in _EVENT_VALUES or bad_level:
+            raise BadOption(
+                f"Unknown digest bypass {entry!r}: use event names ({EVENT_NAMES}), "
+                f"{RELEASE_LEVELS}, or none."
+            )
+    return tuple(dict.fromkeys(entries))
+
+
+def describe_bypass(entries: Iterable[str]) -> str:
+    """("stale", "release:major") → "stale alerts, major releases"."""
+    return ", ".join(
+        f"{entry.removeprefix(RELEASE_PREFIX)} releases"
+        if entry.startswith(RELEASE_PREFIX)
+        else f"{entry} alerts"
+        for entry in entries
+    )
 
 
 def complete_events(value: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 
@@ -18,6 +18,7 @@ T = TypeVar("T")
 BUTTONS_PER_ROW = 5
 #: How long a command may work before it must defer: Discord's deadline is 3 s.
 QUICK_ANSWER_SECONDS = 1.5
+STORED_COPY = "Django Packages is unreachable right now: this is the stored copy."
 
 HEALTH_COLOURS = {
     "active": discord.Colour.green(),
@@ -85,11 +86,14 @@ async def answer(
     *,
     embeds: Sequence[discord.Embed] = (),
     view: discord.ui.View | None = None,
+    file: discord.File | None = None,
     ephemeral: bool = False,
 ) -> None:
     """Answer an interaction (or follow up once it was deferred), within Discord's limits."""
     content, fitted_embeds = fitted(content, embeds)
-    extra = {"view": view} if view is not None else {}
+    extra: dict[str, Any] = {
+        name: value for name, value in (("view", view), ("file", file)) if value is not None
+    }
     if interaction.response.is_done():
         await interaction.followup.send(
             content=content, embeds=fitted_embeds, ephemeral=ephemeral, **extra

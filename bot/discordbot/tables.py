@@ -1,4 +1,9 @@
-"""Embeds that list packages: a grid ranked by stars, and stale packages with their reasons."""
+"""Embeds that list packages: a grid's ranked table in pages, and stale packages with reasons.
+
+The rows come from the core (`bot.grid_table`, `bot.staleness`), computed under the channel's
+staleness threshold and feature-complete marks; this module only words them, escaping upstream
+text, and every embed fits Discord's limits.
+"""
 
 from __future__ import annotations
 
@@ -6,78 +11,84 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.discord_limits import escape_text
-from bot.health import Health, HealthState, classify
+from bot.alert_messages import SiteLinks, listing, package_link, stale_line
+from bot.discord_limits import DESCRIPTION, escape_text, truncate
+from bot.grid_table import GridRow, GridTable
+from bot.health import Health
 from bot.records import PackageRecord
-from bot.render import grid_page, package_page, site_root
+from bot.render import site_root
 from bot.runtime import Runtime
-from storage.models import Grid
-from storage.packages import StoredPackage
+from bot.staleness import ChannelStaleness
 
-#: Rows shown at once (pagination comes later).
-ROWS = 25
-
-
-def health_of(runtime: Runtime, record: PackageRecord) -> Health:
-    return classify(
-        record, now=runtime.monitor.clock(), stale_after_days=runtime.settings.stale_after_days
-    )
+#: Rows on one page of a grid table.
+ROWS_PER_PAGE = 15
+#: Characters of a version shown in a row.
+VERSION = 24
+ORDER = {"stars": "most stars first", "activity": "latest commit first"}
 
 
-def _site(runtime: Runtime) -> str:
-    return site_root(runtime.settings.djp_api_url)
+def site_links(runtime: Runtime) -> SiteLinks:
+    """Where listed packages link to: their pages on Django Packages."""
+    return SiteLinks(site_root(runtime.settings.djp_api_url))
 
 
-def _link(runtime: Runtime, record: PackageRecord) -> str:
+def _grid_line(row: GridRow, links: SiteLinks) -> str:
+    stars = "?" if row.stars is None else f"{row.stars:,}"
+    version = escape_text(truncate(row.version, VERSION)) if row.version else "not on PyPI"
     return (
-        f"[{escape_text(record.title or record.slug)}]({package_page(_site(runtime), record.slug)})"
+        f"{row.rank}. {package_link(row.slug, row.title, links)} · ★ {stars} · {version} · "
+        f"last commit {row.last_commit_age or 'unknown'} · {row.health.state}"
     )
 
 
-def grid_table(runtime: Runtime, grid: Grid, members: Sequence[StoredPackage]) -> discord.Embed:
-    """The grid's packages ranked by stars: version, last commit and health on each line."""
-    lines = []
-    for rank, member in enumerate(members[:ROWS], start=1):
-        record = member.record
-        stars = "?" if record.repo_watchers is None else f"{record.repo_watchers:,}"
-        version = escape_text(record.pypi_version or "not on PyPI")
-        commit = f"{record.last_updated:%Y-%m-%d}" if record.last_updated else "unknown"
-        state = health_of(runtime, record).state
-        lines.append(
-            f"{rank}. {_link(runtime, record)} · ★ {stars} · {version} · "
-            f"last commit {commit} · {state}"
+def _paged(lines: Sequence[str]) -> list[list[str]]:
+    """`lines` cut into pages of at most `ROWS_PER_PAGE` lines that fit a description."""
+    pages: list[list[str]] = [[]]
+    size = 0
+    for line in lines:
+        if pages[-1] and (len(pages[-1]) == ROWS_PER_PAGE or size + len(line) + 1 > DESCRIPTION):
+            pages.append([])
+            size = 0
+        pages[-1].append(line)
+        size += len(line) + 1
+    return pages
+
+
+def grid_pages(table: GridTable, links: SiteLinks) -> list[discord.Embed]:
+    """The ranked table as one embed per page, each footer saying which page it is."""
+    pages = _paged([_grid_line(row, links) for row in table.rows])
+    about = f"{len(table.rows)} packages, {ORDER[table.sort]} · {table.slug}"
+    embeds = []
+    for number, lines in enumerate(pages, start=1):
+        embed = discord.Embed(
+            title=escape_text(table.title),
+            url=links.grid(table.slug),
+            description="\n".join(lines) or "No packages in this grid.",
         )
-    embed = discord.Embed(
-        title=escape_text(grid.title),
-        url=grid_page(_site(runtime), grid.slug),
-        description="\n".join(lines) or "No packages in this grid.",
-    )
-    shown = min(len(members), ROWS)
-    embed.set_footer(text=f"{shown} of {len(members)} packages, by stars · {grid.slug}")
-    return embed
+        counter = f"Page {number}/{len(pages)} · " if len(pages) > 1 else ""
+        embed.set_footer(text=counter + about)
+        embeds.append(embed)
+    return embeds
 
 
-def stale_rows(
-    runtime: Runtime, candidates: Sequence[StoredPackage]
-) -> list[tuple[PackageRecord, Health]]:
-    """The stale packages among `candidates`, longest quiet first."""
-    rows = [(c.record, health_of(runtime, c.record)) for c in candidates]
-    stale = [(record, health) for record, health in rows if health.state is HealthState.STALE]
-    return sorted(stale, key=lambda row: -(row[1].weeks_since_commit or 0))
-
-
-def stale_table(
-    runtime: Runtime, title: str, rows: Sequence[tuple[PackageRecord, Health]], checked: int
+def stale_embed(
+    title: str,
+    rows: Sequence[tuple[PackageRecord, Health]],
+    checked: int,
+    staleness: ChannelStaleness,
+    links: SiteLinks,
 ) -> discord.Embed:
-    """Each stale package with the reasons it is stale."""
-    lines = [
-        f"**{_link(runtime, record)}**: " + escape_text("; ".join(health.reasons))
-        for record, health in rows[:ROWS]
-    ]
+    """Each stale package with the reasons it is stale, longest quiet first."""
+    lines = [stale_line(rec.slug, rec.title, health.reasons, links) for rec, health in rows]
+    days = staleness.stale_after_days
     embed = discord.Embed(
         title=title,
-        description="\n".join(lines) or "Nothing stale: every package had a commit recently.",
+        description=listing(lines)
+        or f"Nothing stale: every package had a commit in the last {days} days "
+        "or is marked feature-complete here.",
         colour=discord.Colour.red() if rows else discord.Colour.green(),
     )
-    embed.set_footer(text=f"{len(rows)} stale of {checked} checked")
+    embed.set_footer(
+        text=f"{len(rows)} stale of {checked} checked · stale after {days} days without a commit"
+    )
     return embed

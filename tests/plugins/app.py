@@ -7,28 +7,35 @@ async def test_something(sentinel, discord_scene, clock):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import pytest
 
 from bot.client import DjangoPackagesClient
 from bot.config import Settings
+from bot.delivery import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.monitor import Monitor
 from bot.runtime import Runtime, monitor_settings
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import BotStarter
+from tests.plugins.database import open_database
 
 if TYPE_CHECKING:
     from cogs.background import Background
 
 #: Long enough that the loops run once at start and then only when a test drives them.
 IDLE_INTERVAL = 3600.0
+#: Time enough for every watched package and grid to fall due again.
+NEXT_CYCLE = timedelta(seconds=IDLE_INTERVAL, minutes=1)
 
 BotFactory = Callable[..., SentinelBot]
 
@@ -44,6 +51,12 @@ class SteppingClock:
 
     def advance(self, span: timedelta) -> None:
         self.offset += span
+
+    def until_hour(self, hour: int) -> timedelta:
+        """How long until the clock next reads `hour`:00 UTC."""
+        now = self()
+        at = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+        return at - now if at > now else at + timedelta(days=1) - now
 
 
 @pytest.fixture
@@ -65,6 +78,15 @@ def runtime(
 ) -> Runtime:
     monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
     return Runtime(app_settings, database, djp_client, monitor)
+
+
+@pytest.fixture
+async def other_database(database: Database, tmp_path: Path) -> AsyncIterator[Database]:
+    """A second, empty database on the backend of `database` (e.g. to import into)."""
+    directory = tmp_path / "other"
+    directory.mkdir()
+    async with open_database(database.engine.dialect.name, directory) as empty:
+        yield empty
 
 
 @pytest.fixture
@@ -103,6 +125,37 @@ def background(bot: SentinelBot) -> Background:
     return cast("Background", cog)  # extensions are imported afresh: no isinstance
 
 
+async def next_cycle(
+    bot: SentinelBot, clock: SteppingClock, span: timedelta = NEXT_CYCLE
+) -> DeliveryReport:
+    """Time moves on by `span`; the bot refreshes what fell due and delivers what it found."""
+    clock.advance(span)
+    await background(bot).poll_once()
+    return await background(bot).deliver_once()
+
+
 def alerts_in(fake: FakeDiscord, channel_id: int) -> list[PostedMessage]:
     """Messages the bot posted on its own in a channel (not answers to commands)."""
     return [m for m in fake.messages(channel_id) if m.interaction_id is None]
+
+
+def attachment(record: InteractionRecord) -> tuple[str, bytes]:
+    """The name and content of the one file attached to a command's answer."""
+    assert record.reply is not None
+    [attached] = record.attachments
+    return attached["filename"], record.reply.files[attached["filename"]]
+
+
+def package_copies(
+    template: dict[str, Any], count: int, title: str = "Django Widget {index}"
+) -> list[dict[str, Any]]:
+    """`count` distinct packages shaped like `template`: ids from 90,000, slugs
+    django-widget-N, titles from `title`."""
+    copies = []
+    for index in range(count):
+        payload = copy.deepcopy(template)
+        payload.update(
+            id=90_000 + index, slug=f"django-widget-{index}", title=title.format(index=index)
+        )
+        copies.append(payload)
+    return copies

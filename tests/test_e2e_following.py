@@ -1,0 +1,135 @@
+"""What a channel hears about what it follows, cycle after cycle: grid joins and leaves, stale
+transitions, and the weekly stale report. The test moves the monitor's clock between cycles."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.options import WEEKDAY_VALUES
+from tests.fakes.discord_models import Mentions, PostedMessage
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
+
+FLATPAGES = 48
+FLATBLOCKS, REGISTRATION = 265, 4100
+QUIET_WEEKS = [0] * 52
+TEN_DAYS = timedelta(days=10)
+
+
+def titles(messages: list[PostedMessage]) -> list[str]:
+    return [embed["title"] for message in messages for embed in message.embeds]
+
+
+def refreshed_upstream(
+    djp_api: FakeDjangoPackages, package_id: int, at: datetime, **fields: object
+) -> None:
+    """Django Packages refreshed the package at `at`, finding `fields`."""
+    djp_api.update_package(package_id, last_fetched=at.isoformat(), **fields)
+
+
+async def test_packages_joining_and_leaving_a_followed_grid_are_announced_once(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await fake.run_command(
+        "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
+    )
+
+    baseline = await next_cycle(sentinel, clock)
+    djp_api.set_grid_members(FLATPAGES, [FLATBLOCKS, REGISTRATION])
+    joined = await next_cycle(sentinel, clock)
+    djp_api.set_grid_members(FLATPAGES, [REGISTRATION])
+    left = await next_cycle(sentinel, clock)
+    quiet = await next_cycle(sentinel, clock)
+
+    assert [r.sent for r in (baseline, joined, left, quiet)] == [0, 1, 1, 0]
+    assert titles(alerts_in(fake, alerts.id)) == [
+        "Django-REST-registration joined the Flatpages grid",
+        "django-flatblocks left the Flatpages grid",
+    ]
+    assert fake.violations == []
+
+
+async def test_going_stale_and_reviving_are_announced_once_each(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    now = clock()
+    refreshed_upstream(
+        djp_api,
+        REGISTRATION,
+        now,
+        last_updated=(now - timedelta(days=385)).isoformat(),
+        commits_over_52=QUIET_WEEKS,
+    )
+    await fake.run_command(
+        "watch add", {"slug": "django-rest-registration"}, user=manager, channel_id=alerts.id
+    )
+    # Stale already by the default 365 days: the channel's own threshold decides.
+    await fake.run_command("settings staleness", {"days": 400}, user=manager, channel_id=alerts.id)
+
+    async def ten_days_later() -> int:
+        """Upstream refreshed the package, and so did the bot: the alerts it posted."""
+        refreshed_upstream(djp_api, REGISTRATION, clock() + TEN_DAYS)
+        return (await next_cycle(sentinel, clock, TEN_DAYS)).sent
+
+    quiet = [await ten_days_later() for _ in range(4)]  # 395, 405, 415, 425 days quiet
+    djp_api.update_package(
+        REGISTRATION,
+        last_updated=(clock() + TEN_DAYS).isoformat(),
+        commits_over_52=[*QUIET_WEEKS[1:], 3],
+    )
+    revived = [await ten_days_later() for _ in range(3)]
+
+    assert quiet == [0, 1, 0, 0]
+    assert revived == [1, 0, 0]
+    went_stale, revival = alerts_in(fake, alerts.id)
+    assert went_stale.embeds[0]["title"].startswith("Django-REST-registration went stale")
+    assert "400-day staleness threshold" in str(went_stale.embeds)
+    assert "no longer stale, now active" in revival.embeds[0]["title"]
+    assert fake.violations == []
+
+
+async def test_the_weekly_stale_report_lists_reasons_and_pings_nobody(
+    discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    now = clock()
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", "role": discord_scene.managers},
+        user=manager,
+        channel_id=alerts.id,
+    )
+    await fake.run_command(
+        "settings digest",
+        {"mode": "immediate", "hour": now.hour, "weekday": WEEKDAY_VALUES[now.weekday()]},
+        user=manager,
+        channel_id=alerts.id,
+    )
+    switched = await fake.run_command(
+        "settings report", {"state": "on"}, user=manager, channel_id=alerts.id
+    )
+
+    refreshed = await background(sentinel).poll_once()
+    await background(sentinel).deliver_once()
+    again = await background(sentinel).poll_once()
+
+    assert switched.content.startswith("A weekly stale report is posted here on")
+    assert (refreshed.stale_reports, again.stale_reports) == (1, 0)
+    [report] = alerts_in(fake, alerts.id)
+    [embed] = report.embeds
+    assert embed["title"] == "Weekly stale report: 1 stale package among the 1 followed here"
+    assert embed["description"].startswith("**[django-flatblocks](")
+    assert "no commits in 52 weeks" in embed["description"]
+    assert report.mentions == Mentions()
+    assert not report.content  # no role mention, though the watch has one
+    assert fake.violations == []

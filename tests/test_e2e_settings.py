@@ -1,0 +1,276 @@
+"""`/settings` for a whole channel: each change says what is in force, survives a restart and
+travels in an export; members without Manage Channels change nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from bot.discordbot.bot import SentinelBot
+from bot.runtime import Runtime
+from bot.transfer import import_document, parse_document
+from storage import channels, subscriptions
+from storage.channels import ChannelPreferences
+from storage.database import Database
+from storage.models import DigestMode
+from tests.fakes.discord_interactions import InteractionRecord
+from tests.fakes.discord_runner import DiscordScene, running_bot
+from tests.plugins.app import BotFactory, attachment
+
+#: Every channel-wide setting a manager can change, with what the bot answers.
+CHANGES: list[tuple[str, Mapping[str, Any], str]] = [
+    (
+        "settings digest",
+        {"mode": "weekly", "hour": 7, "weekday": "friday", "bypass": "stale, release:major"},
+        "Alerts here are gathered into a weekly digest on Fridays at 07:00 UTC; "
+        "stale alerts, major releases are posted at once.",
+    ),
+    (
+        "settings staleness",
+        {"days": 200},
+        "Packages count as stale here after 200 days without a commit.",
+    ),
+    (
+        "settings complete",
+        {"slug": "django-flatblocks"},
+        "**django-flatblocks** is marked feature-complete here: "
+        "it never counts as stale in this channel.",
+    ),
+    (
+        "settings cap",
+        {"per_day": 20},
+        "At most 20 alerts a day are posted here; "
+        "the rest of the day's are counted in one summary line.",
+    ),
+    (
+        "settings report",
+        {"state": "on"},
+        "A weekly stale report is posted here on Fridays at 07:00 UTC when something "
+        "followed here is stale (set the day and hour with /settings digest).",
+    ),
+]
+IN_FORCE = ChannelPreferences(
+    channel_id=0,
+    digest_mode=DigestMode.WEEKLY,
+    digest_hour=7,
+    digest_weekday=4,
+    digest_bypass=("stale", "release:major"),
+    stale_after_days=200,
+    daily_cap=20,
+    stale_report=True,
+)
+
+
+async def configure(scene: DiscordScene) -> list[InteractionRecord]:
+    """The manager follows a package and a grid in #alerts and changes every setting there."""
+    fake, manager, alerts = scene.fake, scene.manager, scene.alerts
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", "role": scene.managers, "events": "release, stale"},
+        user=manager,
+        channel_id=alerts.id,
+    )
+    await fake.run_command(
+        "grid subscribe", {"grid": "caching"}, user=manager, channel_id=alerts.id
+    )
+    return [
+        await fake.run_command(name, options, user=manager, channel_id=alerts.id)
+        for name, options, _ in CHANGES
+    ]
+
+
+def fields(embed: dict[str, Any]) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in embed["fields"]}
+
+
+async def test_each_change_confirms_what_is_in_force(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    answers = await configure(discord_scene)
+
+    assert [a.content for a in answers] == [said for _, _, said in CHANGES]
+    assert not any(a.ephemeral for a in answers)
+    async with runtime.database.session() as session:
+        preferences = await channels.preferences(session, discord_scene.alerts.id)
+    assert preferences == replace(IN_FORCE, channel_id=discord_scene.alerts.id)
+    assert discord_scene.fake.violations == []
+
+
+async def test_undoing_each_setting_goes_back_to_the_defaults(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    fake, manager, alerts = discord_scene.fake, discord_scene.manager, discord_scene.alerts
+    await configure(discord_scene)
+
+    undone = [
+        await fake.run_command(name, options, user=manager, channel_id=alerts.id)
+        for name, options in [
+            ("settings digest", {"mode": "immediate", "bypass": "none"}),
+            ("settings staleness", {}),
+            ("settings incomplete", {"slug": "django-flatblocks"}),
+            ("settings cap", {}),
+            ("settings report", {"state": "off"}),
+        ]
+    ]
+    again = await fake.run_command(
+        "settings incomplete", {"slug": "django-flatblocks"}, user=manager, channel_id=alerts.id
+    )
+
+    assert [a.content for a in undone] == [
+        "Alerts are posted here as they happen.",
+        "Packages count as stale here after 365 days without a commit (the default).",
+        "**django-flatblocks** is no longer marked feature-complete here: "
+        "it counts as stale after 365 days without a commit.",
+        "No daily cap: every alert is posted here.",
+        "No weekly stale report here.",
+    ]
+    assert again.ephemeral
+    assert "is not marked feature-complete" in (again.content or "")
+    async with runtime.database.session() as session:
+        preferences = await channels.preferences(session, alerts.id)
+        marks = await channels.feature_complete_ids(session, alerts.id)
+    assert preferences == ChannelPreferences(alerts.id, digest_hour=7, digest_weekday=4)
+    assert marks == frozenset()
+    assert fake.violations == []
+
+
+async def test_a_bad_digest_bypass_is_explained_and_changes_nothing(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+
+    record = await fake.run_command(
+        "settings digest",
+        {"mode": "daily", "bypass": "stale, release:huge"},
+        user=discord_scene.manager,
+        channel_id=alerts.id,
+    )
+
+    assert record.ephemeral
+    assert (record.content or "").startswith(
+        "Unknown digest bypass 'release:huge': use event names"
+    )
+    assert "release:major" in (record.content or "")
+    async with runtime.database.session() as session:
+        assert await channels.preferences(session, alerts.id) == ChannelPreferences(alerts.id)
+    assert fake.violations == []
+
+
+async def test_marks_complete_from_the_catalog_and_unmark_from_this_channels_marks(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake, manager, alerts = discord_scene.fake, discord_scene.manager, discord_scene.alerts
+    await configure(discord_scene)
+
+    offered = await fake.autocomplete(
+        "settings complete", {"slug": "flatbl"}, focused="slug", user=manager
+    )
+    marked = await fake.autocomplete(
+        "settings incomplete", {"slug": ""}, focused="slug", user=manager, channel_id=alerts.id
+    )
+    elsewhere = await fake.autocomplete(
+        "settings incomplete",
+        {"slug": ""},
+        focused="slug",
+        user=manager,
+        channel_id=discord_scene.general.id,
+    )
+
+    assert "django-flatblocks" in [choice["value"] for choice in offered]
+    assert [choice["value"] for choice in marked] == ["django-flatblocks"]
+    assert elsewhere == []
+    assert fake.violations == []
+
+
+async def test_settings_and_subscriptions_survive_a_restart(
+    discord_scene: DiscordScene, make_bot: BotFactory
+) -> None:
+    fake, manager, alerts = discord_scene.fake, discord_scene.manager, discord_scene.alerts
+    async with running_bot(make_bot(), fake):
+        await configure(discord_scene)
+
+    async with running_bot(make_bot(), fake):
+        shown = await fake.run_command("settings show", user=manager, channel_id=alerts.id)
+
+    assert shown.ephemeral
+    settings, followed = shown.embeds
+    assert fields(settings) == {
+        "Digest": CHANGES[0][2],
+        "Staleness": CHANGES[1][2],
+        "Daily cap": CHANGES[3][2],
+        "Weekly stale report": CHANGES[4][2],
+        "Feature-complete (never stale here)": "django-flatblocks",
+    }
+    assert "django-flatblocks" in followed["description"]
+    assert "events: release, stale" in followed["description"]
+    assert f"mentions <@&{discord_scene.managers.id}>" in followed["description"]
+    assert "grid Caching (caching)" in followed["description"]
+    assert fake.violations == []
+
+
+async def test_an_export_imported_into_an_empty_database_reproduces_the_subscriptions(
+    discord_scene: DiscordScene,
+    runtime: Runtime,
+    other_database: Database,
+    sentinel: SentinelBot,
+) -> None:
+    await configure(discord_scene)
+    guild_id = discord_scene.guild.id
+
+    exported = await discord_scene.fake.run_command(
+        "settings export", user=discord_scene.manager, channel_id=discord_scene.general.id
+    )
+    name, content = attachment(exported)
+    summary = await import_document(
+        other_database, parse_document(content), now=runtime.monitor.clock()
+    )
+
+    assert exported.ephemeral
+    assert name == f"djp-sentinel-{guild_id}.json"
+    assert json.loads(content)["guild_id"] == guild_id
+    assert (summary.subscriptions, summary.channels, summary.marks) == (2, 1, 1)
+    exported_state, imported_state = [
+        await guild_state(db, guild_id, discord_scene.alerts.id)
+        for db in (runtime.database, other_database)
+    ]
+    assert imported_state == exported_state
+    assert discord_scene.fake.violations == []
+
+
+async def guild_state(database: Database, guild_id: int, channel_id: int) -> tuple[object, ...]:
+    """What an export carries: subscriptions, the channel's settings and marks."""
+    async with database.session() as session:
+        subs = await subscriptions.guild_subscriptions(session, guild_id)
+        preferences = await channels.preferences(session, channel_id)
+        marks = await channels.feature_complete_ids(session, channel_id)
+    following = sorted(
+        (s.channel_id, s.target_kind, s.target_id, sorted(s.events), s.role_id, s.min_release_level)
+        for s in subs
+    )
+    return following, preferences, marks
+
+
+async def test_members_without_manage_channels_change_nothing(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+
+    refused = [
+        await fake.run_command(name, options, user=discord_scene.member, channel_id=alerts.id)
+        for name, options, _ in CHANGES
+    ]
+    export = await fake.run_command("settings export", user=discord_scene.member)
+
+    for record in [*refused, export]:
+        assert record.ephemeral
+        assert (
+            record.content
+            == "You need the Manage Channels permission for this: ask a server manager."
+        )
+        assert record.attachments == []
+    async with runtime.database.session() as session:
+        assert await channels.preferences(session, alerts.id) == ChannelPreferences(alerts.id)
+        assert await channels.feature_complete_ids(session, alerts.id) == frozenset()
+    assert fake.violations == []
