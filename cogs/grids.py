@@ -16,7 +16,7 @@ from bot.discordbot.channel_settings import staleness_here
 from bot.discordbot.options import api_cooldown, manager_only
 from bot.discordbot.pages import Pages
 from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
-from bot.discordbot.subscriptions import describe
+from bot.discordbot.subscriptions import describe, subscribe_here
 from bot.discordbot.tables import grid_pages, site_links
 from bot.errors import NotFound
 from bot.grid_table import SortKey, load_grid_table
@@ -64,17 +64,9 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         except NotFound:
             await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
             return
-        assert interaction.guild_id is not None
-        assert interaction.channel_id is not None
-        async with runtime.database.transaction() as session:
-            subscription, created = await subscriptions.subscribe(
-                session,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                target_kind=TargetKind.GRID,
-                target_id=record.id,
-                created_by=interaction.user.id,
-            )
+        subscription, created = await subscribe_here(
+            runtime, interaction, TargetKind.GRID, record.id
+        )
         verb = "Now following" if created else "Still following"
         await answer(
             interaction,

@@ -42,11 +42,12 @@ from bot.discordbot.subscriptions import (
     channel_targets,
     describe,
     matching,
+    subscribe_here,
 )
 from bot.errors import NotFound
 from bot.events import Event
 from bot.transfer import export_guild_json
-from storage import channels, packages, subscriptions
+from storage import channels, packages
 from storage.channels import ChannelPreferences
 from storage.models import DigestMode, TargetKind
 
@@ -92,26 +93,21 @@ class Settings(
         min_level: MinLevel | None = None,
         prereleases: bool | None = None,
     ) -> None:
-        assert interaction.guild_id is not None
         assert interaction.channel_id is not None
         if role is not None and clear_role:
             raise BadOption("Give a role or clear_role, not both.")
         followed = await self._target(interaction.channel_id, target)
-        async with self.bot.runtime.database.transaction() as session:
-            subscription, _ = await subscriptions.subscribe(
-                session,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                target_kind=followed.kind,
-                target_id=followed.id,
-                created_by=interaction.user.id,
-                events=events,
-                role_id=role.id if role else None,
-                min_release_level=min_level,
-                include_prereleases=prereleases,
-            )
-            if clear_role:
-                subscription.role_id = None
+        subscription, _ = await subscribe_here(
+            self.bot.runtime,
+            interaction,
+            TargetKind(followed.kind),
+            followed.id,
+            clear_role=clear_role,
+            events=events,
+            role_id=role.id if role else None,
+            min_release_level=min_level,
+            include_prereleases=prereleases,
+        )
         await answer(interaction, f"**{followed.label()}**\n{describe(subscription)}")
 
     @alerts.autocomplete("target")

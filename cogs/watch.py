@@ -17,7 +17,12 @@ from bot.discordbot.options import (
     manager_only,
 )
 from bot.discordbot.replies import answer, defer_if_slow
-from bot.discordbot.subscriptions import channel_targets, describe, matching
+from bot.discordbot.subscriptions import (
+    channel_targets,
+    describe,
+    matching,
+    subscribe_here,
+)
 from bot.errors import NotFound
 from bot.events import Event
 from storage import packages, subscriptions
@@ -58,20 +63,15 @@ class Watch(
         except NotFound:
             await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
             return
-        assert interaction.guild_id is not None
-        assert interaction.channel_id is not None
-        async with runtime.database.transaction() as session:
-            subscription, created = await subscriptions.subscribe(
-                session,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                target_kind=TargetKind.PACKAGE,
-                target_id=record.id,
-                created_by=interaction.user.id,
-                events=events,
-                role_id=role.id if role else None,
-                min_release_level=min_level,
-            )
+        subscription, created = await subscribe_here(
+            runtime,
+            interaction,
+            TargetKind.PACKAGE,
+            record.id,
+            events=events,
+            role_id=role.id if role else None,
+            min_release_level=min_level,
+        )
         verb = "Now watching" if created else "Still watching, with updated settings:"
         await answer(
             interaction,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 
@@ -108,3 +109,34 @@ def matching(targets: Sequence[Target], current: str) -> list[Target]:
     needle = current.strip().lower()
     found = [t for t in targets if needle in t.slug.lower() or needle in t.title.lower()]
     return found[:AUTOCOMPLETE_CHOICES]
+
+
+async def subscribe_here(
+    runtime: Runtime,
+    interaction: discord.Interaction,
+    kind: TargetKind,
+    target_id: int,
+    *,
+    clear_role: bool = False,
+    **options: Any,
+) -> tuple[Subscription, bool]:
+    """Subscribe the channel an interaction came from (or update its subscription).
+
+    `options` go to `storage.subscriptions.subscribe` (`None` keeps a stored value);
+    `clear_role` removes the role to mention. Returns the subscription and whether it is new.
+    """
+    assert interaction.guild_id is not None, "subscription commands are guild-only"
+    assert interaction.channel_id is not None
+    async with runtime.database.transaction() as session:
+        subscription, created = await subscriptions.subscribe(
+            session,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            target_kind=kind,
+            target_id=target_id,
+            created_by=interaction.user.id,
+            **options,
+        )
+        if clear_role:
+            subscription.role_id = None
+    return subscription, created
