@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
-from bot.alert_messages import SiteLinks, build_messages, cap_summary
+from bot.alert_messages import SiteLinks, build_messages, cap_summary, is_report
 from bot.digest import digest_messages
 from bot.senders import Destination, Message
 from storage.channels import ChannelPreferences
@@ -96,8 +96,9 @@ def _by_destination(pairs: Routed) -> dict[Destination, list[tuple[Alert, Subscr
 
 
 def _digest_posts(pairs: Routed, mode: DigestMode, links: SiteLinks) -> list[Post]:
-    """One destination's digest, pinging the roles of the subscriptions it covers."""
-    roles = {s.role_id for _, s in pairs if s.role_id is not None}
+    """One destination's digest, pinging the roles of the subscriptions whose news it covers
+    (a stale report is not news: its route's role is never pinged for it)."""
+    roles = {s.role_id for a, s in pairs if s.role_id is not None and not is_report(a)}
     messages = digest_messages([a for a, _ in pairs], mode, roles, links)
     return [Post(message, alerts) for message, alerts in messages]
 

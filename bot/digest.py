@@ -2,9 +2,10 @@
 
 A daily digest goes out at `digest_hour` (UTC) every day, a weekly one at that hour on
 `digest_weekday`. An alert is held until the first digest time at or after its creation, unless
-it matches the channel's `digest_bypass`. The digest groups alerts by package (a grid's joins
-and leaves under the grid) and, inside a package, by event; it is one message unless Discord's
-limits force more, which their footers then number ("digest 1/2").
+it matches the channel's `digest_bypass` (`bot.bypass`: event names, or releases of a level and
+above). The digest groups alerts by package (a grid's joins and leaves under the grid) and,
+inside a package, by event; it is one message unless Discord's limits force more, which their
+footers then number ("digest 1/2").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.alert_messages import DEFAULT_COLOUR, Fact, SiteLinks, mention_roles
+from bot.alert_messages import DEFAULT_COLOUR, Fact, SiteLinks, is_report, mention_roles
 from bot.discord_limits import (
     EMBED_TOTAL,
     EMBEDS_PER_MESSAGE,
@@ -34,6 +35,8 @@ from storage.delivery_queries import Hold
 from storage.models import Alert, DigestMode
 
 TITLES = {DigestMode.DAILY: "Daily digest", DigestMode.WEEKLY: "Weekly digest"}
+#: Where a weekly stale report goes in a digest: its packages by slug (`/stale` has reasons).
+REPORT_GROUP = "Weekly stale report"
 #: Longest line an alert gets in a digest; its embed in immediate mode shows it all.
 LINE = 300
 #: Room kept in every message for its "digest i/n" footer.
@@ -104,6 +107,12 @@ def _group(alerts: Iterable[Alert], links: SiteLinks) -> Groups:
     """Alert lines by package (grid events by grid) and section, in order of appearance."""
     groups: Groups = defaultdict(lambda: defaultdict(list))
     for alert in alerts:
+        if is_report(alert):
+            slugs = ", ".join(package["slug"] for package in alert.payload.get("packages") or ())
+            groups[REPORT_GROUP]["stale"].append(
+                (truncate(f"• {escape_text(f'{alert.summary}: {slugs}')}", LINE), alert)
+            )
+            continue
         if alert.event == Event.GRID:
             grid = alert.payload.get("grid_title") or alert.payload.get("grid_slug")
             name = f"Grid: {grid or alert.grid_id}"

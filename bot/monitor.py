@@ -3,8 +3,9 @@
 One cycle fetches each due package once, however many subscriptions point at it, choosing
 between paging the whole catalog and fetching the targets one by one by the number of requests
 each plan needs. Each batch of records is written with its history rows and outbox rows in one
-transaction, so a crash loses no alert and a restart never duplicates one. Staleness is judged
-per channel (its threshold and feature-complete marks, see `package_alerts`).
+transaction, so a crash loses no alert and a restart never duplicates one. Health-dependent
+events (`activity`, `stale`) are judged per channel rule: its threshold and feature-complete
+marks (see `package_alerts`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ MAX_BACKOFF = timedelta(days=7)
 #: Consecutive 404s before a package counts as removed from Django Packages.
 REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-#: Detected once per package with the global context; `stale` is detected per channel rule.
-NOT_STALE = frozenset(Event) - {Event.STALE}
+#: Events that follow the package's health, so depend on a channel's staleness rule.
+HEALTH_EVENTS = frozenset({Event.ACTIVITY, Event.STALE})
 
 Plan = Literal["catalog", "targets", "idle"]
 
@@ -129,16 +130,18 @@ def package_alerts(
     subscribers: Sequence[Subscription],
     staleness: Mapping[int, ChannelStaleness],
 ) -> tuple[list[Change], list[outbox.NewAlert]]:
-    """A package's changes and the alerts they raise among its subscribers.
+    """A package's changes under the global rule, and the alerts they raise among its subscribers.
 
-    Every event but `stale` is detected once, with `context`. `stale` is detected once per
-    distinct rule (threshold, feature-complete mark) among the subscribers' channels, and each
-    result reaches only the channels applying that rule. The global rule of `context` is always
-    evaluated, so a cycle also reports stale transitions of packages nobody watches.
+    Events that do not depend on health are detected once, with `context`, for every subscriber.
+    `activity` and `stale` are detected once per distinct rule (threshold, feature-complete
+    mark) among the subscribers' channels, and each result reaches only the channels applying
+    that rule: a channel hears of a transition as one or the other, never both. The changes
+    returned are those of `context`'s global rule, also for packages nobody watches.
     """
-    changes = detect_changes(previous, current, context, events=NOT_STALE)
-    alerts = alerts_for(changes, {current.id: list(subscribers)}, by="package")
-    by_rule: dict[StaleRule, list[Subscription]] = {StaleRule(context.stale_after_days): []}
+    changes = detect_changes(previous, current, context)
+    others = [change for change in changes if change.event not in HEALTH_EVENTS]
+    alerts = alerts_for(others, {current.id: list(subscribers)}, by="package")
+    by_rule: dict[StaleRule, list[Subscription]] = {}
     for subscription in subscribers:
         rule = staleness[subscription.channel_id].rule(current.id)
         by_rule.setdefault(rule, []).append(subscription)
@@ -146,9 +149,8 @@ def package_alerts(
         ruled = replace(
             context, stale_after_days=rule.stale_after_days, feature_complete=rule.feature_complete
         )
-        stale = detect_changes(previous, current, ruled, events={Event.STALE})
-        alerts += alerts_for(stale, {current.id: group}, by="package")
-        changes += stale
+        health = detect_changes(previous, current, ruled, events=HEALTH_EVENTS)
+        alerts += alerts_for(health, {current.id: group}, by="package")
     return changes, alerts
 
 

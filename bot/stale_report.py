@@ -54,7 +54,8 @@ def report_alert(
     checked: int,
 ) -> outbox.NewAlert:
     """One channel's report as an outbox row, delivered through `route` (its oldest active
-    subscription, which decides the destination and the role to mention)."""
+    subscription, which decides the destination: bot or webhook). A report never mentions the
+    route's role, on its own or in a digest (`bot.alert_messages.is_report`)."""
     listed: list[dict[str, Any]] = [
         {"id": record.id, "slug": record.slug, "title": record.title, **health_data(health)}
         for record, health in rows

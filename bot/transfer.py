@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot import bypass
 from bot.errors import SentinelError
 from bot.events import Event
 from bot.events.base import MinReleaseLevel
@@ -59,6 +61,18 @@ def _known_events(names: Iterable[str]) -> None:
     for name in names:
         if name not in EVENT_NAMES:
             raise PydanticCustomError("unknown_event", "unknown event '{name}'", {"name": name})
+
+
+def _bypass_entry(entry: str) -> str:
+    """A digest-bypass entry, checked by the one parser of them (`bot.bypass`)."""
+    try:
+        bypass.parse_entry(entry)
+    except bypass.UnknownBypass as exc:
+        raise PydanticCustomError("unknown_bypass", "{message}", {"message": str(exc)}) from None
+    return entry
+
+
+BypassText = Annotated[str, AfterValidator(_bypass_entry)]
 
 
 class _Entry(BaseModel):
@@ -101,17 +115,11 @@ class ChannelEntry(_Entry):
     digest_mode: DigestMode
     digest_hour: int = Field(ge=0, le=23)
     digest_weekday: int = Field(ge=0, le=6)
-    #: Event names, optionally qualified: "stale", "release:major".
-    digest_bypass: list[str]
+    #: Event names, or releases of a level and above: "stale", "release:major".
+    digest_bypass: list[BypassText]
     stale_after_days: PositiveInt | None = None
     daily_cap: PositiveInt | None = None
     stale_report: bool
-
-    @field_validator("digest_bypass")
-    @classmethod
-    def _bypass_events(cls, entries: list[str]) -> list[str]:
-        _known_events(entry.partition(":")[0] for entry in entries)
-        return entries
 
 
 class MarkEntry(_Entry):
@@ -248,7 +256,13 @@ async def export_document(
             )
             for s in subs
         ],
-        channels=[ChannelEntry(guild_id=guild, **asdict(prefs)) for guild, prefs in settings],
+        channels=[
+            ChannelEntry(
+                guild_id=guild,
+                **(asdict(prefs) | {"digest_bypass": bypass.usable(prefs.digest_bypass)}),
+            )
+            for guild, prefs in settings
+        ],
         feature_complete=[
             MarkEntry(**mark._asdict(), package_slug=slugs[TargetKind.PACKAGE].get(mark.package_id))
             for mark in marks

@@ -10,12 +10,12 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.bypass import Bypass
+from bot.events.base import Event
 from storage import outbox
 from storage.channels import ChannelPreferences
 from storage.models import Alert, AlertStatus, ChannelSettings, DigestMode, Package, Subscription
 from storage.subscriptions import ACTIVE
-
-RELEASE_PREFIX = "release:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +29,13 @@ class Hold:
 
 
 def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:
-    """Alerts matching digest-bypass entries: an event name ("stale"), or "release:LEVEL"."""
-    levels = [e.removeprefix(RELEASE_PREFIX) for e in entries if e.startswith(RELEASE_PREFIX)]
-    events = [e for e in entries if not e.startswith(RELEASE_PREFIX)]
+    """Alerts that digest-bypass entries let through (`bot.bypass`): every alert of a named
+    event ("stale"), and releases of a level and above ("release:minor": minor and major)."""
+    bypass = Bypass.of(entries)
+    events = sorted(event.value for event in bypass.events)
+    levels = sorted(bypass.release_levels)
     level = func.coalesce(Alert.payload["level"].as_string(), "")
-    by_level = and_(Alert.event == "release", level.in_(levels)) if levels else false()
+    by_level = and_(Alert.event == Event.RELEASE.value, level.in_(levels)) if levels else false()
     return or_(Alert.event.in_(events), by_level)
 
 

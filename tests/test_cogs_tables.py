@@ -23,7 +23,8 @@ def test_a_bypass_list_is_event_names_or_release_levels() -> None:
     entries = parse_bypass("Stale, release:major release:minor,stale")
 
     assert entries == ("stale", "release:major", "release:minor")
-    assert describe_bypass(entries) == "stale alerts, major releases, minor releases"
+    assert parse_bypass("release:patch, release:pre") == ("release:patch", "release:pre")
+    assert describe_bypass(entries) == "stale alerts, major releases, minor releases and above"
     assert parse_bypass("none") == ()
 
 
@@ -31,6 +32,17 @@ def test_a_bypass_list_is_event_names_or_release_levels() -> None:
 def test_a_bad_bypass_entry_says_what_is_allowed(text: str) -> None:
     with pytest.raises(BadOption, match=rf"Unknown digest bypass '{text}': use event names"):
         parse_bypass(text)
+
+
+def test_a_bad_bypass_entry_is_explained_with_every_form_allowed() -> None:
+    with pytest.raises(BadOption) as raised:
+        parse_bypass("stale, release:huge")
+
+    assert str(raised.value) == (
+        "Unknown digest bypass 'release:huge': use event names (release, activity, stale, "
+        "popularity, grid, repo, removed), release:major, release:minor or release:patch "
+        "(that level and above), release:pre, or none."
+    )
 
 
 def table(count: int) -> GridTable:

@@ -53,11 +53,19 @@ class Channel:
                 **changes,
             )
 
-    async def add(self, event: str, summary: str, package_id: int = FLATBLOCKS, **payload: Any):
-        """Enqueue one alert, created now."""
+    async def add(
+        self,
+        event: str,
+        summary: str,
+        package_id: int | None = FLATBLOCKS,
+        *,
+        subscription_id: int | None = None,
+        **payload: Any,
+    ) -> None:
+        """Enqueue one alert, created now (by the fixture's subscription unless told)."""
         key = f"{self.scene.alerts.id}:{event}:{next(self.keys)}"
         alert = outbox.NewAlert(
-            subscription_id=self.subscription_id,
+            subscription_id=subscription_id or self.subscription_id,
             guild_id=self.scene.guild.id,
             channel_id=self.scene.alerts.id,
             event=event,
@@ -84,6 +92,27 @@ class Channel:
         summary = f"{SLUGS[package_id]} {direction} the Page blocks grid"
         data = {"direction": direction, "grid_slug": "page-blocks", "grid_title": "Page blocks"}
         await self.add("grid", summary, package_id, grid_id=7, **data)
+
+    async def report(self) -> None:
+        """Enqueue a weekly stale report, routed through the fixture's subscription."""
+        stale = {"id": FLATBLOCKS, "slug": SLUGS[FLATBLOCKS], "reasons": ["no commits"]}
+        summary = "Weekly stale report: 1 stale package among the 1 followed here"
+        await self.add("stale", summary, None, kind="report", packages=[stale])
+
+    async def follow(self, package_id: int, role_id: int) -> int:
+        """Follow a package through the channel's webhook, mentioning a role; the id."""
+        async with self.database.transaction() as session:
+            subscription, _ = await subscriptions.subscribe(
+                session,
+                guild_id=self.scene.guild.id,
+                channel_id=self.scene.alerts.id,
+                target_kind="package",
+                target_id=package_id,
+                created_by=None,
+                role_id=role_id,
+                webhook_url=self.hook_url,
+            )
+        return subscription.id
 
     async def deliver(self) -> DeliveryReport:
         return await worker_for(self.database, self.http, self.clock).run_once()
@@ -217,6 +246,29 @@ async def test_bypassing_alerts_arrive_at_once_while_the_rest_wait(channel: Chan
     assert digest.embeds[0]["title"] == "Daily digest: 2 alerts"
 
 
+async def test_a_release_level_bypass_lets_that_level_and_above_through(
+    channel: Channel,
+) -> None:
+    await channel.settings(digest_mode="daily", digest_hour=9, digest_bypass=["release:minor"])
+    await channel.release("2.0.0", "major")
+    await channel.release("2.1.0", "minor")
+    await channel.release("2.1.1", "patch")
+    pre = {"new": "2.2.0rc1", "kind": "new", "level": "pre", "prerelease": True}
+    await channel.add("release", "django-flatblocks 2.2.0rc1 released (pre-release)", **pre)
+
+    await channel.deliver()
+
+    (at_once,) = channel.messages()
+    assert [e["title"] for e in at_once.embeds] == [
+        "django-flatblocks 2.0.0 released (major release)",
+        "django-flatblocks 2.1.0 released (minor release)",
+    ]
+    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    await channel.deliver()
+    _, digest = channel.messages()
+    assert digest.embeds[0]["title"] == "Daily digest: 2 alerts"
+
+
 async def test_a_channel_switched_back_to_immediate_gets_its_waiting_alerts_next_run(
     channel: Channel,
 ) -> None:
@@ -256,6 +308,32 @@ async def test_a_digest_pings_only_the_subscriptions_role_once(channel: Channel)
     assert (first.mentions.roles, first.mentions.everyone) == (frozenset({role.id}), False)
     assert len(rest) > 0
     assert all(m.mentions.nobody for m in rest)
+
+
+async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
+    channel: Channel,
+) -> None:
+    maintainers = channel.scene.guild.add_role("Maintainers", mentionable=True)
+    releases = channel.scene.guild.add_role("Releases", mentionable=True)
+    await channel.follow(FLATBLOCKS, maintainers.id)  # the report's route
+    registration = await channel.follow(REGISTRATION, releases.id)
+    await channel.settings(digest_mode="daily", digest_hour=9)
+    await channel.report()
+    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    await channel.deliver()
+    await channel.report()
+    summary = "django-rest-registration 1.1.0 released (minor release)"
+    data = {"new": "1.1.0", "kind": "new", "level": "minor", "prerelease": False}
+    await channel.add("release", summary, REGISTRATION, subscription_id=registration, **data)
+    channel.clock.now = datetime(2026, 2, 22, 9, 0, tzinfo=UTC)
+    await channel.deliver()
+
+    only_report, with_news = channel.messages()
+    assert only_report.embeds[0]["title"] == "Daily digest: 1 alert"
+    assert (only_report.content, only_report.mentions.nobody) == ("", True)
+    assert with_news.embeds[0]["title"] == "Daily digest: 2 alerts"
+    assert with_news.content == releases.mention
+    assert with_news.mentions.roles == frozenset({releases.id})
 
 
 async def test_a_large_digest_is_split_only_as_discords_limits_force(channel: Channel) -> None:

@@ -117,3 +117,26 @@ def test_a_digest_spread_over_messages_numbers_them_and_each_fits() -> None:
 )
 def test_the_cap_summary_counts_the_overflow_by_event(events: list[str], line: str) -> None:
     assert cap_summary(events, 3) == {"content": line, "allowed_mentions": {"parse": []}}
+
+
+def test_a_stale_report_in_a_digest_lists_its_packages_under_its_own_heading() -> None:
+    report = Alert(
+        event="stale",
+        summary="Weekly stale report: 2 stale packages among the 4 followed here",
+        payload={
+            "kind": "report",
+            "packages": [{"slug": "django-flatblocks"}, {"slug": "django-queued-storage"}],
+        },
+        package_id=None,
+        created_at=FRIDAY_NOON,
+    )
+
+    ((message, shown),) = digest_messages(
+        [alert("release", "django-flatblocks 1.0.1 released"), report], DigestMode.DAILY, (), LINKS
+    )
+
+    fields = {f["name"]: f["value"] for e in message["embeds"] for f in e["fields"]}
+    assert "package None" not in fields
+    assert "django-flatblocks, django-queued-storage" in fields["Weekly stale report"]
+    assert "1.0.1" in fields["django-flatblocks"]
+    assert report in shown

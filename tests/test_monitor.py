@@ -431,8 +431,11 @@ async def test_a_feature_complete_mark_silences_staleness_in_that_channel_only(
     await run_days(monitor, djp_api, clock, 3)
 
     alerts = await outbox(database)
-    assert sorted(alert.channel_id for alert in alerts) == [CHANNEL, THIRD_CHANNEL]
-    assert {alert.event for alert in alerts} == {"stale"}
+    assert sorted((alert.channel_id, alert.event) for alert in alerts) == [
+        (CHANNEL, "stale"),
+        (OTHER_CHANNEL, "activity"),  # past its threshold but marked: dormant, not stale
+        (THIRD_CHANNEL, "stale"),
+    ]
 
 
 async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it_stale(
@@ -456,3 +459,28 @@ async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it
     assert left.channel_id == CHANNEL
     assert ":stale:left:" in left.dedup_key
     assert "no longer stale" in left.summary
+
+
+async def test_a_revival_reaches_each_channel_once_worded_by_its_own_threshold(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+) -> None:
+    last_commit_at(djp_api, START - timedelta(weeks=19))  # stale past 120 days, slowing at 365
+    await watch(database, CACHE_MACHINE, channel=CHANNEL)
+    await watch(database, CACHE_MACHINE, channel=OTHER_CHANNEL)
+    await set_threshold(database, CHANNEL, 120)
+    await monitor.run_cycle()
+
+    djp_api.update_package(
+        CACHE_MACHINE, last_updated=(START + INTERVAL).isoformat(), commits_over_52=[0] * 51 + [4]
+    )
+    revival = await next_cycle(monitor, clock)
+
+    alerts = await outbox(database)
+    assert sorted((alert.channel_id, alert.event) for alert in alerts) == [
+        (CHANNEL, "stale"),
+        (OTHER_CHANNEL, "activity"),
+    ]
+    summaries = {alert.channel_id: alert.summary for alert in alerts}
+    assert summaries[CHANNEL].startswith("django-cache-machine is no longer stale, now active")
+    assert summaries[OTHER_CHANNEL] == "django-cache-machine revived after 19 weeks without commits"
+    assert [change.event for change in revival.changes] == [Event.ACTIVITY]  # the global rule

@@ -260,7 +260,18 @@ def channel_0(**changes: Any) -> dict[str, Any]:
             channel_0(digest_mode="hourly"),
             "channels[0].digest_mode: input should be 'immediate', 'daily' or 'weekly'",
         ),
-        (channel_0(digest_bypass=["stael"]), "channels[0].digest_bypass: unknown event 'stael'"),
+        (
+            channel_0(digest_bypass=["stael"]),
+            "channels[0].digest_bypass[0]: unknown bypass 'stael'",
+        ),
+        (
+            channel_0(digest_bypass=["release:major", "stale:major"]),
+            "channels[0].digest_bypass[1]: unknown bypass 'stale:major'",
+        ),
+        (
+            channel_0(digest_bypass=["release:anything"]),
+            "channels[0].digest_bypass[0]: unknown bypass 'release:anything'",
+        ),
         (
             channel_0(stale_after_days=0),
             "channels[0].stale_after_days: input should be greater than 0",
@@ -288,3 +299,31 @@ def test_a_valid_document_parses() -> None:
     document = parse_document(json.dumps(valid()))
 
     assert [s.target_id for s in document.subscriptions] == [FLATBLOCKS, CACHE_MACHINE]
+
+
+def test_every_bypass_form_imports() -> None:
+    entries = ["stale", "release:major", "release:minor", "release:patch", "release:pre"]
+
+    [settings] = parse_document(json.dumps(channel_0(digest_bypass=entries))).channels
+
+    assert settings.digest_bypass == entries
+
+
+async def test_an_export_leaves_out_bypass_entries_an_old_import_stored_unchecked(
+    database: Database,
+) -> None:
+    async with database.transaction() as session:
+        await channels.update_preferences(
+            session,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            updated_by=None,
+            now=NOW,
+            digest_bypass=["stale:major", "release:minor", "release:anything"],
+        )
+
+    document = await export_document(database, now=NOW)
+
+    [settings] = document.channels
+    assert settings.digest_bypass == ["release:minor"]
+    assert parse_document(document_json(document, webhook_urls=True)) == document

@@ -9,11 +9,10 @@ from typing import Literal, get_args
 import discord
 from discord import app_commands
 
-from bot import events
+from bot import bypass, events
+from bot.bypass import RELEASE_PREFIX
 from bot.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
-from bot.events import DEFAULT_EVENTS, EVENT_NAMES, Event
-from bot.events.release import Level
-from storage.delivery_queries import RELEASE_PREFIX
+from bot.events import DEFAULT_EVENTS, Event
 
 #: The check on every subcommand that changes a channel's subscriptions or settings.
 manager_only = app_commands.checks.has_permissions(manage_channels=True)
@@ -28,7 +27,6 @@ Switch = Literal["on", "off"]
 
 _SEPARATORS = re.compile(r"[\s,]+")
 _EVENT_VALUES = frozenset(event.value for event in Event)
-RELEASE_LEVELS = ", ".join(f"{RELEASE_PREFIX}{level}" for level in get_args(Level))
 
 
 class BadOption(app_commands.AppCommandError):
@@ -65,26 +63,28 @@ def parse_events(value: str) -> frozenset[Event]:
 def parse_bypass(value: str) -> tuple[str, ...]:
     """Digest-bypass entries: "stale, release:major" → ("stale", "release:major"); "none" → ().
 
-    An entry is an event name, or `release:LEVEL` for the releases of one level.
+    An entry is an event name, or `release:LEVEL` for releases of that level and above
+    (`bot.bypass`, whose complaint is worded here for the user).
     """
     entries = [entry.lower() for entry in _SEPARATORS.split(value) if entry]
     if entries == ["none"]:
         return ()
-    for entry in entries:
-        event, qualified, level = entry.partition(":")
-        bad_level = qualified and (event != Event.RELEASE or level not in get_args(Level))
-        if event not in _EVENT_VALUES or bad_level:
-            raise BadOption(
-                f"Unknown digest bypass {entry!r}: use event names ({EVENT_NAMES}), "
-                f"{RELEASE_LEVELS}, or none."
-            )
-    return tuple(dict.fromkeys(entries))
+    try:
+        return bypass.validate(entries)
+    except bypass.UnknownBypass as exc:
+        raise BadOption(
+            f"Unknown digest bypass {exc.entry!r}: use {bypass.ENTRY_FORMS}, or none."
+        ) from None
+
+
+#: Release-level bypass entries that also cover the levels above them.
+_AND_ABOVE = {f"{RELEASE_PREFIX}minor": " and above", f"{RELEASE_PREFIX}patch": " and above"}
 
 
 def describe_bypass(entries: Iterable[str]) -> str:
-    """("stale", "release:major") → "stale alerts, major releases"."""
+    """("stale", "release:minor") → "stale alerts, minor releases and above"."""
     return ", ".join(
-        f"{entry.removeprefix(RELEASE_PREFIX)} releases"
+        f"{entry.removeprefix(RELEASE_PREFIX)} releases{_AND_ABOVE.get(entry, '')}"
         if entry.startswith(RELEASE_PREFIX)
         else f"{entry} alerts"
         for entry in entries

@@ -38,7 +38,8 @@ from bot.events.base import (
 )
 
 Level = Literal["major", "minor", "patch", "pre"]
-_RANK = {"patch": 1, "minor": 2, "major": 3}
+#: Final-release levels, smallest first; "pre" stands apart from them.
+_FINAL_LEVELS: tuple[Level, ...] = ("patch", "minor", "major")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +133,22 @@ def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change
     ]
 
 
+def at_or_above(level: Level) -> frozenset[Level]:
+    """The levels a "LEVEL and above" setting covers: "minor" → minor and major; "pre" → pre.
+
+    Both a subscription's minimum level and a `release:LEVEL` digest bypass read this way.
+    """
+    if level not in _FINAL_LEVELS:
+        return frozenset({level})
+    return frozenset(_FINAL_LEVELS[_FINAL_LEVELS.index(level) :])
+
+
 def accepts(preferences: AlertPreferences, change: Change) -> bool:
     """Apply the subscription's release level threshold and pre-release choice."""
     if change.data["prerelease"]:
         return preferences.include_prereleases
     level = change.data["level"]
-    return level is None or _RANK[level] >= _RANK[preferences.min_release_level]
+    return level is None or level in at_or_above(preferences.min_release_level)
 
 
 KIND = EventKind(Event.RELEASE, detect=detect, accepts=accepts)
