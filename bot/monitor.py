@@ -33,7 +33,7 @@ from bot.events import (
 )
 from bot.records import GridRecord, PackageRecord
 from bot.staleness import ChannelStaleness, StaleRule, channel_staleness
-from storage import cycles, grids, outbox, packages, subscriptions
+from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
 from storage.models import Subscription
 
@@ -123,35 +123,50 @@ def alerts_for(
     return list(rows.values())
 
 
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A package seen again: both records, the detection context, and the changes found with
+    it (the global staleness rule)."""
+
+    previous: PackageRecord
+    current: PackageRecord
+    context: DetectContext
+    changes: list[Change]
+
+
 def package_alerts(
-    previous: PackageRecord,
-    current: PackageRecord,
-    context: DetectContext,
+    seen: Observation,
     subscribers: Sequence[Subscription],
     staleness: Mapping[int, ChannelStaleness],
-) -> tuple[list[Change], list[outbox.NewAlert]]:
-    """A package's changes under the global rule, and the alerts they raise among its subscribers.
+) -> list[outbox.NewAlert]:
+    """The alerts a package's changes raise among its subscribers.
 
-    Events that do not depend on health are detected once, with `context`, for every subscriber.
-    `activity` and `stale` are detected once per distinct rule (threshold, feature-complete
-    mark) among the subscribers' channels, and each result reaches only the channels applying
-    that rule: a channel hears of a transition as one or the other, never both. The changes
-    returned are those of `context`'s global rule, also for packages nobody watches.
+    Events that do not depend on health reach every subscriber. `activity` and `stale` are
+    worked out once per distinct rule (threshold, feature-complete mark) among the subscribers'
+    channels, and each result reaches only the channels applying that rule: a channel hears of
+    a transition as one or the other, never both.
     """
-    changes = detect_changes(previous, current, context)
-    others = [change for change in changes if change.event not in HEALTH_EVENTS]
-    alerts = alerts_for(others, {current.id: list(subscribers)}, by="package")
+    package_id, context = seen.current.id, seen.context
+    others = [change for change in seen.changes if change.event not in HEALTH_EVENTS]
+    alerts = alerts_for(others, {package_id: list(subscribers)}, by="package")
     by_rule: dict[StaleRule, list[Subscription]] = {}
     for subscription in subscribers:
-        rule = staleness[subscription.channel_id].rule(current.id)
-        by_rule.setdefault(rule, []).append(subscription)
-    for rule, group in by_rule.items():
-        ruled = replace(
-            context, stale_after_days=rule.stale_after_days, feature_complete=rule.feature_complete
+        by_rule.setdefault(staleness[subscription.channel_id].rule(package_id), []).append(
+            subscription
         )
-        health = detect_changes(previous, current, ruled, events=HEALTH_EVENTS)
-        alerts += alerts_for(health, {current.id: group}, by="package")
-    return changes, alerts
+    global_rule = StaleRule(context.stale_after_days, context.feature_complete)
+    for rule, group in by_rule.items():
+        if rule == global_rule:  # most channels: the global detection already answered
+            health = [change for change in seen.changes if change.event in HEALTH_EVENTS]
+        else:
+            ruled = replace(
+                context,
+                stale_after_days=rule.stale_after_days,
+                feature_complete=rule.feature_complete,
+            )
+            health = detect_changes(seen.previous, seen.current, ruled, events=HEALTH_EVENTS)
+        alerts += alerts_for(health, {package_id: group}, by="package")
+    return alerts
 
 
 class Monitor:
@@ -317,36 +332,51 @@ class Monitor:
         now = self.clock()
         async with self.database.transaction() as session:
             stored = await packages.load_packages(session, [r.id for r in records])
-            seen = [(stored[r.id], r) for r in records if r.id in stored]
-            audience = await subscriptions.subscriptions_for_packages(
-                session, [record.id for _, record in seen]
-            )
-            staleness = await channel_staleness(
-                session,
-                {sub.channel_id for subs in audience.values() for sub in subs},
-                default_days=self.settings.stale_after_days,
-            )
-            changes: dict[str, Change] = {}
-            alerts: list[outbox.NewAlert] = []
-            for previous, record in seen:
-                known = await self._known_versions(session, previous.record, record)
+            observed: list[Observation] = []
+            for record in records:
+                if record.id not in stored:
+                    continue  # first observation: a silent baseline
+                previous = stored[record.id]
                 context = DetectContext(
                     now=now,
                     previous_at=previous.fetched_at,
                     stale_after_days=self.settings.stale_after_days,
-                    known_versions=known,
+                    known_versions=await self._known_versions(session, previous.record, record),
                 )
-                found, raised = package_alerts(
-                    previous.record, record, context, audience[record.id], staleness
-                )
-                alerts += raised
-                changes.update((change.key, change) for change in found)
+                found = detect_changes(previous.record, record, context)
+                observed.append(Observation(previous.record, record, context, found))
+            alerts = await self._alerts(session, observed)
             await packages.save_observations(
                 session, records, now=now, next_poll_at=now + self.settings.poll_interval
             )
             report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
         report.packages_fetched += len(records)
-        report.changes.extend(changes.values())
+        report.changes.extend({c.key: c for seen in observed for c in seen.changes}.values())
+
+    async def _alerts(
+        self, session: AsyncSession, observed: Sequence[Observation]
+    ) -> list[outbox.NewAlert]:
+        """The alerts of a batch's changes, for the packages that can have any.
+
+        A package unchanged under the global rule can still change for a channel with its own
+        staleness rule; every other package is skipped without loading its subscribers.
+        """
+        own_rule = await channels.own_staleness_channel_ids(session)
+        followed = await subscriptions.followed_package_ids(session, own_rule) if own_rule else {}
+        ruled = frozenset().union(*followed.values())
+        candidates = [seen for seen in observed if seen.changes or seen.current.id in ruled]
+        audience = await subscriptions.subscriptions_for_packages(
+            session, [seen.current.id for seen in candidates]
+        )
+        staleness = await channel_staleness(
+            session,
+            {sub.channel_id for subs in audience.values() for sub in subs},
+            default_days=self.settings.stale_after_days,
+        )
+        alerts: list[outbox.NewAlert] = []
+        for seen in candidates:
+            alerts += package_alerts(seen, audience[seen.current.id], staleness)
+        return alerts
 
     @staticmethod
     async def _known_versions(

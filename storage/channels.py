@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelSettings, DigestMode, FeatureComplete
@@ -194,3 +194,16 @@ async def unmark_feature_complete(
         )
     )
     return bool(result.rowcount)
+
+
+async def own_staleness_channel_ids(session: AsyncSession) -> frozenset[int]:
+    """Channels that judge staleness by their own rule: a threshold, or feature-complete marks.
+
+    Every other channel follows the global rule, so a package changes for it only when the
+    global detection sees a change: the monitor uses this to skip unchanged packages.
+    """
+    thresholds = select(ChannelSettings.channel_id).where(
+        ChannelSettings.stale_after_days.is_not(None)
+    )
+    marked = select(FeatureComplete.channel_id)
+    return frozenset(await session.scalars(union(thresholds, marked)))

@@ -95,3 +95,20 @@ async def test_feature_complete_marks_are_per_channel(database: Database) -> Non
     assert (first, again) == (True, False)
     assert marks == {CHANNEL: frozenset({265}), OTHER: frozenset()}
     assert (removed, removed_again) == (True, False)
+
+
+async def test_channels_with_their_own_staleness_rule(database: Database) -> None:
+    async with database.transaction() as session:
+        await channels.update_preferences(
+            session, guild_id=GUILD, channel_id=CHANNEL, updated_by=1, now=NOW, stale_after_days=90
+        )
+        await channels.update_preferences(
+            session, guild_id=GUILD, channel_id=OTHER, updated_by=1, now=NOW, daily_cap=5
+        )
+        await channels.mark_feature_complete(
+            session, guild_id=GUILD, channel_id=40, package_id=265, marked_by=1, now=NOW
+        )
+    async with database.session() as session:
+        own = await channels.own_staleness_channel_ids(session)
+
+    assert own == {CHANNEL, 40}
