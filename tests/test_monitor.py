@@ -10,10 +10,11 @@ from sqlalchemy import select
 from bot.client import DjangoPackagesClient
 from bot.events import Event
 from bot.monitor import CycleReport, Monitor, MonitorSettings, choose_plan
-from storage import channels, packages, subscriptions
+from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages, Fault
+from tests.plugins.database import follow
 from tests.plugins.djp_api import TEST_RETRY
 
 FLATBLOCKS = 265
@@ -53,24 +54,6 @@ def monitor(database: Database, djp_client: DjangoPackagesClient, clock: Clock) 
     )
 
 
-async def watch(
-    database: Database,
-    target_id: int,
-    *,
-    channel: int = CHANNEL,
-    kind: TargetKind = TargetKind.PACKAGE,
-) -> None:
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=channel,
-            target_kind=kind,
-            target_id=target_id,
-            created_by=1,
-        )
-
-
 async def outbox(database: Database) -> list[Alert]:
     async with database.session() as session:
         return list(await session.scalars(select(Alert).order_by(Alert.id)))
@@ -84,7 +67,7 @@ async def next_cycle(monitor: Monitor, clock: Clock) -> CycleReport:
 async def test_first_observation_is_a_silent_baseline(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages
 ) -> None:
-    await watch(database, FLATBLOCKS)
+    await follow(database, CHANNEL, FLATBLOCKS)
 
     report = await monitor.run_cycle()
 
@@ -97,7 +80,7 @@ async def test_first_observation_is_a_silent_baseline(
 async def test_a_version_bump_becomes_exactly_one_alert(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
-    await watch(database, FLATBLOCKS)
+    await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
 
     djp_api.update_package(FLATBLOCKS, pypi_version="1.0.1")
@@ -116,8 +99,8 @@ async def test_a_package_watched_by_many_channels_is_fetched_once(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
     for channel in (CHANNEL, OTHER_CHANNEL):
-        await watch(database, FLATBLOCKS, channel=channel)
-    await watch(database, 48, channel=CHANNEL, kind=TargetKind.GRID)
+        await follow(database, channel, FLATBLOCKS)
+    await follow(database, CHANNEL, 48, TargetKind.GRID)
     await monitor.run_cycle()
     djp_api.update_package(FLATBLOCKS, pypi_version="2.0.0")
     djp_api.reset_log()
@@ -136,7 +119,7 @@ async def test_many_due_packages_page_the_catalog_instead(
     await monitor.sync_catalog()  # learns the catalog's size: one page here
     ids = sorted(djp_api.packages)
     for package_id in ids:
-        await watch(database, package_id)
+        await follow(database, CHANNEL, package_id)
 
     djp_api.update_package(CACHE_MACHINE, repo_watchers=1000)
     djp_api.reset_log()
@@ -177,8 +160,8 @@ async def test_a_broken_cycle_raises_nothing_and_the_next_recovers(
     clock: Clock,
     fault: Fault,
 ) -> None:
-    await watch(database, FLATBLOCKS)
-    await watch(database, CACHE_MACHINE)
+    await follow(database, CHANNEL, FLATBLOCKS)
+    await follow(database, CHANNEL, CACHE_MACHINE)
     await monitor.run_cycle()
     djp_api.update_package(FLATBLOCKS, pypi_version="1.1.0")
     # Every attempt of this cycle fails; the next cycle finds the API healthy again.
@@ -215,7 +198,7 @@ async def test_an_invalid_record_is_skipped_without_alerts(
     field: str,
     value: object,
 ) -> None:
-    await watch(database, FLATBLOCKS)
+    await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
     djp_api.corrupt_package(FLATBLOCKS, field, value)
 
@@ -238,7 +221,7 @@ async def test_an_invalid_record_is_skipped_without_alerts(
 async def test_missing_fields_are_unknown_not_changes(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock, field: str
 ) -> None:
-    await watch(database, FLATBLOCKS)
+    await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
     djp_api.drop_field(FLATBLOCKS, field)
 
@@ -252,8 +235,8 @@ async def test_missing_fields_are_unknown_not_changes(
 async def test_a_failing_package_backs_off_without_stalling_the_rest(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
-    await watch(database, FLATBLOCKS)
-    await watch(database, CACHE_MACHINE)
+    await follow(database, CHANNEL, FLATBLOCKS)
+    await follow(database, CHANNEL, CACHE_MACHINE)
     await monitor.run_cycle()
     djp_api.inject("500", times=1000, path=f"/packages/{FLATBLOCKS}/")
 
@@ -276,7 +259,7 @@ async def test_a_failing_package_backs_off_without_stalling_the_rest(
 async def test_a_package_gone_twice_is_announced_removed_once(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
-    await watch(database, FLATBLOCKS)
+    await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
     djp_api.remove_package(FLATBLOCKS)
 
@@ -294,7 +277,7 @@ async def test_a_package_gone_twice_is_announced_removed_once(
 async def test_grid_joins_and_leaves_reach_the_grid_channel(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
-    await watch(database, 48, kind=TargetKind.GRID)
+    await follow(database, CHANNEL, 48, TargetKind.GRID)
     baseline = await monitor.run_cycle()
     assert baseline.changes == []
 
@@ -320,7 +303,7 @@ async def test_becoming_stale_is_announced_once_over_many_cycles(
         last_fetched=START.isoformat(),
         commits_over_52=[0] * 52,
     )
-    await watch(database, CACHE_MACHINE)
+    await follow(database, CHANNEL, CACHE_MACHINE)
     await monitor.run_cycle()
 
     events = []
@@ -405,7 +388,7 @@ async def test_a_channel_with_a_shorter_threshold_alone_hears_of_staleness(
     last_commit = START - timedelta(days=179)
     last_commit_at(djp_api, last_commit)
     for channel in (CHANNEL, OTHER_CHANNEL):
-        await watch(database, CACHE_MACHINE, channel=channel)
+        await follow(database, channel, CACHE_MACHINE)
     await set_threshold(database, CHANNEL, 180)
     await monitor.run_cycle()
 
@@ -423,7 +406,7 @@ async def test_a_feature_complete_mark_silences_staleness_in_that_channel_only(
 ) -> None:
     last_commit_at(djp_api, START - timedelta(days=179))
     for channel in (CHANNEL, OTHER_CHANNEL, THIRD_CHANNEL):
-        await watch(database, CACHE_MACHINE, channel=channel)
+        await follow(database, channel, CACHE_MACHINE)
         await set_threshold(database, channel, 180)
     await mark_finished(database, OTHER_CHANNEL, CACHE_MACHINE)
     await monitor.run_cycle()
@@ -442,8 +425,8 @@ async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
     last_commit_at(djp_api, START - timedelta(days=200))
-    await watch(database, CACHE_MACHINE, channel=CHANNEL)
-    await watch(database, CACHE_MACHINE, channel=OTHER_CHANNEL)
+    await follow(database, CHANNEL, CACHE_MACHINE)
+    await follow(database, OTHER_CHANNEL, CACHE_MACHINE)
     await set_threshold(database, CHANNEL, 180)
     await monitor.run_cycle()  # stale for CHANNEL from the start: a baseline, no alert
 
@@ -465,8 +448,8 @@ async def test_a_revival_reaches_each_channel_once_worded_by_its_own_threshold(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
 ) -> None:
     last_commit_at(djp_api, START - timedelta(weeks=19))  # stale past 120 days, slowing at 365
-    await watch(database, CACHE_MACHINE, channel=CHANNEL)
-    await watch(database, CACHE_MACHINE, channel=OTHER_CHANNEL)
+    await follow(database, CHANNEL, CACHE_MACHINE)
+    await follow(database, OTHER_CHANNEL, CACHE_MACHINE)
     await set_threshold(database, CHANNEL, 120)
     await monitor.run_cycle()
 

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from bot.client import DjangoPackagesClient
 from bot.monitor import Monitor, MonitorSettings
 from bot.stale_report import enqueue_stale_reports
-from storage import channels, subscriptions
+from storage import channels
 from storage.database import Database
 from storage.models import Alert, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import follow
 
 GUILD = 800_000_000_000_000_001
 CHANNEL = 900_000_000_000_000_001
@@ -23,23 +24,6 @@ FLATBLOCKS, REST_REGISTRATION, FILER_PAGES, FILETAGS = 265, 4100, 5157, 1444
 FILE_MANAGERS = 87
 START = datetime(2026, 2, 20, 12, tzinfo=UTC)  # a Friday
 MONDAY_9 = datetime(2026, 2, 23, 9, tzinfo=UTC)  # the default report slot
-
-
-async def follow(
-    database: Database,
-    channel: int,
-    target_id: int,
-    kind: TargetKind = TargetKind.PACKAGE,
-) -> None:
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=channel,
-            target_kind=kind,
-            target_id=target_id,
-            created_by=1,
-        )
 
 
 async def configure(database: Database, channel: int, **settings: Any) -> None:

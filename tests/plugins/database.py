@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from storage import subscriptions
 from storage.database import Database
+from storage.models import TargetKind
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -87,3 +89,23 @@ async def session(database: Database) -> AsyncIterator[AsyncSession]:
     """A session on `database`; the test commits when it wants its writes visible elsewhere."""
     async with database.session() as db_session:
         yield db_session
+
+
+async def follow(
+    database: Database,
+    channel: int,
+    target_id: int,
+    kind: TargetKind = TargetKind.PACKAGE,
+    *,
+    guild: int = 800_000_000_000_000_001,
+) -> None:
+    """Subscribe `channel` to a package (or grid) with the default settings."""
+    async with database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=guild,
+            channel_id=channel,
+            target_kind=kind,
+            target_id=target_id,
+            created_by=1,
+        )
