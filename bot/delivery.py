@@ -35,7 +35,7 @@ from bot.delivery_plan import ChannelState, Post, Routed, plan_delivery
 from bot.digest import holds, last_digest_time
 from bot.events import Change, Event, wants
 from bot.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
-from storage import channels, delivery_queries, outbox
+from storage import channels, delivery_queries, outbox, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
 from storage.models import Alert, DigestMode, Subscription
@@ -230,7 +230,7 @@ class DeliveryWorker:
         log.warning("pausing channel %s: %s", destination.channel_id, reason)
         async with self.database.transaction() as session:
             await outbox.mark_failed(session, [a.id for a in failed], error=reason)
-            paused = await delivery_queries.pause_destination(
+            paused = await subscriptions.pause_route(
                 session,
                 channel_id=destination.channel_id,
                 webhook_url=destination.webhook_url,

@@ -66,11 +66,6 @@ async def preferences_for(
     return {cid: stored.get(cid) or ChannelPreferences(cid) for cid in channel_ids}
 
 
-async def guild_preferences(session: AsyncSession, guild_id: int) -> list[ChannelPreferences]:
-    """Channels of a guild whose settings were changed from the defaults."""
-    return [prefs for _, prefs in await changed_preferences(session, guild_id=guild_id)]
-
-
 async def changed_preferences(
     session: AsyncSession, *, guild_id: int | None = None
 ) -> list[tuple[int, ChannelPreferences]]:

@@ -116,32 +116,6 @@ async def drop_pending(
     return result.rowcount
 
 
-async def pause_destination(
-    session: AsyncSession,
-    *,
-    channel_id: int,
-    webhook_url: str | None,
-    reason: str,
-    now: datetime,
-) -> list[int]:
-    """Pause the active subscriptions posting to a channel one way: through the bot when
-    `webhook_url` is None, else through that webhook. Returns their ids."""
-    route = (
-        Subscription.webhook_url.is_(None)
-        if webhook_url is None
-        else Subscription.webhook_url == webhook_url
-    )
-    active = await session.scalars(
-        select(Subscription).where(Subscription.channel_id == channel_id, route, ACTIVE)
-    )
-    paused = []
-    for subscription in active:
-        subscription.paused_reason, subscription.paused_at = reason, now
-        paused.append(subscription.id)
-    await session.flush()
-    return paused
-
-
 async def sent_since(
     session: AsyncSession,
     channel_id: int,

@@ -236,36 +236,30 @@ async def subscriptions_for_grids(
     return audience
 
 
-async def pause(session: AsyncSession, subscription_id: int, reason: str, *, now: datetime) -> bool:
-    """Stop alerts for a subscription, keeping its settings; False if it does not exist."""
-    subscription = await session.get(Subscription, subscription_id)
-    if subscription is None:
-        return False
-    subscription.paused_reason, subscription.paused_at = reason, now
-    await session.flush()
-    return True
+async def pause_route(
+    session: AsyncSession,
+    *,
+    channel_id: int,
+    webhook_url: str | None,
+    reason: str,
+    now: datetime,
+) -> list[int]:
+    """Pause a channel's active subscriptions that post one way — through the bot when
+    `webhook_url` is None, else through that webhook — keeping their settings; their ids.
 
-
-async def resume(session: AsyncSession, subscription_id: int) -> bool:
-    """Send alerts to a paused subscription again; False if it does not exist."""
-    subscription = await session.get(Subscription, subscription_id)
-    if subscription is None:
-        return False
-    subscription.paused_reason, subscription.paused_at = None, None
-    await session.flush()
-    return True
-
-
-async def paused_for_channel(
-    session: AsyncSession, channel_id: int, reason: str, *, now: datetime
-) -> int:
-    """Pause every active subscription of a channel (e.g. it is gone); return how many."""
-    active = await session.scalars(
-        select(Subscription).where(Subscription.channel_id == channel_id, ACTIVE)
+    Subscribing again resumes a paused subscription.
+    """
+    route = (
+        Subscription.webhook_url.is_(None)
+        if webhook_url is None
+        else Subscription.webhook_url == webhook_url
     )
-    paused = 0
+    active = await session.scalars(
+        select(Subscription).where(Subscription.channel_id == channel_id, route, ACTIVE)
+    )
+    paused = []
     for subscription in active:
         subscription.paused_reason, subscription.paused_at = reason, now
-        paused += 1
+        paused.append(subscription.id)
     await session.flush()
     return paused

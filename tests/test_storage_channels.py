@@ -48,14 +48,14 @@ async def test_updates_keep_what_was_not_changed(database: Database) -> None:
         )
     async with database.session() as session:
         prefs = await channels.preferences_for(session, [CHANNEL, OTHER])
-        listed = await channels.guild_preferences(session, GUILD)
+        listed = await channels.changed_preferences(session, guild_id=GUILD)
 
     assert prefs[CHANNEL].digest_mode is DigestMode.DAILY
     assert prefs[CHANNEL].digest_hour == 18
     assert prefs[CHANNEL].digest_bypass == ("release:major", "stale")
     assert prefs[CHANNEL].stale_after_days is None
     assert prefs[OTHER] == channels.ChannelPreferences(OTHER)
-    assert [p.channel_id for p in listed] == [CHANNEL]
+    assert [prefs.channel_id for _, prefs in listed] == [CHANNEL]
 
 
 async def test_unknown_setting_is_refused(database: Database) -> None:

@@ -80,8 +80,10 @@ async def test_due_grids_are_subscribed_and_unsynced_or_due(session: AsyncSessio
     await save(session, grid(2, "due"))
     await save(session, grid(3, "unwatched"), at=NOW - timedelta(days=1))
     await grids.record_grid_failure(session, 2, "HTTP 503", retry_at=NOW)
-    paused = await subscribe_to_grid(session, 5, channel_id=12)
-    await subscriptions.pause(session, paused.id, "missing permissions", now=NOW)
+    await subscribe_to_grid(session, 5, channel_id=12)
+    await subscriptions.pause_route(
+        session, channel_id=12, webhook_url=None, reason="missing permissions", now=NOW
+    )
     for grid_id in (1, 2, 4):
         await subscribe_to_grid(session, grid_id)
     await subscribe_to_grid(session, 4, channel_id=11)

@@ -173,7 +173,7 @@ async def test_due_packages_are_the_watched_ones_not_fresh_or_removed(
     await subscriptions.subscribe(
         session, guild_id=1, channel_id=11, target_kind="grid", target_id=48, created_by=None
     )
-    sub, _ = await subscriptions.subscribe(
+    await subscriptions.subscribe(
         session,
         guild_id=1,
         channel_id=12,
@@ -182,7 +182,9 @@ async def test_due_packages_are_the_watched_ones_not_fresh_or_removed(
         created_by=None,
     )
     await packages.record_failure(session, paused, "HTTP 503", retry_at=NOW)
-    await subscriptions.pause(session, sub.id, "channel deleted", now=NOW)
+    await subscriptions.pause_route(
+        session, channel_id=12, webhook_url=None, reason="channel deleted", now=NOW
+    )
 
     assert await packages.due_package_ids(session, NOW) == [due, never_stored, grid_member]
     assert fresh in await packages.due_package_ids(session, LATER)

@@ -81,8 +81,10 @@ async def test_subscribing_again_updates_only_the_given_options(session: AsyncSe
 
 
 async def test_subscribing_again_resumes_a_paused_subscription(session: AsyncSession) -> None:
-    subscription = await subscribe(session, 265)
-    await subscriptions.pause(session, subscription.id, "missing permissions", now=NOW)
+    await subscribe(session, 265)
+    await subscriptions.pause_route(
+        session, channel_id=CHANNEL, webhook_url=None, reason="missing permissions", now=NOW
+    )
     resubscribed = await subscribe(session, 265)
     assert (resubscribed.paused_reason, resubscribed.paused_at) == (None, None)
 
@@ -129,8 +131,10 @@ async def test_a_package_reaches_direct_and_grid_subscribers_once_each(
     by_grid = await subscribe(session, 48, kind="grid", channel_id=2)
     both_ways = await subscribe(session, 265, channel_id=3)
     await subscribe(session, 48, kind="grid", channel_id=3)
-    paused = await subscribe(session, 265, channel_id=4)
-    await subscriptions.pause(session, paused.id, "channel deleted", now=NOW)
+    await subscribe(session, 265, channel_id=4)
+    await subscriptions.pause_route(
+        session, channel_id=4, webhook_url=None, reason="channel deleted", now=NOW
+    )
     await subscribe(session, 999, channel_id=5)
 
     both_ways_grid = (await subscriptions.channel_subscriptions(session, 3))[1]
@@ -145,33 +149,38 @@ async def test_a_package_reaches_direct_and_grid_subscribers_once_each(
 
 async def test_grid_subscribers(session: AsyncSession) -> None:
     mine = await subscribe(session, 48, kind="grid")
-    paused = await subscribe(session, 48, kind="grid", channel_id=2)
-    await subscriptions.pause(session, paused.id, "missing permissions", now=NOW)
+    await subscribe(session, 48, kind="grid", channel_id=2)
+    await subscriptions.pause_route(
+        session, channel_id=2, webhook_url=None, reason="missing permissions", now=NOW
+    )
     await subscribe(session, 48)
     assert await subscriptions.subscriptions_for_grids(session, [48, 49]) == {48: [mine], 49: []}
 
 
-async def test_pause_and_resume(session: AsyncSession) -> None:
-    subscription = await subscribe(session, 265)
-    assert await subscriptions.pause(session, subscription.id, "missing permissions", now=NOW)
-    assert (subscription.paused_reason, subscription.paused_at) == ("missing permissions", NOW)
-    assert await subscriptions.subscriptions_for_packages(session, [265]) == {265: []}
-    assert await subscriptions.resume(session, subscription.id)
-    assert await subscriptions.subscriptions_for_packages(session, [265]) == {265: [subscription]}
-    assert not await subscriptions.pause(session, 12345, "gone", now=NOW)
-
-
-async def test_pausing_a_channel_pauses_its_active_subscriptions(session: AsyncSession) -> None:
+async def test_pausing_a_route_pauses_only_its_active_subscriptions(
+    session: AsyncSession,
+) -> None:
+    hook = "https://discord.com/api/webhooks/1/token"
     earlier = await subscribe(session, 1)
-    await subscriptions.pause(session, earlier.id, "missing permissions", now=NOW)
-    await subscribe(session, 2)
-    await subscribe(session, 3, kind="grid")
+    await subscriptions.pause_route(
+        session, channel_id=CHANNEL, webhook_url=None, reason="missing permissions", now=NOW
+    )
+    by_bot = await subscribe(session, 2)
+    by_bot_grid = await subscribe(session, 3, kind="grid")
+    by_webhook = await subscribe(session, 5, webhook_url=hook)
     elsewhere = await subscribe(session, 4, channel_id=CHANNEL + 1)
     later = NOW + timedelta(minutes=5)
 
-    assert (
-        await subscriptions.paused_for_channel(session, CHANNEL, "channel deleted", now=later) == 2
+    paused = await subscriptions.pause_route(
+        session, channel_id=CHANNEL, webhook_url=None, reason="channel deleted", now=later
     )
-    reasons = [s.paused_reason for s in await subscriptions.channel_subscriptions(session, CHANNEL)]
-    assert reasons == ["missing permissions", "channel deleted", "channel deleted"]
+
+    assert paused == [by_bot.id, by_bot_grid.id]
+    assert (earlier.paused_reason, earlier.paused_at) == ("missing permissions", NOW)
+    assert (by_bot.paused_reason, by_bot.paused_at) == ("channel deleted", later)
+    assert by_webhook.paused_reason is None
     assert elsewhere.paused_reason is None
+    assert await subscriptions.subscriptions_for_packages(session, [2, 5]) == {
+        2: [],
+        5: [by_webhook],
+    }
