@@ -38,9 +38,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.client import DjangoPackagesClient  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.monitor import CATALOG_PAGE_SIZE, Monitor, MonitorSettings  # noqa: E402
+from bot.djp.client import DjangoPackagesClient  # noqa: E402
+from bot.refresh.monitor import CATALOG_PAGE_SIZE, Monitor, MonitorSettings  # noqa: E402
 from storage import subscriptions  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.models import TargetKind  # noqa: E402

@@ -14,12 +14,12 @@ import logging
 
 from discord.ext import commands, tasks
 
-from bot.delivery import DeliveryReport
+from bot.app.jobs import RefreshPass, delivery_worker, refresh_pass, survive
+from bot.delivery.senders import RoutingSender
+from bot.delivery.webhook import WebhookSender
+from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.sender import DiscordSender
-from bot.jobs import RefreshPass, delivery_worker, refresh_pass, survive
-from bot.senders import RoutingSender
-from bot.webhook_sender import WebhookSender
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_limits import escape_text
+from bot.app.grid_table import SortKey, load_grid_table
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete, unknown
 from bot.discordbot.channel_settings import staleness_here
@@ -19,7 +19,7 @@ from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
 from bot.discordbot.subscriptions import describe, subscribe_here
 from bot.discordbot.tables import grid_pages, site_links
 from bot.errors import NotFound
-from bot.grid_table import SortKey, load_grid_table
+from bot.messages.limits import escape_text
 from storage import grids, subscriptions
 from storage.models import TargetKind
 

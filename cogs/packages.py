@@ -6,13 +6,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.summaries import look_up_package
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import package_autocomplete, unknown
 from bot.discordbot.options import api_cooldown
 from bot.discordbot.replies import STORED_COPY, answer, card_embed, defer_if_slow, link_buttons
 from bot.errors import NotFound
-from bot.render import package_card
-from bot.summaries import look_up_package
+from bot.messages.cards import package_card
 
 
 class Packages(commands.Cog):

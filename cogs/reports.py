@@ -9,7 +9,6 @@ from discord import app_commands
 from discord.ext import commands
 from discord.utils import format_dt
 
-from bot.discord_limits import escape_text
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete, stored_grid, unknown
 from bot.discordbot.channel_settings import staleness_here
@@ -17,7 +16,8 @@ from bot.discordbot.options import api_cooldown
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.tables import site_links, stale_embed
 from bot.errors import NotFound
-from bot.staleness import stale_among
+from bot.messages.limits import escape_text
+from bot.refresh.staleness import stale_among
 from storage import cycles, grids, outbox, packages, subscriptions
 
 

@@ -15,7 +15,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_limits import CHOICE_NAME, escape_text, truncate
+from bot.app.transfer import export_guild_json
+from bot.core.events import Event
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, package_autocomplete, stored_package, unknown
 from bot.discordbot.channel_settings import (
@@ -45,8 +46,7 @@ from bot.discordbot.subscriptions import (
     subscribe_here,
 )
 from bot.errors import NotFound
-from bot.events import Event
-from bot.transfer import export_guild_json
+from bot.messages.limits import CHOICE_NAME, escape_text, truncate
 from storage import channels, packages
 from storage.channels import ChannelPreferences
 from storage.models import DigestMode, TargetKind

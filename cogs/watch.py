@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_limits import escape_text
+from bot.core.events import Event
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, package_autocomplete, unknown
 from bot.discordbot.channel_settings import channel_embeds
@@ -24,7 +24,7 @@ from bot.discordbot.subscriptions import (
     subscribe_here,
 )
 from bot.errors import NotFound
-from bot.events import Event
+from bot.messages.limits import escape_text
 from storage import packages, subscriptions
 from storage.models import TargetKind
 

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.bypass import Bypass
-from bot.events.base import Event
+from bot.core.bypass import Bypass
+from bot.core.events.base import Event
 from storage import outbox
 from storage.channels import ChannelPreferences
 from storage.models import Alert, AlertStatus, ChannelSettings, DigestMode, Package, Subscription
@@ -21,7 +21,7 @@ from storage.subscriptions import ACTIVE
 @dataclass(frozen=True, slots=True)
 class Hold:
     """Alerts of `channel_ids` created after `since` wait for their next digest, except those
-    matching a `bypass` entry (`bot.digest` builds these from the channels' settings)."""
+    matching a `bypass` entry (`bot.delivery.digest` builds these from the channels' settings)."""
 
     since: datetime
     bypass: tuple[str, ...]
@@ -29,7 +29,7 @@ class Hold:
 
 
 def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:
-    """Alerts that digest-bypass entries let through (`bot.bypass`): every alert of a named
+    """Alerts that digest-bypass entries let through (`bot.core.bypass`): every alert of a named
     event ("stale"), and releases of a level and above ("release:minor": minor and major)."""
     bypass = Bypass.of(entries)
     events = sorted(event.value for event in bypass.events)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.records import CategoryRecord, GridRecord
+from bot.core.records import CategoryRecord, GridRecord
 from storage._sql import by_id_or_slug, dialect_insert, release_slugs, text_match, upsert
 from storage.models import Category, Grid, GridMember, Subscription, TargetKind
 from storage.subscriptions import ACTIVE

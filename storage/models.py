@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.events.base import DEFAULT_EVENTS, AlertPreferences, Event, MinReleaseLevel
+from bot.core.events.base import DEFAULT_EVENTS, AlertPreferences, Event, MinReleaseLevel
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -204,7 +204,7 @@ class Subscription(Base):
     channel_id: Mapped[int] = mapped_column(BigInteger, index=True)
     target_kind: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int]
-    #: Event names (`bot.events.base.Event` values) this subscription wants.
+    #: Event names (`bot.core.events.base.Event` values) this subscription wants.
     events: Mapped[list[str]] = mapped_column(default=_default_events)
     #: The only role an alert may mention.
     role_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, Subquery, and_, func, insert, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.records import PackageRecord
+from bot.core.records import PackageRecord
 from storage._sql import by_id_or_slug, release_slugs, text_match, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 from storage.subscriptions import ACTIVE

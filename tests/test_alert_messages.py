@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.alert_messages import COLOURS, SiteLinks, alert_embed, build_messages
-from bot.discord_limits import check_message, embed_size
-from bot.events import Event
+from bot.core.events import Event
+from bot.messages.alerts import COLOURS, SiteLinks, alert_embed, build_messages
+from bot.messages.limits import check_message, embed_size
 from storage.models import Alert
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from bot.client import DjangoPackagesClient
 from bot.config import Settings
+from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound
 from tests.fakes.djp_api import FakeDjangoPackages, Fault, synthetic_content
 from tests.fakes.sleep import RecordingSleep

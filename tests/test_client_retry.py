@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.http_retry import RetryPolicy, parse_retry_after
+from bot.djp.retry import RetryPolicy, parse_retry_after
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

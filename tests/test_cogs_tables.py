@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.alert_messages import SiteLinks
-from bot.discord_limits import check_message
+from bot.app.grid_table import GridTable, rank_members
+from bot.core.records import parse_package
 from bot.discordbot.options import BadOption, describe_bypass, parse_bypass
 from bot.discordbot.tables import ROWS_PER_PAGE, grid_pages
-from bot.grid_table import GridTable, rank_members
-from bot.records import parse_package
-from bot.staleness import ChannelStaleness
+from bot.messages.alerts import SiteLinks
+from bot.messages.limits import check_message
+from bot.refresh.staleness import ChannelStaleness
 from tests.plugins.data import seed_package
 
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import DEFAULT_DJP_API_URL
-from bot.delivery import LEASE, DeliveryWorker
-from bot.events import Change, Event
-from bot.monitor import alerts_for
-from bot.records import parse_package
-from bot.render import package_page, site_root
-from bot.senders import Destination, Message, RoutingSender, Sender
-from bot.webhook_sender import WebhookSender
+from bot.core.events import Change, Event
+from bot.core.records import parse_package
+from bot.delivery.senders import Destination, Message, RoutingSender, Sender
+from bot.delivery.webhook import WebhookSender
+from bot.delivery.worker import LEASE, DeliveryWorker
+from bot.messages.cards import package_page, site_root
+from bot.refresh.monitor import alerts_for
 from storage import outbox, packages, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus, Subscription

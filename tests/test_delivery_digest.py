@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.delivery import LEASE, DeliveryReport, DeliveryWorker
-from bot.discord_limits import embed_size
-from bot.records import parse_package
-from bot.senders import DeliveryFailed, Destination, Message, Sender
-from bot.webhook_sender import WebhookSender
+from bot.core.records import parse_package
+from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
+from bot.delivery.webhook import WebhookSender
+from bot.delivery.worker import LEASE, DeliveryReport, DeliveryWorker
+from bot.messages.limits import embed_size
 from storage import channels, outbox, packages, subscriptions
 from storage.database import Database
 from storage.models import AlertStatus

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.alert_messages import SiteLinks, cap_summary
-from bot.digest import digest_messages, holds, last_digest_time
-from bot.discord_limits import check_message
+from bot.delivery.digest import digest_messages, holds, last_digest_time
+from bot.messages.alerts import SiteLinks, cap_summary
+from bot.messages.limits import check_message
 from storage.channels import ChannelPreferences
 from storage.delivery_queries import Hold
 from storage.models import Alert, DigestMode

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import inspect
-import re
 
 import pytest
 
@@ -22,12 +20,3 @@ def test_extension_imports_and_exposes_setup(name: str) -> None:
     module = importlib.import_module(name)
 
     assert callable(getattr(module, "setup", None))
-
-
-@pytest.mark.parametrize(
-    "name", ["bot.client", "bot.health", "bot.monitor", "bot.render", "bot.delivery"]
-)
-def test_the_core_never_imports_discord(name: str) -> None:
-    source = inspect.getsource(importlib.import_module(name))
-
-    assert not re.search(r"^\s*(import|from) discord\b", source, re.MULTILINE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.discord_limits import (
+from bot.messages.limits import (
     DESCRIPTION,
     ELLIPSIS,
     EMBED_TOTAL,

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from bot.app.runtime import Runtime
 from bot.discordbot import pages
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.pages import NOT_YOURS
-from bot.runtime import Runtime
 from storage import subscriptions
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene

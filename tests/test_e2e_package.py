@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from bot.app.runtime import Runtime
 from bot.discordbot import replies
 from bot.discordbot.bot import SentinelBot
-from bot.runtime import Runtime
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages

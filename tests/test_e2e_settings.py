@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.app.runtime import Runtime
+from bot.app.transfer import import_document, parse_document
 from bot.discordbot.bot import SentinelBot
-from bot.runtime import Runtime
-from bot.transfer import import_document, parse_document
 from storage import channels, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app.runtime import Runtime
 from bot.discordbot.bot import SentinelBot
-from bot.runtime import Runtime
 from storage import packages, subscriptions
 from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import Mentions

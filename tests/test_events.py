@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from bot.events import (
+from bot.core.events import (
     DEFAULT_EVENTS,
     REGISTRY,
     AlertPreferences,
@@ -15,8 +15,8 @@ from bot.events import (
     removed_change,
     wants,
 )
-from bot.events.popularity import milestones
-from bot.records import PackageRecord, parse_grid, parse_package
+from bot.core.events.popularity import milestones
+from bot.core.records import PackageRecord, parse_grid, parse_package
 from tests.plugins.data import SEED_SLUGS, load_json, seed_package
 
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)

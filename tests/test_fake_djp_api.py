@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.records import link_id, parse_package
+from bot.core.records import link_id, parse_package
 from tests.fakes.djp_api import FakeDjangoPackages, seeded, synthetic_catalog, synthetic_content
 from tests.fakes.djp_data import grid_ids
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from bot.app.grid_table import load_grid_table, rank_members
+from bot.app.runtime import Runtime
+from bot.core.health import HealthState
+from bot.core.records import PackageRecord, parse_package
 from bot.errors import ApiUnavailable, NotFound
-from bot.grid_table import load_grid_table, rank_members
-from bot.health import HealthState
-from bot.records import PackageRecord, parse_package
-from bot.runtime import Runtime
-from bot.staleness import ChannelStaleness
+from bot.refresh.staleness import ChannelStaleness
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.data import seed_package
 from tests.plugins.djp_api import TEST_RETRY

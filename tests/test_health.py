@@ -3,8 +3,8 @@ from typing import Any
 
 import pytest
 
-from bot.health import Health, HealthState, classify
-from bot.records import PackageRecord, parse_package
+from bot.core.health import Health, HealthState, classify
+from bot.core.records import PackageRecord, parse_package
 from tests.plugins.data import SEED_SLUGS, seed_package
 
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)

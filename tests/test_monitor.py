@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.client import DjangoPackagesClient
-from bot.events import Event
-from bot.monitor import CycleReport, Monitor, MonitorSettings, choose_plan
+from bot.core.events import Event
+from bot.djp.client import DjangoPackagesClient
+from bot.refresh.monitor import CycleReport, Monitor, MonitorSettings, choose_plan
 from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import InvalidRecord
-from bot.records import (
+from bot.core.records import (
     link_id,
     normalise_pypi_url,
     parse_category,
@@ -15,6 +14,7 @@ from bot.records import (
     parse_package,
     parse_timestamp,
 )
+from bot.errors import InvalidRecord
 from tests.plugins.data import SEED_SLUGS, load_json, seed_package
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.sparkline import commit_summary, sparkline
+from bot.core.sparkline import commit_summary, sparkline
 from tests.plugins.data import seed_package
 
 REST_REGISTRATION = seed_package("django-rest-registration")["commits_over_52"]

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.client import DjangoPackagesClient
-from bot.monitor import Monitor, MonitorSettings
-from bot.stale_report import enqueue_stale_reports
+from bot.djp.client import DjangoPackagesClient
+from bot.refresh.monitor import Monitor, MonitorSettings
+from bot.refresh.stale_report import enqueue_stale_reports
 from storage import channels
 from storage.database import Database
 from storage.models import Alert, TargetKind

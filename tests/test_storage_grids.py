@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.records import GridRecord, parse_category, parse_grid
+from bot.core.records import GridRecord, parse_category, parse_grid
 from storage import grids, subscriptions
 from storage.grids import GridRef
 from tests.plugins.data import load_json

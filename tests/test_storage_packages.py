@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.records import PackageRecord, parse_grid, parse_package
+from bot.core.records import PackageRecord, parse_grid, parse_package
 from storage import grids, packages, subscriptions
 from storage.database import Database
 from storage.models import PackageHistory

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.events.base import DEFAULT_EVENTS
-from bot.records import parse_grid
+from bot.core.events.base import DEFAULT_EVENTS
+from bot.core.records import parse_grid
 from storage import grids, subscriptions
 from storage.models import Subscription
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.timefmt import describe_age, describe_span
+from bot.core.timefmt import describe_age, describe_span
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 

@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.client import DjangoPackagesClient
-from bot.monitor import Monitor, MonitorSettings
-from bot.transfer import (
+from bot.app.transfer import (
     TransferDocument,
     TransferError,
     document_json,
@@ -20,6 +18,8 @@ from bot.transfer import (
     import_document,
     parse_document,
 )
+from bot.djp.client import DjangoPackagesClient
+from bot.refresh.monitor import Monitor, MonitorSettings
 from storage import channels, subscriptions
 from storage.database import Database
 from storage.models import DigestMode, TargetKind

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.senders import DeliveryFailed, Destination, DestinationGone
-from bot.webhook_sender import InvalidWebhookUrl, WebhookSender, resolve_webhook, webhook_id
+from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
+from bot.delivery.webhook import InvalidWebhookUrl, WebhookSender, resolve_webhook, webhook_id
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook

@@ -11,8 +11,8 @@ import httpx
 from discord.ext import commands
 
 import cogs
+from bot.app.runtime import Runtime
 from bot.discordbot.tree import SentinelTree
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

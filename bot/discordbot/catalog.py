@@ -20,11 +20,11 @@ import httpx
 from discord import app_commands
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
+from bot.app.runtime import Runtime
+from bot.core.records import PackageRecord
 from bot.discordbot.bot import SentinelBot
 from bot.errors import SentinelError
-from bot.records import PackageRecord
-from bot.runtime import Runtime
+from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
 from storage import cycles, grids, packages
 from storage.models import Grid
 

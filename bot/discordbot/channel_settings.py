@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import discord
 
-from bot.discord_limits import escape_text
+from bot.app.runtime import Runtime
 from bot.discordbot.options import WEEKDAY_VALUES, describe_bypass
 from bot.discordbot.subscriptions import channel_overview
-from bot.runtime import Runtime
-from bot.staleness import ChannelStaleness, channel_staleness
+from bot.messages.limits import escape_text
+from bot.refresh.staleness import ChannelStaleness, channel_staleness
 from storage import channels, packages
 from storage.channels import ChannelPreferences
 from storage.models import DigestMode

@@ -9,10 +9,10 @@ from typing import Literal, get_args
 import discord
 from discord import app_commands
 
-from bot import bypass, events
-from bot.bypass import RELEASE_PREFIX
-from bot.discord_limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
-from bot.events import DEFAULT_EVENTS, Event
+from bot.core import bypass, events
+from bot.core.bypass import RELEASE_PREFIX
+from bot.core.events import DEFAULT_EVENTS, Event
+from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
 
 #: The check on every subcommand that changes a channel's subscriptions or settings.
 manager_only = app_commands.checks.has_permissions(manage_channels=True)
@@ -53,7 +53,7 @@ class EventsTransformer(app_commands.Transformer):
 
 
 def parse_events(value: str) -> frozenset[Event]:
-    """`bot.events.parse_events`, its complaint worded for the user."""
+    """`bot.core.events.parse_events`, its complaint worded for the user."""
     try:
         return events.parse_events(value)
     except events.UnknownEvent as exc:
@@ -64,7 +64,7 @@ def parse_bypass(value: str) -> tuple[str, ...]:
     """Digest-bypass entries: "stale, release:major" → ("stale", "release:major"); "none" → ().
 
     An entry is an event name, or `release:LEVEL` for releases of that level and above
-    (`bot.bypass`, whose complaint is worded here for the user).
+    (`bot.core.bypass`, whose complaint is worded here for the user).
     """
     entries = [entry.lower() for entry in _SEPARATORS.split(value) if entry]
     if entries == ["none"]:

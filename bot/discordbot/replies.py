@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.discord_limits import escape_text, fit_message
-from bot.render import Card
+from bot.messages.cards import Card
+from bot.messages.limits import escape_text, fit_message
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ def link_buttons(card: Card) -> discord.ui.View | None:
 def fitted(
     content: str | None, embeds: Sequence[discord.Embed]
 ) -> tuple[str | None, list[discord.Embed]]:
-    """Content and embeds cut to Discord's limits by `bot.discord_limits`."""
+    """Content and embeds cut to Discord's limits by `bot.messages.limits`."""
     message = fit_message({"content": content, "embeds": [embed.to_dict() for embed in embeds]})
     return message.get("content"), [discord.Embed.from_dict(e) for e in message.get("embeds", [])]
 

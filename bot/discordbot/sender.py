@@ -1,4 +1,4 @@
-"""The discord.py implementation of `bot.senders.Sender`: alerts posted by the bot user."""
+"""The discord.py implementation of `bot.delivery.senders.Sender`: alerts posted by the bot user."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import aiohttp
 import discord
 from discord.http import MultipartParameters
 
-from bot.discord_limits import check_message
-from bot.senders import DeliveryFailed, Destination, DestinationGone, Message
+from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
+from bot.messages.limits import check_message
 
 #: Unless the message widens it (a role a manager configured), nobody is pinged.
 NO_PINGS = {"parse": []}

@@ -8,9 +8,9 @@ from typing import Any
 
 import discord
 
-from bot.discord_limits import AUTOCOMPLETE_CHOICES, escape_text
+from bot.app.runtime import Runtime
 from bot.discordbot.options import describe_events
-from bot.runtime import Runtime
+from bot.messages.limits import AUTOCOMPLETE_CHOICES, escape_text
 from storage import grids, packages, subscriptions
 from storage.models import Subscription, TargetKind
 

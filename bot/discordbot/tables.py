@@ -1,8 +1,8 @@
 """Embeds that list packages: a grid's ranked table in pages, and stale packages with reasons.
 
-The rows come from the core (`bot.grid_table`, `bot.staleness`), computed under the channel's
-staleness threshold and feature-complete marks; this module only words them, escaping upstream
-text, and every embed fits Discord's limits.
+The rows come from `bot.app.grid_table` and `bot.refresh.staleness`, computed under the
+channel's staleness threshold and feature-complete marks; this module only words them, escaping
+upstream text, and every embed fits Discord's limits.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.alert_messages import SiteLinks, listing, package_link, stale_line
-from bot.discord_limits import DESCRIPTION, escape_text, truncate
-from bot.grid_table import GridRow, GridTable
-from bot.health import Health
-from bot.records import PackageRecord
-from bot.render import site_root
-from bot.runtime import Runtime
-from bot.staleness import ChannelStaleness
+from bot.app.grid_table import GridRow, GridTable
+from bot.app.runtime import Runtime
+from bot.core.health import Health
+from bot.core.records import PackageRecord
+from bot.messages.alerts import SiteLinks, listing, package_link, stale_line
+from bot.messages.cards import site_root
+from bot.messages.limits import DESCRIPTION, escape_text, truncate
+from bot.refresh.staleness import ChannelStaleness
 
 #: Rows on one page of a grid table.
 ROWS_PER_PAGE = 15

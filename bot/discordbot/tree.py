@@ -7,10 +7,10 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.discord_limits import escape_text
 from bot.discordbot.options import BadOption
 from bot.discordbot.replies import answer
 from bot.errors import SentinelError
+from bot.messages.limits import escape_text
 
 log = logging.getLogger(__name__)
 

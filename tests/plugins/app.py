@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 import pytest
 
-from bot.client import DjangoPackagesClient
+from bot.app.runtime import Runtime, monitor_settings
 from bot.config import Settings
-from bot.delivery import DeliveryReport
+from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
-from bot.monitor import Monitor
-from bot.runtime import Runtime, monitor_settings
+from bot.djp.client import DjangoPackagesClient
+from bot.refresh.monitor import Monitor
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord

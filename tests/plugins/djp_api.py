@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.client import DjangoPackagesClient
 from bot.config import Settings
-from bot.http_retry import RetryPolicy
+from bot.djp.client import DjangoPackagesClient
+from bot.djp.retry import RetryPolicy
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.sleep import RecordingSleep
 

@@ -1,0 +1,41 @@
+"""Builds the long-lived resources every entry point shares: database, API client, monitor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import Settings
+from bot.djp.client import DjangoPackagesClient
+from bot.refresh.monitor import Monitor, MonitorSettings
+from storage.database import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    database: Database
+    client: DjangoPackagesClient
+    monitor: Monitor
+
+
+def monitor_settings(settings: Settings) -> MonitorSettings:
+    return MonitorSettings(
+        poll_interval=timedelta(seconds=settings.poll_interval_seconds),
+        stale_after_days=settings.stale_after_days,
+    )
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Connect to the database (applying migrations) and open the HTTP client."""
+    database = Database.from_url(settings.database_url)
+    try:
+        await database.upgrade()
+        async with DjangoPackagesClient.from_settings(settings) as client:
+            monitor = Monitor(client, database, monitor_settings(settings))
+            yield Runtime(settings, database, client, monitor)
+    finally:
+        await database.dispose()

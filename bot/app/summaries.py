@@ -1,0 +1,92 @@
+"""Assembles a `PackageSummary` from a fresh (or stored) record plus its category and grids."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from bot.app.runtime import Runtime
+from bot.core.health import classify
+from bot.core.records import PackageRecord
+from bot.errors import ApiUnavailable, SentinelError
+from bot.messages.cards import GridRef, PackageSummary, site_root
+from storage import grids, packages
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A summary and whether it came from the stored copy because the API was unreachable."""
+
+    summary: PackageSummary
+    from_cache: bool = False
+
+
+async def look_up_package(runtime: Runtime, key: str) -> Lookup:
+    """Fetch a package live (storing it through the monitor) and summarise it.
+
+    Falls back to the stored copy when Django Packages is unreachable; raises `NotFound` when
+    the package exists neither upstream nor locally, `ApiUnavailable` when it is not stored
+    and the API is down.
+    """
+    try:
+        record = await runtime.monitor.refresh_package(key)
+        from_cache = False
+    except ApiUnavailable:
+        async with runtime.database.session() as session:
+            stored = await packages.find_package(session, key)
+        if stored is None:
+            raise
+        log.warning("Django Packages unreachable; showing the stored copy of %s", key)
+        record, from_cache = stored.record, True
+    return Lookup(await summarise(runtime, record), from_cache)
+
+
+async def summarise(runtime: Runtime, record: PackageRecord) -> PackageSummary:
+    now = runtime.monitor.clock()
+    async with runtime.database.session() as session:
+        categories = await grids.category_titles(session)
+        known_grids = {
+            grid.id: GridRef(grid.slug, grid.title)
+            for grid in await grids.grids_of_package(session, record.id)
+        }
+    if record.category_id is not None and record.category_id not in categories:
+        categories = await _refresh_categories(runtime)
+    missing = [gid for gid in record.grid_ids if gid not in known_grids]
+    known_grids.update(await _fetch_grid_refs(runtime, missing))
+    return PackageSummary(
+        record=record,
+        health=classify(record, now=now, stale_after_days=runtime.settings.stale_after_days),
+        category=categories.get(record.category_id) if record.category_id else None,
+        grids=tuple(known_grids[gid] for gid in record.grid_ids if gid in known_grids),
+        site_url=site_root(runtime.settings.djp_api_url),
+        observed_at=now,
+    )
+
+
+async def _refresh_categories(runtime: Runtime) -> dict[int, str]:
+    try:
+        fetched = await runtime.client.categories()
+    except SentinelError as exc:
+        log.warning("categories unavailable: %s", exc)
+        return {}
+    async with runtime.database.transaction() as session:
+        await grids.save_categories(session, fetched)
+    return {category.id: category.title for category in fetched}
+
+
+async def _fetch_grid_refs(runtime: Runtime, grid_ids: list[int]) -> dict[int, GridRef]:
+    """Titles of grids not stored yet, fetched live; a grid that fails is simply left out."""
+
+    async def one(grid_id: int) -> tuple[int, GridRef] | None:
+        try:
+            grid = await runtime.client.grid(grid_id)
+        except SentinelError as exc:
+            log.warning("grid %s unavailable: %s", grid_id, exc)
+            return None
+        return grid_id, GridRef(grid.slug, grid.title)
+
+    results = await asyncio.gather(*(one(gid) for gid in grid_ids))
+    return dict(result for result in results if result is not None)

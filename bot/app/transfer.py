@@ -1,0 +1,357 @@
+"""Export and import of subscriptions, channel settings and feature-complete marks as JSON.
+
+The document is versioned (`format`, `version`) and validated in full before anything is
+written: schema, types, enums, ranges, unknown event names, duplicates and guild consistency.
+The first problem is reported in one line saying where it is, e.g.
+`subscriptions[3].events: unknown event 'relase'` (indexes count from 0). An import then writes
+everything in one transaction: it adds or overwrites what the document lists and leaves the
+rest alone.
+
+Webhook URLs are credentials: the CLI export includes them (an operator's backup), the Discord
+`/settings export` leaves the key out. An import keeps a subscription's stored webhook URL when
+the key is absent, and sets or clears it when the key is present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from bot.core import bypass
+from bot.core.events import Event
+from bot.core.events.base import MinReleaseLevel
+from bot.errors import SentinelError
+from storage import channels, grids, subscriptions
+from storage.channels import SETTING_NAMES
+from storage.database import Database
+from storage.delivery_queries import package_slugs
+from storage.models import DigestMode, TargetKind
+
+FORMAT = "djp-sentinel"
+VERSION = 1
+EVENT_NAMES = frozenset(Event)
+
+
+class TransferError(SentinelError):
+    """An import document that cannot be used; nothing was changed."""
+
+
+def _problem(where: str, message: str) -> PydanticCustomError:
+    """A validation error whose text already says where it is (for whole-document checks)."""
+    return PydanticCustomError(
+        "transfer", "{where}: {message}", {"where": where, "message": message}
+    )
+
+
+def _known_events(names: Iterable[str]) -> None:
+    for name in names:
+        if name not in EVENT_NAMES:
+            raise PydanticCustomError("unknown_event", "unknown event '{name}'", {"name": name})
+
+
+def _bypass_entry(entry: str) -> str:
+    """A digest-bypass entry, checked by the one parser of them (`bot.core.bypass`)."""
+    try:
+        bypass.parse_entry(entry)
+    except bypass.UnknownBypass as exc:
+        raise PydanticCustomError("unknown_bypass", "{message}", {"message": str(exc)}) from None
+    return entry
+
+
+BypassText = Annotated[str, AfterValidator(_bypass_entry)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    guild_id: PositiveInt
+    channel_id: PositiveInt
+
+
+class SubscriptionEntry(_Entry):
+    """A channel following a package or a grid; the slug is for people reading the file."""
+
+    target_kind: TargetKind
+    target_id: PositiveInt
+    target_slug: str | None = None
+    events: list[str]
+    role_id: PositiveInt | None = None
+    min_release_level: MinReleaseLevel
+    include_prereleases: bool
+    #: Left out of Discord exports; absent on import means "keep the stored one".
+    webhook_url: str | None = None
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, names: list[str]) -> list[str]:
+        _known_events(names)
+        return sorted(set(names))
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith("https://"):
+            raise PydanticCustomError("webhook_url", "a webhook URL starts with https://")
+        return url
+
+
+class ChannelEntry(_Entry):
+    """A channel's settings: the fields of `storage.channels.ChannelPreferences`."""
+
+    digest_mode: DigestMode
+    digest_hour: int = Field(ge=0, le=23)
+    digest_weekday: int = Field(ge=0, le=6)
+    #: Event names, or releases of a level and above: "stale", "release:major".
+    digest_bypass: list[BypassText]
+    stale_after_days: PositiveInt | None = None
+    daily_cap: PositiveInt | None = None
+    stale_report: bool
+
+
+class MarkEntry(_Entry):
+    """A package a channel marked feature-complete; the slug is for people reading the file."""
+
+    package_id: PositiveInt
+    package_slug: str | None = None
+
+
+E = TypeVar("E", bound=_Entry)
+
+
+def _indexed(name: str, entries: Sequence[E]) -> Iterator[tuple[str, E]]:
+    """Each entry with its path in the document, e.g. ("channels[2]", entry)."""
+    return ((f"{name}[{index}]", entry) for index, entry in enumerate(entries))
+
+
+def _no_duplicates(entries: Iterable[tuple[str, E]], key: Callable[[E], Hashable]) -> None:
+    first: dict[Hashable, str] = {}
+    for path, entry in entries:
+        earlier = first.setdefault(key(entry), path)
+        if earlier != path:
+            raise _problem(path, f"duplicate of {earlier}")
+
+
+class TransferDocument(BaseModel):
+    """Subscriptions and settings of one guild (`guild_id`), or of every guild (`None`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: Literal["djp-sentinel"] = FORMAT
+    version: int = VERSION
+    exported_at: datetime
+    guild_id: PositiveInt | None = None
+    subscriptions: list[SubscriptionEntry] = []
+    channels: list[ChannelEntry] = []
+    feature_complete: list[MarkEntry] = []
+
+    @field_validator("version")
+    @classmethod
+    def _supported(cls, version: int) -> int:
+        if version != VERSION:
+            raise PydanticCustomError(
+                "version", "version {version} is not supported (only 1)", {"version": version}
+            )
+        return version
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TransferDocument:
+        """No entry twice; a channel belongs to one guild, the document's when it names one."""
+        _no_duplicates(
+            _indexed("subscriptions", self.subscriptions),
+            lambda e: (e.channel_id, e.target_kind, e.target_id),
+        )
+        _no_duplicates(_indexed("channels", self.channels), lambda e: e.channel_id)
+        _no_duplicates(
+            _indexed("feature_complete", self.feature_complete),
+            lambda e: (e.channel_id, e.package_id),
+        )
+        guild_of: dict[int, tuple[int, str]] = {}
+        for path, entry in self.entries():
+            if self.guild_id is not None and entry.guild_id != self.guild_id:
+                raise _problem(f"{path}.guild_id", f"not the document's guild {self.guild_id}")
+            guild, first = guild_of.setdefault(entry.channel_id, (entry.guild_id, path))
+            if guild != entry.guild_id:
+                raise _problem(f"{path}.guild_id", f"channel's guild is {guild} in {first}")
+        return self
+
+    def entries(self) -> Iterator[tuple[str, _Entry]]:
+        """Every entry of the three lists with its path."""
+        yield from _indexed("subscriptions", self.subscriptions)
+        yield from _indexed("channels", self.channels)
+        yield from _indexed("feature_complete", self.feature_complete)
+
+
+def _where(location: tuple[int | str, ...]) -> str:
+    """`("subscriptions", 3, "events")` → `subscriptions[3].events`."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else part
+    return path
+
+
+def parse_document(text: str | bytes) -> TransferDocument:
+    """Validate an import document strictly (no "1" for 1, no 1 for true); raise
+    `TransferError` naming the first problem."""
+    try:
+        return TransferDocument.model_validate_json(text, strict=True)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        message = error["msg"][:1].lower() + error["msg"][1:]
+        where = _where(error["loc"])
+        raise TransferError(f"{where}: {message}" if where else message) from None
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+async def export_document(
+    database: Database, *, now: datetime, guild_id: int | None = None
+) -> TransferDocument:
+    """Every guild's subscriptions and settings, or one guild's, as a document."""
+    async with database.session() as session:
+        subs = await subscriptions.all_subscriptions(session, guild_id=guild_id)
+        settings = await channels.changed_preferences(session, guild_id=guild_id)
+        marks = await channels.feature_complete_marks(session, guild_id=guild_id)
+        package_ids = {s.target_id for s in subs if s.target_kind == TargetKind.PACKAGE}
+        slugs = {
+            TargetKind.PACKAGE: await package_slugs(
+                session, package_ids | {m.package_id for m in marks}
+            ),
+            TargetKind.GRID: await grids.grid_slugs(
+                session, {s.target_id for s in subs if s.target_kind == TargetKind.GRID}
+            ),
+        }
+    return TransferDocument(
+        exported_at=now,
+        guild_id=guild_id,
+        subscriptions=[
+            SubscriptionEntry(
+                guild_id=s.guild_id,
+                channel_id=s.channel_id,
+                target_kind=TargetKind(s.target_kind),
+                target_id=s.target_id,
+                target_slug=slugs[TargetKind(s.target_kind)].get(s.target_id),
+                events=s.events,
+                role_id=s.role_id,
+                min_release_level=s.min_release_level,
+                include_prereleases=s.include_prereleases,
+                webhook_url=s.webhook_url,
+            )
+            for s in subs
+        ],
+        channels=[
+            ChannelEntry(
+                guild_id=guild,
+                **(asdict(prefs) | {"digest_bypass": bypass.usable(prefs.digest_bypass)}),
+            )
+            for guild, prefs in settings
+        ],
+        feature_complete=[
+            MarkEntry(**mark._asdict(), package_slug=slugs[TargetKind.PACKAGE].get(mark.package_id))
+            for mark in marks
+        ],
+    )
+
+
+def document_json(document: TransferDocument, *, webhook_urls: bool) -> str:
+    """The document as indented JSON, with or without the subscriptions' webhook URLs."""
+    hidden: dict[str, Any] = {} if webhook_urls else {"subscriptions": {"__all__": {"webhook_url"}}}
+    return document.model_dump_json(indent=2, exclude=hidden) + "\n"
+
+
+async def export_guild_json(database: Database, guild_id: int, *, now: datetime) -> str:
+    """One guild's document for `/settings export`: webhook URLs (credentials) left out."""
+    document = await export_document(database, now=now, guild_id=guild_id)
+    return document_json(document, webhook_urls=False)
+
+
+# -- import --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What an import wrote."""
+
+    subscriptions: int
+    subscriptions_created: int
+    channels: int
+    marks: int
+    marks_added: int
+
+    def describe(self) -> str:
+        """E.g. "Imported 3 subscriptions (2 new), the settings of 1 channel and 2
+        feature-complete marks (2 new)."."""
+        return (
+            f"Imported {_count(self.subscriptions, 'subscription')} "
+            f"({self.subscriptions_created} new), the settings of "
+            f"{_count(self.channels, 'channel')} and "
+            f"{_count(self.marks, 'feature-complete mark')} ({self.marks_added} new)."
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}"
+
+
+async def import_document(
+    database: Database, document: TransferDocument, *, now: datetime
+) -> ImportSummary:
+    """Write a validated document in one transaction: all of it, or nothing on an error."""
+    created = added = 0
+    async with database.transaction() as session:
+        for entry in document.subscriptions:
+            created += await subscriptions.restore(
+                session,
+                guild_id=entry.guild_id,
+                channel_id=entry.channel_id,
+                target_kind=entry.target_kind,
+                target_id=entry.target_id,
+                events=entry.events,
+                role_id=entry.role_id,
+                min_release_level=entry.min_release_level,
+                include_prereleases=entry.include_prereleases,
+                webhook_url=entry.webhook_url,
+                keep_webhook_url="webhook_url" not in entry.model_fields_set,
+            )
+        for settings in document.channels:
+            await channels.update_preferences(
+                session,
+                guild_id=settings.guild_id,
+                channel_id=settings.channel_id,
+                updated_by=None,
+                now=now,
+                **settings.model_dump(include=SETTING_NAMES),
+            )
+        for mark in document.feature_complete:
+            added += await channels.mark_feature_complete(
+                session,
+                guild_id=mark.guild_id,
+                channel_id=mark.channel_id,
+                package_id=mark.package_id,
+                marked_by=None,
+                now=now,
+            )
+    return ImportSummary(
+        len(document.subscriptions),
+        created,
+        len(document.channels),
+        len(document.feature_complete),
+        added,
+    )

@@ -1,0 +1,1 @@
+"""The `djp-sentinel` command line: argument parsing and terminal rendering."""

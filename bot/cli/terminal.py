@@ -1,0 +1,122 @@
+"""Terminal rendering of cards, change lists and stale reports (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bot.app.grid_table import GridTable
+from bot.core.events import Change
+from bot.core.health import Health
+from bot.core.records import PackageRecord
+from bot.messages.cards import Card
+
+if TYPE_CHECKING:
+    from bot.app.webhook_subscriptions import WebhookWatch
+
+HEALTH_STYLES = {
+    "active": "green",
+    "slowing": "yellow",
+    "dormant": "dark_orange",
+    "stale": "red",
+    "unknown": "grey50",
+}
+
+
+def card_panel(card: Card) -> Panel:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    for field in card.fields:
+        facts.add_row(escape(field.name), escape(field.value))
+    links = Table.grid(padding=(0, 2))
+    links.add_column(style="bold")
+    links.add_column(style="cyan")
+    for link in card.links:
+        links.add_row(escape(link.label), escape(link.url))
+    body = Group(Text(card.description), Text(), facts, Text(), links)
+    return Panel(
+        body,
+        title=Text(card.title, style="bold"),
+        subtitle=Text(card.footer, style="dim"),
+        border_style=HEALTH_STYLES.get(card.health, "white"),
+        expand=False,
+    )
+
+
+def print_card(console: Console, card: Card) -> None:
+    console.print(card_panel(card))
+
+
+def print_changes(console: Console, changes: Sequence[Change]) -> None:
+    if not changes:
+        console.print("No changes.")
+        return
+    for change in changes:
+        console.print(f"[bold]{change.event}[/bold]  {escape(change.summary)}")
+
+
+def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) -> None:
+    if not rows:
+        console.print("No stale packages.")
+        return
+    table = Table(title=f"{len(rows)} stale package{'s' if len(rows) != 1 else ''}")
+    table.add_column("Package", style="bold")
+    table.add_column("Last commit")
+    table.add_column("Reasons")
+    for record, health in rows:
+        last = f"{record.last_updated:%Y-%m-%d}" if record.last_updated else "unknown"
+        table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
+    console.print(table)
+
+
+def print_grid_table(console: Console, table: GridTable) -> None:
+    """A grid's ranked members: stars, latest version, last commit and health."""
+    order = "most stars first" if table.sort == "stars" else "latest commit first"
+    grid = Table(title=f"{escape(table.title)} ({escape(table.slug)}), {order}")
+    grid.add_column("#", justify="right")
+    grid.add_column("Package", style="bold")
+    grid.add_column("Stars", justify="right")
+    grid.add_column("Version")
+    grid.add_column("Last commit")
+    grid.add_column("Health")
+    for row in table.rows:
+        commit = (
+            f"{row.last_commit:%Y-%m-%d} ({row.last_commit_age})" if row.last_commit else "unknown"
+        )
+        state = row.health.state
+        grid.add_row(
+            str(row.rank),
+            escape(row.slug),
+            "unknown" if row.stars is None else f"{row.stars:,}",
+            escape(row.version or "not on PyPI"),
+            commit,
+            Text(state, style=HEALTH_STYLES[state]),
+        )
+    console.print(grid)
+    if not table.rows:
+        console.print("No packages stored for this grid.")
+
+
+def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> None:
+    if not watches:
+        console.print("No webhook subscriptions.")
+        return
+    table = Table(title="Webhook subscriptions")
+    for column in ("Webhook", "Channel", "Follows", "Events", "State"):
+        table.add_column(column)
+    for watch in watches:
+        table.add_row(
+            str(watch.webhook_id),
+            str(watch.channel_id),
+            escape(f"{watch.kind} {watch.slug}"),
+            ", ".join(watch.events),
+            escape(f"paused: {watch.paused_reason}") if watch.paused_reason else "active",
+        )
+    console.print(table)

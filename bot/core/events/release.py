@@ -1,0 +1,154 @@
+"""`release`: the latest version on PyPI moved.
+
+The new version is compared with every version known before (`DetectContext.known_versions`
+plus the previous `pypi_version`), not only with the previous one:
+
+| new version                          | kind      | level relative to                      |
+|--------------------------------------|-----------|----------------------------------------|
+| never seen, above all known          | `new`     | the highest known release              |
+| never seen, below a known release    | `new`     | the highest known release below it;    |
+|                                      |           | marked as a backport                   |
+| already known (a rollback, a yank)   | `changed` | none                                   |
+
+Levels come from PEP 440: `pre` for a pre- or dev release whatever it follows, otherwise
+`major`, `minor` or `patch` by the first release component that differs (post releases are
+patches). Pre-releases are not a base when a final release is known, so 2.0 after 1.9 and
+2.0rc1 is a major release. A version that is not PEP 440, or has no known release to compare
+with, has no level and passes every level filter.
+
+A version appearing where there was none, with nothing known before, is the first sighting of
+the package on PyPI (often an old release fetched late), so it is a silent baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.version import InvalidVersion, Version
+
+from bot.core.events.base import (
+    AlertPreferences,
+    Change,
+    DetectContext,
+    Event,
+    EventKind,
+    Snapshot,
+    package_name,
+)
+
+Level = Literal["major", "minor", "patch", "pre"]
+#: Final-release levels, smallest first; "pre" stands apart from them.
+_FINAL_LEVELS: tuple[Level, ...] = ("patch", "minor", "major")
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessment:
+    kind: Literal["new", "changed"]
+    level: Level | None = None
+    prerelease: bool = False
+    #: The highest known release, when the new version is a backport below it.
+    latest: str | None = None
+
+
+def _parse(text: str | None) -> Version | None:
+    try:
+        return Version(text) if text is not None else None
+    except InvalidVersion:
+        return None
+
+
+def _same(old: str | None, new: str) -> bool:
+    """Equal text, or two spellings of one PEP 440 version ("1.0" and "1.0.0")."""
+    parsed_old = _parse(old)
+    return old == new or (parsed_old is not None and parsed_old == _parse(new))
+
+
+def _level(base: Version, new: Version) -> Level:
+    if new.is_prerelease:
+        return "pre"
+    if new.major != base.major:
+        return "major"
+    if new.minor != base.minor:
+        return "minor"
+    return "patch"
+
+
+def _assess(new: str, known: frozenset[str]) -> _Assessment:
+    parsed = _parse(new)
+    known_parsed = [v for v in map(_parse, known) if v is not None]
+    if parsed is None:
+        return _Assessment("changed" if new in known else "new")
+    if parsed in known_parsed:
+        return _Assessment("changed", prerelease=parsed.is_prerelease)
+    bases = [v for v in known_parsed if not v.is_prerelease] or known_parsed
+    below = [v for v in bases if v < parsed]
+    if below:
+        level: Level | None = _level(max(below), parsed)
+    else:
+        level = "pre" if parsed.is_prerelease else None
+    above = [v for v in bases if v > parsed]
+    latest = str(max(above)) if above else None
+    return _Assessment("new", level, parsed.is_prerelease, latest)
+
+
+def _wording(name: str, old: str | None, new: str, release: _Assessment) -> str:
+    if release.kind == "changed":
+        return f"{name}: latest release is back to {new}" + (f" (was {old})" if old else "")
+    details = []
+    if release.level:
+        details.append("pre-release" if release.level == "pre" else f"{release.level} release")
+    if release.latest:
+        details.append(f"backport, latest is {release.latest}")
+    elif old:
+        details.append(f"was {old}")
+    return f"{name} {new} released" + (f" ({', '.join(details)})" if details else "")
+
+
+def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change]:
+    old, new = before.record.pypi_version, after.record.pypi_version
+    if new is None or _same(old, new):
+        return []
+    known = ctx.known_versions | ({old} if old else frozenset())
+    if not known:
+        return []
+    release = _assess(new, known)
+    record = after.record
+    return [
+        Change(
+            event=Event.RELEASE,
+            package_id=record.id,
+            key=f"{record.id}:release:{new}",
+            summary=_wording(package_name(record), old, new, release),
+            data={
+                "old": old,
+                "new": new,
+                "kind": release.kind,
+                "level": release.level,
+                "prerelease": release.prerelease,
+                "backport": release.latest is not None,
+                "latest": release.latest,
+            },
+        )
+    ]
+
+
+def at_or_above(level: Level) -> frozenset[Level]:
+    """The levels a "LEVEL and above" setting covers: "minor" → minor and major; "pre" → pre.
+
+    Both a subscription's minimum level and a `release:LEVEL` digest bypass read this way.
+    """
+    if level not in _FINAL_LEVELS:
+        return frozenset({level})
+    return frozenset(_FINAL_LEVELS[_FINAL_LEVELS.index(level) :])
+
+
+def accepts(preferences: AlertPreferences, change: Change) -> bool:
+    """Apply the subscription's release level threshold and pre-release choice."""
+    if change.data["prerelease"]:
+        return preferences.include_prereleases
+    level = change.data["level"]
+    return level is None or level in at_or_above(preferences.min_release_level)
+
+
+KIND = EventKind(Event.RELEASE, detect=detect, accepts=accepts)

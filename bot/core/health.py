@@ -1,0 +1,167 @@
+"""How alive a package is, with the reasons a person can check.
+
+The state is driven by the age of the last commit, never by raw differences between two commit
+windows, so a window that merely shifts by a week changes nothing until a threshold is crossed.
+
+Where the last commit date comes from:
+
+- `last_updated` is the exact date of the newest commit on the default branch.
+- `commits_over_52` is read as 52 seven-day buckets ending at `last_fetched` (the moment the
+  window was computed; `now` when unknown), newest last. The newest non-zero bucket proves a
+  commit no older than that bucket's start, which overrides `last_updated` only when it is newer
+  (the window can be fresher than `last_updated`, never the other way round).
+- A window of 52 zero weeks with no `last_updated` proves at least 52 weeks of quiet before
+  `last_fetched`; that lower bound stands in for the age.
+- No `last_updated` and an empty window: nothing is known, the state is `unknown`.
+
+| state    | last commit age                                                           |
+|----------|---------------------------------------------------------------------------|
+| active   | ≤ `ACTIVE_DAYS` (13 weeks: any commit in the last 13 weeks of the window)  |
+| slowing  | ≤ `SLOWING_DAYS` (26 weeks)                                               |
+| dormant  | older than that                                                           |
+| stale    | older than the channel's `stale_after_days` (default 365), unless the     |
+|          | package is marked feature-complete, which keeps it `dormant`              |
+| unknown  | no commit information at all                                              |
+
+Whatever the state, a `last_fetched` older than `FETCH_LAG_DAYS` is among the reasons: a row
+Django Packages stopped refreshing usually means the repository is archived, gone or erroring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.core.records import COMMIT_WEEKS, PackageRecord
+from bot.core.timefmt import describe_age
+
+ACTIVE_DAYS = 91
+SLOWING_DAYS = 182
+FETCH_LAG_DAYS = 14
+WEEK = timedelta(weeks=1)
+
+
+class HealthState(StrEnum):
+    ACTIVE = "active"
+    SLOWING = "slowing"
+    DORMANT = "dormant"
+    STALE = "stale"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A package's state and the reasons for it, as of one moment.
+
+    `weeks_since_commit` is a lower bound when `last_commit` is None (only a window of zero
+    weeks is known); `quiet_for` words it either way.
+    """
+
+    state: HealthState
+    reasons: tuple[str, ...]
+    last_commit: datetime | None = None
+    weeks_since_commit: int | None = None
+
+    @property
+    def quiet_for(self) -> str | None:
+        """The quiet spell in words: "12 weeks", or "at least 52 weeks" for a lower bound."""
+        if self.weeks_since_commit is None:
+            return None
+        weeks = self.weeks_since_commit
+        span = f"{weeks} week{'s' if weeks != 1 else ''}"
+        return span if self.last_commit is not None else f"at least {span}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What the record says about the last commit, read at `now`."""
+
+    last_commit: datetime | None
+    exact: bool
+    age: timedelta
+    #: The window is all zeros and agrees with the date: "no commits in 52 weeks".
+    window_quiet: bool
+
+
+def _evidence(record: PackageRecord, now: datetime) -> _Evidence | None:
+    window = record.commits_over_52
+    reference = record.last_fetched or now
+    quiet_since = reference - COMMIT_WEEKS * WEEK
+    window_quiet = bool(window) and not any(window)
+
+    dated: list[tuple[datetime, bool]] = []
+    if record.last_updated is not None:
+        dated.append((record.last_updated, True))
+    newest_busy = next((weeks for weeks, n in enumerate(reversed(window)) if n), None)
+    if newest_busy is not None:
+        dated.append((reference - (newest_busy + 1) * WEEK, False))
+
+    if dated:
+        when, exact = max(dated, key=lambda pair: pair[0])
+        quiet = window_quiet and when <= quiet_since
+        return _Evidence(when, exact, max(now - when, timedelta(0)), quiet)
+    if window_quiet:
+        return _Evidence(None, False, now - quiet_since, window_quiet=True)
+    return None
+
+
+def _state(age: timedelta, stale_after_days: int) -> HealthState:
+    if age > timedelta(days=stale_after_days):
+        return HealthState.STALE
+    if age <= timedelta(days=ACTIVE_DAYS):
+        return HealthState.ACTIVE
+    if age <= timedelta(days=SLOWING_DAYS):
+        return HealthState.SLOWING
+    return HealthState.DORMANT
+
+
+def _commit_reasons(evidence: _Evidence, now: datetime) -> list[str]:
+    reasons = []
+    if evidence.last_commit is not None:
+        when = f"{evidence.last_commit:%Y-%m-%d}"
+        what = f"last commit {when}" if evidence.exact else f"last commits in the week of {when}"
+        reasons.append(f"{what} ({describe_age(evidence.last_commit, now)})")
+    if evidence.window_quiet:
+        reasons.append(f"no commits in {COMMIT_WEEKS} weeks")
+    return reasons
+
+
+def _fetch_lag_reason(record: PackageRecord, now: datetime) -> str | None:
+    if record.last_fetched is None:
+        return None
+    lag = (now - record.last_fetched).days
+    if lag <= FETCH_LAG_DAYS:
+        return None
+    return f"Django Packages stopped refreshing it {lag} days ago"
+
+
+def _judge(
+    evidence: _Evidence, now: datetime, stale_after_days: int, feature_complete: bool
+) -> Health:
+    state = _state(evidence.age, stale_after_days)
+    reasons = _commit_reasons(evidence, now)
+    if state is HealthState.STALE:
+        if feature_complete:
+            state = HealthState.DORMANT
+            reasons.append("marked feature-complete")
+        else:
+            reasons.append(f"quiet for longer than the {stale_after_days}-day staleness threshold")
+    return Health(state, tuple(reasons), evidence.last_commit, evidence.age // WEEK)
+
+
+def classify(
+    record: PackageRecord,
+    *,
+    now: datetime,
+    stale_after_days: int,
+    feature_complete: bool = False,
+) -> Health:
+    """The package's health as seen at `now` (see the module docstring for the thresholds)."""
+    evidence = _evidence(record, now)
+    if evidence is None:
+        health = Health(HealthState.UNKNOWN, ("no commit information from Django Packages yet",))
+    else:
+        health = _judge(evidence, now, stale_after_days, feature_complete)
+    lag = _fetch_lag_reason(record, now)
+    return health if lag is None else replace(health, reasons=(*health.reasons, lag))

@@ -1,0 +1,1 @@
+"""The outbox worker: delivery planning, digests, and the senders alerts go out through."""

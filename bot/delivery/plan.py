@@ -1,0 +1,121 @@
+"""How claimed alerts become posts, channel by channel: digests, alerts, daily-cap summaries.
+
+A digest channel's alerts created up to its latest digest time go out as that destination's
+digest; the rest (immediate mode, or bypassing the digest) go out one embed each, grouped per
+destination and role. A daily cap lets `daily_cap` of those through per UTC day; the first
+overflow of the day becomes one summary line, and overflow after it is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+
+from bot.delivery.digest import digest_messages
+from bot.delivery.senders import Destination, Message
+from bot.messages.alerts import SiteLinks, build_messages, cap_summary, is_report
+from storage.channels import ChannelPreferences
+from storage.models import Alert, DigestMode, Subscription
+
+Routed = Sequence[tuple[Alert, Subscription]]
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A message and the alerts it settles; a `summary` line's alerts are never posted."""
+
+    message: Message
+    alerts: list[Alert]
+    summary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """What planning needs to know of a channel besides its claimed alerts."""
+
+    preferences: ChannelPreferences
+    #: The latest digest time reached (its alerts are due); None in immediate mode.
+    digest_time: datetime | None = None
+    #: Alerts posted on their own today (UTC), which count against `daily_cap`.
+    sent_today: int = 0
+    summary_posted: bool = False
+
+
+@dataclass(slots=True)
+class Plan:
+    posts: dict[Destination, list[Post]] = field(default_factory=dict)
+    #: Alerts over the daily cap once the day's summary line is out: to drop.
+    over_cap: list[Alert] = field(default_factory=list)
+
+    def add(self, destination: Destination, posts: Sequence[Post]) -> None:
+        self.posts.setdefault(destination, []).extend(posts)
+
+
+def plan_delivery(routed: Routed, states: Mapping[int, ChannelState], links: SiteLinks) -> Plan:
+    """The posts of every channel among `routed`, in order per destination."""
+    by_channel: dict[int, list[tuple[Alert, Subscription]]] = {}
+    for alert, subscription in routed:
+        by_channel.setdefault(alert.channel_id, []).append((alert, subscription))
+    plan = Plan()
+    for channel_id, pairs in by_channel.items():
+        _plan_channel(plan, pairs, states[channel_id], links)
+    return plan
+
+
+def _plan_channel(plan: Plan, pairs: Routed, state: ChannelState, links: SiteLinks) -> None:
+    due = state.digest_time
+    digest = [(a, s) for a, s in pairs if due is not None and a.created_at <= due]
+    single = [(a, s) for a, s in pairs if due is None or a.created_at > due]
+    for destination, group in _by_destination(digest).items():
+        plan.add(destination, _digest_posts(group, state.preferences.digest_mode, links))
+    cap = state.preferences.daily_cap
+    room = len(single) if cap is None else max(cap - state.sent_today, 0)
+    for destination, group in _by_destination(single[:room]).items():
+        plan.add(destination, _alert_posts(group, links))
+    overflow = [alert for alert, _ in single[room:]]
+    if not overflow or cap is None:
+        return
+    if state.summary_posted:
+        plan.over_cap += overflow
+        return
+    summary = Post(cap_summary([a.event for a in overflow], cap), overflow, summary=True)
+    plan.add(_destination(*single[room]), [summary])
+
+
+def _destination(alert: Alert, subscription: Subscription) -> Destination:
+    return Destination(alert.guild_id, alert.channel_id, subscription.webhook_url)
+
+
+def _by_destination(pairs: Routed) -> dict[Destination, list[tuple[Alert, Subscription]]]:
+    groups: dict[Destination, list[tuple[Alert, Subscription]]] = {}
+    for alert, subscription in pairs:
+        groups.setdefault(_destination(alert, subscription), []).append((alert, subscription))
+    return groups
+
+
+def _digest_posts(pairs: Routed, mode: DigestMode, links: SiteLinks) -> list[Post]:
+    """One destination's digest, pinging the roles of the subscriptions whose news it covers
+    (a stale report is not news: its route's role is never pinged for it)."""
+    roles = {s.role_id for a, s in pairs if s.role_id is not None and not is_report(a)}
+    messages = digest_messages([a for a, _ in pairs], mode, roles, links)
+    return [Post(message, alerts) for message, alerts in messages]
+
+
+def _alert_posts(pairs: Routed, links: SiteLinks) -> list[Post]:
+    """One destination's alerts, one embed each, sharing messages when their role is the same."""
+    by_role: dict[int | None, list[Alert]] = {}
+    for alert, subscription in pairs:
+        by_role.setdefault(subscription.role_id, []).append(alert)
+    return [
+        post
+        for role_id, alerts in by_role.items()
+        for post in _pair(build_messages(alerts, role_id, links), alerts)
+    ]
+
+
+def _pair(messages: Sequence[Message], alerts: Sequence[Alert]) -> list[Post]:
+    """Each message with the alerts its embeds show: one embed per alert, in order."""
+    remaining = iter(alerts)
+    return [Post(message, list(islice(remaining, len(message["embeds"])))) for message in messages]

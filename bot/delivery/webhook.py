@@ -1,0 +1,142 @@
+"""Posting alerts through a Discord channel webhook: no bot and no gateway, plain HTTPS.
+
+A webhook URL is a secret (whoever holds it can post in the channel): errors and logs name the
+webhook by its id, never by its URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
+from bot.errors import SentinelError
+
+WEBHOOK_URL = re.compile(
+    r"(?:https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com"
+    r"|https?://(?:127\.0\.0\.1|localhost)(?::\d+)?)"
+    r"/api(?:/v\d+)?/webhooks/(?P<id>\d+)/[\w-]+"
+)
+#: The longest rate-limit wait honoured in place; longer ones become a retry with backoff.
+MAX_RATE_LIMIT_WAIT = 5.0
+DEFAULT_RETRY_AFTER = 1.0
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class InvalidWebhookUrl(SentinelError):
+    """The text given is not a Discord webhook URL."""
+
+
+def webhook_id(url: str) -> int:
+    """The id in a Discord webhook URL; raises `InvalidWebhookUrl` for anything else."""
+    match = WEBHOOK_URL.fullmatch(url.strip())
+    if match is None:
+        raise InvalidWebhookUrl(
+            "That is not a Discord webhook URL: copy it from Channel Settings → Integrations → "
+            "Webhooks (https://discord.com/api/webhooks/ID/TOKEN)."
+        )
+    return int(match["id"])
+
+
+class WebhookSender:
+    """Executes the destination's webhook with `?wait=true`, so Discord returns the message."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        max_wait: float = MAX_RATE_LIMIT_WAIT,
+    ) -> None:
+        self.http = http
+        self.sleep = sleep
+        self.max_wait = max_wait
+
+    async def send(self, destination: Destination, message: Message) -> int:
+        url = destination.webhook_url or ""
+        try:
+            hook = webhook_id(url)
+        except InvalidWebhookUrl as exc:
+            raise DestinationGone(f"{exc} Subscribe again with a valid URL.") from None
+        response = await self._post(hook, url, message)
+        if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+            wait = _retry_after(response)
+            if wait > self.max_wait:
+                raise DeliveryFailed(f"Discord rate-limits webhook {hook} for {wait:.0f} s.")
+            await self.sleep(wait)
+            response = await self._post(hook, url, message)
+        return int(_answer(hook, response)["id"])
+
+    async def _post(self, hook: int, url: str, message: Message) -> httpx.Response:
+        try:
+            return await self.http.post(url.strip(), params={"wait": "true"}, json=message)
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+
+
+async def resolve_webhook(http: httpx.AsyncClient, url: str) -> Destination:
+    """Ask Discord where a webhook posts, for a subscription made from its URL.
+
+    Raises `InvalidWebhookUrl` (not a webhook URL, or not a server channel's),
+    `DestinationGone` (deleted or refused) or `DeliveryFailed` (Discord unreachable).
+    """
+    hook = webhook_id(url)
+    try:
+        response = await http.get(url.strip())
+    except httpx.HTTPError as exc:
+        raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+    webhook = _answer(hook, response)
+    if not webhook.get("guild_id") or not webhook.get("channel_id"):
+        raise InvalidWebhookUrl(f"Webhook {hook} does not post to a server channel.")
+    return Destination(int(webhook["guild_id"]), int(webhook["channel_id"]), url.strip())
+
+
+def _answer(hook: int, response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a successful answer; errors become `DestinationGone`/`DeliveryFailed`."""
+    status = response.status_code
+    detail = f"{status} {_discord_message(response)}".strip()
+    if status in (httpx.codes.UNAUTHORIZED, httpx.codes.NOT_FOUND):
+        raise DestinationGone(
+            f"Webhook {hook} is gone ({detail}): it or its channel was deleted — "
+            "create a new webhook and subscribe with its URL."
+        )
+    if status == httpx.codes.FORBIDDEN:
+        raise DestinationGone(
+            f"Discord refused webhook {hook} ({detail}) — "
+            "check the channel's permissions, then subscribe again."
+        )
+    if not response.is_success:
+        raise DeliveryFailed(f"Discord answered {detail} for webhook {hook}.")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or "id" not in body:
+        raise DeliveryFailed(f"Discord answered {status} without JSON for webhook {hook}.")
+    return body
+
+
+def _discord_message(response: httpx.Response) -> str:
+    """Discord's error text ("Unknown Webhook"), when the body says one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds to wait after a 429: JSON `retry_after`, else the `Retry-After` header."""
+    try:
+        return float(response.json()["retry_after"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    try:
+        return float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER

@@ -1,0 +1,116 @@
+"""Run the Discord bot: `djp-sentinel run` and `djp-sentinel sync-commands`.
+
+Resources are built here, main-style, and handed to the bot: the database, the Django Packages
+client and monitor (`open_runtime`), and an HTTP client for webhook deliveries. SIGINT and
+SIGTERM close the bot, which stops its loops between passes; the database is disposed last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import discord
+import httpx
+import yarl
+
+from bot.app.runtime import open_runtime
+from bot.config import Settings
+from bot.discordbot.bot import SentinelBot
+from bot.errors import SentinelError
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+WEBHOOK_TIMEOUT = 10.0
+
+
+class TokenRejected(SentinelError):
+    """Discord refused the bot token."""
+
+
+def point_at(settings: Settings) -> None:
+    """Send discord.py's REST calls and gateway connection where the settings say."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def discover_gateway(bot: discord.Client, settings: Settings) -> None:
+    """With only the REST base overridden, dial the gateway that base announces."""
+    if settings.discord_api_base and not settings.discord_gateway_url:
+        _shards, url, _limits = await bot.http.get_bot_gateway()
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        log.info("gateway announced by %s: %s", settings.discord_api_base, url)
+
+
+async def sync_tree(bot: SentinelBot, guild_id: int | None) -> int:
+    """Register the slash commands globally, or to one guild (instant); return how many."""
+    guild = discord.Object(guild_id) if guild_id is not None else None
+    if guild is not None:
+        bot.tree.copy_global_to(guild=guild)
+    synced = await bot.tree.sync(guild=guild)
+    log.info("synced %d commands %s", len(synced), f"to guild {guild_id}" if guild else "globally")
+    return len(synced)
+
+
+@asynccontextmanager
+async def logged_in(settings: Settings) -> AsyncIterator[SentinelBot]:
+    """A bot built on fresh resources and logged in over REST (no gateway yet)."""
+    assert settings.token is not None, "checked by the CLI"
+    point_at(settings)
+    async with (
+        open_runtime(settings) as runtime,
+        httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as http_client,
+        SentinelBot(runtime, http_client) as bot,
+    ):
+        try:
+            await bot.login(settings.token)
+        except discord.LoginFailure:
+            raise TokenRejected(
+                "Discord rejected DISCORD_TOKEN: copy the token again from the developer "
+                "portal (Bot → Reset Token)."
+            ) from None
+        yield bot
+
+
+async def run_bot(settings: Settings) -> int:
+    """Connect to the gateway and serve until SIGINT or SIGTERM; 0 on a clean stop."""
+    async with logged_in(settings) as bot:
+        if settings.dev_guild_id is not None:
+            await sync_tree(bot, settings.dev_guild_id)
+        await discover_gateway(bot, settings)
+        await serve_until_signalled(bot)
+    return 0
+
+
+async def sync_commands(settings: Settings, guild_id: int | None) -> int:
+    """Register the slash commands over REST only, then exit."""
+    async with logged_in(settings) as bot:
+        count = await sync_tree(bot, guild_id)
+    print(f"Synced {count} commands {f'to guild {guild_id}' if guild_id else 'globally'}.")
+    return 0
+
+
+async def serve_until_signalled(bot: discord.Client) -> None:
+    """Run the gateway connection until it ends or a stop signal arrives, then close the bot."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop.set)
+    connection = asyncio.create_task(bot.connect())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            log.info("stop signal received: closing")
+        await bot.close()
+        await connection
+    finally:
+        stopping.cancel()
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)

@@ -1,0 +1,1 @@
+"""The Django Packages API client and its retry policy."""

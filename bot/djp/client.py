@@ -1,0 +1,319 @@
+"""Async client for the Django Packages REST API v4.
+
+One `httpx.AsyncClient`, a concurrency limit around every request, and retries with backoff
+for whatever may pass (network errors, timeouts, 5xx, 429, HTML maintenance pages, broken
+JSON). What will not pass is typed: `NotFound` for a 404 (never retried), `ApiUnavailable` once
+the attempts run out, `InvalidRecord` for a detail payload that fails validation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as _random
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from bot.config import DEFAULT_DJP_API_URL, Settings
+from bot.core.records import (
+    CategoryRecord,
+    GridRecord,
+    PackageRecord,
+    SearchHit,
+    parse_category,
+    parse_grid,
+    parse_package,
+    parse_search_hit,
+)
+from bot.djp.retry import RetryPolicy, parse_retry_after
+from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    f"djp-sentinel/{version('djp-sentinel')} (+https://github.com/djp-sentinel/djp-sentinel)"
+)
+HEADERS = {"Accept": "application/json", "User-Agent": USER_AGENT}
+DEFAULT_PAGE_SIZE = 500
+DEFAULT_RETRY = RetryPolicy()
+
+Sleep = Callable[[float], Awaitable[object]]
+T = TypeVar("T")
+Listed = TypeVar("Listed", CategoryRecord, GridRecord)
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    """One page of the package catalog: the records that validated, and those that did not."""
+
+    records: list[PackageRecord]
+    invalid: list[InvalidRecord]
+    total: int
+
+
+class DjangoPackagesClient:
+    """Reads packages, grids, categories and search results from Django Packages.
+
+    Use `from_settings()` for a client that owns its HTTP connection pool, or pass an
+    `httpx.AsyncClient` you manage yourself. `sleep` and `random` are injectable so tests can
+    see the backoff waits without waiting.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str = DEFAULT_DJP_API_URL,
+        concurrency: int = 2,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Sleep = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        owns_http: bool = False,
+    ) -> None:
+        self._http = http
+        self._base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self._limit = asyncio.Semaphore(concurrency)
+        self._retry = retry
+        self._sleep = sleep
+        self._random = random
+        self._owns_http = owns_http
+        self.requests_made = 0  # every HTTP request actually sent, retries included
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Sleep = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+    ) -> Self:
+        """A client with its own HTTP pool (closed by `aclose()`), configured from settings."""
+        http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=True)
+        return cls(
+            http,
+            base_url=settings.djp_api_url,
+            concurrency=settings.http_concurrency,
+            retry=retry,
+            sleep=sleep,
+            random=random,
+            owns_http=True,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP pool if this client created it; an injected one is the caller's."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def package(self, key: int | str) -> PackageRecord:
+        """One package by id or slug."""
+        body = await self._get(
+            f"packages/{_segment(key)}/", _json_object, missing=NotFound("package", key)
+        )
+        return parse_package(body)
+
+    async def grid(self, key: int | str) -> GridRecord:
+        """One grid by id or slug, with the ids of its member packages."""
+        body = await self._get(
+            f"grids/{_segment(key)}/", _json_object, missing=NotFound("grid", key)
+        )
+        return parse_grid(body)
+
+    async def categories(self) -> list[CategoryRecord]:
+        """Every category; invalid ones are logged and skipped."""
+        return await self._collect("categories/", parse_category)
+
+    async def grids(self) -> list[GridRecord]:
+        """Every grid; invalid ones are logged and skipped."""
+        return await self._collect("grids/", parse_grid)
+
+    async def search(self, query: str) -> list[SearchHit]:
+        """Up to 20 packages and grids matching `query`; invalid hits are logged and skipped."""
+        if not query.strip():
+            return []
+        hits = await self._get("search/", _json_array, params={"q": query})
+        return _valid(parse_search_hit, hits)
+
+    async def catalog(self, page_size: int = DEFAULT_PAGE_SIZE) -> AsyncIterator[CatalogPage]:
+        """Every package, page by page, each package once even when the list shifts mid-crawl.
+
+        Costs `ceil(count / page_size)` requests when nothing fails. A record that fails
+        validation is reported in its page's `invalid` and does not spoil the others. To stop
+        early, close the iterator (`contextlib.aclosing`) so pending page fetches are cancelled.
+        """
+        seen: set[int] = set()
+        async for envelope in self._pages("packages/", page_size):
+            records, invalid = _partition(parse_package, envelope.results)
+            fresh = [record for record in records if record.id not in seen]
+            seen.update(record.id for record in fresh)
+            yield CatalogPage(fresh, invalid, envelope.count)
+
+    async def _collect(self, path: str, parse: Callable[[Any], Listed]) -> list[Listed]:
+        """Every valid record of a small list endpoint, newest first, each id once."""
+        by_id: dict[int, Listed] = {}
+        async for envelope in self._pages(path, DEFAULT_PAGE_SIZE):
+            for record in _valid(parse, envelope.results):
+                by_id.setdefault(record.id, record)
+        return list(by_id.values())
+
+    async def _pages(self, path: str, page_size: int) -> AsyncIterator[_Envelope]:
+        """Every page of a list endpoint, in offset order.
+
+        The first request learns `count`; the remaining offsets are then fetched concurrently
+        (within the concurrency limit). Records added mid-crawl push older ones to later
+        offsets, so when a page reports a larger count the crawl extends to cover it; the
+        duplicates this causes are for the caller to drop by id.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        first = await self._page(path, page_size, 0)
+        yield first
+        covered, total = page_size, first.count
+        while covered < total:
+            offsets = range(covered, total, page_size)
+            tasks = [asyncio.create_task(self._page(path, page_size, o)) for o in offsets]
+            try:
+                for task in tasks:
+                    envelope = await task
+                    total = max(total, envelope.count)
+                    yield envelope
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            covered += len(offsets) * page_size
+
+    async def _page(self, path: str, limit: int, offset: int) -> _Envelope:
+        return await self._get(path, _envelope, params={"limit": limit, "offset": offset})
+
+    async def _get(
+        self,
+        path: str,
+        decode: Callable[[Any], T],
+        *,
+        params: Mapping[str, str | int] | None = None,
+        missing: SentinelError | None = None,
+    ) -> T:
+        """GET `path` (relative to the base URL) and decode its JSON, retrying what may pass.
+
+        `missing` is raised on a 404. Without it a 404 means the base URL is wrong.
+        """
+        url = self._base_url + path
+        missing = missing or ApiUnavailable(
+            f"Django Packages has no {path} at {url}; check DJP_API_URL."
+        )
+        attempt = 1
+        while True:
+            try:
+                return decode(await self._attempt(url, params, missing))
+            except _TransientError as failure:
+                if attempt >= self._retry.attempts:
+                    raise ApiUnavailable(
+                        f"Django Packages kept failing for {path} ({failure}) "
+                        f"after {attempt} attempts; try again later."
+                    ) from failure
+                await self._sleep(self._retry.delay(attempt, failure.retry_after, self._random))
+                attempt += 1
+
+    async def _attempt(
+        self, url: str, params: Mapping[str, str | int] | None, missing: SentinelError
+    ) -> Any:
+        async with self._limit:
+            self.requests_made += 1
+            try:
+                response = await self._http.get(url, params=params, headers=HEADERS)
+            except httpx.TimeoutException as exc:
+                raise _TransientError("timed out") from exc
+            except httpx.TransportError as exc:
+                raise _TransientError(f"network error: {exc or type(exc).__name__}") from exc
+        return _json_body(response, missing)
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    count: int
+    results: list[Any]
+
+
+class _TransientError(Exception):
+    """A failure that may pass on another attempt; its text ends up in `ApiUnavailable`."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+def _json_body(response: httpx.Response, missing: SentinelError) -> Any:
+    """The parsed JSON of a response, or the error its status and content call for."""
+    status = response.status_code
+    is_html = "html" in response.headers.get("content-type", "")
+    if status == 404:
+        raise missing
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        raise _TransientError("HTTP 429 Too Many Requests", retry_after)
+    if status >= 500 or is_html:
+        raise _TransientError(f"HTTP {status} with an HTML page" if is_html else f"HTTP {status}")
+    if not response.is_success:
+        raise ApiUnavailable(
+            f"Django Packages refused {response.url} with HTTP {status}; "
+            "check DJP_API_URL, then try again later."
+        )
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise _TransientError("malformed JSON") from exc
+
+
+def _json_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise _TransientError("not a JSON object")
+    return body
+
+
+def _json_array(body: Any) -> list[Any]:
+    if not isinstance(body, list):
+        raise _TransientError("not a JSON array")
+    return body
+
+
+def _envelope(body: Any) -> _Envelope:
+    count = body.get("count") if isinstance(body, dict) else None
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool) or not isinstance(results, list):
+        raise _TransientError("not a list page with count and results")
+    return _Envelope(count, results)
+
+
+def _segment(key: int | str) -> str:
+    """An id or slug made safe as one URL path segment."""
+    return quote(str(key).strip(), safe="")
+
+
+def _partition(parse: Callable[[Any], T], items: list[Any]) -> tuple[list[T], list[InvalidRecord]]:
+    valid: list[T] = []
+    invalid: list[InvalidRecord] = []
+    for item in items:
+        try:
+            valid.append(parse(item))
+        except InvalidRecord as exc:
+            invalid.append(exc)
+    return valid, invalid
+
+
+def _valid(parse: Callable[[Any], T], items: list[Any]) -> list[T]:
+    valid, invalid = _partition(parse, items)
+    for exc in invalid:
+        log.warning("Skipped a record from Django Packages: %s", exc)
+    return valid

@@ -1,0 +1,1 @@
+"""Pure formatting: Discord's limits and escaping, alert messages, package cards."""

@@ -1,0 +1,125 @@
+"""Neutral cards: what a package summary says, independent of where it is shown.
+
+The Discord adapter turns a `Card` into an embed with link buttons; the CLI turns it into a
+terminal panel. Text here is plain upstream text: escaping for a medium is the adapter's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from bot.core.health import Health
+from bot.core.records import PackageRecord
+from bot.core.sparkline import commit_summary, sparkline
+from bot.core.timefmt import describe_age
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    title: str
+    url: str | None
+    description: str
+    fields: tuple[Field, ...]
+    links: tuple[Link, ...]
+    footer: str
+    health: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridRef:
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackageSummary:
+    """Everything `/package` and `djp-sentinel package` show about one package."""
+
+    record: PackageRecord
+    health: Health
+    category: str | None
+    grids: tuple[GridRef, ...]
+    site_url: str
+    observed_at: datetime
+
+
+def site_root(api_url: str) -> str:
+    """`https://djangopackages.org/api/v4/` → `https://djangopackages.org/`."""
+    parts = urlsplit(api_url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def package_page(site_url: str, slug: str) -> str:
+    return f"{site_url}packages/p/{slug}/"
+
+
+def grid_page(site_url: str, slug: str) -> str:
+    return f"{site_url}grids/g/{slug}/"
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
+
+
+def _last_commit(record: PackageRecord, now: datetime) -> str:
+    if record.last_updated is None:
+        return "unknown"
+    return f"{record.last_updated:%Y-%m-%d} ({describe_age(record.last_updated, now)})"
+
+
+def package_links(summary: PackageSummary) -> tuple[Link, ...]:
+    record = summary.record
+    candidates = (
+        ("Django Packages", package_page(summary.site_url, record.slug)),
+        ("Repository", record.repo_url),
+        ("PyPI", record.pypi_url),
+        ("Docs", record.documentation_url),
+    )
+    return tuple(
+        Link(label, url)
+        for label, url in candidates
+        if url and url.startswith(("https://", "http://"))
+    )
+
+
+def package_card(summary: PackageSummary) -> Card:
+    record, health = summary.record, summary.health
+    grids = ", ".join(grid.title for grid in summary.grids) or "none"
+    fields = (
+        Field("Latest version", record.pypi_version or "not on PyPI"),
+        Field("Stars", _count(record.repo_watchers)),
+        Field("Forks", _count(record.repo_forks)),
+        Field("Last commit", _last_commit(record, summary.observed_at)),
+        Field("Category", summary.category or "unknown"),
+        Field("Grids", grids),
+        Field(
+            "52-week activity",
+            f"{sparkline(record.commits_over_52)}\n{commit_summary(record.commits_over_52)}",
+            inline=False,
+        ),
+        Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
+    )
+    return Card(
+        title=record.title,
+        url=package_page(summary.site_url, record.slug),
+        description=record.repo_description or "No description.",
+        fields=fields,
+        links=package_links(summary),
+        footer=f"{record.slug} · id {record.id} · data from Django Packages",
+        health=health.state,
+    )

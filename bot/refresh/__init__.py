@@ -1,0 +1,1 @@
+"""The poll cycle, per-channel staleness and the weekly stale report."""

@@ -1,0 +1,444 @@
+"""The poll cycle: refresh what is due, detect changes, and write alerts to the outbox.
+
+One cycle fetches each due package once, however many subscriptions point at it, choosing
+between paging the whole catalog and fetching the targets one by one by the number of requests
+each plan needs. Each batch of records is written with its history rows and outbox rows in one
+transaction, so a crash loses no alert and a restart never duplicates one. Health-dependent
+events (`activity`, `stale`) are judged per channel rule: its threshold and feature-complete
+marks (see `package_alerts`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.events import (
+    Change,
+    DetectContext,
+    Event,
+    detect_changes,
+    grid_membership_changes,
+    removed_change,
+    wants,
+)
+from bot.core.records import GridRecord, PackageRecord
+from bot.djp.client import DjangoPackagesClient
+from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
+from bot.refresh.staleness import ChannelStaleness, StaleRule, channel_staleness
+from storage import channels, cycles, grids, outbox, packages, subscriptions
+from storage.database import Database
+from storage.models import Subscription
+
+log = logging.getLogger(__name__)
+
+CATALOG_PAGE_SIZE = 500
+#: Used to plan a cycle before the first catalog crawl has told us the real size.
+ASSUMED_CATALOG_SIZE = 6000
+#: A package that keeps failing is retried after poll_interval * 2**(failures-1), capped here.
+MAX_BACKOFF = timedelta(days=7)
+#: Consecutive 404s before a package counts as removed from Django Packages.
+REMOVED_AFTER_MISSES = 2
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+#: Events that follow the package's health, so depend on a channel's staleness rule.
+HEALTH_EVENTS = frozenset({Event.ACTIVITY, Event.STALE})
+
+Plan = Literal["catalog", "targets", "idle"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorSettings:
+    poll_interval: timedelta
+    stale_after_days: int
+
+
+@dataclass(slots=True)
+class CycleReport:
+    """What one cycle did; printed by `poll --once` and summarised by `/status`."""
+
+    started_at: datetime
+    plan: Plan = "idle"
+    finished_at: datetime | None = None
+    packages_fetched: int = 0
+    grids_fetched: int = 0
+    requests: int = 0
+    catalog_total: int | None = None
+    changes: list[Change] = field(default_factory=list)
+    alerts_enqueued: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, target: str, error: BaseException | str) -> None:
+        self.failures[target] = str(error)
+
+
+def choose_plan(due: int, catalog_size: int, page_size: int = CATALOG_PAGE_SIZE) -> Plan:
+    """Page the catalog when that takes fewer requests than fetching each due package."""
+    if due == 0:
+        return "idle"
+    pages = max(1, math.ceil(catalog_size / page_size))
+    return "catalog" if pages < due else "targets"
+
+
+def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
+    """Exponential backoff for a package or grid that keeps failing."""
+    return min(poll_interval * 2 ** max(failures - 1, 0), MAX_BACKOFF)
+
+
+def alerts_for(
+    changes: Iterable[Change], audience: dict[int, list[Subscription]], *, by: str
+) -> list[outbox.NewAlert]:
+    """One outbox row per (subscription that wants it, change); the channel dedups repeats."""
+    rows: dict[str, outbox.NewAlert] = {}
+    for change in changes:
+        target = change.grid_id if by == "grid" else change.package_id
+        for subscription in audience.get(target, ()):
+            if not wants(subscription.preferences, change):
+                continue
+            key = f"{subscription.channel_id}:{change.key}"
+            rows.setdefault(
+                key,
+                outbox.NewAlert(
+                    subscription_id=subscription.id,
+                    guild_id=subscription.guild_id,
+                    channel_id=subscription.channel_id,
+                    event=change.event.value,
+                    dedup_key=key,
+                    summary=change.summary,
+                    payload=change.data,
+                    package_id=change.package_id,
+                    grid_id=change.grid_id,
+                ),
+            )
+    return list(rows.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A package seen again: both records, the detection context, and the changes found with
+    it (the global staleness rule)."""
+
+    previous: PackageRecord
+    current: PackageRecord
+    context: DetectContext
+    changes: list[Change]
+
+
+def package_alerts(
+    seen: Observation,
+    subscribers: Sequence[Subscription],
+    staleness: Mapping[int, ChannelStaleness],
+) -> list[outbox.NewAlert]:
+    """The alerts a package's changes raise among its subscribers.
+
+    Events that do not depend on health reach every subscriber. `activity` and `stale` are
+    worked out once per distinct rule (threshold, feature-complete mark) among the subscribers'
+    channels, and each result reaches only the channels applying that rule: a channel hears of
+    a transition as one or the other, never both.
+    """
+    package_id, context = seen.current.id, seen.context
+    others = [change for change in seen.changes if change.event not in HEALTH_EVENTS]
+    alerts = alerts_for(others, {package_id: list(subscribers)}, by="package")
+    by_rule: dict[StaleRule, list[Subscription]] = {}
+    for subscription in subscribers:
+        by_rule.setdefault(staleness[subscription.channel_id].rule(package_id), []).append(
+            subscription
+        )
+    global_rule = StaleRule(context.stale_after_days, context.feature_complete)
+    for rule, group in by_rule.items():
+        if rule == global_rule:  # most channels: the global detection already answered
+            health = [change for change in seen.changes if change.event in HEALTH_EVENTS]
+        else:
+            ruled = replace(
+                context,
+                stale_after_days=rule.stale_after_days,
+                feature_complete=rule.feature_complete,
+            )
+            health = detect_changes(seen.previous, seen.current, ruled, events=HEALTH_EVENTS)
+        alerts += alerts_for(health, {package_id: group}, by="package")
+    return alerts
+
+
+class Monitor:
+    """Refreshes watched records from Django Packages into storage and the outbox."""
+
+    def __init__(
+        self,
+        client: DjangoPackagesClient,
+        database: Database,
+        settings: MonitorSettings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.settings = settings
+        self.clock = clock
+
+    # -- whole cycles ------------------------------------------------------------------------
+
+    async def run_cycle(self, *, everything: bool = False) -> CycleReport:
+        """Refresh every due grid, then every due package, and record the cycle.
+
+        `everything=True` treats every watched target as due (a manual `poll --once`).
+        """
+        report = CycleReport(started_at=self.clock())
+        requests_before = self.client.requests_made
+        due_by = FAR_FUTURE if everything else report.started_at
+        async with self.database.session() as session:
+            due_grids = await grids.due_grid_ids(session, due_by)
+        for grid_id in due_grids:
+            await self._refresh_grid(grid_id, report)
+
+        async with self.database.session() as session:
+            due = await packages.due_package_ids(session, due_by)
+            catalog_size = await self._catalog_size_estimate(session)
+        report.plan = choose_plan(len(due), catalog_size)
+        if report.plan == "catalog":
+            missed = await self._crawl_catalog(set(due), report)
+            await self._fetch_targets(sorted(missed), report)
+        elif report.plan == "targets":
+            await self._fetch_targets(due, report)
+
+        report.requests = self.client.requests_made - requests_before
+        await self._record(report)
+        return report
+
+    async def sync_catalog(self, progress: Callable[[int, int], None] | None = None) -> CycleReport:
+        """Pull the whole catalog: categories, every grid, every package."""
+        report = CycleReport(started_at=self.clock(), plan="catalog")
+        requests_before = self.client.requests_made
+        categories = await self.client.categories()
+        async with self.database.transaction() as session:
+            await grids.save_categories(session, categories)
+        await self._crawl_catalog(set(), report, progress=progress)
+        for grid in await self.client.grids():
+            await self._ingest_grid(grid, report)
+        report.requests = self.client.requests_made - requests_before
+        await self._record(report)
+        return report
+
+    # -- single targets (used by commands) ---------------------------------------------------
+
+    async def refresh_package(self, key: int | str) -> PackageRecord:
+        """Fetch one package now through the normal pipeline (a first fetch is a baseline).
+
+        Raises NotFound, InvalidRecord or ApiUnavailable for the caller to report.
+        """
+        record = await self.client.package(key)
+        report = CycleReport(started_at=self.clock(), plan="targets")
+        await self._ingest([record], report)
+        return record
+
+    async def refresh_grid(self, key: int | str) -> GridRecord:
+        grid = await self.client.grid(key)
+        report = CycleReport(started_at=self.clock(), plan="targets")
+        await self._ingest_grid(grid, report)
+        return grid
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _catalog_size_estimate(self, session: AsyncSession) -> int:
+        last = await cycles.last_catalog_total(session)
+        return last or max(ASSUMED_CATALOG_SIZE, await packages.package_count(session))
+
+    async def _crawl_catalog(
+        self,
+        wanted: set[int],
+        report: CycleReport,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> set[int]:
+        """Ingest every catalog page; return the wanted ids the crawl did not deliver."""
+        seen = 0
+        try:
+            async for page in self.client.catalog(page_size=CATALOG_PAGE_SIZE):
+                report.catalog_total = page.total
+                for invalid in page.invalid:
+                    self._skip_invalid(invalid, report)
+                await self._ingest(page.records, report)
+                wanted.difference_update(record.id for record in page.records)
+                seen += len(page.records) + len(page.invalid)
+                if progress:
+                    progress(seen, page.total)
+        except ApiUnavailable as exc:
+            log.warning("catalog crawl stopped: %s", exc)
+            report.fail("catalog", exc)
+        return wanted
+
+    async def _fetch_targets(self, ids: Sequence[int], report: CycleReport) -> None:
+        """Fetch packages one by one (bounded by the client's concurrency) and ingest them."""
+        results = await asyncio.gather(*(self._fetch_one(pid, report) for pid in ids))
+        await self._ingest([record for record in results if record is not None], report)
+
+    async def _fetch_one(self, package_id: int, report: CycleReport) -> PackageRecord | None:
+        try:
+            return await self.client.package(package_id)
+        except NotFound:
+            await self._package_missing(package_id, report)
+        except InvalidRecord as exc:
+            self._skip_invalid(exc, report)
+            await self._package_failed(package_id, exc, report)
+        except SentinelError as exc:
+            await self._package_failed(package_id, exc, report)
+        return None
+
+    def _skip_invalid(self, error: InvalidRecord, report: CycleReport) -> None:
+        log.warning("%s; skipped this cycle", error)
+        report.fail(f"package {error.record_id}", error)
+
+    async def _package_failed(self, package_id: int, error: Exception, report: CycleReport) -> None:
+        report.fail(f"package {package_id}", error)
+        now = self.clock()
+        async with self.database.transaction() as session:
+            stored = await packages.load_packages(session, [package_id])
+            failures = stored[package_id].failure_count + 1 if package_id in stored else 1
+            retry_at = now + retry_delay(self.settings.poll_interval, failures)
+            await packages.record_failure(session, package_id, str(error), retry_at=retry_at)
+
+    async def _package_missing(self, package_id: int, report: CycleReport) -> None:
+        report.fail(f"package {package_id}", "not found on Django Packages")
+        now = self.clock()
+        async with self.database.transaction() as session:
+            retry_at = now + retry_delay(self.settings.poll_interval, 1)
+            misses = await packages.record_missing(session, package_id, retry_at=retry_at)
+            if misses < REMOVED_AFTER_MISSES:
+                return
+            stored = await packages.load_packages(session, [package_id])
+            if package_id not in stored or stored[package_id].removed_at is not None:
+                return
+            await packages.mark_removed(session, package_id, now=now)
+            change = removed_change(stored[package_id].record)
+            report.changes.append(change)
+            audience = await subscriptions.subscriptions_for_packages(session, [package_id])
+            report.alerts_enqueued += await outbox.enqueue(
+                session, alerts_for([change], audience, by="package"), now=now
+            )
+
+    async def _ingest(self, records: Sequence[PackageRecord], report: CycleReport) -> None:
+        """Store one batch of records and the alerts their changes raise, atomically."""
+        if not records:
+            return
+        now = self.clock()
+        async with self.database.transaction() as session:
+            stored = await packages.load_packages(session, [r.id for r in records])
+            observed: list[Observation] = []
+            for record in records:
+                if record.id not in stored:
+                    continue  # first observation: a silent baseline
+                previous = stored[record.id]
+                context = DetectContext(
+                    now=now,
+                    previous_at=previous.fetched_at,
+                    stale_after_days=self.settings.stale_after_days,
+                    known_versions=await self._known_versions(session, previous.record, record),
+                )
+                found = detect_changes(previous.record, record, context)
+                observed.append(Observation(previous.record, record, context, found))
+            alerts = await self._alerts(session, observed)
+            await packages.save_observations(
+                session, records, now=now, next_poll_at=now + self.settings.poll_interval
+            )
+            report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
+        report.packages_fetched += len(records)
+        report.changes.extend({c.key: c for seen in observed for c in seen.changes}.values())
+
+    async def _alerts(
+        self, session: AsyncSession, observed: Sequence[Observation]
+    ) -> list[outbox.NewAlert]:
+        """The alerts of a batch's changes, for the packages that can have any.
+
+        A package unchanged under the global rule can still change for a channel with its own
+        staleness rule; every other package is skipped without loading its subscribers.
+        """
+        own_rule = await channels.own_staleness_channel_ids(session)
+        followed = await subscriptions.followed_package_ids(session, own_rule) if own_rule else {}
+        ruled = frozenset().union(*followed.values())
+        candidates = [seen for seen in observed if seen.changes or seen.current.id in ruled]
+        audience = await subscriptions.subscriptions_for_packages(
+            session, [seen.current.id for seen in candidates]
+        )
+        staleness = await channel_staleness(
+            session,
+            {sub.channel_id for subs in audience.values() for sub in subs},
+            default_days=self.settings.stale_after_days,
+        )
+        alerts: list[outbox.NewAlert] = []
+        for seen in candidates:
+            alerts += package_alerts(seen, audience[seen.current.id], staleness)
+        return alerts
+
+    @staticmethod
+    async def _known_versions(
+        session: AsyncSession, previous: PackageRecord, current: PackageRecord
+    ) -> frozenset[str]:
+        """Versions seen before; only looked up when the version moved (it costs a query)."""
+        if current.pypi_version is None or current.pypi_version == previous.pypi_version:
+            return frozenset()
+        return await packages.known_versions(session, current.id)
+
+    async def _refresh_grid(self, grid_id: int, report: CycleReport) -> None:
+        try:
+            grid = await self.client.grid(grid_id)
+        except SentinelError as exc:
+            report.fail(f"grid {grid_id}", exc)
+            now = self.clock()
+            async with self.database.transaction() as session:
+                await grids.record_grid_failure(
+                    session,
+                    grid_id,
+                    str(exc),
+                    retry_at=now + retry_delay(self.settings.poll_interval, 1),
+                )
+            return
+        await self._ingest_grid(grid, report)
+
+    async def _ingest_grid(self, grid: GridRecord, report: CycleReport) -> None:
+        """Store a grid's membership; members never seen are fetched first (as baselines) so
+        that join alerts can name them and the rest of the cycle does not fetch them again."""
+        async with self.database.session() as session:
+            stored = await packages.load_packages(session, grid.package_ids)
+        await self._fetch_targets([pid for pid in grid.package_ids if pid not in stored], report)
+        now = self.clock()
+        async with self.database.transaction() as session:
+            previous, current = await grids.save_grid(
+                session, grid, now=now, next_poll_at=now + self.settings.poll_interval
+            )
+            moved_ids = previous ^ current if previous is not None else frozenset()
+            moved = await packages.load_packages(session, moved_ids)
+            titles = {pid: package.record.title for pid, package in moved.items()}
+            changes = grid_membership_changes(grid, previous, current, titles)
+            if changes:
+                audience = await subscriptions.subscriptions_for_grids(session, [grid.id])
+                report.alerts_enqueued += await outbox.enqueue(
+                    session, alerts_for(changes, audience, by="grid"), now=now
+                )
+        report.grids_fetched += 1
+        report.changes.extend(changes)
+
+    async def _record(self, report: CycleReport) -> None:
+        report.finished_at = self.clock()
+        async with self.database.transaction() as session:
+            await cycles.record_cycle(
+                session,
+                started_at=report.started_at,
+                finished_at=report.finished_at,
+                mode=report.plan,
+                packages_fetched=report.packages_fetched,
+                packages_failed=len(report.failures),
+                grids_fetched=report.grids_fetched,
+                changes=len(report.changes),
+                alerts_enqueued=report.alerts_enqueued,
+                requests=report.requests,
+                catalog_total=report.catalog_total,
+            )
