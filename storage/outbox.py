@@ -1,4 +1,8 @@
-"""The alert outbox: the poll cycle enqueues, delivery workers claim and settle."""
+"""The alert outbox and every change of an alert's state, in one place.
+
+The poll cycle enqueues; delivery workers claim (leaving out what a digest holds), lease by
+postponing, and settle: sent, retry, failed, dropped, or counted in a daily-cap summary line.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.bypass import Bypass
+from bot.core.events.base import Event
 from storage._sql import dialect_insert
 from storage.models import Alert, AlertStatus
 
@@ -29,6 +35,16 @@ class NewAlert:
     grid_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Alerts of `channel_ids` created after `since` wait for their next digest, except those
+    matching a `bypass` entry (`bot.delivery.digest` builds these from the channels' settings)."""
+
+    since: datetime
+    bypass: tuple[str, ...]
+    channel_ids: frozenset[int]
+
+
 async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: datetime) -> int:
     """Add alerts to the outbox, skipping dedup keys already there; return how many were new."""
     if not alerts:
@@ -45,18 +61,39 @@ async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: dat
     return len((await session.execute(statement, rows)).all())
 
 
+def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:
+    """Alerts that digest-bypass entries let through (`bot.core.bypass`): every alert of a named
+    event ("stale"), and releases of a level and above ("release:minor": minor and major)."""
+    bypass = Bypass.of(entries)
+    events = sorted(event.value for event in bypass.events)
+    levels = sorted(bypass.release_levels)
+    level = func.coalesce(Alert.payload["level"].as_string(), "")
+    by_level = and_(Alert.event == Event.RELEASE.value, level.in_(levels)) if levels else false()
+    return or_(Alert.event.in_(events), by_level)
+
+
+def _held(hold: Hold) -> ColumnElement[bool]:
+    held = and_(Alert.channel_id.in_(hold.channel_ids), Alert.created_at > hold.since)
+    return and_(held, not_(matches_bypass(hold.bypass))) if hold.bypass else held
+
+
 async def claim_due(
     session: AsyncSession,
     *,
     now: datetime,
+    holds: Sequence[Hold] = (),
     limit: int | None = 100,
-    where: Sequence[ColumnElement[bool]] = (),
+    channel_ids: Collection[int] | None = None,
 ) -> list[Alert]:
-    """Pending alerts due by `now` (and matching `where`), grouped by channel, oldest first.
+    """Pending alerts due by `now`, grouped by channel, oldest first: leaving out what a digest
+    `holds`, optionally only those of `channel_ids`.
 
     On PostgreSQL the rows stay locked until the caller's transaction ends and other workers
     skip them (`FOR UPDATE SKIP LOCKED`), so settle or lease them in the same transaction.
     """
+    where = [not_(_held(hold)) for hold in holds]
+    if channel_ids is not None:
+        where.append(Alert.channel_id.in_(set(channel_ids)))
     query = (
         select(Alert)
         .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now, *where)
@@ -65,6 +102,37 @@ async def claim_due(
         .with_for_update(skip_locked=True)
     )
     return list(await session.scalars(query.execution_options(populate_existing=True)))
+
+
+async def postpone(session: AsyncSession, alert_ids: Collection[int], *, until: datetime) -> None:
+    """Keep pending alerts out of claims until `until`, without counting an attempt.
+
+    Used as a lease while a worker posts what it claimed, and to wait for a sender.
+    """
+    await session.execute(
+        update(Alert)
+        .where(Alert.id.in_(set(alert_ids)), Alert.status == AlertStatus.PENDING)
+        .values(next_attempt_at=until)
+    )
+
+
+async def drop_pending(
+    session: AsyncSession,
+    *,
+    reason: str,
+    alert_ids: Collection[int] = (),
+    subscription_ids: Collection[int] = (),
+) -> int:
+    """Give up on pending alerts, by id or by subscription, without an attempt; how many."""
+    result = await session.execute(
+        update(Alert)
+        .where(
+            Alert.status == AlertStatus.PENDING,
+            or_(Alert.id.in_(set(alert_ids)), Alert.subscription_id.in_(set(subscription_ids))),
+        )
+        .values(status=AlertStatus.DROPPED, last_error=reason)
+    )
+    return result.rowcount
 
 
 async def _settle(session: AsyncSession, alert_ids: Collection[int], **values: Any) -> None:
@@ -99,6 +167,27 @@ async def mark_retry(
 async def mark_failed(session: AsyncSession, alert_ids: Collection[int], *, error: str) -> None:
     """Give up on the alerts: they are kept, with the error, but never retried."""
     await _settle(session, alert_ids, status=AlertStatus.FAILED, last_error=error)
+
+
+async def mark_summarized(
+    session: AsyncSession,
+    alert_ids: Collection[int],
+    *,
+    message_id: int | None,
+    now: datetime,
+    reason: str,
+) -> None:
+    """Settle alerts counted in a daily-cap summary line: dropped, never posted on their own,
+    with the summary's message and time (which is how
+    `storage.delivery_queries.summary_posted_since` finds it)."""
+    await _settle(
+        session,
+        alert_ids,
+        status=AlertStatus.DROPPED,
+        sent_at=now,
+        message_id=message_id,
+        last_error=reason,
+    )
 
 
 async def pending_count(session: AsyncSession) -> int:

@@ -10,8 +10,8 @@ from bot.delivery.digest import digest_messages, holds, last_digest_time
 from bot.messages.alerts import SiteLinks, cap_summary
 from bot.messages.limits import check_message
 from storage.channels import ChannelPreferences
-from storage.delivery_queries import Hold
 from storage.models import Alert, DigestMode
+from storage.outbox import Hold
 
 FRIDAY_NOON = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 LINKS = SiteLinks("https://site.test/", {265: "django-flatblocks"})

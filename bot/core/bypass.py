@@ -10,7 +10,7 @@ A channel's `digest_bypass` lists entries of two forms:
 A release without a level (a rollback, a version that is not PEP 440, nothing to compare with)
 matches only the plain `release` entry. `parse_entry` is the one validator, used by import
 documents (`bot.app.transfer`) and `/settings digest`; `Bypass.of` reads stored entries for the
-delivery queries (`storage.delivery_queries.matches_bypass`).
+delivery queries (`storage.outbox.matches_bypass`).
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ from bot.messages.limits import (
     truncate,
 )
 from storage.channels import ChannelPreferences
-from storage.delivery_queries import Hold
 from storage.models import Alert, DigestMode
+from storage.outbox import Hold
 
 TITLES = {DigestMode.DAILY: "Daily digest", DigestMode.WEEKLY: "Weekly digest"}
 #: Where a weekly stale report goes in a digest: its packages by slug (`/stale` has reasons).

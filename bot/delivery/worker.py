@@ -119,15 +119,15 @@ class DeliveryWorker:
                 if (sub := active.get(a.subscription_id)) and _wants(sub, a)
             ]
             kept = {a.id for a, _ in routed}
-            report.dropped += await delivery_queries.drop_pending(
+            report.dropped += await outbox.drop_pending(
                 session, alert_ids=[a.id for a in claimed if a.id not in kept], reason=UNWANTED
             )
-            await delivery_queries.postpone(session, kept, until=now + LEASE)
+            await outbox.postpone(session, kept, until=now + LEASE)
             states = await _channel_states(
                 session, {a.channel_id: preferences[a.channel_id] for a, _ in routed}, now
             )
             plan = plan_delivery(routed, states, await self._links(session, routed))
-            report.dropped += await delivery_queries.drop_pending(
+            report.dropped += await outbox.drop_pending(
                 session, alert_ids=[a.id for a in plan.over_cap], reason=OVER_CAP
             )
         return plan.posts
@@ -138,9 +138,7 @@ class DeliveryWorker:
         """A batch of ready alerts, completed with every ready alert of its digest or capped
         channels, in claim order; and the settings of the batch's channels."""
         held = holds(await delivery_queries.digest_preferences(session), now)
-        claimed = await delivery_queries.claim_ready(
-            session, now=now, holds=held, limit=self.batch_size
-        )
+        claimed = await outbox.claim_due(session, now=now, holds=held, limit=self.batch_size)
         preferences = await channels.preferences_for(session, {a.channel_id for a in claimed})
         whole = [
             channel_id
@@ -148,8 +146,8 @@ class DeliveryWorker:
             if prefs.digest_mode is not DigestMode.IMMEDIATE or prefs.daily_cap
         ]
         if whole:
-            rest = await delivery_queries.claim_ready(
-                session, now=now, holds=held, channel_ids=whole
+            rest = await outbox.claim_due(
+                session, now=now, holds=held, limit=None, channel_ids=whole
             )
             claimed = sorted({a.id: a for a in [*claimed, *rest]}.values(), key=_claim_order)
         return claimed, preferences
@@ -187,7 +185,7 @@ class DeliveryWorker:
         ids = [a.id for a in post.alerts]
         async with self.database.transaction() as session:
             if post.summary:
-                await delivery_queries.mark_summarized(
+                await outbox.mark_summarized(
                     session, ids, message_id=message_id, now=self.clock(), reason=SUMMARIZED
                 )
             else:
@@ -200,9 +198,7 @@ class DeliveryWorker:
 
     async def _postpone(self, alerts: Sequence[Alert], wait: timedelta) -> None:
         async with self.database.transaction() as session:
-            await delivery_queries.postpone(
-                session, [a.id for a in alerts], until=self.clock() + wait
-            )
+            await outbox.postpone(session, [a.id for a in alerts], until=self.clock() + wait)
 
     async def _retry(
         self, failed: Sequence[Alert], later: Sequence[Alert], error: str, report: DeliveryReport
@@ -218,7 +214,7 @@ class DeliveryWorker:
             await outbox.mark_retry(
                 session, [a.id for a in again], error=error, next_attempt_at=retry_at
             )
-            await delivery_queries.postpone(session, [a.id for a in later], until=retry_at)
+            await outbox.postpone(session, [a.id for a in later], until=retry_at)
         report.failed += len(give_up)
         report.retrying += len(again) + len(later)
 
@@ -237,7 +233,7 @@ class DeliveryWorker:
                 reason=reason,
                 now=self.clock(),
             )
-            report.dropped += await delivery_queries.drop_pending(
+            report.dropped += await outbox.drop_pending(
                 session, subscription_ids=paused, reason=reason
             )
         report.failed += len(failed)
