@@ -28,6 +28,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/refresh.py
+	$(BIN)/python bench/autocomplete.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, case, cast, func, or_, update
+from sqlalchemy import ColumnElement, String, Table, cast, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models import Grid, Package
 
@@ -52,24 +51,3 @@ def by_id_or_slug(model: type[Package] | type[Grid], key: int | str) -> ColumnEl
     if isinstance(key, str) and not key.strip().isdigit():
         return func.lower(model.slug) == key.strip().lower()
     return model.id == int(key)
-
-
-def text_match(
-    slug: InstrumentedAttribute[str], title: InstrumentedAttribute[str], text: str
-) -> tuple[ColumnElement[bool], ColumnElement[int]]:
-    """A case-insensitive substring filter on slug or title, and its rank (0 is best).
-
-    Rank 0 is the exact slug, 1 a slug prefix, 2 any other match; callers add tie-breakers.
-    """
-    needle = text.strip().lower()
-    lowered = func.lower(slug)
-    matches = or_(
-        lowered.contains(needle, autoescape=True),
-        func.lower(title).contains(needle, autoescape=True),
-    )
-    rank = case(
-        (lowered == needle, 0),
-        (lowered.startswith(needle, autoescape=True), 1),
-        else_=2,
-    )
-    return matches, rank

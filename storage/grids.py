@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import CategoryRecord, GridRecord
-from storage._sql import by_id_or_slug, dialect_insert, release_slugs, text_match, upsert
+from storage._sql import by_id_or_slug, dialect_insert, release_slugs, upsert
 from storage.models import Category, Grid, GridMember, Subscription, TargetKind
 from storage.subscriptions import ACTIVE
 
@@ -123,14 +123,13 @@ async def category_titles(session: AsyncSession) -> dict[int, str]:
     return dict(rows.tuples().all())
 
 
-async def search_grids(session: AsyncSession, text: str, limit: int = 25) -> list[Grid]:
-    """Grids whose slug or title contains `text`: exact slug, slug prefix, then most packages."""
-    matches, rank = text_match(Grid.slug, Grid.title, text)
+async def grid_names(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """(slug, title, member count) of every stored grid."""
     size = (
         select(func.count()).where(GridMember.grid_id == Grid.id).correlate(Grid).scalar_subquery()
     )
-    query = select(Grid).where(matches).order_by(rank, size.desc(), Grid.slug).limit(limit)
-    return list(await session.scalars(query.execution_options(populate_existing=True)))
+    rows = await session.execute(select(Grid.slug, Grid.title, size))
+    return [(slug, title, members) for slug, title, members in rows.tuples()]
 
 
 async def grids_of_package(session: AsyncSession, package_id: int) -> list[GridRef]:

@@ -11,7 +11,7 @@ from sqlalchemy import Select, Subquery, and_, func, insert, or_, select, union,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import PackageRecord
-from storage._sql import by_id_or_slug, release_slugs, text_match, upsert
+from storage._sql import by_id_or_slug, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 from storage.subscriptions import ACTIVE
 
@@ -234,16 +234,12 @@ async def known_versions(session: AsyncSession, package_id: int) -> frozenset[st
     return frozenset(await session.scalars(versions))
 
 
-async def search_packages(session: AsyncSession, text: str, limit: int = 25) -> list[StoredPackage]:
-    """Packages whose slug or title contains `text`: exact slug, slug prefix, then most stars."""
-    matches, rank = text_match(Package.slug, Package.title, text)
-    query = (
-        select(Package)
-        .where(matches)
-        .order_by(rank, func.coalesce(Package.repo_watchers, -1).desc(), Package.slug)
-        .limit(limit)
+async def package_names(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """(slug, title, stars) of every stored package: what lookup by name needs, nothing more."""
+    rows = await session.execute(
+        select(Package.slug, Package.title, func.coalesce(Package.repo_watchers, 0))
     )
-    return await _stored(session, query)
+    return [(slug, title, stars) for slug, title, stars in rows.tuples()]
 
 
 async def packages_in_grid(session: AsyncSession, grid_id: int) -> list[StoredPackage]:

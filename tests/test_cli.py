@@ -54,8 +54,23 @@ async def test_unknown_slug_is_one_line_and_exit_1(cli_env: dict[str, str], tmp_
     result = await djp_sentinel(cli_env, tmp_path, "package", "django-no-such-thing")
 
     assert result.code == 1
-    assert result.err.strip() == "error: No package 'django-no-such-thing' on Django Packages."
+    assert result.err.strip() == "error: No package “django-no-such-thing” on Django Packages."
     assert result.out == ""
+
+
+async def test_a_mistyped_slug_suggests_the_closest(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    await djp_sentinel(cli_env, tmp_path, "sync")
+
+    package = await djp_sentinel(cli_env, tmp_path, "package", "django-flatblcoks")
+    grid = await djp_sentinel(cli_env, tmp_path, "grid", "flatpage")
+
+    assert (package.code, grid.code) == (1, 1)
+    assert package.err.strip() == (
+        "error: No package “django-flatblcoks” on Django Packages. Did you mean: django-flatblocks?"
+    )
+    assert grid.err.strip().endswith("Did you mean: flatpages?")
 
 
 async def test_bad_database_url_is_one_line_without_the_password(

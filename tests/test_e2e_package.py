@@ -124,3 +124,49 @@ async def test_a_slow_answer_is_deferred_in_time(
     assert record.deferred
     assert fields(record.embeds[0])["Latest version"] == "1.0.0"
     assert discord_fake.violations == []
+
+
+async def test_autocomplete_forgives_typos_and_loose_wording(
+    discord_fake: FakeDiscord, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    await runtime.monitor.sync_catalog()
+
+    typo = await discord_fake.autocomplete("package", {"slug": "flatblcoks"}, focused="slug")
+    words = await discord_fake.autocomplete(
+        "watch add", {"slug": "rest registration"}, focused="slug"
+    )
+
+    assert typo[0] == {"name": "django-flatblocks", "value": "django-flatblocks"}
+    assert words[0]["value"] == "django-rest-registration"
+    assert discord_fake.violations == []
+
+
+async def test_an_unknown_slug_answers_did_you_mean(
+    discord_fake: FakeDiscord, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    await runtime.monitor.sync_catalog()
+
+    record = await discord_fake.run_command("package", {"slug": "django-flatblcoks"})
+
+    assert record.ephemeral
+    assert record.content == (
+        "No package “django-flatblcoks” on Django Packages. Did you mean: django-flatblocks?"
+    )
+
+
+async def test_a_package_stored_by_a_refresh_is_offered_at_once(
+    discord_fake: FakeDiscord,
+    djp_api: FakeDjangoPackages,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    await runtime.monitor.sync_catalog()
+    await discord_fake.autocomplete("package", {"slug": "widget"}, focused="slug")  # index loaded
+    [newcomer] = package_copies(flatblocks_payload, 1, "Django Widget Toolkit")
+    djp_api.add_package(newcomer)
+
+    await runtime.monitor.sync_catalog()  # the next crawl stores it
+    choices = await discord_fake.autocomplete("package", {"slug": "widget tolkit"}, focused="slug")
+
+    assert choices[0]["value"] == "django-widget-0"

@@ -114,13 +114,13 @@ async def test_categories_are_saved_and_updated(session: AsyncSession) -> None:
     assert (await grids.category_titles(session))[renamed.id] == "Others"
 
 
-async def test_search_grids_ranks_slug_matches_then_size(session: AsyncSession) -> None:
-    await save(session, grid(1, "api-tools", members=(1,)))
+async def test_grid_names_are_slug_title_and_size(session: AsyncSession) -> None:
     await save(session, grid(2, "rest-frameworks", members=(1, 2, 3), title="REST APIs"))
     await save(session, grid(3, "api", members=()))
-    await save(session, grid(4, "admin", members=(1, 2, 3, 4)))
-    found = await grids.search_grids(session, "API")
-    assert [g.slug for g in found] == ["api", "api-tools", "rest-frameworks"]
+    assert sorted(await grids.grid_names(session)) == [
+        ("api", "Api", 0),
+        ("rest-frameworks", "REST APIs", 3),
+    ]
 
 
 async def test_grids_of_package_names_the_stored_grids_listing_it(session: AsyncSession) -> None:

@@ -208,24 +208,16 @@ async def test_known_versions_remember_every_release_seen(session: AsyncSession)
     assert await packages.known_versions(session, 404) == frozenset()
 
 
-async def test_search_ranks_exact_slug_then_prefix_then_stars(session: AsyncSession) -> None:
+async def test_package_names_are_slug_title_and_stars(session: AsyncSession) -> None:
     await save(
         session,
         variant(1, "django-cache", repo_watchers=500),
-        variant(2, "cache-utils", repo_watchers=5),
-        variant(3, "cache", repo_watchers=1),
-        package(id=4, slug="memo", title="Cache Machine", repo_watchers=1000),
-        variant(5, "django-sessions", repo_watchers=9000),
+        package(id=4, slug="memo", title="Cache Machine", repo_watchers=None),
     )
-    found = await packages.search_packages(session, "Cache")
-    assert [p.record.slug for p in found] == ["cache", "cache-utils", "memo", "django-cache"]
-    assert len(await packages.search_packages(session, "cache", limit=2)) == 2
-
-
-async def test_search_treats_wildcards_as_text(session: AsyncSession) -> None:
-    await save(session, variant(1, "django-cache"), variant(2, "django_cache"))
-    assert [p.record.id for p in await packages.search_packages(session, "_")] == [2]
-    assert await packages.search_packages(session, "%") == []
+    assert sorted(await packages.package_names(session)) == [
+        ("django-cache", "django-cache", 500),
+        ("memo", "Cache Machine", 0),
+    ]
 
 
 async def test_packages_in_grid_lists_stored_members_by_stars(session: AsyncSession) -> None:

@@ -11,7 +11,8 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 
 import httpx
 from pydantic import ValidationError
@@ -24,6 +25,7 @@ from bot.app import webhook_subscriptions
 from bot.app.grid_table import SORT_KEYS, load_grid_table
 from bot.app.headless import serve_headless
 from bot.app.jobs import refresh_pass
+from bot.app.lookup import not_found
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
 from bot.app.transfer import document_json, export_document, import_document, parse_document
@@ -38,9 +40,10 @@ from bot.config import Settings
 from bot.core.events import AlertPreferences, UnknownEvent, parse_events
 from bot.core.health import Health
 from bot.core.records import PackageRecord
-from bot.errors import SentinelError
+from bot.errors import NotFound, SentinelError
 from bot.logs import configure_logging
 from bot.messages.cards import package_card, package_links
+from bot.refresh.names import Kind
 from bot.refresh.staleness import ChannelStaleness, stale_packages
 from storage import grids, packages
 from storage.database import Database
@@ -53,6 +56,15 @@ Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
 
 class UserError(SentinelError):
     """A mistake in what the user asked for (e.g. an unknown grid)."""
+
+
+@asynccontextmanager
+async def suggesting(runtime: Runtime, kind: Kind, text: str) -> AsyncIterator[None]:
+    """Turn "not on Django Packages" into a `UserError` naming the closest slugs."""
+    try:
+        yield
+    except NotFound:
+        raise UserError(await not_found(runtime, kind, text)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +145,7 @@ def _console() -> Console:
 
 
 async def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings) as runtime, suggesting(runtime, "package", args.slug):
         lookup = await look_up_package(runtime, args.slug)
     summary = lookup.summary
     if args.json:
@@ -248,7 +260,7 @@ async def _stale_rows(
 
 
 async def cmd_grid(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings) as runtime, suggesting(runtime, "grid", args.slug):
         table = await load_grid_table(runtime, args.slug, sort=args.sort)
     console = _console()
     if table.from_cache:

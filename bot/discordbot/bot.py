@@ -55,6 +55,7 @@ class SentinelBot(commands.Bot):
     async def setup_hook(self) -> None:
         for extension in extensions():
             await self.load_extension(extension)
+        await self.runtime.monitor.names.index("package")  # the first keystroke finds it ready
         guild_id = self.runtime.settings.dev_guild_id
         if guild_id is not None:
             guild = discord.Object(guild_id)

@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot.app.runtime import Runtime
+from bot.core.fuzzy import rank
 from bot.discordbot.options import describe_events
 from bot.messages.limits import AUTOCOMPLETE_CHOICES, escape_text
 from storage import grids, packages, subscriptions
@@ -105,10 +106,9 @@ async def channel_targets(runtime: Runtime, channel_id: int) -> list[Target]:
 
 
 def matching(targets: Sequence[Target], current: str) -> list[Target]:
-    """The targets whose slug or title contains what was typed, at most 25."""
-    needle = current.strip().lower()
-    found = [t for t in targets if needle in t.slug.lower() or needle in t.title.lower()]
-    return found[:AUTOCOMPLETE_CHOICES]
+    """The targets best matching what was typed (fuzzy, as every lookup), at most 25."""
+    ranked = rank(targets, current, lambda target: (target.slug, target.title))
+    return ranked[:AUTOCOMPLETE_CHOICES]
 
 
 async def subscribe_here(

@@ -32,6 +32,7 @@ from bot.core.events import (
 from bot.core.records import GridRecord, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
+from bot.refresh.names import CatalogNames
 from bot.refresh.staleness import ChannelStaleness, StaleRule, channel_staleness
 from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
@@ -184,6 +185,7 @@ class Monitor:
         self.database = database
         self.settings = settings
         self.clock = clock
+        self.names = CatalogNames(database)
 
     # -- whole cycles ------------------------------------------------------------------------
 
@@ -350,6 +352,7 @@ class Monitor:
                 session, records, now=now, next_poll_at=now + self.settings.poll_interval
             )
             report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
+        self.names.packages_stored(records)
         report.packages_fetched += len(records)
         report.changes.extend({c.key: c for seen in observed for c in seen.changes}.values())
 
@@ -423,6 +426,7 @@ class Monitor:
                 report.alerts_enqueued += await outbox.enqueue(
                     session, alerts_for(changes, audience, by="grid"), now=now
                 )
+        self.names.grid_stored(grid)
         report.grids_fetched += 1
         report.changes.extend(changes)
 
@@ -442,3 +446,6 @@ class Monitor:
                 requests=report.requests,
                 catalog_total=report.catalog_total,
             )
+        if report.catalog_total is not None:
+            self.names.catalog_synced = True
+        self.names.prepare()

@@ -1,0 +1,67 @@
+"""Packages and grids by what a person typed: autocomplete and "did you mean", for Discord and
+the CLI alike.
+
+Names come from the monitor's in-memory index (`bot.refresh.names`), ranked by
+`bot.core.fuzzy`. Until the whole catalog has been synced once, Django Packages' own search
+tops up the local matches, within a time budget that keeps autocomplete inside Discord's 3 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import httpx
+
+from bot.app.runtime import Runtime
+from bot.core.fuzzy import MATCH_CUTOFF, SUGGESTION_CUTOFF, Entry
+from bot.errors import SentinelError
+from bot.refresh.names import Kind
+
+log = logging.getLogger(__name__)
+
+#: Close matches offered when a slug is unknown.
+SUGGESTIONS = 5
+#: Seconds the upstream search may take before autocomplete answers with what it has.
+SEARCH_BUDGET = 1.5
+
+
+async def find_names(
+    runtime: Runtime, kind: Kind, text: str, limit: int, *, cutoff: float = MATCH_CUTOFF
+) -> list[Entry]:
+    """Up to `limit` packages or grids matching `text`, best first."""
+    names = runtime.monitor.names
+    found = (await names.index(kind)).search(text, limit, cutoff=cutoff)
+    if len(found) == limit or names.catalog_synced or not text.strip():
+        return found
+    known = {entry.slug for entry in found}
+    extra = [entry for entry in await _upstream(runtime, kind, text) if entry.slug not in known]
+    return [*found, *extra][:limit]
+
+
+async def _upstream(runtime: Runtime, kind: Kind, text: str) -> list[Entry]:
+    """Django Packages' search for `text`; [] if it is slow or failing."""
+    try:
+        async with asyncio.timeout(SEARCH_BUDGET):
+            hits = await runtime.client.search(text)
+    except (TimeoutError, SentinelError, httpx.HTTPError) as exc:
+        log.info("search for %r skipped: %s", text, exc or "too slow")
+        return []
+    return [Entry(hit.slug, hit.title) for hit in hits if hit.item_type == kind]
+
+
+async def suggestions(runtime: Runtime, kind: Kind, text: str) -> list[str]:
+    """The slugs someone who typed an unknown `text` probably meant, closest first."""
+    found = await find_names(runtime, kind, text, SUGGESTIONS, cutoff=SUGGESTION_CUTOFF)
+    return [entry.slug for entry in found]
+
+
+async def not_found(
+    runtime: Runtime, kind: Kind, text: str, quote: Callable[[str], str] = str
+) -> str:
+    """'No package “…” on Django Packages. Did you mean: a, b?' (`quote` escapes for a medium)."""
+    message = f"No {kind} “{quote(text)}” on Django Packages."
+    if close := await suggestions(runtime, kind, text):
+        message += " Did you mean: " + ", ".join(quote(slug) for slug in close) + "?"
+    return message

@@ -1,0 +1,70 @@
+"""Finding packages by what a person typed: typos, word order, popularity, updates."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.fuzzy import SUGGESTION_CUTOFF, Entry, FuzzyIndex, rank
+from tests.fakes.djp_data import seed_payloads, synthetic_catalog
+
+
+@pytest.fixture(scope="module")
+def catalog() -> FuzzyIndex:
+    """6,000 generated packages plus the real ones from the seeds."""
+    payloads = synthetic_catalog(6000) + seed_payloads()
+    return FuzzyIndex(Entry(p["slug"], p["title"], p["repo_watchers"] or 0) for p in payloads)
+
+
+def slugs(entries: list[Entry]) -> list[str]:
+    return [entry.slug for entry in entries]
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("flatblcoks", "django-flatblocks"),
+        ("django-flatblcoks", "django-flatblocks"),
+        ("rest registration", "django-rest-registration"),
+        ("registraton", "django-rest-registration"),
+        ("Debug Toolbar", "django-debug-toolbar"),
+        ("flatb", "django-flatblocks"),
+        ("cache machine", "django-cache-machine"),
+    ],
+)
+def test_typos_and_loose_wording_find_the_package(
+    catalog: FuzzyIndex, typed: str, meant: str
+) -> None:
+    assert slugs(catalog.search(typed, 25))[0] == meant
+
+
+def test_an_exact_slug_comes_first_and_nothing_similar_is_offered_for_nonsense(
+    catalog: FuzzyIndex,
+) -> None:
+    assert slugs(catalog.search("django-valkey", 5))[0] == "django-valkey"
+    assert catalog.search("zzqxv", 25) == []
+    assert catalog.search("qwertyuiop", 5, cutoff=SUGGESTION_CUTOFF) == []
+
+
+def test_nothing_typed_offers_the_most_popular_first() -> None:
+    index = FuzzyIndex([Entry("a", "A", 5), Entry("b", "B", 50), Entry("c", "C", 1)])
+    assert slugs(index.search("", 2)) == ["b", "a"]
+
+
+def test_equally_close_names_rank_by_popularity() -> None:
+    index = FuzzyIndex([Entry("django-cache-a", "x", 3), Entry("django-cache-b", "y", 300)])
+    assert slugs(index.search("cache", 5)) == ["django-cache-b", "django-cache-a"]
+
+
+def test_updates_take_effect_at_once() -> None:
+    index = FuzzyIndex([Entry("django-cache-a", "x", 3), Entry("django-cache-b", "y", 300)])
+    index.search("cache", 5)
+    index.upsert([Entry("django-cache-a", "x", 3000), Entry("django-flatblocks", "Flatblocks")])
+    assert slugs(index.search("cache", 5)) == ["django-cache-a", "django-cache-b"]
+    assert slugs(index.search("flatblcoks", 5)) == ["django-flatblocks"]
+    assert len(index) == 3
+
+
+def test_short_lists_rank_by_the_same_similarity() -> None:
+    followed = [("django-rest-framework", "DRF"), ("django-flatblocks", "Flatblocks")]
+    assert rank(followed, "flatblcoks", lambda pair: pair)[0] == followed[1]
+    assert rank(followed, "", lambda pair: pair) == followed
