@@ -148,7 +148,7 @@ async def test_an_unknown_grid_is_one_line_and_exit_1(
     result = await djp_sentinel(cli_env, tmp_path, "grid", "no-such-grid")
 
     assert result.code == 1
-    assert result.err.strip() == "error: No grid 'no-such-grid' on Django Packages."
+    assert result.err.strip() == "error: No grid “no-such-grid” on Django Packages."
 
 
 async def test_export_then_import_into_an_empty_database(
