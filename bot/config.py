@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sentinel.db"
 DEFAULT_DJP_API_URL = "https://djangopackages.org/api/v4/"
@@ -27,6 +28,31 @@ class Settings(BaseSettings):
     http_concurrency: int = Field(default=2, ge=1, le=16)
     http_timeout_seconds: float = Field(default=20.0, gt=0)
     log_level: str = "INFO"
+    #: Gateway shards in all (unset: as many as Discord recommends) and this process's share.
+    shard_count: int | None = Field(default=None, ge=1)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    #: Serve /healthz and /metrics on this port (unset: no HTTP server).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip()) or None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _within_count(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        count = info.data.get("shard_count")
+        if value is not None and count is None:
+            raise ValueError("needs SHARD_COUNT, the number of shards in all")
+        if value is not None and any(not 0 <= shard < count for shard in value):
+            raise ValueError(f"shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
+        return value
 
     @field_validator("djp_api_url")
     @classmethod

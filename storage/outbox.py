@@ -195,3 +195,23 @@ async def pending_count(session: AsyncSession) -> int:
         select(func.count()).select_from(Alert).where(Alert.status == AlertStatus.PENDING)
     )
     return count or 0
+
+
+async def pending_backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many alerts are pending, and when the oldest of them was enqueued."""
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(Alert.created_at)).where(
+                Alert.status == AlertStatus.PENDING
+            )
+        )
+    ).one()
+    return count, oldest
+
+
+async def enqueued_since(session: AsyncSession, since: datetime) -> dict[str, int]:
+    """Alerts enqueued at or after `since`, counted by event."""
+    rows = await session.execute(
+        select(Alert.event, func.count()).where(Alert.created_at >= since).group_by(Alert.event)
+    )
+    return {event: count for event, count in rows.tuples()}

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The foundation modules every layer may use.
-FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs"}
+FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs", "bot.metrics"}
 
 #: For each layer, the first-party layers it may import (besides itself and the foundation).
 ALLOWED: dict[str, set[str]] = {

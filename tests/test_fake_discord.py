@@ -12,6 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_gateway import shard_of
 from tests.fakes.discord_models import Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene, pointed_at, running_bot
 
@@ -292,3 +293,55 @@ async def test_bot_resumes_after_a_drop_and_reconnects_after_a_restart(
 
     assert [c.resumed for c in discord_fake.connections] == [False, True, False]
     assert discord_fake.violations == []
+
+
+class ShardedProbe(commands.AutoShardedBot):
+    """The probe as an `AutoShardedBot` holding some of the shards."""
+
+    def __init__(self, shard_ids: list[int], shard_count: int) -> None:
+        super().__init__(
+            command_prefix="!",
+            intents=discord.Intents.default(),
+            guild_ready_timeout=0.05,
+            shard_ids=shard_ids,
+            shard_count=shard_count,
+        )
+
+    async def setup_hook(self) -> None:
+        self.tree.add_command(ping)
+
+
+async def test_shards_receive_only_their_guilds_and_interactions(
+    discord_scene: DiscordScene,
+) -> None:
+    fake = discord_scene.fake
+    guilds = [fake.add_guild(f"Guild {index}") for index in range(8)]
+    for guild in guilds:
+        guild.add_text_channel("alerts")
+        fake.add_member(guild, "member")
+    owner = {guild.id: shard_of(guild.id, 2) for guild in [discord_scene.guild, *guilds]}
+    assert set(owner.values()) == {0, 1}, "the guilds should fall on both shards"
+
+    async with (
+        running_bot(ShardedProbe([0], 2), fake) as first,
+        running_bot(ShardedProbe([1], 2), fake) as second,
+    ):
+        for guild in guilds:
+            await fake.run_command("ping", channel_id=guild.channels[0].id)
+        held = {0: {g.id for g in first.guilds}, 1: {g.id for g in second.guilds}}
+
+    for shard, ids in held.items():
+        assert ids == {guild_id for guild_id, s in owner.items() if s == shard}
+    assert [c.shard for c in fake.connections] == [[0, 2], [1, 2]]
+    assert all(r.response_type is not None and r.errors == [] for r in fake.interactions)
+    assert fake.violations == []
+
+
+async def test_gateway_bot_recommends_the_configured_shard_count() -> None:
+    async with FakeDiscord(shards=3) as fake, aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bot {fake.token}"}
+        async with http.get(f"{fake.api_base}/gateway/bot", headers=headers) as response:
+            body = await response.json()
+
+    assert body["shards"] == 3
+    assert body["url"] == fake.gateway_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,13 +11,15 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from bot.app.runtime import Runtime
 from bot.delivery.senders import Sender
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliveryReport, DeliveryWorker
 from bot.errors import SentinelError
 from bot.messages.cards import site_root
 from bot.refresh.monitor import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
+from storage import outbox
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ def survive(what: str) -> Iterator[None]:
 
 async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> RefreshPass:
     """One refresh cycle, then the weekly stale reports that fell due."""
+    started = time.monotonic()
     cycle = await runtime.monitor.run_cycle(everything=everything)
     stale_reports = await enqueue_stale_reports(
         runtime.database,
@@ -59,7 +63,43 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
         stale_reports,
         len(cycle.failures),
     )
+    await _count_refresh(runtime, cycle, time.monotonic() - started)
     return RefreshPass(cycle, stale_reports)
+
+
+async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -> None:
+    metrics.CYCLES.labels(cycle.plan).inc()
+    metrics.CYCLE_SECONDS.observe(seconds)
+    metrics.PACKAGES_FETCHED.inc(cycle.packages_fetched)
+    for change in cycle.changes:
+        metrics.CHANGES.labels(change.event.value).inc()
+    async with runtime.database.session() as session:
+        enqueued = await outbox.enqueued_since(session, cycle.started_at)
+    for event, count in enqueued.items():
+        metrics.ALERTS_ENQUEUED.labels(event).inc(count)
+
+
+async def delivery_pass(runtime: Runtime, worker: DeliveryWorker) -> DeliveryReport:
+    """One pass over the outbox, counted in the metrics with the backlog it leaves."""
+    report = await worker.run_once()
+    outcomes = {
+        "posted": report.sent,
+        "summarized": report.summarized,
+        "retried": report.retrying,
+        "failed": report.failed,
+        "dropped": report.dropped,
+        "waiting": report.waiting,
+    }
+    for outcome, count in outcomes.items():
+        metrics.ALERTS.labels(outcome).inc(count)
+    metrics.MESSAGES_POSTED.inc(report.messages)
+    metrics.DESTINATIONS_PAUSED.inc(len(report.paused))
+    async with runtime.database.session() as session:
+        pending, oldest = await outbox.pending_backlog(session)
+    metrics.OUTBOX_PENDING.set(pending)
+    age = (runtime.monitor.clock() - oldest).total_seconds() if oldest else 0.0
+    metrics.OUTBOX_OLDEST_PENDING_AGE.set(max(age, 0.0))
+    return report
 
 
 def delivery_worker(runtime: Runtime, sender: Sender) -> DeliveryWorker:

@@ -26,6 +26,7 @@ from bot.app.grid_table import SORT_KEYS, load_grid_table
 from bot.app.headless import serve_headless
 from bot.app.jobs import refresh_pass
 from bot.app.lookup import not_found
+from bot.app.roles import Role, parse_roles
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
 from bot.app.transfer import document_json, export_document, import_document, parse_document
@@ -40,12 +41,14 @@ from bot.config import Settings
 from bot.core.events import AlertPreferences, UnknownEvent, parse_events
 from bot.core.health import Health
 from bot.core.records import PackageRecord
+from bot.delivery.webhook import webhook_http_client
 from bot.errors import NotFound, SentinelError
 from bot.logs import configure_logging
 from bot.messages.cards import package_card, package_links
 from bot.refresh.names import Kind
 from bot.refresh.staleness import ChannelStaleness, stale_packages
 from storage import grids, packages
+from storage.coordination import sole_process
 from storage.database import Database
 from storage.models import TargetKind
 
@@ -67,6 +70,14 @@ async def suggesting(runtime: Runtime, kind: Kind, text: str) -> AsyncIterator[N
         raise UserError(await not_found(runtime, kind, text)) from None
 
 
+def role_list(value: str) -> list[Role]:
+    """One `--role` value (a name or a comma-separated list) as roles, for argparse."""
+    try:
+        return sorted(parse_roles([value]))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="djp-sentinel",
@@ -75,7 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("run", help="start the bot: gateway, monitor and delivery (default)")
+    run = commands.add_parser("run", help="start the bot: gateway, monitor and delivery (default)")
+    run.add_argument(
+        "--role",
+        dest="roles",
+        type=role_list,
+        action="extend",
+        default=[],
+        metavar="ROLE",
+        help="what this process does: all (default), gateway, monitor, delivery; "
+        "repeat or separate with commas (several processes need PostgreSQL)",
+    )
 
     sync_commands = commands.add_parser("sync-commands", help="register the slash commands")
     sync_commands.add_argument(
@@ -195,11 +216,15 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_runtime(settings) as runtime:
-        if not args.once:
-            async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
+    if not args.once:
+        with sole_process(settings.database_url):
+            async with (
+                open_runtime(settings) as runtime,
+                webhook_http_client(settings.http_timeout_seconds) as http,
+            ):
                 await serve_headless(runtime, http)
-            return EXIT_OK
+        return EXIT_OK
+    async with open_runtime(settings) as runtime:
         refreshed = await refresh_pass(runtime, everything=True)
     console = _console()
     print_changes(console, refreshed.cycle.changes)
@@ -311,7 +336,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return _missing_token("run")
     from bot.discordbot.run import run_bot  # imported here: the core never needs discord
 
-    return await run_bot(settings)
+    return await run_bot(settings, parse_roles(getattr(args, "roles", [])))
 
 
 async def cmd_sync_commands(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
 from bot.errors import SentinelError
 
@@ -140,3 +141,13 @@ def _retry_after(response: httpx.Response) -> float:
         return float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER))
     except ValueError:
         return DEFAULT_RETRY_AFTER
+
+
+async def _count_rate_limit(response: httpx.Response) -> None:
+    if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+        metrics.DISCORD_RATE_LIMITED.labels("webhook").inc()
+
+
+def webhook_http_client(timeout: float) -> httpx.AsyncClient:
+    """An HTTP client for webhook posts that counts Discord's 429s in the metrics."""
+    return httpx.AsyncClient(timeout=timeout, event_hooks={"response": [_count_rate_limit]})

@@ -1,4 +1,9 @@
-"""The discord.py bot: resources injected, cogs loaded in `setup_hook`, no privileged intents."""
+"""The discord.py bot: resources injected, cogs loaded in `setup_hook`, no privileged intents.
+
+It is an `AutoShardedBot`: one process holds the shards `SHARD_IDS` of `SHARD_COUNT` (all the
+shards Discord recommends when unset). Processes without the gateway role log in over REST
+only: delivery posts through the same HTTP client, no gateway connection needed.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,13 @@ import httpx
 from discord.ext import commands
 
 import cogs
+from bot import metrics
+from bot.app.liveness import Liveness
+from bot.app.roles import ALL_ROLES, Role
 from bot.app.runtime import Runtime
+from bot.discordbot.latency import observe_latency
 from bot.discordbot.tree import SentinelTree
+from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +35,12 @@ def extensions() -> list[str]:
     return [f"{cogs.__name__}.{module.name}" for module in pkgutil.iter_modules(cogs.__path__)]
 
 
-class SentinelBot(commands.Bot):
+class SentinelBot(commands.AutoShardedBot):
     """The bot; `runtime` (database, API client, monitor) and `http_client` are made in main.
 
     `http_client` posts to webhook subscriptions. `delivery_interval` is how often the outbox is
-    emptied (tests make it short).
+    emptied (tests make it short). `roles` are the parts of the work this process does;
+    `leadership` elects the one monitor among processes; `liveness` is what `/healthz` reads.
     """
 
     def __init__(
@@ -38,6 +49,9 @@ class SentinelBot(commands.Bot):
         http_client: httpx.AsyncClient,
         *,
         delivery_interval: float = DELIVERY_INTERVAL,
+        roles: frozenset[Role] = ALL_ROLES,
+        leadership: Leadership | None = None,
+        liveness: Liveness | None = None,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -51,6 +65,39 @@ class SentinelBot(commands.Bot):
         self.runtime = runtime
         self.http_client = http_client
         self.delivery_interval = delivery_interval
+        self.roles = roles
+        self.leadership = leadership or Leadership(runtime.database)
+        self.liveness = liveness or Liveness()
+        self._connected_shards: set[int] = set()
+        if Role.GATEWAY in roles:
+            self.liveness.check("gateway", self.connected)
+
+    def connected(self) -> bool:
+        """Ready, and every shard of this process is connected."""
+        return (
+            self.is_ready() and not self.is_closed() and self._connected_shards >= set(self.shards)
+        )
+
+    def _shard_state(self, shard_id: int, *, connected: bool) -> None:
+        if connected:
+            self._connected_shards.add(shard_id)
+        else:
+            self._connected_shards.discard(shard_id)
+        metrics.SHARDS_CONNECTED.set(len(self._connected_shards))
+
+    async def on_shard_ready(self, shard_id: int) -> None:
+        self._shard_state(shard_id, connected=True)
+
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        self._shard_state(shard_id, connected=True)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        self._shard_state(shard_id, connected=False)
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, _command: object
+    ) -> None:
+        observe_latency(interaction)
 
     async def setup_hook(self) -> None:
         for extension in extensions():
@@ -63,5 +110,16 @@ class SentinelBot(commands.Bot):
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d commands to the development guild %s", len(synced), guild_id)
 
+    async def close(self) -> None:
+        await super().close()
+        await self.leadership.release()
+        metrics.LEADER.set(0)
+
     async def on_ready(self) -> None:
-        log.info("connected as %s to %d guild(s)", self.user, len(self.guilds))
+        log.info(
+            "connected as %s to %d guild(s) on shard(s) %s of %s",
+            self.user,
+            len(self.guilds),
+            ", ".join(str(shard) for shard in sorted(self.shards)),
+            self.shard_count,
+        )

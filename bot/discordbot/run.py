@@ -1,8 +1,10 @@
-"""Run the Discord bot: `djp-sentinel run` and `djp-sentinel sync-commands`.
+"""Run the Discord bot: `djp-sentinel run [--role ...]` and `djp-sentinel sync-commands`.
 
 Resources are built here, main-style, and handed to the bot: the database, the Django Packages
-client and monitor (`open_runtime`), and an HTTP client for webhook deliveries. SIGINT and
-SIGTERM close the bot, which stops its loops between passes; the database is disposed last.
+client and monitor (`open_runtime`), an HTTP client for webhook deliveries, the monitor
+election and the `/healthz` + `/metrics` endpoint. Every role logs in over REST; only the
+gateway role connects to the gateway (with its shards). SIGINT and SIGTERM close the bot, which
+stops its loops between passes; the database is disposed last.
 """
 
 from __future__ import annotations
@@ -12,15 +14,21 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import discord
-import httpx
 import yarl
 
+from bot.app.liveness import Liveness
+from bot.app.metrics_server import serving_metrics
+from bot.app.roles import ALL_ROLES, Role, describe
 from bot.app.runtime import open_runtime
 from bot.config import Settings
+from bot.delivery.webhook import webhook_http_client
 from bot.discordbot.bot import SentinelBot
+from bot.discordbot.rate_limits import count_rate_limits
 from bot.errors import SentinelError
+from storage.coordination import sole_process
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +66,34 @@ async def sync_tree(bot: SentinelBot, guild_id: int | None) -> int:
     return len(synced)
 
 
+def shard_options(settings: Settings) -> dict[str, Any]:
+    """`SHARD_COUNT` and `SHARD_IDS` as `AutoShardedBot` takes them (unset: Discord's advice)."""
+    options: dict[str, Any] = {}
+    if settings.shard_count is not None:
+        options["shard_count"] = settings.shard_count
+    if settings.shard_ids is not None:
+        options["shard_ids"] = list(settings.shard_ids)
+    return options
+
+
 @asynccontextmanager
-async def logged_in(settings: Settings) -> AsyncIterator[SentinelBot]:
-    """A bot built on fresh resources and logged in over REST (no gateway yet)."""
+async def logged_in(
+    settings: Settings, roles: frozenset[Role] = ALL_ROLES, liveness: Liveness | None = None
+) -> AsyncIterator[SentinelBot]:
+    """A bot for `roles` built on fresh resources and logged in over REST (no gateway yet)."""
     assert settings.token is not None, "checked by the CLI"
     point_at(settings)
     async with (
         open_runtime(settings) as runtime,
-        httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as http_client,
-        SentinelBot(runtime, http_client) as bot,
+        webhook_http_client(WEBHOOK_TIMEOUT) as http_client,
+        SentinelBot(
+            runtime,
+            http_client,
+            roles=roles,
+            liveness=liveness,
+            http_trace=count_rate_limits(),
+            **shard_options(settings),
+        ) as bot,
     ):
         try:
             await bot.login(settings.token)
@@ -78,13 +105,24 @@ async def logged_in(settings: Settings) -> AsyncIterator[SentinelBot]:
         yield bot
 
 
-async def run_bot(settings: Settings) -> int:
-    """Connect to the gateway and serve until SIGINT or SIGTERM; 0 on a clean stop."""
-    async with logged_in(settings) as bot:
-        if settings.dev_guild_id is not None:
-            await sync_tree(bot, settings.dev_guild_id)
-        await discover_gateway(bot, settings)
-        await serve_until_signalled(bot)
+async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int:
+    """Do this process's roles until SIGINT or SIGTERM; 0 on a clean stop.
+
+    On SQLite the process first takes the database's process lock: a second long-running
+    process is refused with one line.
+    """
+    liveness = Liveness()
+    with sole_process(settings.database_url):
+        async with (
+            logged_in(settings, roles, liveness) as bot,
+            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
+        ):
+            log.info("running as %s", describe(roles))
+            if Role.GATEWAY in roles:
+                if settings.dev_guild_id is not None:
+                    await sync_tree(bot, settings.dev_guild_id)
+                await discover_gateway(bot, settings)
+            await serve_until_signalled(bot, connect=Role.GATEWAY in roles)
     return 0
 
 
@@ -96,20 +134,24 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     return 0
 
 
-async def serve_until_signalled(bot: discord.Client) -> None:
-    """Run the gateway connection until it ends or a stop signal arrives, then close the bot."""
+async def serve_until_signalled(bot: discord.Client, *, connect: bool = True) -> None:
+    """Run until a stop signal arrives (or the gateway connection, if `connect`, ends), then
+    close the bot."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
-    connection = asyncio.create_task(bot.connect())
     stopping = asyncio.create_task(stop.wait())
+    connection = asyncio.create_task(bot.connect()) if connect else None
     try:
-        await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {stopping, *filter(None, [connection])}, return_when=asyncio.FIRST_COMPLETED
+        )
         if stop.is_set():
             log.info("stop signal received: closing")
         await bot.close()
-        await connection
+        if connection is not None:
+            await connection
     finally:
         stopping.cancel()
         for sig in STOP_SIGNALS:

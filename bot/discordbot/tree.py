@@ -7,6 +7,7 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.discordbot.latency import observe_latency
 from bot.discordbot.options import BadOption
 from bot.discordbot.replies import answer
 from bot.errors import SentinelError
@@ -60,3 +61,4 @@ class SentinelTree(app_commands.CommandTree):
             await answer(interaction, escape_text(message), ephemeral=True)
         except discord.HTTPException:
             log.warning("could not tell the user about an error (interaction expired?)")
+        observe_latency(interaction)

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from bot import metrics
 from bot.config import DEFAULT_DJP_API_URL, Settings
 from bot.core.records import (
     CategoryRecord,
@@ -234,10 +235,21 @@ class DjangoPackagesClient:
             try:
                 response = await self._http.get(url, params=params, headers=HEADERS)
             except httpx.TimeoutException as exc:
+                _count_request(None)
                 raise _TransientError("timed out") from exc
             except httpx.TransportError as exc:
+                _count_request(None)
                 raise _TransientError(f"network error: {exc or type(exc).__name__}") from exc
+        _count_request(response.status_code)
         return _json_body(response, missing)
+
+
+def _count_request(status: int | None) -> None:
+    """One request in the metrics, by status (`error`: no response); 4xx/5xx are failures."""
+    label = "error" if status is None else str(status)
+    metrics.API_REQUESTS.labels(label).inc()
+    if status is None or status >= 400:
+        metrics.API_FAILURES.labels(label).inc()
 
 
 @dataclass(frozen=True)

@@ -58,11 +58,17 @@ class FakeDiscord:
     """One aiohttp server on 127.0.0.1 serving `/api/v10` and the `/gateway` websocket."""
 
     def __init__(
-        self, *, token: str = DEFAULT_TOKEN, bot_name: str = "Sentinel", wait_timeout: float = 5.0
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        bot_name: str = "Sentinel",
+        wait_timeout: float = 5.0,
+        shards: int = 1,
     ) -> None:
-        """`wait_timeout` bounds every wait (`run_command`, `wait_for_messages`, ...)."""
+        """`wait_timeout` bounds every wait (`run_command`, `wait_for_messages`, ...); `shards`
+        is the shard count `GET /gateway/bot` recommends."""
         self.token = token
-        self.state = DiscordState(token, bot_name, wait_timeout=wait_timeout)
+        self.state = DiscordState(token, bot_name, wait_timeout=wait_timeout, shards=shards)
         self.rest = RestApi(self.state, lambda: self.gateway_url)
         self.gateway = Gateway(
             token=token,
@@ -350,6 +356,6 @@ class FakeDiscord:
         )
         self.state.interactions.append(record)
         record.dispatched_at = asyncio.get_running_loop().time()
-        if not await self.gateway.dispatch("INTERACTION_CREATE", payload):
-            raise RuntimeError("fake Discord: no bot session is connected to the gateway")
+        if not await self.gateway.dispatch("INTERACTION_CREATE", payload, guild.id):
+            raise RuntimeError(f"fake Discord: no bot session holds the shard of guild {guild.id}")
         return record

@@ -23,6 +23,16 @@ HEARTBEAT_INTERVAL_MS = 41_250
 AUTHENTICATION_FAILED = 4004
 
 
+def shard_of(guild_id: int, count: int) -> int:
+    """The shard that receives a guild's events, as Discord computes it."""
+    return (guild_id >> 22) % count
+
+
+def owns(shard: list[int] | None, guild_id: int) -> bool:
+    """Whether a session identified with `shard` ([id, count], or None) gets the guild."""
+    return not shard or shard_of(guild_id, shard[1]) == shard[0]
+
+
 @dataclass
 class GatewayConnection:
     """One websocket session as the fake saw it."""
@@ -38,6 +48,11 @@ class GatewayConnection:
     seq: int = 0
     ws: web.WebSocketResponse | None = field(default=None, repr=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    @property
+    def shard(self) -> list[int] | None:
+        """`[shard_id, shard_count]` as identified, None for an unsharded session."""
+        return None if self.identify is None else self.identify.get("shard")
 
     @property
     def intents(self) -> int | None:
@@ -136,10 +151,7 @@ class Gateway:
         self._on_change()
 
     def _shard_guilds(self, shard: list[int] | None) -> list[FakeGuild]:
-        if not shard:
-            return self._guilds()
-        shard_id, count = shard
-        return [g for g in self._guilds() if (g.id >> 22) % count == shard_id]
+        return [g for g in self._guilds() if owns(shard, g.id)]
 
     async def _resume(self, conn: GatewayConnection, data: dict[str, Any]) -> None:
         previous = next(
@@ -170,9 +182,10 @@ class Gateway:
         }
         await conn.send(DISPATCH, chunk, "GUILD_MEMBERS_CHUNK")
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> int:
-        """Send an event to every live session; returns how many got it."""
-        sessions = self.live
+    async def dispatch(self, event: str, data: dict[str, Any], guild_id: int | None = None) -> int:
+        """Send an event to every live session (of a guild: those whose shard owns it);
+        returns how many got it."""
+        sessions = [c for c in self.live if guild_id is None or owns(c.shard, guild_id)]
         for conn in sessions:
             await conn.send(DISPATCH, data, event)
         return len(sessions)

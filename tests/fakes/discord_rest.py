@@ -195,7 +195,9 @@ class RestApi:
 
     async def get_gateway(self, request: web.Request) -> web.Response:
         limit = {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1}
-        return json_response({"url": self.gateway_url(), "shards": 1, "session_start_limit": limit})
+        return json_response(
+            {"url": self.gateway_url(), "shards": self.state.shards, "session_start_limit": limit}
+        )
 
     # --- channels and messages ---------------------------------------------------------------
 

@@ -55,6 +55,8 @@ class DiscordState:
     ack_deadline: float = 3.0
     token_lifetime: float = 15 * 60.0
     wait_timeout: float = 5.0
+    #: The shard count `GET /gateway/bot` recommends.
+    shards: int = 1
     new_id: Snowflakes = field(default_factory=Snowflakes)
     guilds: list[FakeGuild] = field(default_factory=list)
     messages: dict[int, PostedMessage] = field(default_factory=dict)
