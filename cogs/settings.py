@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.transfer import export_guild_json
-from bot.core.events import Event
+from bot.core.events import Event, MinReleaseLevel
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, package_autocomplete, stored_package, unknown
 from bot.discordbot.channel_settings import (
@@ -31,7 +31,6 @@ from bot.discordbot.options import (
     BadOption,
     DigestModeName,
     EventsTransformer,
-    MinLevel,
     Switch,
     Weekday,
     manager_only,
@@ -90,7 +89,7 @@ class Settings(
         events: Events | None = None,
         role: discord.Role | None = None,
         clear_role: bool = False,
-        min_level: MinLevel | None = None,
+        min_level: MinReleaseLevel | None = None,
         prereleases: bool | None = None,
     ) -> None:
         assert interaction.channel_id is not None

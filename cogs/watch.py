@@ -6,13 +6,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.events import Event
+from bot.core.events import Event, MinReleaseLevel
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, package_autocomplete, unknown
 from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
-    MinLevel,
     api_cooldown,
     manager_only,
 )
@@ -55,7 +54,7 @@ class Watch(
         slug: str,
         events: Events | None = None,
         role: discord.Role | None = None,
-        min_level: MinLevel | None = None,
+        min_level: MinReleaseLevel | None = None,
     ) -> None:
         runtime = self.bot.runtime
         try:  # fetched now, so the baseline is taken when the subscription is made

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.core.events.base import DEFAULT_EVENTS, AlertPreferences, Event, MinReleaseLevel
+from bot.core.events.base import DEFAULT_EVENTS, MIN_RELEASE_LEVELS, AlertPreferences, Event
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -74,9 +74,6 @@ class AlertStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     DROPPED = "dropped"
-
-
-RELEASE_LEVELS: tuple[str, ...] = get_args(MinReleaseLevel)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -196,7 +193,7 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("guild_id", "channel_id", "target_kind", "target_id"),
         CheckConstraint(_one_of("target_kind", tuple(TargetKind)), name="target_kind"),
-        CheckConstraint(_one_of("min_release_level", RELEASE_LEVELS), name="min_release_level"),
+        CheckConstraint(_one_of("min_release_level", MIN_RELEASE_LEVELS), name="min_release_level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -249,6 +246,8 @@ class Alert(Base):
     dedup_key: Mapped[str] = mapped_column(unique=True)
     summary: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]]
+    #: A release's level (`bot.core.events.ReleaseLevel`), for digest-bypass filters.
+    release_level: Mapped[str | None] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default=AlertStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime]

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.bypass import Bypass
-from bot.core.events.base import Event
+from bot.core.events import ReleaseLevel
 from storage._sql import dialect_insert
 from storage.models import Alert, AlertStatus
 
@@ -33,6 +33,7 @@ class NewAlert:
     payload: dict[str, Any]
     package_id: int | None = None
     grid_id: int | None = None
+    release_level: ReleaseLevel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,14 @@ async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: dat
 
 
 def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:
-    """Alerts that digest-bypass entries let through (`bot.core.bypass`): every alert of a named
-    event ("stale"), and releases of a level and above ("release:minor": minor and major)."""
+    """Alerts that digest-bypass entries let through (`bot.core.bypass`): every alert of the
+    kinds under a named event ("stale": stale alerts and the weekly stale report), and releases
+    of a level and above ("release:minor": minor and major)."""
     bypass = Bypass.of(entries)
-    events = sorted(event.value for event in bypass.events)
-    levels = sorted(bypass.release_levels)
-    level = func.coalesce(Alert.payload["level"].as_string(), "")
-    by_level = and_(Alert.event == Event.RELEASE.value, level.in_(levels)) if levels else false()
-    return or_(Alert.event.in_(events), by_level)
+    return or_(
+        Alert.event.in_(sorted(bypass.kinds)),
+        Alert.release_level.in_(sorted(bypass.release_levels)),
+    )
 
 
 def _held(hold: Hold) -> ColumnElement[bool]:

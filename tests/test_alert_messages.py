@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.core.events import Event
-from bot.messages.alerts import COLOURS, SiteLinks, alert_embed, build_messages
+from bot.core.events import REGISTRY, Event
+from bot.messages.alerts import SiteLinks, alert_embed, build_messages
 from bot.messages.limits import check_message, embed_size
 from storage.models import Alert
 
@@ -63,8 +63,10 @@ def facts(embed: dict[str, Any]) -> dict[str, str]:
     return {field["name"]: field["value"] for field in embed["fields"]}
 
 
-def test_every_event_kind_has_an_example_and_a_colour() -> None:
-    assert set(EXAMPLES) == set(Event) == set(COLOURS)
+def test_every_event_has_an_example_and_its_kind_a_colour_of_its_own() -> None:
+    assert set(EXAMPLES) == set(Event) == {kind.event for kind in REGISTRY.values()}
+    colours = [kind.colour for kind in REGISTRY.values() if kind.event is not Event.STALE]
+    assert len(set(colours)) == len(colours)
 
 
 @pytest.mark.parametrize("event", list(EXAMPLES))
@@ -73,7 +75,7 @@ def test_an_alert_is_one_titled_linked_timestamped_embed(event: str) -> None:
 
     assert embed["title"] == EXAMPLES[event][0]
     assert embed["url"] == "https://site.test/packages/p/django-flatblocks/"
-    assert embed["color"] == COLOURS[event]
+    assert embed["color"] == REGISTRY[event].colour
     assert embed["timestamp"] == "2026-02-20T12:00:00+00:00"
     check_message({"embeds": [embed]})
 
@@ -172,10 +174,9 @@ def report(count: int, title: str = "Package {n}") -> Alert:
         for n in range(count)
     ]
     return Alert(
-        event="stale",
+        event="stale-report",
         summary=f"Weekly stale report: {count} stale packages among the {count} followed here",
         payload={
-            "kind": "report",
             "week": "2026-W08",
             "stale_after_days": 365,
             "checked": count,

@@ -60,6 +60,7 @@ class Channel:
         package_id: int | None = FLATBLOCKS,
         *,
         subscription_id: int | None = None,
+        release_level: str | None = None,
         **payload: Any,
     ) -> None:
         """Enqueue one alert, created now (by the fixture's subscription unless told)."""
@@ -74,6 +75,7 @@ class Channel:
             payload=payload,
             package_id=package_id,
             grid_id=payload.get("grid_id"),
+            release_level=release_level,
         )
         async with self.database.transaction() as session:
             await outbox.enqueue(session, [alert], now=self.clock())
@@ -83,7 +85,7 @@ class Channel:
     ) -> None:
         summary = f"{SLUGS[package_id]} {version} released ({level} release){tail}"
         data = {"new": version, "kind": "new", "level": level, "prerelease": False}
-        await self.add("release", summary, package_id, **data)
+        await self.add("release", summary, package_id, release_level=level, **data)
 
     async def popularity(self, stars: int, package_id: int = FLATBLOCKS) -> None:
         await self.add("popularity", f"{SLUGS[package_id]} reached {stars} stars", package_id)
@@ -97,7 +99,7 @@ class Channel:
         """Enqueue a weekly stale report, routed through the fixture's subscription."""
         stale = {"id": FLATBLOCKS, "slug": SLUGS[FLATBLOCKS], "reasons": ["no commits"]}
         summary = "Weekly stale report: 1 stale package among the 1 followed here"
-        await self.add("stale", summary, None, kind="report", packages=[stale])
+        await self.add("stale-report", summary, None, packages=[stale])
 
     async def follow(self, package_id: int, role_id: int) -> int:
         """Follow a package through the channel's webhook, mentioning a role; the id."""
@@ -254,7 +256,9 @@ async def test_a_release_level_bypass_lets_that_level_and_above_through(
     await channel.release("2.1.0", "minor")
     await channel.release("2.1.1", "patch")
     pre = {"new": "2.2.0rc1", "kind": "new", "level": "pre", "prerelease": True}
-    await channel.add("release", "django-flatblocks 2.2.0rc1 released (pre-release)", **pre)
+    await channel.add(
+        "release", "django-flatblocks 2.2.0rc1 released (pre-release)", release_level="pre", **pre
+    )
 
     await channel.deliver()
 
@@ -324,7 +328,14 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
     await channel.report()
     summary = "django-rest-registration 1.1.0 released (minor release)"
     data = {"new": "1.1.0", "kind": "new", "level": "minor", "prerelease": False}
-    await channel.add("release", summary, REGISTRATION, subscription_id=registration, **data)
+    await channel.add(
+        "release",
+        summary,
+        REGISTRATION,
+        subscription_id=registration,
+        release_level="minor",
+        **data,
+    )
     channel.clock.now = datetime(2026, 2, 22, 9, 0, tzinfo=UTC)
     await channel.deliver()
 

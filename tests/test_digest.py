@@ -121,10 +121,9 @@ def test_the_cap_summary_counts_the_overflow_by_event(events: list[str], line: s
 
 def test_a_stale_report_in_a_digest_lists_its_packages_under_its_own_heading() -> None:
     report = Alert(
-        event="stale",
+        event="stale-report",
         summary="Weekly stale report: 2 stale packages among the 4 followed here",
         payload={
-            "kind": "report",
             "packages": [{"slug": "django-flatblocks"}, {"slug": "django-queued-storage"}],
         },
         package_id=None,

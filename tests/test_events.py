@@ -141,9 +141,16 @@ def test_summaries_are_one_line_naming_the_package() -> None:
         assert change.summary.startswith("Flat Blocks")
 
 
-def test_every_event_has_one_registry_entry() -> None:
-    assert set(REGISTRY) == set(Event)
-    assert all(event is kind.event for event, kind in REGISTRY.items())
+def test_every_event_has_one_registry_entry_named_after_it() -> None:
+    assert all(REGISTRY[event].event is event for event in Event)
+    assert all(name == kind.name for name, kind in REGISTRY.items())
+
+
+def test_the_weekly_stale_report_is_a_kind_of_its_own_under_stale() -> None:
+    report = REGISTRY["stale-report"]
+
+    assert (report.event, report.pings, report.detect) == (Event.STALE, False, None)
+    assert set(REGISTRY) - set(Event) == {"stale-report"}
 
 
 # --- release --------------------------------------------------------------------------------

@@ -64,11 +64,11 @@ async def test_the_report_lists_the_stale_packages_followed_with_reasons(
 
     [alert] = await reports(followed)
     assert alert.channel_id == CHANNEL
-    assert alert.event == "stale"
+    assert alert.event == "stale-report"
     assert alert.dedup_key == f"{CHANNEL}:stale-report:2026-W09"
     assert alert.summary == "Weekly stale report: 3 stale packages among the 4 followed here"
     payload = alert.payload
-    assert (payload["kind"], payload["week"], payload["checked"]) == ("report", "2026-W09", 4)
+    assert (payload["week"], payload["checked"]) == ("2026-W09", 4)
     assert payload["stale_after_days"] == 365
     assert [p["slug"] for p in payload["packages"]] == [
         "django-filetags",

@@ -8,15 +8,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, column, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import cycles
-from storage.database import Database
+from storage.database import Database, alembic_config
 from storage.errors import DatabaseError
-from storage.models import Base, PackageHistory
+from storage.models import Alert, Base, PackageHistory
 from tests.plugins.database import migrated
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
@@ -91,6 +92,55 @@ async def test_upgrading_again_keeps_the_data(database: Database) -> None:
     await database.upgrade()
     async with database.session() as session:
         assert await cycles.last_cycle(session) is not None
+
+
+#: The alerts table as revision 0002 left it.
+ALERTS_0002 = table(
+    "alerts",
+    *(column(c.name, c.type) for c in Alert.__table__.c if c.name not in {"id", "release_level"}),
+)
+
+
+def _old_alert(key: str, event: str, payload: dict[str, object]) -> dict[str, object]:
+    return {
+        "guild_id": 1,
+        "channel_id": 2,
+        "event": event,
+        "dedup_key": key,
+        "summary": key,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": NOW,
+        "created_at": NOW,
+    }
+
+
+async def test_0003_moves_release_levels_to_a_column_and_reports_to_a_kind(
+    database: Database,
+) -> None:
+    async with database.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0002"))
+        old = [
+            _old_alert("minor", "release", {"new": "1.1.0", "kind": "new", "level": "minor"}),
+            _old_alert("rollback", "release", {"new": "1.0.0", "kind": "changed", "level": None}),
+            _old_alert("report", "stale", {"kind": "report", "week": "2026-W08"}),
+            _old_alert("stale", "stale", {"direction": "entered", "state": "stale"}),
+        ]
+        await connection.execute(insert(ALERTS_0002), old)
+    await database.upgrade()
+
+    async with database.session() as session:
+        rows = await session.execute(select(Alert.dedup_key, Alert.event, Alert.release_level))
+        moved = {key: (event, level) for key, event, level in rows}
+        report = await session.scalar(select(Alert.payload).where(Alert.dedup_key == "report"))
+    assert moved == {
+        "minor": ("release", "minor"),
+        "rollback": ("release", None),
+        "report": ("stale-report", None),
+        "stale": ("stale", None),
+    }
+    assert report == {"week": "2026-W08"}
 
 
 async def test_datetimes_come_back_as_the_same_instant_in_utc(database: Database) -> None:

@@ -38,7 +38,7 @@ from bot.cli.terminal import (
     print_webhook_watches,
 )
 from bot.config import Settings
-from bot.core.events import AlertPreferences, UnknownEvent, parse_events
+from bot.core.events import MIN_RELEASE_LEVELS, AlertPreferences, UnknownEvent, parse_events
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.delivery.webhook import webhook_http_client
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--events", default="default", help='comma-separated events, "all" or "default"'
     )
-    add.add_argument("--min-level", choices=("major", "minor", "patch"), default="patch")
+    add.add_argument("--min-level", choices=MIN_RELEASE_LEVELS, default="patch")
     add.add_argument("--no-prereleases", action="store_true", help="ignore pre-releases")
     remove = webhook_commands.add_parser("remove", help="stop alerting a webhook's channel")
     remove.add_argument("url")

@@ -19,11 +19,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple, cast, get_args
 
-from bot.core.events.base import EVENT_NAMES, Event
-from bot.core.events.release import Level, at_or_above
+from bot.core.events import REGISTRY
+from bot.core.events.base import EVENT_NAMES, Event, ReleaseLevel
+from bot.core.events.release import at_or_above
 
 RELEASE_PREFIX = "release:"
-_LEVELS: frozenset[str] = frozenset(get_args(Level))
+_LEVELS: frozenset[str] = frozenset(get_args(ReleaseLevel))
 #: What an entry may be, for messages that say what is allowed.
 ENTRY_FORMS = (
     f"event names ({EVENT_NAMES}), release:major, release:minor or release:patch "
@@ -43,7 +44,7 @@ class BypassEntry(NamedTuple):
     """A parsed entry: a whole event, or releases from `level` up."""
 
     event: Event
-    level: Level | None = None
+    level: ReleaseLevel | None = None
 
 
 def parse_entry(entry: str) -> BypassEntry:
@@ -53,7 +54,7 @@ def parse_entry(entry: str) -> BypassEntry:
     if not qualified and name in Event._value2member_map_:
         return BypassEntry(Event(name))
     if name == Event.RELEASE and level in _LEVELS:
-        return BypassEntry(Event.RELEASE, cast(Level, level))
+        return BypassEntry(Event.RELEASE, cast(ReleaseLevel, level))
     raise UnknownBypass(entry)
 
 
@@ -86,7 +87,13 @@ class Bypass:
     """What a bypass list lets through: whole events, and release levels (already expanded)."""
 
     events: frozenset[Event] = frozenset()
-    release_levels: frozenset[Level] = frozenset()
+    release_levels: frozenset[ReleaseLevel] = frozenset()
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The names of the alert kinds under the whole events let through (`stale` lets the
+        weekly stale report through as well)."""
+        return frozenset(kind.name for kind in REGISTRY.values() if kind.event in self.events)
 
     @classmethod
     def of(cls, entries: Iterable[str]) -> Bypass:

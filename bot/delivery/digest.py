@@ -3,8 +3,9 @@
 A daily digest goes out at `digest_hour` (UTC) every day, a weekly one at that hour on
 `digest_weekday`. An alert is held until the first digest time at or after its creation, unless
 it matches the channel's `digest_bypass` (`bot.core.bypass`: event names, or releases of a level and
-above). The digest groups alerts by package (a grid's joins and leaves under the grid) and,
-inside a package, by event; it is one message unless Discord's limits force more, which their
+above). The digest groups alerts by package, or by the group the alert's kind names
+(`bot.core.events`: a grid's joins and leaves under the grid, the weekly stale report on its
+own), then by section; it is one message unless Discord's limits force more, which their
 footers then number ("digest 1/2").
 """
 
@@ -15,9 +16,9 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.core.events import Event
+from bot.core.events import DEFAULT_COLOUR, Fact, kind_of
 from bot.core.events.base import one_line
-from bot.messages.alerts import DEFAULT_COLOUR, Fact, SiteLinks, is_report, mention_roles
+from bot.messages.alerts import SiteLinks, mention_roles
 from bot.messages.limits import (
     EMBED_TOTAL,
     EMBEDS_PER_MESSAGE,
@@ -35,8 +36,6 @@ from storage.models import Alert, DigestMode
 from storage.outbox import Hold
 
 TITLES = {DigestMode.DAILY: "Daily digest", DigestMode.WEEKLY: "Weekly digest"}
-#: Where a weekly stale report goes in a digest: its packages by slug (`/stale` has reasons).
-REPORT_GROUP = "Weekly stale report"
 #: Longest line an alert gets in a digest; its embed in immediate mode shows it all.
 LINE = 300
 #: Room kept in every message for its "digest i/n" footer.
@@ -104,25 +103,16 @@ class _Field:
 
 
 def _group(alerts: Iterable[Alert], links: SiteLinks) -> Groups:
-    """Alert lines by package (grid events by grid) and section, in order of appearance."""
+    """Alert lines by package, or by the group their kind names (a grid, the stale report),
+    and section, in order of appearance."""
     groups: Groups = defaultdict(lambda: defaultdict(list))
     for alert in alerts:
-        if is_report(alert):
-            slugs = ", ".join(package["slug"] for package in alert.payload.get("packages") or ())
-            groups[REPORT_GROUP]["stale"].append(
-                (truncate(f"• {escape_text(f'{alert.summary}: {slugs}')}", LINE), alert)
-            )
-            continue
-        if alert.event == Event.GRID:
-            grid = alert.payload.get("grid_title") or alert.payload.get("grid_slug")
-            name = f"Grid: {grid or alert.grid_id}"
-            section = str(alert.payload.get("direction") or alert.event)
-        else:
+        group, section, text = kind_of(alert).digest(alert)
+        if group is None:
             slug = links.package_slugs.get(alert.package_id) if alert.package_id else None
-            name = slug or f"package {alert.package_id}"
-            section = alert.event
-        line = truncate(f"• {escape_text(one_line(alert.summary))}", LINE)
-        groups[truncate(escape_text(name), FIELD_NAME - len(CONTINUED))][section].append(
+            group = slug or f"package {alert.package_id}"
+        line = truncate(f"• {escape_text(one_line(text))}", LINE)
+        groups[truncate(escape_text(group), FIELD_NAME - len(CONTINUED))][section].append(
             (line, alert)
         )
     return groups

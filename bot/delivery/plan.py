@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 
+from bot.core.events import kind_of
 from bot.delivery.digest import digest_messages
 from bot.delivery.senders import Destination, Message
-from bot.messages.alerts import SiteLinks, build_messages, cap_summary, is_report
+from bot.messages.alerts import SiteLinks, build_messages, cap_summary
 from storage.channels import ChannelPreferences
 from storage.models import Alert, DigestMode, Subscription
 
@@ -80,7 +81,7 @@ def _plan_channel(plan: Plan, pairs: Routed, state: ChannelState, links: SiteLin
     if state.summary_posted:
         plan.over_cap += overflow
         return
-    summary = Post(cap_summary([a.event for a in overflow], cap), overflow, summary=True)
+    summary = Post(cap_summary([kind_of(a).event for a in overflow], cap), overflow, summary=True)
     plan.add(_destination(*single[room]), [summary])
 
 
@@ -97,8 +98,8 @@ def _by_destination(pairs: Routed) -> dict[Destination, list[tuple[Alert, Subscr
 
 def _digest_posts(pairs: Routed, mode: DigestMode, links: SiteLinks) -> list[Post]:
     """One destination's digest, pinging the roles of the subscriptions whose news it covers
-    (a stale report is not news: its route's role is never pinged for it)."""
-    roles = {s.role_id for a, s in pairs if s.role_id is not None and not is_report(a)}
+    (a kind that does not ping, such as a stale report, never pings its route's role)."""
+    roles = {s.role_id for a, s in pairs if s.role_id is not None and kind_of(a).pings}
     messages = digest_messages([a for a, _ in pairs], mode, roles, links)
     return [Post(message, alerts) for message, alerts in messages]
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.events import Change, Event, wants
+from bot.core.events import still_wants
 from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
@@ -116,7 +116,7 @@ class DeliveryWorker:
             routed = [
                 (a, sub)
                 for a in claimed
-                if (sub := active.get(a.subscription_id)) and _wants(sub, a)
+                if (sub := active.get(a.subscription_id)) and still_wants(sub.preferences, a)
             ]
             kept = {a.id for a, _ in routed}
             report.dropped += await outbox.drop_pending(
@@ -242,15 +242,6 @@ class DeliveryWorker:
 
 def _claim_order(alert: Alert) -> tuple[int, int]:
     return alert.channel_id, alert.id
-
-
-def _wants(subscription: Subscription, alert: Alert) -> bool:
-    """Whether the subscription still asks for the alert: its events and release filter may
-    have changed while the alert waited (for a digest, say)."""
-    change = Change(
-        Event(alert.event), alert.package_id or 0, alert.dedup_key, alert.summary, alert.payload
-    )
-    return wants(subscription.preferences, change)
 
 
 async def _channel_states(

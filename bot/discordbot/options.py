@@ -19,7 +19,6 @@ manager_only = app_commands.checks.has_permissions(manage_channels=True)
 #: Per-user cooldown on commands that reach Django Packages (a volunteer-run site).
 api_cooldown = app_commands.checks.cooldown(3, 30.0)
 
-MinLevel = Literal["major", "minor", "patch"]
 DigestModeName = Literal["immediate", "daily", "weekly"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAY_VALUES: tuple[Weekday, ...] = get_args(Weekday)

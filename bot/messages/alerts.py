@@ -1,22 +1,19 @@
 """Outbox alerts as Discord messages: one embed per alert, packed into as few messages as fit.
 
-The embed title is the change's summary (worded once, by its event module); the fields show
-the facts from its data. A weekly stale report (payload kind "report") lists its packages with
-their reasons instead, and never pings anyone. Every piece of upstream text is escaped, and only
-a role a manager configured can ever be mentioned.
+The embed title is the change's summary (worded once, by its event module); its kind
+(`bot.core.events`) gives the colour and the card: facts as fields, or a list in the
+description (the weekly stale report). Every piece of upstream text is escaped, and only a role
+a manager configured can ever be mentioned, never for a kind that does not ping.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import islice
-from typing import Any, NamedTuple, Protocol
 
-from bot.core.events import Event
-from bot.core.events.repo import FIELDS as REPO_FIELDS
+from bot.core.events import OutboxAlert, kind_of
 from bot.messages.cards import grid_page, package_page
 from bot.messages.limits import (
     DESCRIPTION,
@@ -30,38 +27,9 @@ from bot.messages.limits import (
 )
 
 MISSING = "—"
-#: The payload kind of a weekly stale report (`bot.refresh.stale_report`).
-REPORT = "report"
 #: Characters of a package title shown in a list, and of the reasons after it.
 LISTED_TITLE = 80
 LISTED_REASONS = 300
-DEFAULT_COLOUR = 0x95A5A6
-
-
-class Alert(Protocol):
-    """What a message reads of an outbox alert (`storage.models.Alert` has it)."""
-
-    @property
-    def event(self) -> str: ...
-    @property
-    def summary(self) -> str: ...
-    @property
-    def payload(self) -> dict[str, Any]: ...
-    @property
-    def package_id(self) -> int | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-COLOURS: Mapping[str, int] = {
-    Event.RELEASE: 0x2ECC71,
-    Event.ACTIVITY: 0x3498DB,
-    Event.STALE: 0xE67E22,
-    Event.POPULARITY: 0xF1C40F,
-    Event.GRID: 0x9B59B6,
-    Event.REPO: DEFAULT_COLOUR,
-    Event.REMOVED: 0xE74C3C,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,81 +50,30 @@ class SiteLinks:
         return grid_page(self.site_url, slug)
 
 
-class Fact(NamedTuple):
-    """One embed field; `value` is markdown in which upstream text is already escaped."""
-
-    name: str
-    value: str
-    inline: bool = True
-
-
-Data = Mapping[str, Any]
-Facts = Callable[[Data, SiteLinks], list[Fact]]
-
-
 def _text(value: object) -> str:
     """Upstream text made literal, or a dash when there is none."""
     return escape_text(str(value)) if value not in (None, "") else MISSING
 
 
-def _release_facts(data: Data, links: SiteLinks) -> list[Fact]:
-    facts = [Fact("Version", _text(data.get("new"))), Fact("Previous", _text(data.get("old")))]
-    if data.get("kind") == "new":
-        level = "pre-release" if data.get("prerelease") else data.get("level") or "unknown"
-        facts.append(Fact("Level", level))
-    if data.get("latest"):
-        facts.append(Fact("Latest", _text(data["latest"])))
-    return facts
+@dataclass(frozen=True, slots=True)
+class _Markdown:
+    """How event kinds write upstream text into a card (`bot.core.events.Markup`): escaped,
+    linking to Django Packages."""
 
+    links: SiteLinks
 
-def _health_facts(data: Data, links: SiteLinks) -> list[Fact]:
-    last_commit = (data.get("last_commit") or "unknown")[:10]
-    facts = [
-        Fact("State", f"{data.get('previous_state', 'unknown')} → {data.get('state', 'unknown')}"),
-        Fact("Last commit", last_commit),
-    ]
-    reasons = data.get("reasons") or []
-    if reasons:
-        facts.append(Fact("Why", "\n".join(f"• {escape_text(r)}" for r in reasons), False))
-    return facts
+    def text(self, value: object) -> str:
+        return _text(value)
 
+    def bullets(self, items: Iterable[str]) -> str:
+        return "\n".join(f"• {escape_text(item)}" for item in items)
 
-def _popularity_facts(data: Data, links: SiteLinks) -> list[Fact]:
-    return [
-        Fact(str(data["metric"]).capitalize(), f"{data['old']:,} → {data['new']:,}"),
-        Fact("Milestone", f"{data['milestone']:,}"),
-    ]
+    def grid(self, slug: str | None, title: str | None) -> str:
+        shown = _text(title or slug)
+        return f"[{shown}]({self.links.grid(slug)})" if slug else shown
 
-
-def _grid_facts(data: Data, links: SiteLinks) -> list[Fact]:
-    title = _text(data.get("grid_title") or data.get("grid_slug"))
-    slug = data.get("grid_slug")
-    return [Fact("Grid", f"[{title}]({links.grid(slug)})" if slug else title)]
-
-
-def _no_facts(data: Data, links: SiteLinks) -> list[Fact]:
-    return []
-
-
-def _repo_facts(data: Data, links: SiteLinks) -> list[Fact]:
-    name = data.get("field", "")
-    return [
-        Fact("Changed", REPO_FIELDS.get(name, name) or MISSING),
-        Fact("Now", _text(data.get("new")), False),
-        Fact("Before", _text(data.get("old")), False),
-    ]
-
-
-#: Per event, the facts its embed shows besides the summary.
-FACTS: Mapping[str, Facts] = {
-    Event.RELEASE: _release_facts,
-    Event.ACTIVITY: _health_facts,
-    Event.STALE: _health_facts,
-    Event.POPULARITY: _popularity_facts,
-    Event.GRID: _grid_facts,
-    Event.REPO: _repo_facts,
-    Event.REMOVED: _no_facts,
-}
+    def stale_line(self, slug: str, title: str | None, reasons: Iterable[str]) -> str:
+        return stale_line(slug, title, reasons, self.links)
 
 
 def package_link(slug: str, title: str | None, links: SiteLinks) -> str:
@@ -184,52 +101,36 @@ def listing(lines: Sequence[str], limit: int = DESCRIPTION) -> str:
     return "\n".join([*shown, f"{ELLIPSIS}and {hidden} more"] if hidden else shown)
 
 
-def is_report(alert: Alert) -> bool:
-    """A weekly stale report: a list of packages for the channel, not news to ping about."""
-    return alert.payload.get("kind") == REPORT
-
-
-def _report_embed(alert: Alert, links: SiteLinks) -> Embed:
-    data = alert.payload
-    lines = [
-        stale_line(package["slug"], package.get("title"), package.get("reasons") or (), links)
-        for package in data.get("packages") or ()
-    ]
-    return {
-        "title": escape_text(alert.summary),
-        "description": listing(lines),
-        "color": COLOURS[Event.STALE],
-        "timestamp": alert.created_at.isoformat(),
-        "footer": {
-            "text": f"Stale after {data.get('stale_after_days')} days without a commit · "
-            f"week {data.get('week')}"
-        },
-    }
-
-
-def alert_embed(alert: Alert, links: SiteLinks) -> Embed:
-    """The embed of one alert, linking to the package's page on Django Packages."""
-    if is_report(alert):
-        return _report_embed(alert, links)
-    facts = FACTS.get(alert.event, _no_facts)(alert.payload, links)
+def alert_embed(alert: OutboxAlert, links: SiteLinks) -> Embed:
+    """The embed of one alert, as its kind shows it, linking to the package's page on Django
+    Packages."""
+    kind = kind_of(alert)
+    card = kind.card(alert.payload, _Markdown(links))
     embed: Embed = {
         "title": escape_text(alert.summary),
-        "color": COLOURS.get(alert.event, DEFAULT_COLOUR),
+        "color": kind.colour,
         "timestamp": alert.created_at.isoformat(),
-        "fields": [fact._asdict() for fact in facts],
     }
+    if card.lines is None:
+        embed["fields"] = [fact._asdict() for fact in card.facts]
+    else:
+        embed["description"] = listing(card.lines)
+    if card.footer:
+        embed["footer"] = {"text": card.footer}
     url = links.package(alert.package_id)
     if url:
         embed["url"] = url
     return embed
 
 
-def build_messages(alerts: Sequence[Alert], role_id: int | None, links: SiteLinks) -> list[Message]:
+def build_messages(
+    alerts: Sequence[OutboxAlert], role_id: int | None, links: SiteLinks
+) -> list[Message]:
     """A channel's alerts as the fewest messages Discord's limits allow, in order.
 
     Each message holds the embeds of the next `len(message["embeds"])` alerts. With a role, the
-    first message announcing something else than a stale report mentions it and nothing else
-    can ping; without one, nothing can.
+    first message announcing news (a kind that pings, unlike a stale report) mentions it and
+    nothing else can ping; without one, nothing can.
     """
     messages = [_message(embeds) for embeds in pack_embeds(alert_embed(a, links) for a in alerts)]
     if role_id is not None:
@@ -239,12 +140,12 @@ def build_messages(alerts: Sequence[Alert], role_id: int | None, links: SiteLink
     return messages
 
 
-def _first_news(messages: Sequence[Message], alerts: Sequence[Alert]) -> list[Message]:
-    """The first message holding an alert that is not a stale report (none if all are)."""
+def _first_news(messages: Sequence[Message], alerts: Sequence[OutboxAlert]) -> list[Message]:
+    """The first message holding an alert of a kind that pings (none if there is none)."""
     remaining = iter(alerts)
     for message in messages:
         shown = list(islice(remaining, len(message["embeds"])))
-        if not all(map(is_report, shown)):
+        if any(kind_of(alert).pings for alert in shown):
             return [message]
     return []
 

@@ -21,9 +21,9 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.events import (
+    HEALTH_EVENTS,
     Change,
     DetectContext,
-    Event,
     detect_changes,
     grid_membership_changes,
     removed_change,
@@ -48,8 +48,6 @@ MAX_BACKOFF = timedelta(days=7)
 #: Consecutive 404s before a package counts as removed from Django Packages.
 REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-#: Events that follow the package's health, so depend on a channel's staleness rule.
-HEALTH_EVENTS = frozenset({Event.ACTIVITY, Event.STALE})
 
 Plan = Literal["catalog", "targets", "idle"]
 
@@ -119,6 +117,7 @@ def alerts_for(
                     payload=change.data,
                     package_id=change.package_id,
                     grid_id=change.grid_id,
+                    release_level=change.release_level,
                 ),
             )
     return list(rows.values())

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from bot.core.events import Event
-from bot.core.events.base import health_data
+from bot.core.events import stale_report
+from bot.core.events.stale_report import weekly_report
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.refresh.staleness import ChannelStaleness, channel_staleness, stale_among
@@ -54,27 +53,16 @@ def report_alert(
     checked: int,
 ) -> outbox.NewAlert:
     """One channel's report as an outbox row, delivered through `route` (its oldest active
-    subscription, which decides the destination: bot or webhook). A report never mentions the
-    route's role, on its own or in a digest (`bot.messages.alerts.is_report`)."""
-    listed: list[dict[str, Any]] = [
-        {"id": record.id, "slug": record.slug, "title": record.title, **health_data(health)}
-        for record, health in rows
-    ]
-    count = f"{len(rows)} stale package{'s' if len(rows) != 1 else ''}"
+    subscription, which decides the destination: bot or webhook)."""
+    report = weekly_report(week, staleness.stale_after_days, rows, checked)
     return outbox.NewAlert(
         subscription_id=route.id,
         guild_id=route.guild_id,
         channel_id=route.channel_id,
-        event=Event.STALE.value,
-        dedup_key=f"{route.channel_id}:stale-report:{week}",
-        summary=f"Weekly stale report: {count} among the {checked} followed here",
-        payload={
-            "kind": "report",
-            "week": week,
-            "stale_after_days": staleness.stale_after_days,
-            "checked": checked,
-            "packages": listed,
-        },
+        event=stale_report.KIND.name,
+        dedup_key=f"{route.channel_id}:{report.key}",
+        summary=report.summary,
+        payload=report.data,
     )
 
 

@@ -1,7 +1,9 @@
-"""Change detection: what changed between two observations, and who wants to hear about it.
+"""Event kinds: what changed between two observations, who wants to hear about it, and how it
+is shown.
 
-Each event kind lives in its own module with its detection, wording and subscription filter;
-`REGISTRY` is the one place that lists them.
+Each kind lives in its own module with its detection, wording, subscription filter, card facts
+and colour, digest line and digest-bypass meaning; `REGISTRY` is the one place that lists them,
+by the name an outbox alert's `event` carries.
 """
 
 from __future__ import annotations
@@ -9,16 +11,35 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from types import MappingProxyType
+from typing import cast
 
-from bot.core.events import activity, grid, popularity, release, removed, repo, stale
+from bot.core.events import (
+    activity,
+    grid,
+    popularity,
+    release,
+    removed,
+    repo,
+    stale,
+    stale_report,
+)
 from bot.core.events.base import (
+    DEFAULT_COLOUR,
     DEFAULT_EVENTS,
     EVENT_NAMES,
+    MIN_RELEASE_LEVELS,
     AlertPreferences,
+    Card,
     Change,
     DetectContext,
+    DigestLine,
     Event,
     EventKind,
+    Fact,
+    Markup,
+    MinReleaseLevel,
+    OutboxAlert,
+    ReleaseLevel,
     Snapshot,
     UnknownEvent,
     parse_events,
@@ -28,9 +49,9 @@ from bot.core.events.removed import removed_change
 from bot.core.health import classify
 from bot.core.records import PackageRecord
 
-REGISTRY: Mapping[Event, EventKind] = MappingProxyType(
+REGISTRY: Mapping[str, EventKind] = MappingProxyType(
     {
-        kind.event: kind
+        kind.name: kind
         for kind in (
             release.KIND,
             activity.KIND,
@@ -39,9 +60,13 @@ REGISTRY: Mapping[Event, EventKind] = MappingProxyType(
             grid.KIND,
             repo.KIND,
             removed.KIND,
+            stale_report.KIND,
         )
     }
 )
+
+#: Events that follow a package's health, so depend on a channel's staleness rule.
+HEALTH_EVENTS = frozenset(kind.event for kind in REGISTRY.values() if kind.follows_health)
 
 
 def _snapshot(record: PackageRecord, at: datetime, ctx: DetectContext) -> Snapshot:
@@ -73,10 +98,19 @@ def detect_changes(
     after = _snapshot(current, ctx.now, ctx)
     return [
         change
-        for event, kind in REGISTRY.items()
-        if kind.detect is not None and event in events
+        for kind in REGISTRY.values()
+        if kind.detect is not None and kind.event in events
         for change in kind.detect(before, after, ctx)
     ]
+
+
+#: What an alert of a kind no longer known (e.g. written by a newer version) is shown as.
+_UNKNOWN_KIND = EventKind(Event.REPO, name="unknown")
+
+
+def kind_of(alert: OutboxAlert) -> EventKind:
+    """The kind of an outbox alert (a plain card for a kind no longer known)."""
+    return REGISTRY.get(alert.event, _UNKNOWN_KIND)
 
 
 def wants(preferences: AlertPreferences, change: Change) -> bool:
@@ -86,19 +120,50 @@ def wants(preferences: AlertPreferences, change: Change) -> bool:
     )
 
 
+def still_wants(preferences: AlertPreferences, alert: OutboxAlert) -> bool:
+    """Whether a subscription still asks for an outbox alert: its events and release filter
+    may have changed while the alert waited (for a digest, say). An alert of a kind no longer
+    known is not wanted."""
+    kind = REGISTRY.get(alert.event)
+    if kind is None:
+        return False
+    change = Change(
+        kind.event,
+        alert.package_id or 0,
+        key="",
+        summary=alert.summary,
+        data=alert.payload,
+        grid_id=alert.grid_id,
+        release_level=cast(ReleaseLevel | None, alert.release_level),
+    )
+    return kind.event in preferences.events and kind.accepts(preferences, change)
+
+
 __all__ = [
+    "DEFAULT_COLOUR",
     "DEFAULT_EVENTS",
     "EVENT_NAMES",
+    "HEALTH_EVENTS",
+    "MIN_RELEASE_LEVELS",
     "REGISTRY",
     "AlertPreferences",
+    "Card",
     "Change",
     "DetectContext",
+    "DigestLine",
     "Event",
     "EventKind",
+    "Fact",
+    "Markup",
+    "MinReleaseLevel",
+    "OutboxAlert",
+    "ReleaseLevel",
     "UnknownEvent",
     "detect_changes",
     "grid_membership_changes",
+    "kind_of",
     "parse_events",
     "removed_change",
+    "still_wants",
     "wants",
 ]

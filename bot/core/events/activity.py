@@ -14,6 +14,7 @@ from bot.core.events.base import (
     EventKind,
     Snapshot,
     commit_date,
+    health_card,
     health_data,
     package_name,
 )
@@ -49,4 +50,6 @@ def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change
     ]
 
 
-KIND = EventKind(Event.ACTIVITY, detect=detect)
+KIND = EventKind(
+    Event.ACTIVITY, colour=0x3498DB, detect=detect, card=health_card, follows_health=True
+)

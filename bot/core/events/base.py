@@ -1,13 +1,14 @@
-"""What every change kind shares: its name, the change value, and the detection context."""
+"""What every event kind shares: its name, the change value, the detection context, and how an
+alert of the kind is shown (card facts and colour, digest line, whether it pings)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, Protocol, get_args
 
 from bot.core.health import Health
 from bot.core.records import PackageRecord
@@ -47,7 +48,12 @@ def parse_events(text: str) -> frozenset[Event]:
     return frozenset(Event(name) for name in names)
 
 
+#: How far a release moved (`bot.core.events.release`): the one release-level type, for the
+#: alerts' `release_level` column, digest bypasses, the CLI and the slash options.
+ReleaseLevel = Literal["major", "minor", "patch", "pre"]
+#: The final-release levels, which a subscription's minimum level may name.
 MinReleaseLevel = Literal["major", "minor", "patch"]
+MIN_RELEASE_LEVELS: tuple[MinReleaseLevel, ...] = get_args(MinReleaseLevel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +71,8 @@ class Change:
     summary: str
     data: dict[str, Any] = field(default_factory=dict)
     grid_id: int | None = None
+    #: A release's level, kept beside `data` so delivery can filter on it (digest bypass).
+    release_level: ReleaseLevel | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +109,78 @@ class Snapshot:
     health: Health
 
 
+class OutboxAlert(Protocol):
+    """What a kind reads of an outbox alert (`storage.models.Alert` has it)."""
+
+    @property
+    def event(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def package_id(self) -> int | None: ...
+    @property
+    def grid_id(self) -> int | None: ...
+    @property
+    def release_level(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+class Markup(Protocol):
+    """How a kind writes upstream text into a card; `bot.messages.alerts` escapes and links."""
+
+    def text(self, value: object) -> str:
+        """Upstream text shown literally, or a dash when there is none."""
+        ...
+
+    def bullets(self, items: Iterable[str]) -> str:
+        """Upstream lines as a bulleted list."""
+        ...
+
+    def grid(self, slug: str | None, title: str | None) -> str:
+        """A grid's title linking to its page (just the title without a slug)."""
+        ...
+
+    def stale_line(self, slug: str, title: str | None, reasons: Iterable[str]) -> str:
+        """A listed stale package, linking to its page, and why it is stale."""
+        ...
+
+
+class Fact(NamedTuple):
+    """One embed field; `value` is markdown in which upstream text is already escaped."""
+
+    name: str
+    value: str
+    inline: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What an alert's embed shows besides its summary: facts as fields, or `lines` listed in
+    the description with a `footer` (a report)."""
+
+    facts: list[Fact] = field(default_factory=list)
+    lines: list[str] | None = None
+    footer: str | None = None
+
+
+class DigestLine(NamedTuple):
+    """Where an alert goes in a digest: under `group` (None: its package), in `section`, as
+    `text` (upstream text, escaped by the digest)."""
+
+    group: str | None
+    section: str
+    text: str
+
+
+Data = Mapping[str, Any]
 Detector = Callable[[Snapshot, Snapshot, DetectContext], list[Change]]
 Filter = Callable[[AlertPreferences, Change], bool]
+Carder = Callable[[Data, Markup], Card]
+Digester = Callable[[OutboxAlert], DigestLine]
+DEFAULT_COLOUR = 0x95A5A6
 
 
 def accept_all(preferences: AlertPreferences, change: Change) -> bool:
@@ -110,16 +188,42 @@ def accept_all(preferences: AlertPreferences, change: Change) -> bool:
     return True
 
 
+def no_card(data: Data, markup: Markup) -> Card:
+    """The card of a kind whose summary says it all."""
+    return Card()
+
+
+def by_package(alert: OutboxAlert) -> DigestLine:
+    """The digest line of most kinds: the summary, under the package, in the event's section."""
+    return DigestLine(None, alert.event, alert.summary)
+
+
 @dataclass(frozen=True, slots=True)
 class EventKind:
-    """One registry entry: an event, how to detect it between two records, how to filter it.
+    """One registry entry: everything about one kind of alert.
 
-    `detect` is None for kinds raised by other means (grid membership, removal).
+    `name` is what an outbox alert's `event` says; `event` is the event a subscription asks
+    for to get it, and a digest-bypass entry naming that event lets it through (the weekly
+    stale report is its own kind under `stale`). `detect` is None for kinds raised by other
+    means (grid membership, removal, the weekly report). `pings` is False for kinds that are
+    lists rather than news: their subscription's role is never mentioned for them.
+    `follows_health` kinds depend on a channel's staleness rule, so the poll cycle detects them
+    once per rule among a package's channels.
     """
 
     event: Event
+    colour: int = DEFAULT_COLOUR
     detect: Detector | None = None
     accepts: Filter = accept_all
+    card: Carder = no_card
+    digest: Digester = by_package
+    pings: bool = True
+    follows_health: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.event.value)
 
 
 def one_line(text: str) -> str:
@@ -145,3 +249,16 @@ def health_data(health: Health) -> dict[str, Any]:
         "weeks_since_commit": health.weeks_since_commit,
         "reasons": list(health.reasons),
     }
+
+
+def health_card(data: Data, markup: Markup) -> Card:
+    """The card of a health change (`health_data` plus the previous state)."""
+    last_commit = (data.get("last_commit") or "unknown")[:10]
+    facts = [
+        Fact("State", f"{data.get('previous_state', 'unknown')} → {data.get('state', 'unknown')}"),
+        Fact("Last commit", last_commit),
+    ]
+    reasons = data.get("reasons") or []
+    if reasons:
+        facts.append(Fact("Why", markup.bullets(reasons), False))
+    return Card(facts)

@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from bot.core.events.base import Change, Event, EventKind, one_line
+from bot.core.events.base import (
+    Card,
+    Change,
+    Data,
+    DigestLine,
+    Event,
+    EventKind,
+    Fact,
+    Markup,
+    OutboxAlert,
+    one_line,
+)
 from bot.core.records import GridRecord
 
 Direction = Literal["joined", "left"]
@@ -45,4 +56,15 @@ def grid_membership_changes(
     ]
 
 
-KIND = EventKind(Event.GRID)
+def card(data: Data, markup: Markup) -> Card:
+    return Card([Fact("Grid", markup.grid(data.get("grid_slug"), data.get("grid_title")))])
+
+
+def digest(alert: OutboxAlert) -> DigestLine:
+    """A grid's joins and leaves go under the grid, by direction."""
+    grid = alert.payload.get("grid_title") or alert.payload.get("grid_slug")
+    section = str(alert.payload.get("direction") or alert.event)
+    return DigestLine(f"Grid: {grid or alert.grid_id}", section, alert.summary)
+
+
+KIND = EventKind(Event.GRID, colour=0x9B59B6, card=card, digest=digest)

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 
-from bot.core.events.base import Change, DetectContext, Event, EventKind, Snapshot, package_name
+from bot.core.events.base import (
+    Card,
+    Change,
+    Data,
+    DetectContext,
+    Event,
+    EventKind,
+    Fact,
+    Markup,
+    Snapshot,
+    package_name,
+)
 from bot.core.records import PackageRecord
 
 FIRST_MILESTONE = 10
@@ -67,4 +78,13 @@ def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change
     return changes
 
 
-KIND = EventKind(Event.POPULARITY, detect=detect)
+def card(data: Data, markup: Markup) -> Card:
+    return Card(
+        [
+            Fact(str(data["metric"]).capitalize(), f"{data['old']:,} → {data['new']:,}"),
+            Fact("Milestone", f"{data['milestone']:,}"),
+        ]
+    )
+
+
+KIND = EventKind(Event.POPULARITY, colour=0xF1C40F, detect=detect, card=card)

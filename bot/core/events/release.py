@@ -29,23 +29,27 @@ from packaging.version import InvalidVersion, Version
 
 from bot.core.events.base import (
     AlertPreferences,
+    Card,
     Change,
+    Data,
     DetectContext,
     Event,
     EventKind,
+    Fact,
+    Markup,
+    ReleaseLevel,
     Snapshot,
     package_name,
 )
 
-Level = Literal["major", "minor", "patch", "pre"]
 #: Final-release levels, smallest first; "pre" stands apart from them.
-_FINAL_LEVELS: tuple[Level, ...] = ("patch", "minor", "major")
+_FINAL_LEVELS: tuple[ReleaseLevel, ...] = ("patch", "minor", "major")
 
 
 @dataclass(frozen=True, slots=True)
 class _Assessment:
     kind: Literal["new", "changed"]
-    level: Level | None = None
+    level: ReleaseLevel | None = None
     prerelease: bool = False
     #: The highest known release, when the new version is a backport below it.
     latest: str | None = None
@@ -64,7 +68,7 @@ def _same(old: str | None, new: str) -> bool:
     return old == new or (parsed_old is not None and parsed_old == _parse(new))
 
 
-def _level(base: Version, new: Version) -> Level:
+def _level(base: Version, new: Version) -> ReleaseLevel:
     if new.is_prerelease:
         return "pre"
     if new.major != base.major:
@@ -84,7 +88,7 @@ def _assess(new: str, known: frozenset[str]) -> _Assessment:
     bases = [v for v in known_parsed if not v.is_prerelease] or known_parsed
     below = [v for v in bases if v < parsed]
     if below:
-        level: Level | None = _level(max(below), parsed)
+        level: ReleaseLevel | None = _level(max(below), parsed)
     else:
         level = "pre" if parsed.is_prerelease else None
     above = [v for v in bases if v > parsed]
@@ -129,11 +133,12 @@ def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change
                 "backport": release.latest is not None,
                 "latest": release.latest,
             },
+            release_level=release.level,
         )
     ]
 
 
-def at_or_above(level: Level) -> frozenset[Level]:
+def at_or_above(level: ReleaseLevel) -> frozenset[ReleaseLevel]:
     """The levels a "LEVEL and above" setting covers: "minor" → minor and major; "pre" → pre.
 
     Both a subscription's minimum level and a `release:LEVEL` digest bypass read this way.
@@ -147,8 +152,21 @@ def accepts(preferences: AlertPreferences, change: Change) -> bool:
     """Apply the subscription's release level threshold and pre-release choice."""
     if change.data["prerelease"]:
         return preferences.include_prereleases
-    level = change.data["level"]
+    level = change.release_level
     return level is None or level in at_or_above(preferences.min_release_level)
 
 
-KIND = EventKind(Event.RELEASE, detect=detect, accepts=accepts)
+def card(data: Data, markup: Markup) -> Card:
+    facts = [
+        Fact("Version", markup.text(data.get("new"))),
+        Fact("Previous", markup.text(data.get("old"))),
+    ]
+    if data.get("kind") == "new":
+        level = "pre-release" if data.get("prerelease") else data.get("level") or "unknown"
+        facts.append(Fact("Level", level))
+    if data.get("latest"):
+        facts.append(Fact("Latest", markup.text(data["latest"])))
+    return Card(facts)
+
+
+KIND = EventKind(Event.RELEASE, colour=0x2ECC71, detect=detect, accepts=accepts, card=card)

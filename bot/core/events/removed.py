@@ -20,4 +20,4 @@ def removed_change(record: PackageRecord) -> Change:
     )
 
 
-KIND = EventKind(Event.REMOVED)
+KIND = EventKind(Event.REMOVED, colour=0xE74C3C)

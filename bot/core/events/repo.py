@@ -8,10 +8,14 @@ once per value.
 from __future__ import annotations
 
 from bot.core.events.base import (
+    Card,
     Change,
+    Data,
     DetectContext,
     Event,
     EventKind,
+    Fact,
+    Markup,
     Snapshot,
     one_line,
     package_name,
@@ -51,4 +55,15 @@ def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change
     return changes
 
 
-KIND = EventKind(Event.REPO, detect=detect)
+def card(data: Data, markup: Markup) -> Card:
+    name = data.get("field", "")
+    return Card(
+        [
+            Fact("Changed", FIELDS.get(name, name) or markup.text(None)),
+            Fact("Now", markup.text(data.get("new")), False),
+            Fact("Before", markup.text(data.get("old")), False),
+        ]
+    )
+
+
+KIND = EventKind(Event.REPO, detect=detect, card=card)

@@ -14,10 +14,14 @@ from bot.core.events.base import (
     EventKind,
     Snapshot,
     commit_date,
+    health_card,
     health_data,
     package_name,
 )
 from bot.core.health import HealthState
+
+#: Also the weekly stale report's (`bot.core.events.stale_report`).
+COLOUR = 0xE67E22
 
 
 def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change]:
@@ -46,4 +50,4 @@ def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change
     ]
 
 
-KIND = EventKind(Event.STALE, detect=detect)
+KIND = EventKind(Event.STALE, colour=COLOUR, detect=detect, card=health_card, follows_health=True)
