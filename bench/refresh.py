@@ -93,7 +93,7 @@ class FakeApiProcess:
 
 
 async def measure(scenario: str, base_url: str, database_url: str) -> Figures:
-    settings = Settings(_env_file=None, djp_api_url=base_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, djp_api_url=base_url)
     clock = _Clock(datetime(2026, 6, 10, 12, tzinfo=UTC))
     database = Database.from_url(database_url)
     await database.upgrade()

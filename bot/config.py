@@ -48,9 +48,11 @@ class Settings(BaseSettings):
         cls, value: tuple[int, ...] | None, info: ValidationInfo
     ) -> tuple[int, ...] | None:
         count = info.data.get("shard_count")
-        if value is not None and count is None:
+        if value is None:
+            return value
+        if count is None:
             raise ValueError("needs SHARD_COUNT, the number of shards in all")
-        if value is not None and any(not 0 <= shard < count for shard in value):
+        if any(not 0 <= shard < count for shard in value):
             raise ValueError(f"shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
         return value
 

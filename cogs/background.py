@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from discord.ext import commands, tasks
 
@@ -37,7 +38,7 @@ STANDBY_CHECK = 10.0
 LIVENESS_SLACK = 60.0
 
 
-async def stop_between_passes(loop: tasks.Loop, busy: asyncio.Lock) -> None:
+async def stop_between_passes(loop: tasks.Loop[Any], busy: asyncio.Lock) -> None:
     """Cancel `loop` once the pass in progress has finished (or after `STOP_GRACE`)."""
     try:
         async with asyncio.timeout(STOP_GRACE), busy:

@@ -81,6 +81,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     @manager_only
     async def unsubscribe(self, interaction: discord.Interaction, grid: str) -> None:
         runtime = self.bot.runtime
+        assert interaction.channel_id is not None
         async with runtime.database.transaction() as session:
             found = await grids.find_grid(session, grid)
             removed = found is not None and await subscriptions.unsubscribe(
@@ -89,7 +90,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
                 target_kind=TargetKind.GRID,
                 target_id=found.id,
             )
-        if not removed:
+        if found is None or not removed:
             text = f"This channel does not follow the grid “{escape_text(grid)}”."
             await answer(interaction, text, ephemeral=True)
             return

@@ -207,7 +207,7 @@ class Settings(
                 session, channel_id=interaction.channel_id, package_id=stored.record.id
             )
             preferences = await channels.preferences(session, interaction.channel_id)
-        if not removed:
+        if stored is None or not removed:
             text = f"“{escape_text(slug)}” is not marked feature-complete in this channel."
             await answer(interaction, text, ephemeral=True)
             return

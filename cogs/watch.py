@@ -83,6 +83,7 @@ class Watch(
     @manager_only
     async def remove(self, interaction: discord.Interaction, slug: str) -> None:
         runtime = self.bot.runtime
+        assert interaction.channel_id is not None
         async with runtime.database.transaction() as session:
             stored = await packages.find_package(session, slug)
             removed = stored is not None and await subscriptions.unsubscribe(
@@ -91,7 +92,7 @@ class Watch(
                 target_kind=TargetKind.PACKAGE,
                 target_id=stored.record.id,
             )
-        if not removed:
+        if stored is None or not removed:
             await answer(
                 interaction, f"This channel does not watch “{escape_text(slug)}”.", ephemeral=True
             )

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Table, cast, func, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Delete,
+    String,
+    Table,
+    Update,
+    cast,
+    func,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +28,13 @@ def dialect_insert(session: AsyncSession, table: Table) -> sqlite.Insert | postg
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+async def affected_rows(session: AsyncSession, statement: Delete | Update) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed."""
+    result = await session.execute(statement)
+    # The session types every result alike; an UPDATE or DELETE yields a cursor result.
+    return typing.cast(CursorResult[Any], result).rowcount
 
 
 async def upsert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage._sql import affected_rows
 from storage.models import ChannelSettings, DigestMode, FeatureComplete
 
 
@@ -183,12 +184,13 @@ async def mark_feature_complete(
 async def unmark_feature_complete(
     session: AsyncSession, *, channel_id: int, package_id: int
 ) -> bool:
-    result = await session.execute(
+    removed = await affected_rows(
+        session,
         delete(FeatureComplete).where(
             FeatureComplete.channel_id == channel_id, FeatureComplete.package_id == package_id
-        )
+        ),
     )
-    return bool(result.rowcount)
+    return removed > 0
 
 
 async def own_staleness_channel_ids(session: AsyncSession) -> frozenset[int]:

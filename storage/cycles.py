@@ -42,7 +42,8 @@ async def record_cycle(
 
 
 async def last_cycle(session: AsyncSession) -> Cycle | None:
-    return await session.scalar(select(Cycle).order_by(Cycle.finished_at.desc(), Cycle.id.desc()))
+    latest = select(Cycle).order_by(Cycle.finished_at.desc(), Cycle.id.desc())
+    return (await session.scalars(latest)).first()
 
 
 async def last_catalog_total(session: AsyncSession) -> int | None:

@@ -69,9 +69,8 @@ async def save_grid(
 
 async def find_grid(session: AsyncSession, key: int | str) -> Grid | None:
     """A stored grid by id (an int or digits) or by slug, case-insensitively."""
-    return await session.scalar(
-        select(Grid).where(by_id_or_slug(Grid, key)).execution_options(populate_existing=True)
-    )
+    query = select(Grid).where(by_id_or_slug(Grid, key)).execution_options(populate_existing=True)
+    return (await session.scalars(query)).first()
 
 
 async def grid_member_ids(session: AsyncSession, grid_id: int) -> frozenset[int]:

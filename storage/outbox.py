@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.bypass import Bypass
 from bot.core.events import ReleaseLevel
-from storage._sql import dialect_insert
+from storage._sql import affected_rows, dialect_insert
 from storage.models import Alert, AlertStatus
 
 
@@ -125,15 +125,15 @@ async def drop_pending(
     subscription_ids: Collection[int] = (),
 ) -> int:
     """Give up on pending alerts, by id or by subscription, without an attempt; how many."""
-    result = await session.execute(
+    return await affected_rows(
+        session,
         update(Alert)
         .where(
             Alert.status == AlertStatus.PENDING,
             or_(Alert.id.in_(set(alert_ids)), Alert.subscription_id.in_(set(subscription_ids))),
         )
-        .values(status=AlertStatus.DROPPED, last_error=reason)
+        .values(status=AlertStatus.DROPPED, last_error=reason),
     )
-    return result.rowcount
 
 
 async def _settle(session: AsyncSession, alert_ids: Collection[int], **values: Any) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select, union
+from sqlalchemy import Result, and_, delete, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage._sql import affected_rows
 from storage.models import GridMember, Subscription, TargetKind
 
 #: Subscriptions that receive alerts (delivery pauses the ones it cannot reach).
@@ -112,14 +113,15 @@ async def unsubscribe(
     session: AsyncSession, *, channel_id: int, target_kind: TargetKind | str, target_id: int
 ) -> bool:
     """Delete a channel's subscription; False when there was none."""
-    result = await session.execute(
+    removed = await affected_rows(
+        session,
         delete(Subscription).where(
             Subscription.channel_id == channel_id,
             Subscription.target_kind == target_kind,
             Subscription.target_id == target_id,
-        )
+        ),
     )
-    return result.rowcount > 0
+    return removed > 0
 
 
 async def channel_subscriptions(session: AsyncSession, channel_id: int) -> list[Subscription]:
@@ -203,7 +205,8 @@ async def subscriptions_for_packages(
         GridMember.package_id.in_(ids),
     )
     direct = and_(Subscription.target_kind == TargetKind.PACKAGE, Subscription.target_id.in_(ids))
-    rows = await session.execute(
+    # Outer-joined: the member column is None for a subscription reaching the package directly.
+    rows: Result[tuple[Subscription, int | None]] = await session.execute(
         select(Subscription, GridMember.package_id)
         .outerjoin(GridMember, via_grid)
         .where(ACTIVE, or_(direct, GridMember.package_id.is_not(None)))

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.core.events import ReleaseLevel
 from bot.core.records import parse_package
 from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
 from bot.delivery.webhook import WebhookSender
@@ -60,7 +61,7 @@ class Channel:
         package_id: int | None = FLATBLOCKS,
         *,
         subscription_id: int | None = None,
-        release_level: str | None = None,
+        release_level: ReleaseLevel | None = None,
         **payload: Any,
     ) -> None:
         """Enqueue one alert, created now (by the fixture's subscription unless told)."""
@@ -81,10 +82,14 @@ class Channel:
             await outbox.enqueue(session, [alert], now=self.clock())
 
     async def release(
-        self, version: str, level: str = "patch", package_id: int = FLATBLOCKS, tail: str = ""
+        self,
+        version: str,
+        level: ReleaseLevel = "patch",
+        package_id: int = FLATBLOCKS,
+        tail: str = "",
     ) -> None:
         summary = f"{SLUGS[package_id]} {version} released ({level} release){tail}"
-        data = {"new": version, "kind": "new", "level": level, "prerelease": False}
+        data: dict[str, Any] = {"new": version, "kind": "new", "level": level, "prerelease": False}
         await self.add("release", summary, package_id, release_level=level, **data)
 
     async def popularity(self, stars: int, package_id: int = FLATBLOCKS) -> None:
@@ -92,7 +97,11 @@ class Channel:
 
     async def grid(self, package_id: int, direction: str) -> None:
         summary = f"{SLUGS[package_id]} {direction} the Page blocks grid"
-        data = {"direction": direction, "grid_slug": "page-blocks", "grid_title": "Page blocks"}
+        data: dict[str, Any] = {
+            "direction": direction,
+            "grid_slug": "page-blocks",
+            "grid_title": "Page blocks",
+        }
         await self.add("grid", summary, package_id, grid_id=7, **data)
 
     async def report(self) -> None:
@@ -255,7 +264,7 @@ async def test_a_release_level_bypass_lets_that_level_and_above_through(
     await channel.release("2.0.0", "major")
     await channel.release("2.1.0", "minor")
     await channel.release("2.1.1", "patch")
-    pre = {"new": "2.2.0rc1", "kind": "new", "level": "pre", "prerelease": True}
+    pre: dict[str, Any] = {"new": "2.2.0rc1", "kind": "new", "level": "pre", "prerelease": True}
     await channel.add(
         "release", "django-flatblocks 2.2.0rc1 released (pre-release)", release_level="pre", **pre
     )

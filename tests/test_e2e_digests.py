@@ -77,7 +77,7 @@ async def test_the_daily_cap_turns_the_overflow_into_one_summary_line(
     djp_api.update_package(FLATBLOCKS, pypi_version="9.0.1")
     later = await next_cycle(sentinel, clock)
 
-    assert capped.content.startswith("At most 1 alert a day is posted here")
+    assert (capped.content or "").startswith("At most 1 alert a day is posted here")
     assert (first.sent, first.summarized) == (1, 2)
     assert (later.sent, later.dropped) == (0, 1)
     alert, summary = alerts_in(fake, alerts.id)

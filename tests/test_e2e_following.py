@@ -123,7 +123,9 @@ async def test_the_weekly_stale_report_lists_reasons_and_pings_nobody(
     await background(sentinel).deliver_once()
     again = await background(sentinel).poll_once()
 
-    assert switched.content.startswith("A weekly stale report is posted here on")
+    assert (switched.content or "").startswith("A weekly stale report is posted here on")
+    assert refreshed is not None, "this bot is the only monitor"
+    assert again is not None
     assert (refreshed.stale_reports, again.stale_reports) == (1, 0)
     [report] = alerts_in(fake, alerts.id)
     [embed] = report.embeds

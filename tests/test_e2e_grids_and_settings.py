@@ -141,7 +141,9 @@ async def test_grid_subscribe_is_a_silent_baseline_and_unsubscribe_undoes_it(
     followed = await fake.run_command(
         "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
     )
-    cycle = (await background(sentinel).poll_once()).cycle
+    refreshed = await background(sentinel).poll_once()
+    assert refreshed is not None, "this bot is the only monitor"
+    cycle = refreshed.cycle
     refused = await fake.run_command(
         "grid unsubscribe", {"grid": "flatpages"}, user=discord_scene.member, channel_id=alerts.id
     )

@@ -44,7 +44,9 @@ async def test_release_is_announced_once_even_across_a_restart(
         assert "Now watching" in (added.content or "")
         await release_upstream(djp_api, clock)
 
-        cycle = (await background(bot).poll_once()).cycle
+        refreshed = await background(bot).poll_once()
+        assert refreshed is not None, "this bot is the only monitor"
+        cycle = refreshed.cycle
         delivered = await background(bot).deliver_once()
 
         assert (cycle.alerts_enqueued, delivered.sent) == (1, 1)

@@ -15,6 +15,7 @@ from bot.core.events import (
     removed_change,
     wants,
 )
+from bot.core.events.base import MinReleaseLevel
 from bot.core.events.popularity import milestones
 from bot.core.records import PackageRecord, parse_grid, parse_package
 from tests.plugins.data import SEED_SLUGS, load_json, seed_package
@@ -113,7 +114,7 @@ def test_a_value_flapping_back_and_forth_repeats_its_keys(
 
     def step(previous: PackageRecord, current: PackageRecord) -> list[str]:
         found = keys(detect_changes(previous, current, context(known_versions=frozenset(known))))
-        known.update({previous.pypi_version, current.pypi_version} - {None})
+        known.update(v for v in (previous.pypi_version, current.pypi_version) if v is not None)
         return found
 
     there, back, there_again = step(a, b), step(b, a), step(a, b)
@@ -361,7 +362,7 @@ def test_release_stays_silent(old: str | None, new: str | None, known: tuple[str
     ],
 )
 def test_release_filter_applies_level_and_prerelease_preferences(
-    old: str, new: str, min_level: str, include_prereleases: bool, expected: bool
+    old: str, new: str, min_level: MinReleaseLevel, include_prereleases: bool, expected: bool
 ) -> None:
     ctx = context(known_versions=frozenset({old, "1.0.0"}))
     [change] = detected(Event.RELEASE, package(pypi_version=old), package(pypi_version=new), ctx)
@@ -581,9 +582,9 @@ def test_milestones_follow_the_1_2_5_series_from_10() -> None:
 def test_popularity_announces_each_milestone_crossed(
     field: str, old: int | None, new: int | None, expected: list[str]
 ) -> None:
-    changes = detected(
-        Event.POPULARITY, package(**{field: old}), package(**{field: new}), context()
-    )
+    before: dict[str, Any] = {field: old}
+    after: dict[str, Any] = {field: new}
+    changes = detected(Event.POPULARITY, package(**before), package(**after), context())
 
     assert keys(changes) == [f"{FLATBLOCKS}:popularity:{suffix}" for suffix in expected]
 

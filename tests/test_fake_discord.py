@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_gateway import shard_of
-from tests.fakes.discord_models import Mentions
+from tests.fakes.discord_models import FakeGuild, Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene, pointed_at, running_bot
 
 ERROR_TIMEOUT = 5.0
@@ -31,7 +31,9 @@ class ProbeTree(app_commands.CommandTree):
 
 class ConfirmView(discord.ui.View):
     @discord.ui.button(label="Confirm", custom_id="confirm")
-    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+    async def confirm(
+        self, interaction: discord.Interaction, button: discord.ui.Button[ConfirmView]
+    ) -> None:
         await interaction.response.edit_message(content="confirmed", view=None)
 
 
@@ -315,7 +317,7 @@ async def test_shards_receive_only_their_guilds_and_interactions(
     discord_scene: DiscordScene,
 ) -> None:
     fake = discord_scene.fake
-    guilds = []
+    guilds: list[FakeGuild] = []
     while {shard_of(g.id, 2) for g in guilds} != {0, 1}:  # ids from the clock: wait for both
         await asyncio.sleep(0.001)
         guild = fake.add_guild(f"Guild {len(guilds)}")

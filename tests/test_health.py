@@ -198,6 +198,7 @@ def test_feature_complete_silences_staleness(
 
 def a_week_later(record: PackageRecord) -> PackageRecord:
     """The same record refreshed a week later with no new commits."""
+    assert record.last_fetched is not None
     return record.model_copy(
         update={
             "commits_over_52": tuple(shifted(list(record.commits_over_52))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ def test_every_seed_parses(slug: str) -> None:
     assert len(record.commits_over_52) == 52
 
 
-def test_flatblocks_fields_are_normalised(flatblocks_payload: dict) -> None:
+def test_flatblocks_fields_are_normalised(flatblocks_payload: dict[str, Any]) -> None:
     record = parse_package(flatblocks_payload)
 
     assert record.id == 265
@@ -143,7 +144,7 @@ def test_bitbucket_edge_case_keeps_version_without_pypi_url() -> None:
     ],
 )
 def test_invalid_payload_names_record_and_field(
-    flatblocks_payload: dict, field: str, value: object, bad_field: str
+    flatblocks_payload: dict[str, Any], field: str, value: object, bad_field: str
 ) -> None:
     flatblocks_payload[field] = value
 
@@ -155,7 +156,7 @@ def test_invalid_payload_names_record_and_field(
     assert "265" in str(caught.value)
 
 
-def test_missing_counts_are_unknown_not_zero(flatblocks_payload: dict) -> None:
+def test_missing_counts_are_unknown_not_zero(flatblocks_payload: dict[str, Any]) -> None:
     del flatblocks_payload["repo_watchers"]
     del flatblocks_payload["commits_over_52"]
 
@@ -170,7 +171,7 @@ def test_non_object_payload_is_invalid() -> None:
         parse_package(["not", "a", "record"])
 
 
-def test_content_hash_ignores_bookkeeping_fields(flatblocks_payload: dict) -> None:
+def test_content_hash_ignores_bookkeeping_fields(flatblocks_payload: dict[str, Any]) -> None:
     before = parse_package(flatblocks_payload)
     refreshed = dict(flatblocks_payload, last_fetched="2026-03-01T01:00:00-05:00")
     bumped = dict(flatblocks_payload, pypi_version="1.0.1")
@@ -179,7 +180,7 @@ def test_content_hash_ignores_bookkeeping_fields(flatblocks_payload: dict) -> No
     assert parse_package(bumped).content_hash() != before.content_hash()
 
 
-def test_record_round_trips_through_json(flatblocks_payload: dict) -> None:
+def test_record_round_trips_through_json(flatblocks_payload: dict[str, Any]) -> None:
     record = parse_package(flatblocks_payload)
 
     assert parse_package(record.model_dump(mode="json")) == record

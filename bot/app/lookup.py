@@ -46,7 +46,7 @@ async def _upstream(runtime: Runtime, kind: Kind, text: str) -> list[Entry]:
         async with asyncio.timeout(SEARCH_BUDGET):
             hits = await runtime.client.search(text)
     except (TimeoutError, SentinelError, httpx.HTTPError) as exc:
-        log.info("search for %r skipped: %s", text, exc or "too slow")
+        log.info("search for %r skipped: %s", text, str(exc) or "too slow")
         return []
     return [Entry(hit.slug, hit.title) for hit in hits if hit.item_type == kind]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -41,7 +41,7 @@ from storage.database import Database
 from storage.delivery_queries import package_slugs
 from storage.models import DigestMode, TargetKind
 
-FORMAT = "djp-sentinel"
+FORMAT: Final = "djp-sentinel"
 VERSION = 1
 EVENT_NAMES = frozenset(Event)
 
@@ -250,7 +250,7 @@ async def export_document(
                 target_slug=slugs[TargetKind(s.target_kind)].get(s.target_id),
                 events=s.events,
                 role_id=s.role_id,
-                min_release_level=s.min_release_level,
+                min_release_level=s.preferences.min_release_level,
                 include_prereleases=s.include_prereleases,
                 webhook_url=s.webhook_url,
             )
@@ -337,7 +337,7 @@ async def import_document(
                 channel_id=settings.channel_id,
                 updated_by=None,
                 now=now,
-                **settings.model_dump(include=SETTING_NAMES),
+                **settings.model_dump(include=set(SETTING_NAMES)),
             )
         for mark in document.feature_complete:
             added += await channels.mark_feature_complete(

@@ -131,7 +131,8 @@ def _fields(name: str, sections: Sections) -> list[_Field]:
 def _values(sections: Sections) -> Iterator[tuple[str, list[Alert]]]:
     """Section headers and their lines cut into field values, each with its lines' alerts; a
     value starting in the middle of a section repeats its header."""
-    value, current, alerts = "", "", []
+    value, current = "", ""
+    alerts: list[Alert] = []
     for label, lines in sections.items():
         for line, alert in lines:
             piece = line if label == current and value else f"**{label}**\n{line}"

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.backoff import backoff
 from bot.core.events import still_wants
 from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
@@ -38,7 +39,7 @@ from bot.messages.alerts import SiteLinks
 from storage import channels, delivery_queries, outbox, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
-from storage.models import Alert, DigestMode, Subscription
+from storage.models import Alert, DigestMode
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def utcnow() -> datetime:
 
 def retry_delay(attempts: int) -> timedelta:
     """The wait after `attempts` failed attempts: 30 s, 1 min, 2 min, ... at most 1 h."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
+    return backoff(FIRST_RETRY, attempts, MAX_RETRY)
 
 
 @dataclass(slots=True)
@@ -110,13 +111,13 @@ class DeliveryWorker:
         async with self.database.transaction() as session:
             claimed, preferences = await self._claim_channels(session, now)
             wanted = {a.subscription_id for a in claimed if a.subscription_id is not None}
-            active: dict[int | None, Subscription] = {
-                **await delivery_queries.active_subscriptions(session, wanted)
-            }
+            active = await delivery_queries.active_subscriptions(session, wanted)
             routed = [
                 (a, sub)
                 for a in claimed
-                if (sub := active.get(a.subscription_id)) and still_wants(sub.preferences, a)
+                if a.subscription_id is not None
+                and (sub := active.get(a.subscription_id))
+                and still_wants(sub.preferences, a)
             ]
             kept = {a.id for a, _ in routed}
             report.dropped += await outbox.drop_pending(

@@ -91,14 +91,9 @@ async def answer(
 ) -> None:
     """Answer an interaction (or follow up once it was deferred), within Discord's limits."""
     content, fitted_embeds = fitted(content, embeds)
-    extra: dict[str, Any] = {
-        name: value for name, value in (("view", view), ("file", file)) if value is not None
-    }
+    given = (("content", content), ("view", view), ("file", file))
+    extra: dict[str, Any] = {name: value for name, value in given if value is not None}
     if interaction.response.is_done():
-        await interaction.followup.send(
-            content=content, embeds=fitted_embeds, ephemeral=ephemeral, **extra
-        )
+        await interaction.followup.send(embeds=fitted_embeds, ephemeral=ephemeral, **extra)
     else:
-        await interaction.response.send_message(
-            content=content, embeds=fitted_embeds, ephemeral=ephemeral, **extra
-        )
+        await interaction.response.send_message(embeds=fitted_embeds, ephemeral=ephemeral, **extra)

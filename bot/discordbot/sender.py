@@ -10,7 +10,7 @@ from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, M
 from bot.messages.limits import check_message
 
 #: Unless the message widens it (a role a manager configured), nobody is pinged.
-NO_PINGS = {"parse": []}
+NO_PINGS: dict[str, list[str]] = {"parse": []}
 
 
 class DiscordSender:

@@ -239,7 +239,7 @@ class DjangoPackagesClient:
                 raise _TransientError("timed out") from exc
             except httpx.TransportError as exc:
                 _count_request(None)
-                raise _TransientError(f"network error: {exc or type(exc).__name__}") from exc
+                raise _TransientError(f"network error: {str(exc) or type(exc).__name__}") from exc
         _count_request(response.status_code)
         return _json_body(response, missing)
 

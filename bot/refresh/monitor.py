@@ -20,6 +20,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.backoff import backoff
 from bot.core.events import (
     HEALTH_EVENTS,
     Change,
@@ -91,7 +92,7 @@ def choose_plan(due: int, catalog_size: int, page_size: int = CATALOG_PAGE_SIZE)
 
 def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
     """Exponential backoff for a package or grid that keeps failing."""
-    return min(poll_interval * 2 ** max(failures - 1, 0), MAX_BACKOFF)
+    return backoff(poll_interval, failures, MAX_BACKOFF)
 
 
 def alerts_for(
@@ -101,6 +102,8 @@ def alerts_for(
     rows: dict[str, outbox.NewAlert] = {}
     for change in changes:
         target = change.grid_id if by == "grid" else change.package_id
+        if target is None:  # a change outside any grid has no grid audience
+            continue
         for subscription in audience.get(target, ()):
             if not wants(subscription.preferences, change):
                 continue

@@ -109,7 +109,7 @@ class Gateway:
         return ws
 
     async def _receive(self, conn: GatewayConnection, frame: dict[str, Any]) -> None:
-        op, data = frame.get("op"), frame.get("d")
+        op, data = frame.get("op"), frame.get("d") or {}
         if op == HEARTBEAT:
             conn.heartbeats += 1
             await conn.send(HEARTBEAT_ACK, None)

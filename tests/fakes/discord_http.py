@@ -34,7 +34,8 @@ class Upload:
     content_type: str
 
 
-BODY = web.RequestKey("body", object)
+#: The parsed JSON body (or multipart payload_json), whatever shape the route expects.
+BODY: web.RequestKey[Any] = web.RequestKey("body", object)
 UPLOADS = web.RequestKey("uploads", dict)
 
 

@@ -59,7 +59,7 @@ class Webhooks:
             raise DiscordError(*UNKNOWN_INTERACTION)
         body = json_body(request)
         try:
-            kind, data = body.get("type"), body.get("data") or {}
+            kind, data = body.get("type", 0), body.get("data") or {}
             message = self._acknowledge(record, kind, data, request_uploads(request))
         except DiscordError as exc:
             record.errors.append(f"{exc.status} {exc.body['message']}")

@@ -31,7 +31,7 @@ async def djp_api() -> AsyncIterator[FakeDjangoPackages]:
 def djp_settings(djp_api: FakeDjangoPackages) -> Settings:
     """Settings aimed at the fake API (no `.env` read), with a short timeout."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         djp_api_url=djp_api.base_url,
         http_timeout_seconds=0.5,
         http_concurrency=2,

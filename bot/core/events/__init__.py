@@ -84,7 +84,7 @@ def detect_changes(
     current: PackageRecord,
     ctx: DetectContext,
     *,
-    events: Collection[Event] = REGISTRY.keys(),
+    events: Collection[Event] | None = None,
 ) -> list[Change]:
     """Every change of the given `events` (all by default) between two observations of a
     package, in registry order.
@@ -99,7 +99,7 @@ def detect_changes(
     return [
         change
         for kind in REGISTRY.values()
-        if kind.detect is not None and kind.event in events
+        if kind.detect is not None and (events is None or kind.event in events)
         for change in kind.detect(before, after, ctx)
     ]
 

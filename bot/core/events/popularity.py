@@ -66,7 +66,7 @@ def _change(record: PackageRecord, metric: str, milestone: int, old: int, new: i
 
 
 def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change]:
-    changes = []
+    changes: list[Change] = []
     for metric, read in METRICS.items():
         old, new = read(before.record), read(after.record)
         if old is None or new is None or old == new:
