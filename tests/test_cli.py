@@ -1,4 +1,8 @@
-"""The `djp-sentinel` command line, run as a real subprocess against the fake API."""
+"""The `djp-sentinel` command line against the fake API.
+
+Its commands run in-process (`main()` with arguments, output captured); the installed console
+script runs as a real process where the exit code and stderr of a failure are the point.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.cli import djp_sentinel
+from tests.plugins.cli import djp_sentinel, djp_sentinel_process
 from tests.plugins.database import migrated
 
 
@@ -51,7 +55,7 @@ async def test_package_json_is_machine_readable(cli_env: dict[str, str], tmp_pat
 
 
 async def test_unknown_slug_is_one_line_and_exit_1(cli_env: dict[str, str], tmp_path: Path) -> None:
-    result = await djp_sentinel(cli_env, tmp_path, "package", "django-no-such-thing")
+    result = await djp_sentinel_process(cli_env, tmp_path, "package", "django-no-such-thing")
 
     assert result.code == 1
     assert result.err.strip() == "error: No package “django-no-such-thing” on Django Packages."
@@ -78,7 +82,7 @@ async def test_bad_database_url_is_one_line_without_the_password(
 ) -> None:
     env = cli_env | {"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:1/sentinel"}
 
-    result = await djp_sentinel(env, tmp_path, "package", "django-flatblocks")
+    result = await djp_sentinel_process(env, tmp_path, "package", "django-flatblocks")
 
     assert result.code == 1
     assert len(result.err.strip().splitlines()) == 1

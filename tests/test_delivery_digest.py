@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +43,8 @@ class Channel:
     hook_url: str
     subscription_id: int
     keys: itertools.count[int]
+    #: Alerts `add` holds back while `together()` is open.
+    held: list[outbox.NewAlert] | None = None
 
     async def settings(self, **changes: Any) -> None:
         async with self.database.transaction() as session:
@@ -78,8 +81,20 @@ class Channel:
             grid_id=payload.get("grid_id"),
             release_level=release_level,
         )
+        if self.held is not None:
+            self.held.append(alert)
+            return
         async with self.database.transaction() as session:
             await outbox.enqueue(session, [alert], now=self.clock())
+
+    @asynccontextmanager
+    async def together(self) -> AsyncIterator[None]:
+        """Alerts added inside are enqueued at once on exit, as one poll cycle would."""
+        self.held = []
+        yield
+        alerts, self.held = self.held, None
+        async with self.database.transaction() as session:
+            await outbox.enqueue(session, alerts, now=self.clock())
 
     async def release(
         self,
@@ -310,8 +325,9 @@ async def test_a_digest_pings_only_the_subscriptions_role_once(channel: Channel)
             role_id=role.id,
         )
     await channel.settings(digest_mode="daily", digest_hour=9)
-    for n in range(150):
-        await channel.release(f"1.{n}.0")
+    async with channel.together():
+        for n in range(150):
+            await channel.release(f"1.{n}.0")
     channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
 
     await channel.deliver()
@@ -358,9 +374,10 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
 
 async def test_a_large_digest_is_split_only_as_discords_limits_force(channel: Channel) -> None:
     await channel.settings(digest_mode="daily", digest_hour=9)
-    for n in range(300):
-        package_id = (FLATBLOCKS, REGISTRATION)[n % 2]
-        await channel.release(f"1.{n}", package_id=package_id, tail=" " + "y" * 400)
+    async with channel.together():
+        for n in range(300):
+            package_id = (FLATBLOCKS, REGISTRATION)[n % 2]
+            await channel.release(f"1.{n}", package_id=package_id, tail=" " + "y" * 400)
     channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
 
     report = await channel.deliver()
@@ -492,8 +509,9 @@ async def test_a_digest_cut_short_by_a_failure_resumes_with_what_did_not_go_out(
             return await self.sender.send(destination, message)
 
     await channel.settings(digest_mode="daily", digest_hour=9)
-    for n in range(300):
-        await channel.release(f"1.{n}", tail=" " + "z" * 400)
+    async with channel.together():
+        for n in range(300):
+            await channel.release(f"1.{n}", tail=" " + "z" * 400)
     channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
     sender = FailsSecondPost(WebhookSender(channel.http))
     worker = DeliveryWorker(channel.database, sender, site_url=SITE, clock=channel.clock)

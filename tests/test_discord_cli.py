@@ -1,4 +1,5 @@
-"""`djp-sentinel run` and `sync-commands` as a user starts them: a real process, real signals."""
+"""`djp-sentinel run` as a user starts it: a real process, real signals and exit codes; and
+`sync-commands`, run in-process."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from tests.fakes.discord_models import MANAGE_CHANNELS
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.cli import djp_sentinel
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_TIMEOUT = 20.0
@@ -103,14 +105,12 @@ async def test_sync_commands_registers_the_tree_with_one_guild(
 ) -> None:
     guild = discord_scene.guild
 
-    code, out, err = await finish(
-        await start(
-            tmp_path, "sync-commands", "--guild", str(guild.id), **fakes(discord_scene, djp_api)
-        )
-    )
+    env = environment(tmp_path, **fakes(discord_scene, djp_api))
 
-    assert code == 0, err
-    assert out.strip() == f"Synced 6 commands to guild {guild.id}."
+    result = await djp_sentinel(env, tmp_path, "sync-commands", "--guild", str(guild.id))
+
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"Synced 6 commands to guild {guild.id}."
     synced = {c["name"]: c for c in discord_scene.fake.synced_commands[guild.id]}
     assert set(synced) == {"package", "watch", "grid", "stale", "status", "settings"}
     hidden = {name for name, c in synced.items() if c["default_member_permissions"]}

@@ -5,22 +5,11 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
-
-
-@pytest.fixture
-async def discord_scene() -> AsyncIterator[DiscordScene]:
-    """The standard scene, patient enough for a process that starts up and polls."""
-    async with FakeDiscord(wait_timeout=30) as fake:
-        yield DiscordScene.build(fake)
 
 
 async def test_a_webhook_subscription_is_delivered_without_a_bot(

@@ -47,7 +47,7 @@ from tests.fakes.discord_models import (
     PostedMessage,
 )
 from tests.fakes.discord_rest import API_PREFIX, Fault, RecordedRequest, RestApi
-from tests.fakes.discord_state import DiscordState, FakeWebhook, Violation
+from tests.fakes.discord_state import WAIT_TIMEOUT, DiscordState, FakeWebhook, Violation
 
 DEFAULT_TOKEN = "fake-bot-token"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -62,11 +62,12 @@ class FakeDiscord:
         *,
         token: str = DEFAULT_TOKEN,
         bot_name: str = "Sentinel",
-        wait_timeout: float = 5.0,
+        wait_timeout: float = WAIT_TIMEOUT,
         shards: int = 1,
     ) -> None:
-        """`wait_timeout` bounds every wait (`run_command`, `wait_for_messages`, ...); `shards`
-        is the shard count `GET /gateway/bot` recommends."""
+        """`wait_timeout` bounds every wait (`run_command`, `wait_for_messages`, ...), and only
+        a failing test waits that long; `shards` is the shard count `GET /gateway/bot`
+        recommends."""
         self.token = token
         self.state = DiscordState(token, bot_name, wait_timeout=wait_timeout, shards=shards)
         self.rest = RestApi(self.state, lambda: self.gateway_url)

@@ -25,6 +25,9 @@ from tests.fakes.discord_models import (
 )
 
 CDN = "https://cdn.discordapp.com"
+#: The longest a test waits for the bot to do something: generous, because a bot in a process
+#: of its own may take seconds to start on a busy machine, and only a failing test waits it out.
+WAIT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class DiscordState:
     bot_name: str = "Sentinel"
     ack_deadline: float = 3.0
     token_lifetime: float = 15 * 60.0
-    wait_timeout: float = 5.0
+    wait_timeout: float = WAIT_TIMEOUT
     #: The shard count `GET /gateway/bot` recommends.
     shards: int = 1
     new_id: Snowflakes = field(default_factory=Snowflakes)
