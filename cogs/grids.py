@@ -11,16 +11,14 @@ from discord.ext import commands
 
 from bot.app.grid_table import SortKey, load_grid_table
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import grid_autocomplete, unknown
+from bot.discordbot.catalog import grid_autocomplete
 from bot.discordbot.channel_settings import staleness_here
 from bot.discordbot.options import api_cooldown, manager_only
 from bot.discordbot.pages import Pages
 from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
-from bot.discordbot.subscriptions import describe, subscribe_here
+from bot.discordbot.subscriptions import describe, subscribe_here, unsubscribe_here
 from bot.discordbot.tables import grid_pages, site_links
-from bot.errors import NotFound
 from bot.messages.limits import escape_text
-from storage import grids, subscriptions
 from storage.models import TargetKind
 
 
@@ -42,13 +40,9 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     ) -> None:
         runtime = self.bot.runtime
         staleness = await staleness_here(runtime, interaction.channel_id or 0)
-        try:
-            table = await defer_if_slow(
-                interaction, load_grid_table(runtime, grid, sort=sort, staleness=staleness)
-            )
-        except NotFound:
-            await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
-            return
+        table = await defer_if_slow(
+            interaction, load_grid_table(runtime, grid, sort=sort, staleness=staleness)
+        )
         pages = Pages(grid_pages(table, site_links(runtime)), interaction.user.id)
         await pages.start(interaction, STORED_COPY if table.from_cache else None)
 
@@ -59,11 +53,8 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     @manager_only
     async def subscribe(self, interaction: discord.Interaction, grid: str) -> None:
         runtime = self.bot.runtime
-        try:  # synced now: the first sync is the silent baseline
-            record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
-        except NotFound:
-            await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
-            return
+        # Synced now: the first sync is the silent baseline.
+        record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
         subscription, created = await subscribe_here(
             runtime, interaction, TargetKind.GRID, record.id
         )
@@ -80,22 +71,13 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     @app_commands.autocomplete(grid=grid_autocomplete)
     @manager_only
     async def unsubscribe(self, interaction: discord.Interaction, grid: str) -> None:
-        runtime = self.bot.runtime
-        assert interaction.channel_id is not None
-        async with runtime.database.transaction() as session:
-            found = await grids.find_grid(session, grid)
-            removed = found is not None and await subscriptions.unsubscribe(
-                session,
-                channel_id=interaction.channel_id,
-                target_kind=TargetKind.GRID,
-                target_id=found.id,
-            )
-        if found is None or not removed:
+        removed = await unsubscribe_here(self.bot.runtime, interaction, TargetKind.GRID, grid)
+        if removed is None:
             text = f"This channel does not follow the grid “{escape_text(grid)}”."
             await answer(interaction, text, ephemeral=True)
             return
         await answer(
-            interaction, f"Stopped following the grid **{escape_text(found.title)}** here."
+            interaction, f"Stopped following the grid **{escape_text(removed.title)}** here."
         )
 
 

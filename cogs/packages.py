@@ -8,10 +8,9 @@ from discord.ext import commands
 
 from bot.app.summaries import look_up_package
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import package_autocomplete, unknown
+from bot.discordbot.catalog import package_autocomplete
 from bot.discordbot.options import api_cooldown
 from bot.discordbot.replies import STORED_COPY, answer, card_embed, defer_if_slow, link_buttons
-from bot.errors import NotFound
 from bot.messages.cards import package_card
 
 
@@ -25,11 +24,7 @@ class Packages(commands.Cog):
     @api_cooldown
     async def package(self, interaction: discord.Interaction, slug: str) -> None:
         runtime = self.bot.runtime
-        try:
-            lookup = await defer_if_slow(interaction, look_up_package(runtime, slug))
-        except NotFound:
-            await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
-            return
+        lookup = await defer_if_slow(interaction, look_up_package(runtime, slug))
         card = package_card(lookup.summary)
         await answer(
             interaction,

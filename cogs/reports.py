@@ -10,12 +10,11 @@ from discord.ext import commands
 from discord.utils import format_dt
 
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import grid_autocomplete, stored_grid, unknown
+from bot.discordbot.catalog import grid_autocomplete, stored_grid
 from bot.discordbot.channel_settings import staleness_here
 from bot.discordbot.options import api_cooldown
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.tables import site_links, stale_embed
-from bot.errors import NotFound
 from bot.messages.limits import escape_text
 from bot.refresh.staleness import stale_among
 from storage import cycles, grids, outbox, packages, subscriptions
@@ -39,17 +38,13 @@ class Reports(commands.Cog):
             candidates = followed[channel_id]
             title = "Stale packages watched in this channel"
         else:
-            try:
-                found = await defer_if_slow(interaction, stored_grid(runtime, grid))
-            except NotFound:
-                await answer(interaction, await unknown(runtime, "grid", grid), ephemeral=True)
-                return
+            found = await defer_if_slow(interaction, stored_grid(runtime, grid))
             async with runtime.database.session() as session:
                 candidates = await grids.grid_member_ids(session, found.id)
             title = f"Stale packages in {escape_text(found.title)}"
         staleness = await staleness_here(runtime, channel_id)
         async with runtime.database.session() as session:
-            rows = await stale_among(session, candidates, staleness, runtime.monitor.clock())
+            rows = await stale_among(session, candidates, staleness, runtime.clock())
         embed = stale_embed(title, rows, len(candidates), staleness, site_links(runtime))
         await answer(interaction, embeds=[embed])
 

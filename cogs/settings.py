@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import Match, package_autocomplete, stored_package, unknown
+from bot.discordbot.catalog import Match, package_autocomplete, stored_package
 from bot.discordbot.channel_settings import (
     cap_sentence,
     channel_embeds,
@@ -44,7 +44,6 @@ from bot.discordbot.subscriptions import (
     matching,
     subscribe_here,
 )
-from bot.errors import NotFound
 from bot.messages.limits import CHOICE_NAME, escape_text, truncate
 from storage import channels, packages
 from storage.channels import ChannelPreferences
@@ -175,11 +174,7 @@ class Settings(
         runtime = self.bot.runtime
         assert interaction.guild_id is not None
         assert interaction.channel_id is not None
-        try:
-            record = await defer_if_slow(interaction, stored_package(runtime, slug))
-        except NotFound:
-            await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
-            return
+        record = await defer_if_slow(interaction, stored_package(runtime, slug))
         async with runtime.database.transaction() as session:
             await channels.mark_feature_complete(
                 session,
@@ -187,7 +182,7 @@ class Settings(
                 channel_id=interaction.channel_id,
                 package_id=record.id,
                 marked_by=interaction.user.id,
-                now=runtime.monitor.clock(),
+                now=runtime.clock(),
             )
         await answer(
             interaction,
@@ -249,9 +244,7 @@ class Settings(
     async def export(self, interaction: discord.Interaction) -> None:
         runtime = self.bot.runtime
         assert interaction.guild_id is not None
-        text = await export_guild_json(
-            runtime.database, interaction.guild_id, now=runtime.monitor.clock()
-        )
+        text = await export_guild_json(runtime.database, interaction.guild_id, now=runtime.clock())
         file = discord.File(
             io.BytesIO(text.encode()), filename=f"djp-sentinel-{interaction.guild_id}.json"
         )
@@ -273,7 +266,7 @@ class Settings(
                 guild_id=interaction.guild_id,
                 channel_id=interaction.channel_id,
                 updated_by=interaction.user.id,
-                now=self.bot.runtime.monitor.clock(),
+                now=self.bot.runtime.clock(),
                 **changes,
             )
 

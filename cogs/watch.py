@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot.core.events import Event, MinReleaseLevel
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import Match, package_autocomplete, unknown
+from bot.discordbot.catalog import Match, package_autocomplete
 from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
@@ -21,10 +21,9 @@ from bot.discordbot.subscriptions import (
     describe,
     matching,
     subscribe_here,
+    unsubscribe_here,
 )
-from bot.errors import NotFound
 from bot.messages.limits import escape_text
-from storage import packages, subscriptions
 from storage.models import TargetKind
 
 Events = app_commands.Transform[frozenset[Event], EventsTransformer]
@@ -57,11 +56,8 @@ class Watch(
         min_level: MinReleaseLevel | None = None,
     ) -> None:
         runtime = self.bot.runtime
-        try:  # fetched now, so the baseline is taken when the subscription is made
-            record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
-        except NotFound:
-            await answer(interaction, await unknown(runtime, "package", slug), ephemeral=True)
-            return
+        # Fetched now, so the baseline is taken when the subscription is made.
+        record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
         subscription, created = await subscribe_here(
             runtime,
             interaction,
@@ -82,22 +78,13 @@ class Watch(
     @app_commands.describe(slug="A package this channel watches")
     @manager_only
     async def remove(self, interaction: discord.Interaction, slug: str) -> None:
-        runtime = self.bot.runtime
-        assert interaction.channel_id is not None
-        async with runtime.database.transaction() as session:
-            stored = await packages.find_package(session, slug)
-            removed = stored is not None and await subscriptions.unsubscribe(
-                session,
-                channel_id=interaction.channel_id,
-                target_kind=TargetKind.PACKAGE,
-                target_id=stored.record.id,
-            )
-        if stored is None or not removed:
+        removed = await unsubscribe_here(self.bot.runtime, interaction, TargetKind.PACKAGE, slug)
+        if removed is None:
             await answer(
                 interaction, f"This channel does not watch “{escape_text(slug)}”.", ephemeral=True
             )
             return
-        await answer(interaction, f"Stopped watching **{escape_text(stored.record.title)}** here.")
+        await answer(interaction, f"Stopped watching **{escape_text(removed.title)}** here.")
 
     @remove.autocomplete("slug")
     async def watched_slugs(

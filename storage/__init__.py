@@ -4,9 +4,13 @@ Queries are plain async functions taking an `AsyncSession`; callers own the tran
 
     async with database.transaction() as session:
         changed = await packages.save_observations(session, records, now=now, next_poll_at=due)
+
+Write functions read their optional settings one way: left out (`KEEP`) is unchanged, `None`
+clears, any other value sets.
 """
 
 from storage import channels, cycles, grids, outbox, packages, subscriptions
+from storage._sql import KEEP
 from storage.database import Database
 from storage.errors import DatabaseError
 from storage.grids import GridRef
@@ -15,6 +19,7 @@ from storage.outbox import NewAlert
 from storage.packages import StoredPackage
 
 __all__ = [
+    "KEEP",
     "Alert",
     "AlertStatus",
     "Database",

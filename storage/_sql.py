@@ -1,10 +1,12 @@
-"""Statement helpers shared by the query modules: upserts, slug hand-overs, search."""
+"""Statement helpers shared by the query modules: the "leave unchanged" marker, upserts, slug
+hand-overs, search."""
 
 from __future__ import annotations
 
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from enum import Enum
+from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,6 +23,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Grid, Package
+
+
+class Keep(Enum):
+    """The type of `KEEP`."""
+
+    KEEP = "keep"
+
+
+#: The default of a write function's optional settings: leave the stored value as it is.
+#: Every storage write function reads its arguments this way: a setting left out (`KEEP`) is
+#: unchanged, `None` clears it, any other value sets it.
+KEEP: Final = Keep.KEEP
+
+
+def given(**settings: object) -> dict[str, Any]:
+    """The settings that are not `KEEP`: what a write function changes."""
+    return {name: value for name, value in settings.items() if value is not KEEP}
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> sqlite.Insert | postgresql.Insert:

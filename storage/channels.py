@@ -101,7 +101,8 @@ async def update_preferences(
 ) -> ChannelPreferences:
     """Change some of a channel's settings (creating its row); returns the result.
 
-    Pass a setting as `None` to clear an optional one (`stale_after_days`, `daily_cap`).
+    A setting left out is unchanged, `None` clears an optional one (`stale_after_days`,
+    `daily_cap`): the storage convention (`storage._sql.KEEP`).
     """
     unknown = set(changes) - SETTING_NAMES
     if unknown:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Result, and_, delete, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage._sql import affected_rows
+from storage._sql import KEEP, Keep, affected_rows, given
 from storage.models import GridMember, Subscription, TargetKind
 
 #: Subscriptions that receive alerts (delivery pauses the ones it cannot reach).
@@ -23,26 +23,29 @@ async def subscribe(
     target_kind: TargetKind | str,
     target_id: int,
     created_by: int | None,
-    events: Iterable[str] | None = None,
-    role_id: int | None = None,
-    min_release_level: str | None = None,
-    include_prereleases: bool | None = None,
-    webhook_url: str | None = None,
+    events: Iterable[str] | Keep = KEEP,
+    role_id: int | Keep | None = KEEP,
+    min_release_level: str | Keep = KEEP,
+    include_prereleases: bool | Keep = KEEP,
+    webhook_url: str | Keep | None = KEEP,
 ) -> tuple[Subscription, bool]:
-    """Create a channel's subscription, or update the options given to an existing one.
+    """Create a channel's subscription, or update an existing one.
 
-    Options left as `None` keep their stored value (a new subscription gets the defaults: every
-    event but `repo`, releases of every level, pre-releases included). Subscribing again also
-    resumes a paused subscription. Returns the subscription and whether it was created.
+    Options left out keep their stored value, `None` clears the role or the webhook URL (the
+    storage convention, `storage._sql.KEEP`). A new subscription gets the defaults for what is
+    left out: every event but `repo`, releases of every level, pre-releases included.
+    Subscribing again also resumes a paused subscription. Returns the subscription and whether
+    it was created.
     """
-    options = {
-        "events": sorted(set(events)) if events is not None else None,
-        "role_id": role_id,
-        "min_release_level": min_release_level,
-        "include_prereleases": include_prereleases,
-        "webhook_url": webhook_url,
-    }
-    given = {name: value for name, value in options.items() if value is not None}
+    changes = given(
+        events=events,
+        role_id=role_id,
+        min_release_level=min_release_level,
+        include_prereleases=include_prereleases,
+        webhook_url=webhook_url,
+    )
+    if "events" in changes:
+        changes["events"] = sorted(set(changes["events"]))
     subscription = await session.scalar(
         select(Subscription).where(
             Subscription.channel_id == channel_id,
@@ -57,56 +60,17 @@ async def subscribe(
             target_kind=str(target_kind),
             target_id=target_id,
             created_by=created_by,
-            **given,
+            **changes,
         )
         session.add(subscription)
         await session.flush()
         return subscription, True
-    for name, value in given.items():
+    for name, value in changes.items():
         setattr(subscription, name, value)
     subscription.paused_reason = None
     subscription.paused_at = None
     await session.flush()
     return subscription, False
-
-
-async def restore(
-    session: AsyncSession,
-    *,
-    guild_id: int,
-    channel_id: int,
-    target_kind: TargetKind | str,
-    target_id: int,
-    events: Iterable[str],
-    role_id: int | None,
-    min_release_level: str,
-    include_prereleases: bool,
-    webhook_url: str | None,
-    keep_webhook_url: bool = False,
-) -> bool:
-    """Create or overwrite a channel's subscription with exactly these options (an import).
-
-    Unlike `subscribe`, `None` clears the role and the webhook URL, unless `keep_webhook_url`
-    keeps the stored one. A paused subscription is resumed. Returns whether it was created.
-    """
-    subscription, created = await subscribe(
-        session,
-        guild_id=guild_id,
-        channel_id=channel_id,
-        target_kind=target_kind,
-        target_id=target_id,
-        created_by=None,
-        events=events,
-        role_id=role_id,
-        min_release_level=min_release_level,
-        include_prereleases=include_prereleases,
-        webhook_url=webhook_url,
-    )
-    subscription.role_id = role_id
-    if not keep_webhook_url:
-        subscription.webhook_url = webhook_url
-    await session.flush()
-    return created
 
 
 async def unsubscribe(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+from bot import __version__
 from bot.config import Settings
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound
@@ -344,9 +348,36 @@ async def test_every_request_asks_for_json_and_names_the_bot_without_a_format_qu
     assert djp_api.request_count == 6
     for headers in djp_api.request_headers:
         assert headers["Accept"] == "application/json"
-        assert headers["User-Agent"].startswith("djp-sentinel/0.1")
+        assert headers["User-Agent"].startswith(f"djp-sentinel/{__version__} ")
         assert "(+https://" in headers["User-Agent"]
     assert not any("format" in request.query for request in djp_api.requests)
+
+
+#: Python run as in a checkout nobody installed: no distribution metadata for djp-sentinel.
+NOT_INSTALLED = """
+import importlib.metadata as metadata
+real = metadata.version
+def version(name):
+    if name.lower().replace("_", "-") == "djp-sentinel":
+        raise metadata.PackageNotFoundError(name)
+    return real(name)
+metadata.version = version
+import bot.cli.main, bot.djp.client
+print(bot.djp.client.USER_AGENT)
+"""
+
+
+def test_a_checkout_that_is_not_installed_imports_and_names_its_version() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-c", NOT_INSTALLED],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith(f"djp-sentinel/{__version__} (+https://")
 
 
 # -- an injected HTTP client --------------------------------------------------------------------

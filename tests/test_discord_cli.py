@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import MANAGE_CHANNELS
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -81,23 +82,70 @@ async def test_a_rejected_token_is_one_line_and_exit_1(
     assert "Traceback" not in err
 
 
+async def serve_one_command(
+    tmp_path: Path, scene: DiscordScene, djp_api: FakeDjangoPackages, **settings: str
+) -> tuple[InteractionRecord, int, str]:
+    """`run` started, `/package django-flatblocks` used once it is connected, then SIGTERM:
+    the command's record, the exit code and stderr."""
+    process = await start(tmp_path, "run", **fakes(scene, djp_api), **settings)
+    try:
+        await scene.fake.wait_for_sessions(1)
+        record = await scene.fake.run_command("package", {"slug": "django-flatblocks"})
+    finally:
+        process.send_signal(signal.SIGTERM)
+    code, _, err = await finish(process)
+    return record, code, err
+
+
 async def test_run_serves_commands_then_stops_cleanly_on_sigterm(
     tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
 ) -> None:
     fake = discord_scene.fake
-    process = await start(tmp_path, "run", **fakes(discord_scene, djp_api))
-    try:
-        await fake.wait_for_sessions(1)
-        record = await fake.run_command("package", {"slug": "django-flatblocks"})
-    finally:
-        process.send_signal(signal.SIGTERM)
-    code, _, err = await finish(process)
+    record, code, err = await serve_one_command(tmp_path, discord_scene, djp_api)
 
     assert record.embeds[0]["title"] == "django-flatblocks"
     assert code == 0, err
     assert "Traceback" not in err
     assert fake.synced_commands == {}  # never synced on a plain start
     assert fake.violations == []
+
+
+def command_syncs(scene: DiscordScene) -> list[str]:
+    """The scope of every bulk overwrite of the commands: "global" or a guild id."""
+    scopes = []
+    for request in scene.fake.requests:
+        parts = request.path.strip("/").split("/")
+        if request.method == "PUT" and parts[-1] == "commands":
+            scopes.append(parts[parts.index("guilds") + 1] if "guilds" in parts else "global")
+    return scopes
+
+
+async def test_run_with_a_development_guild_syncs_it_once(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    fake, guild = discord_scene.fake, discord_scene.guild
+    record, code, err = await serve_one_command(
+        tmp_path, discord_scene, djp_api, DEV_GUILD_ID=str(guild.id)
+    )
+
+    assert code == 0, err
+    assert record.embeds[0]["title"] == "django-flatblocks"
+    assert command_syncs(discord_scene) == [str(guild.id)]
+    assert len(fake.synced_commands[guild.id]) == 6
+
+
+async def test_a_global_sync_leaves_the_development_guild_alone(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    guild = discord_scene.guild
+    settings = fakes(discord_scene, djp_api) | {"DEV_GUILD_ID": str(guild.id)}
+
+    code, out, err = await finish(await start(tmp_path, "sync-commands", **settings))
+
+    assert code == 0, err
+    assert out.strip() == "Synced 6 commands globally."
+    assert command_syncs(discord_scene) == ["global"]
+    assert guild.id not in discord_scene.fake.synced_commands
 
 
 async def test_sync_commands_registers_the_tree_with_one_guild(

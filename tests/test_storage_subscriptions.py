@@ -80,6 +80,16 @@ async def test_subscribing_again_updates_only_the_given_options(session: AsyncSe
     assert len(await subscriptions.channel_subscriptions(session, CHANNEL)) == 1
 
 
+async def test_an_option_left_out_is_kept_and_none_clears_it(session: AsyncSession) -> None:
+    hook = "https://discord.test/api/webhooks/1/token"
+    await subscribe(session, 265, role_id=GUILD + 5, webhook_url=hook)
+
+    kept = await subscribe(session, 265, events=["stale"])
+    assert (kept.role_id, kept.webhook_url, kept.events) == (GUILD + 5, hook, ["stale"])
+    cleared = await subscribe(session, 265, role_id=None, webhook_url=None)
+    assert (cleared.role_id, cleared.webhook_url, cleared.events) == (None, None, ["stale"])
+
+
 async def test_subscribing_again_resumes_a_paused_subscription(session: AsyncSession) -> None:
     await subscribe(session, 265)
     await subscriptions.pause_route(

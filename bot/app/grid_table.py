@@ -117,7 +117,7 @@ async def load_grid_table(
     assert grid is not None
     rows = rank_members(
         (member.record for member in members),
-        now=runtime.monitor.clock(),
+        now=runtime.clock(),
         staleness=staleness or ChannelStaleness(runtime.settings.stale_after_days),
         sort=sort,
     )

@@ -7,14 +7,13 @@ subscription's webhook URL. Alerts of subscriptions without a webhook wait for a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 
 import httpx
 
-from bot.app.jobs import delivery_worker, refresh_pass, survive
+from bot.app.jobs import delivery_worker, refresh_pass
+from bot.app.loops import Loop
 from bot.app.runtime import Runtime
 from bot.delivery.senders import RoutingSender
 from bot.delivery.webhook import WebhookSender
@@ -26,47 +25,23 @@ DELIVERY_INTERVAL = 5.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-async def every(
-    seconds: float,
-    what: str,
-    step: Callable[[], Awaitable[object]],
-    *,
-    wake: asyncio.Event | None = None,
-) -> None:
-    """Run `step` now and then every `seconds` (sooner when `wake` is set), surviving its
-    failures, until cancelled."""
-    while True:
-        with survive(what):
-            await step()
-        if wake is None:
-            await asyncio.sleep(seconds)
-            continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), seconds)
-        wake.clear()
-
-
 async def serve_headless(
     runtime: Runtime, http: httpx.AsyncClient, *, delivery_interval: float = DELIVERY_INTERVAL
 ) -> None:
     """Refresh every `POLL_INTERVAL_SECONDS` and deliver every few seconds until SIGINT/SIGTERM.
 
-    A stop signal cancels the loops between awaits; a cycle's open transaction then rolls
-    back, so nothing is half-written.
+    A stop signal stops the loops between passes (`bot.app.loops`), as a closing bot does.
     """
     worker = delivery_worker(runtime, RoutingSender(None, WebhookSender(http)))
-    fresh_alerts = asyncio.Event()
+    delivery = Loop("delivery", worker.run_once, delivery_interval)
 
     async def refresh() -> None:
         await refresh_pass(runtime)
-        fresh_alerts.set()  # deliver what the cycle found now, not at the next tick
+        delivery.wake()  # deliver what the cycle found now, not at the next tick
 
-    loops = [
-        asyncio.create_task(every(runtime.settings.poll_interval_seconds, "refresh", refresh)),
-        asyncio.create_task(
-            every(delivery_interval, "delivery", worker.run_once, wake=fresh_alerts)
-        ),
-    ]
+    loops = [Loop("refresh cycle", refresh, runtime.settings.poll_interval_seconds), delivery]
+    for each in loops:
+        each.start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in STOP_SIGNALS:
@@ -77,6 +52,4 @@ async def serve_headless(
     finally:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
-        for task in loops:
-            task.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
+        await asyncio.gather(*(each.stop() for each in loops))

@@ -50,7 +50,7 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
     cycle = await runtime.monitor.run_cycle(everything=everything)
     stale_reports = await enqueue_stale_reports(
         runtime.database,
-        now=runtime.monitor.clock(),
+        now=runtime.clock(),
         default_stale_after_days=runtime.settings.stale_after_days,
     )
     log.info(
@@ -97,16 +97,16 @@ async def delivery_pass(runtime: Runtime, worker: DeliveryWorker) -> DeliveryRep
     async with runtime.database.session() as session:
         pending, oldest = await outbox.pending_backlog(session)
     metrics.OUTBOX_PENDING.set(pending)
-    age = (runtime.monitor.clock() - oldest).total_seconds() if oldest else 0.0
+    age = (runtime.clock() - oldest).total_seconds() if oldest else 0.0
     metrics.OUTBOX_OLDEST_PENDING_AGE.set(max(age, 0.0))
     return report
 
 
 def delivery_worker(runtime: Runtime, sender: Sender) -> DeliveryWorker:
-    """The outbox worker, on the monitor's clock: alerts fall due when the monitor says so."""
+    """The outbox worker, on the runtime's clock."""
     return DeliveryWorker(
         runtime.database,
         sender,
         site_url=site_root(runtime.settings.djp_api_url),
-        clock=runtime.monitor.clock,
+        clock=runtime.clock,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import httpx
 
@@ -57,11 +56,10 @@ async def suggestions(runtime: Runtime, kind: Kind, text: str) -> list[str]:
     return [entry.slug for entry in found]
 
 
-async def not_found(
-    runtime: Runtime, kind: Kind, text: str, quote: Callable[[str], str] = str
-) -> str:
-    """'No package “…” on Django Packages. Did you mean: a, b?' (`quote` escapes for a medium)."""
-    message = f"No {kind} “{quote(text)}” on Django Packages."
+async def not_found(runtime: Runtime, kind: Kind, text: str) -> str:
+    """'No package “…” on Django Packages. Did you mean: a, b?' (plain text: a medium escapes
+    it as a whole)."""
+    message = f"No {kind} “{text}” on Django Packages."
     if close := await suggestions(runtime, kind, text):
-        message += " Did you mean: " + ", ".join(quote(slug) for slug in close) + "?"
+        message += " Did you mean: " + ", ".join(close) + "?"
     return message

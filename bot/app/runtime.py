@@ -1,4 +1,4 @@
-"""Builds the long-lived resources every entry point shares: database, API client, monitor."""
+"""The long-lived resources every entry point shares: database, API client, monitor, clock."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import Settings
+from bot.core.clock import Clock, utcnow
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
 from storage.database import Database
@@ -15,10 +16,14 @@ from storage.database import Database
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
+    """What every entry point shares; `clock` is the one clock (the monitor and delivery run
+    on it too)."""
+
     settings: Settings
     database: Database
     client: DjangoPackagesClient
     monitor: Monitor
+    clock: Clock
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:
@@ -35,7 +40,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     try:
         await database.upgrade()
         async with DjangoPackagesClient.from_settings(settings) as client:
-            monitor = Monitor(client, database, monitor_settings(settings))
-            yield Runtime(settings, database, client, monitor)
+            monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
+            yield Runtime(settings, database, client, monitor, clock=utcnow)
     finally:
         await database.dispose()

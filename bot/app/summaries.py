@@ -45,7 +45,7 @@ async def look_up_package(runtime: Runtime, key: str) -> Lookup:
 
 
 async def summarise(runtime: Runtime, record: PackageRecord) -> PackageSummary:
-    now = runtime.monitor.clock()
+    now = runtime.clock()
     async with runtime.database.session() as session:
         categories = await grids.category_titles(session)
         known_grids = {

@@ -35,7 +35,7 @@ from bot.core import bypass
 from bot.core.events import Event
 from bot.core.events.base import MinReleaseLevel
 from bot.errors import SentinelError
-from storage import channels, grids, subscriptions
+from storage import KEEP, channels, grids, subscriptions
 from storage.channels import SETTING_NAMES
 from storage.database import Database
 from storage.delivery_queries import package_slugs
@@ -317,19 +317,20 @@ async def import_document(
     created = added = 0
     async with database.transaction() as session:
         for entry in document.subscriptions:
-            created += await subscriptions.restore(
+            _, new = await subscriptions.subscribe(
                 session,
                 guild_id=entry.guild_id,
                 channel_id=entry.channel_id,
                 target_kind=entry.target_kind,
                 target_id=entry.target_id,
+                created_by=None,
                 events=entry.events,
                 role_id=entry.role_id,
                 min_release_level=entry.min_release_level,
                 include_prereleases=entry.include_prereleases,
-                webhook_url=entry.webhook_url,
-                keep_webhook_url="webhook_url" not in entry.model_fields_set,
+                webhook_url=entry.webhook_url if "webhook_url" in entry.model_fields_set else KEEP,
             )
+            created += new
         for settings in document.channels:
             await channels.update_preferences(
                 session,

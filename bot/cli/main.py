@@ -272,7 +272,7 @@ async def cmd_stale(args: argparse.Namespace, settings: Settings) -> int:
 async def _stale_rows(
     runtime: Runtime, grid_slug: str | None
 ) -> list[tuple[PackageRecord, Health]]:
-    now = runtime.monitor.clock()
+    now = runtime.clock()
     async with runtime.database.session() as session:
         if grid_slug is None:
             candidates = await packages.all_packages(session)
@@ -297,9 +297,7 @@ async def cmd_grid(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime:
-        document = await export_document(
-            runtime.database, now=runtime.monitor.clock(), guild_id=args.guild
-        )
+        document = await export_document(runtime.database, now=runtime.clock(), guild_id=args.guild)
     sys.stdout.write(document_json(document, webhook_urls=True))
     return EXIT_OK
 
@@ -308,7 +306,7 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     with args.file:
         document = parse_document(args.file.read())  # all checked before the database is opened
     async with open_runtime(settings) as runtime:
-        summary = await import_document(runtime.database, document, now=runtime.monitor.clock())
+        summary = await import_document(runtime.database, document, now=runtime.clock())
     print(summary.describe())
     return EXIT_OK
 

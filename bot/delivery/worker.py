@@ -24,13 +24,14 @@ pending alerts; `NoRoute` leaves the alerts pending for later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backoff import backoff
+from bot.core.clock import Clock, utcnow
 from bot.core.events import still_wants
 from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
@@ -51,10 +52,6 @@ NO_ROUTE_WAIT = timedelta(minutes=5)
 UNWANTED = "Not delivered: its subscription was removed, paused or no longer asks for it."
 SUMMARIZED = "Not posted on its own: over the channel's daily cap, counted in the summary line."
 OVER_CAP = "Not delivered: over the channel's daily cap after the day's summary line."
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -87,7 +84,7 @@ class DeliveryWorker:
         sender: Sender,
         *,
         site_url: str,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         batch_size: int = 100,
         max_attempts: int = 8,
     ) -> None:

@@ -2,7 +2,9 @@
 
 It is an `AutoShardedBot`: one process holds the shards `SHARD_IDS` of `SHARD_COUNT` (all the
 shards Discord recommends when unset). Processes without the gateway role log in over REST
-only: delivery posts through the same HTTP client, no gateway connection needed.
+only: delivery posts through the same HTTP client, no gateway connection needed. Commands
+are synced only where asked (`bot.discordbot.run`), never in `setup_hook`, which runs on every
+login, `sync-commands` included.
 """
 
 from __future__ import annotations
@@ -103,12 +105,6 @@ class SentinelBot(commands.AutoShardedBot):
         for extension in extensions():
             await self.load_extension(extension)
         await self.runtime.monitor.names.index("package")  # the first keystroke finds it ready
-        guild_id = self.runtime.settings.dev_guild_id
-        if guild_id is not None:
-            guild = discord.Object(guild_id)
-            self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to the development guild %s", len(synced), guild_id)
 
     async def close(self) -> None:
         await super().close()

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import discord
 from discord import app_commands
 
-from bot.app.lookup import find_names, not_found
+from bot.app.lookup import find_names
 from bot.app.runtime import Runtime
 from bot.core.records import PackageRecord
 from bot.discordbot.bot import SentinelBot
-from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
+from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
 from bot.refresh.names import Kind
 from storage import grids, packages
 from storage.models import Grid
@@ -53,11 +53,6 @@ async def grid_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Autocomplete for every grid option."""
     return await _choices(interaction, "grid", current)
-
-
-async def unknown(runtime: Runtime, kind: Kind, text: str) -> str:
-    """The answer to an unknown slug: "No package “…”…", and close matches if any."""
-    return await not_found(runtime, kind, text, escape_text)
 
 
 async def stored_grid(runtime: Runtime, key: str) -> Grid:

@@ -109,7 +109,8 @@ async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int
     """Do this process's roles until SIGINT or SIGTERM; 0 on a clean stop.
 
     On SQLite the process first takes the database's process lock: a second long-running
-    process is refused with one line.
+    process is refused with one line. With `DEV_GUILD_ID`, a gateway process syncs the commands
+    to that guild once, before connecting.
     """
     liveness = Liveness()
     with sole_process(settings.database_url):
@@ -127,7 +128,8 @@ async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> int:
-    """Register the slash commands over REST only, then exit."""
+    """Register the slash commands over REST only, globally or to `guild_id`, then exit (the
+    development guild is left alone: it is synced by `run`)."""
     async with logged_in(settings) as bot:
         count = await sync_tree(bot, guild_id)
     print(f"Synced {count} commands {f'to guild {guild_id}' if guild_id else 'globally'}.")

@@ -105,6 +105,31 @@ async def channel_targets(runtime: Runtime, channel_id: int) -> list[Target]:
     return [names[(sub.target_kind, sub.target_id)] for sub in subs]
 
 
+async def unsubscribe_here(
+    runtime: Runtime, interaction: discord.Interaction, kind: TargetKind, key: str
+) -> Target | None:
+    """Stop the interaction's channel following the package or grid `key` names (slug or id,
+    as autocomplete sends it); what it followed, or None when it followed no such thing.
+    `/watch remove` and `/grid unsubscribe` both go through here."""
+    assert interaction.channel_id is not None
+    wanted = key.strip().lower()
+    target = next(
+        (
+            t
+            for t in await channel_targets(runtime, interaction.channel_id)
+            if t.kind == kind and wanted in (t.slug.lower(), str(t.id))
+        ),
+        None,
+    )
+    if target is None:
+        return None
+    async with runtime.database.transaction() as session:
+        removed = await subscriptions.unsubscribe(
+            session, channel_id=interaction.channel_id, target_kind=kind, target_id=target.id
+        )
+    return target if removed else None
+
+
 def matching(targets: Sequence[Target], current: str) -> list[Target]:
     """The targets best matching what was typed (fuzzy, as every lookup), at most 25."""
     ranked = rank(targets, current, lambda target: (target.slug, target.title))
@@ -122,21 +147,22 @@ async def subscribe_here(
 ) -> tuple[Subscription, bool]:
     """Subscribe the channel an interaction came from (or update its subscription).
 
-    `options` go to `storage.subscriptions.subscribe` (`None` keeps a stored value);
-    `clear_role` removes the role to mention. Returns the subscription and whether it is new.
+    `options` go to `storage.subscriptions.subscribe`; one that is `None` (an option left out of
+    the command) keeps the stored value, and `clear_role` removes the role to mention. Returns
+    the subscription and whether it is new.
     """
     assert interaction.guild_id is not None, "subscription commands are guild-only"
     assert interaction.channel_id is not None
+    changes = {name: value for name, value in options.items() if value is not None}
+    if clear_role:
+        changes["role_id"] = None
     async with runtime.database.transaction() as session:
-        subscription, created = await subscriptions.subscribe(
+        return await subscriptions.subscribe(
             session,
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             target_kind=kind,
             target_id=target_id,
             created_by=interaction.user.id,
-            **options,
+            **changes,
         )
-        if clear_role:
-            subscription.role_id = None
-    return subscription, created

@@ -1,17 +1,23 @@
-"""The command tree: one place that turns app-command errors into a short ephemeral answer."""
+"""The command tree: one place that turns app-command errors into a short ephemeral answer,
+including "no such package or grid — did you mean …" for every command that looks one up."""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, cast
 
 import discord
 from discord import app_commands
 
+from bot.app.lookup import not_found
 from bot.discordbot.latency import observe_latency
 from bot.discordbot.options import BadOption
 from bot.discordbot.replies import answer
-from bot.errors import SentinelError
+from bot.errors import NotFound, SentinelError
 from bot.messages.limits import escape_text
+
+if TYPE_CHECKING:
+    from bot.discordbot.bot import SentinelBot
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +58,11 @@ class SentinelTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        message = explain(error)
+        original = getattr(error, "original", error)
+        if isinstance(original, NotFound) and original.kind in ("package", "grid"):
+            message: str | None = await self._unknown(original)
+        else:
+            message = explain(error)
         if message is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("/%s failed", command, exc_info=error)
@@ -62,3 +72,9 @@ class SentinelTree(app_commands.CommandTree):
         except discord.HTTPException:
             log.warning("could not tell the user about an error (interaction expired?)")
         observe_latency(interaction)
+
+    async def _unknown(self, error: NotFound) -> str:
+        """'No package “…” on Django Packages. Did you mean: a, b?'"""
+        runtime = cast("SentinelBot", self.client).runtime
+        kind = "grid" if error.kind == "grid" else "package"
+        return await not_found(runtime, kind, str(error.key))

@@ -13,13 +13,12 @@ import logging
 import random as _random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from bot import metrics
+from bot import __version__, metrics
 from bot.config import DEFAULT_DJP_API_URL, Settings
 from bot.core.records import (
     CategoryRecord,
@@ -36,9 +35,7 @@ from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 
 log = logging.getLogger(__name__)
 
-USER_AGENT = (
-    f"djp-sentinel/{version('djp-sentinel')} (+https://github.com/djp-sentinel/djp-sentinel)"
-)
+USER_AGENT = f"djp-sentinel/{__version__} (+https://github.com/djp-sentinel/djp-sentinel)"
 HEADERS = {"Accept": "application/json", "User-Agent": USER_AGENT}
 DEFAULT_PAGE_SIZE = 500
 DEFAULT_RETRY = RetryPolicy()

@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backoff import backoff
+from bot.core.clock import Clock, utcnow
 from bot.core.events import (
     HEALTH_EVENTS,
     Change,
@@ -51,10 +52,6 @@ REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 Plan = Literal["catalog", "targets", "idle"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +178,7 @@ class Monitor:
         database: Database,
         settings: MonitorSettings,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.client = client
         self.database = database

@@ -77,7 +77,7 @@ def runtime(
     clock: SteppingClock,
 ) -> Runtime:
     monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
-    return Runtime(app_settings, database, djp_client, monitor)
+    return Runtime(app_settings, database, djp_client, monitor, clock)
 
 
 @pytest.fixture
