@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import httpx
 
@@ -39,7 +40,10 @@ async def serve_headless(
         await refresh_pass(runtime)
         delivery.wake()  # deliver what the cycle found now, not at the next tick
 
-    loops = [Loop("refresh cycle", refresh, runtime.settings.poll_interval_seconds), delivery]
+    loops: list[Loop[Any]] = [
+        Loop("refresh cycle", refresh, runtime.settings.poll_interval_seconds),
+        delivery,
+    ]
     for each in loops:
         each.start()
     loop = asyncio.get_running_loop()

@@ -15,6 +15,7 @@ from bot.discordbot.options import BadOption
 from bot.discordbot.replies import answer
 from bot.errors import NotFound, SentinelError
 from bot.messages.limits import escape_text
+from bot.refresh.names import Kind
 
 if TYPE_CHECKING:
     from bot.discordbot.bot import SentinelBot
@@ -76,5 +77,5 @@ class SentinelTree(app_commands.CommandTree):
     async def _unknown(self, error: NotFound) -> str:
         """'No package “…” on Django Packages. Did you mean: a, b?'"""
         runtime = cast("SentinelBot", self.client).runtime
-        kind = "grid" if error.kind == "grid" else "package"
+        kind: Kind = "grid" if error.kind == "grid" else "package"
         return await not_found(runtime, kind, str(error.key))
