@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app.grid_table import GridTable, rank_members
+from bot.core.bypass import describe as describe_bypass
 from bot.core.records import parse_package
-from bot.discordbot.options import BadOption, describe_bypass, parse_bypass
+from bot.discordbot.options import BadOption, parse_bypass
 from bot.discordbot.tables import ROWS_PER_PAGE, grid_pages
 from bot.messages.alerts import SiteLinks
 from bot.messages.limits import check_message

@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 
+from bot.core import bypass
 from bot.core.events import (
     DEFAULT_EVENTS,
     REGISTRY,
@@ -145,6 +146,18 @@ def test_summaries_are_one_line_naming_the_package() -> None:
 def test_every_event_has_one_registry_entry_named_after_it() -> None:
     assert all(REGISTRY[event].event is event for event in Event)
     assert all(name == kind.name for name, kind in REGISTRY.items())
+
+
+def test_the_release_kind_says_what_its_bypass_entries_let_through() -> None:
+    assert bypass.parse_entry("release:minor").levels == frozenset({"minor", "major"})
+    assert bypass.parse_entry("release:pre").levels == frozenset({"pre"})
+    assert bypass.parse_entry("stale") == (Event.STALE, None)
+    for entry in ("stale-report", "stale:major", "release:huge"):
+        with pytest.raises(bypass.UnknownBypass):
+            bypass.parse_entry(entry)
+    assert bypass.describe(["release:patch", "release:pre", "removed"]) == (
+        "patch releases and above, pre releases, removed alerts"
+    )
 
 
 def test_the_weekly_stale_report_is_a_kind_of_its_own_under_stale() -> None:

@@ -2,38 +2,38 @@
 
 A channel's `digest_bypass` lists entries of two forms:
 
-- an event name (`stale`, `removed`, …): every alert of that event;
-- `release:LEVEL`: releases of that level *and above*, as a minimum release level reads
-  (`bot.core.events.release.at_or_above`). `release:minor` lets minor and major releases through,
+- an event name (`stale`, `removed`, …): every alert of that event (and of the kinds under it:
+  `stale` covers the weekly stale report);
+- `NAME:QUALIFIER`, for a kind that takes qualifiers (`EventKind.bypass`): today
+  `release:LEVEL`, releases of that level *and above*, as a minimum release level reads
+  (`bot.core.events.release`). `release:minor` lets minor and major releases through,
   `release:patch` every final release with a level; `release:pre` lets pre-releases through.
 
 A release without a level (a rollback, a version that is not PEP 440, nothing to compare with)
 matches only the plain `release` entry. `parse_entry` is the one validator, used by import
 documents (`bot.app.transfer`) and `/settings digest`; `Bypass.of` reads stored entries for the
-delivery queries (`storage.outbox.matches_bypass`).
+delivery queries (`storage.outbox.matches_bypass`); `describe` words them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple, cast, get_args
+from typing import NamedTuple
 
 from bot.core.events import REGISTRY
-from bot.core.events.base import EVENT_NAMES, Event, ReleaseLevel
-from bot.core.events.release import at_or_above
+from bot.core.events.base import EVENT_NAMES, Event, EventKind, ReleaseLevel
 
-RELEASE_PREFIX = "release:"
-_LEVELS: frozenset[str] = frozenset(get_args(ReleaseLevel))
 #: What an entry may be, for messages that say what is allowed.
-ENTRY_FORMS = (
-    f"event names ({EVENT_NAMES}), release:major, release:minor or release:patch "
-    "(that level and above), release:pre"
+ENTRY_FORMS = ", ".join(
+    [f"event names ({EVENT_NAMES})"]
+    + [kind.bypass.forms for kind in REGISTRY.values() if kind.bypass is not None]
 )
 
 
 class UnknownBypass(ValueError):
-    """An entry that is neither an event name nor `release:LEVEL`; `entry` is its text."""
+    """An entry that is neither an event name nor a kind's `NAME:QUALIFIER`; `entry` is its
+    text."""
 
     def __init__(self, entry: str) -> None:
         super().__init__(f"unknown bypass {entry!r}")
@@ -41,20 +41,28 @@ class UnknownBypass(ValueError):
 
 
 class BypassEntry(NamedTuple):
-    """A parsed entry: a whole event, or releases from `level` up."""
+    """A parsed entry: a whole event, or the release `levels` a qualified entry lets through."""
 
     event: Event
-    level: ReleaseLevel | None = None
+    levels: frozenset[ReleaseLevel] | None = None
+
+
+def _event_kind(name: str) -> EventKind | None:
+    """The kind of the event `name` (a kind under another event, such as the stale report,
+    is not named in a bypass)."""
+    kind = REGISTRY.get(name)
+    return kind if kind is not None and kind.name == kind.event.value else None
 
 
 def parse_entry(entry: str) -> BypassEntry:
     """One entry's meaning: "stale" is every stale alert, "release:minor" minor releases and
     above. Exact text only (callers fold case where people type); raises `UnknownBypass`."""
-    name, qualified, level = entry.partition(":")
-    if not qualified and name in Event._value2member_map_:
-        return BypassEntry(Event(name))
-    if name == Event.RELEASE and level in _LEVELS:
-        return BypassEntry(Event.RELEASE, cast(ReleaseLevel, level))
+    name, qualified, qualifier = entry.partition(":")
+    kind = _event_kind(name)
+    if kind is not None and not qualified:
+        return BypassEntry(kind.event)
+    if kind is not None and kind.bypass is not None and qualifier in kind.bypass.levels:
+        return BypassEntry(kind.event, kind.bypass.levels[qualifier])
     raise UnknownBypass(entry)
 
 
@@ -82,6 +90,19 @@ def usable(entries: Iterable[str]) -> list[str]:
     return [text for text, _ in _readable(entries)]
 
 
+def describe(entries: Iterable[str]) -> str:
+    """("stale", "release:minor") → "stale alerts, minor releases and above"."""
+    return ", ".join(_describe_entry(entry) for entry in entries)
+
+
+def _describe_entry(entry: str) -> str:
+    name, _, qualifier = entry.partition(":")
+    kind = _event_kind(name)
+    if kind is not None and kind.bypass is not None and qualifier in kind.bypass.levels:
+        return kind.bypass.describe(qualifier)
+    return f"{entry} alerts"
+
+
 @dataclass(frozen=True, slots=True)
 class Bypass:
     """What a bypass list lets through: whole events, and release levels (already expanded)."""
@@ -100,11 +121,6 @@ class Bypass:
         """What stored `entries` let through (invalid ones let nothing through)."""
         parsed = [entry for _, entry in _readable(entries)]
         return cls(
-            frozenset(entry.event for entry in parsed if entry.level is None),
-            frozenset(
-                level
-                for entry in parsed
-                if entry.level is not None
-                for level in at_or_above(entry.level)
-            ),
+            frozenset(entry.event for entry in parsed if entry.levels is None),
+            frozenset(level for entry in parsed for level in entry.levels or ()),
         )

@@ -6,7 +6,8 @@ from __future__ import annotations
 import discord
 
 from bot.app.runtime import Runtime
-from bot.discordbot.options import WEEKDAY_VALUES, describe_bypass
+from bot.core.bypass import describe as describe_bypass
+from bot.discordbot.options import WEEKDAY_VALUES
 from bot.discordbot.subscriptions import channel_overview
 from bot.messages.limits import escape_text
 from bot.refresh.staleness import ChannelStaleness, channel_staleness

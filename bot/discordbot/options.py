@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Literal, get_args
 
 import discord
 from discord import app_commands
 
 from bot.core import bypass, events
-from bot.core.bypass import RELEASE_PREFIX
 from bot.core.events import DEFAULT_EVENTS, Event
 from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
 
@@ -74,20 +72,6 @@ def parse_bypass(value: str) -> tuple[str, ...]:
         raise BadOption(
             f"Unknown digest bypass {exc.entry!r}: use {bypass.ENTRY_FORMS}, or none."
         ) from None
-
-
-#: Release-level bypass entries that also cover the levels above them.
-_AND_ABOVE = {f"{RELEASE_PREFIX}minor": " and above", f"{RELEASE_PREFIX}patch": " and above"}
-
-
-def describe_bypass(entries: Iterable[str]) -> str:
-    """("stale", "release:minor") → "stale alerts, minor releases and above"."""
-    return ", ".join(
-        f"{entry.removeprefix(RELEASE_PREFIX)} releases{_AND_ABOVE.get(entry, '')}"
-        if entry.startswith(RELEASE_PREFIX)
-        else f"{entry} alerts"
-        for entry in entries
-    )
 
 
 def complete_events(value: str) -> list[str]:

@@ -175,6 +175,22 @@ class DigestLine(NamedTuple):
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class BypassQualifiers:
+    """How a kind reads `NAME:QUALIFIER` digest-bypass entries (`bot.core.bypass`): the release
+    levels each qualifier lets through, the `noun` its wording uses, and the `forms` an error
+    message lists."""
+
+    levels: Mapping[str, frozenset[ReleaseLevel]]
+    noun: str
+    forms: str
+
+    def describe(self, qualifier: str) -> str:
+        """ "minor" → "minor releases and above"; "major" → "major releases"."""
+        above = " and above" if len(self.levels[qualifier]) > 1 else ""
+        return f"{qualifier} {self.noun}{above}"
+
+
 Data = Mapping[str, Any]
 Detector = Callable[[Snapshot, Snapshot, DetectContext], list[Change]]
 Filter = Callable[[AlertPreferences, Change], bool]
@@ -204,7 +220,8 @@ class EventKind:
 
     `name` is what an outbox alert's `event` says; `event` is the event a subscription asks
     for to get it, and a digest-bypass entry naming that event lets it through (the weekly
-    stale report is its own kind under `stale`). `detect` is None for kinds raised by other
+    stale report is its own kind under `stale`); `bypass` says what a qualified entry
+    (`release:minor`) means, for the kinds that take one. `detect` is None for kinds raised by other
     means (grid membership, removal, the weekly report). `pings` is False for kinds that are
     lists rather than news: their subscription's role is never mentioned for them.
     `follows_health` kinds depend on a channel's staleness rule, so the poll cycle detects them
@@ -219,6 +236,7 @@ class EventKind:
     digest: Digester = by_package
     pings: bool = True
     follows_health: bool = False
+    bypass: BypassQualifiers | None = None
     name: str = ""
 
     def __post_init__(self) -> None:

@@ -23,12 +23,13 @@ the package on PyPI (often an old release fetched late), so it is a silent basel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from packaging.version import InvalidVersion, Version
 
 from bot.core.events.base import (
     AlertPreferences,
+    BypassQualifiers,
     Card,
     Change,
     Data,
@@ -169,4 +170,20 @@ def card(data: Data, markup: Markup) -> Card:
     return Card(facts)
 
 
-KIND = EventKind(Event.RELEASE, colour=0x2ECC71, detect=detect, accepts=accepts, card=card)
+#: `release:LEVEL` digest-bypass entries: releases of that level and above, as a minimum release
+#: level reads; `release:pre` lets pre-releases through.
+BYPASS = BypassQualifiers(
+    levels={level: at_or_above(level) for level in get_args(ReleaseLevel)},
+    noun="releases",
+    forms="release:major, release:minor or release:patch (that level and above), release:pre",
+)
+
+
+KIND = EventKind(
+    Event.RELEASE,
+    colour=0x2ECC71,
+    detect=detect,
+    accepts=accepts,
+    card=card,
+    bypass=BYPASS,
+)
