@@ -8,12 +8,15 @@ a fresh child process, so `peak_rss_mb` is that scenario's own peak:
 2. subscribe a channel to the watched packages;
 3. let 5% of the catalog move on upstream (new releases, stars, commits);
 4. measure one poll cycle: requests sent, wall time, CPU seconds per 1,000 packages refreshed,
-   and peak resident memory.
+   and peak resident memory;
+5. measure the floor in the same process: `json.loads` of the same catalog pages plus one plain
+   upsert of every payload (id and JSON) into a scratch table of the same database.
 
 `request_floor` is the fewest requests any plan could use: fetching each watched package once,
-or paging the catalog in pages of 500, whichever is smaller.
+or paging the catalog in pages of 500, whichever is smaller. `ratio` is the cycle's CPU over the
+floor's. Each scenario prints one JSON line.
 
-    python bench/refresh.py [--packages 6000] [--latency 0.1] [--json]
+    python bench/refresh.py [--packages 6000] [--latency 0.1]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import JSON, Column, Integer, MetaData, Table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,6 +46,7 @@ from bot.config import Settings  # noqa: E402
 from bot.djp.client import DjangoPackagesClient  # noqa: E402
 from bot.refresh.monitor import CATALOG_PAGE_SIZE, Monitor, MonitorSettings  # noqa: E402
 from storage import subscriptions  # noqa: E402
+from storage._sql import upsert  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.models import TargetKind  # noqa: E402
 
@@ -58,6 +63,8 @@ class Figures:
     request_floor: int
     wall_s: float
     cpu_s_per_1000: float
+    floor_cpu_s_per_1000: float
+    ratio: float
     peak_rss_mb: float
 
 
@@ -115,16 +122,58 @@ async def measure(scenario: str, base_url: str, database_url: str) -> Figures:
         report = await monitor.run_cycle()
         cpu = time.process_time() - cpu_before
         wall = time.perf_counter() - wall_before
+    floor = await measure_floor(base_url, database, catalog)
     await database.dispose()
+    per_1000 = 1000 / max(report.packages_fetched, 1)
     return Figures(
         scenario=scenario,
         packages=report.packages_fetched,
         requests=report.requests,
         request_floor=min(watched, math.ceil(catalog / CATALOG_PAGE_SIZE)),
         wall_s=round(wall, 3),
-        cpu_s_per_1000=round(cpu / max(report.packages_fetched, 1) * 1000, 3),
+        cpu_s_per_1000=round(cpu * per_1000, 4),
+        floor_cpu_s_per_1000=round(floor * 1000 / catalog, 4),
+        ratio=round(cpu * per_1000 / (floor * 1000 / catalog), 2),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     )
+
+
+async def measure_floor(base_url: str, database: Database, catalog: int) -> float:
+    """CPU seconds to `json.loads` the catalog pages and upsert every payload once.
+
+    The pages are downloaded first (not measured); the scratch table is filled once beforehand,
+    so the measured upsert updates existing rows, as a refresh does.
+    """
+    async with httpx.AsyncClient(headers={"Accept": "application/json"}) as http:
+        pages = [
+            (
+                await http.get(
+                    f"{base_url}packages/", params={"limit": CATALOG_PAGE_SIZE, "offset": offset}
+                )
+            ).content
+            for offset in range(0, catalog, CATALOG_PAGE_SIZE)
+        ]
+    async with database.engine.begin() as connection:
+        await connection.run_sync(FLOOR_TABLE.metadata.create_all)
+    await _plain_upsert(database, pages)
+    cpu_before = time.process_time()
+    await _plain_upsert(database, pages)
+    return time.process_time() - cpu_before
+
+
+FLOOR_TABLE = Table(
+    "floor_packages", MetaData(), Column("id", Integer, primary_key=True), Column("record", JSON)
+)
+
+
+async def _plain_upsert(database: Database, pages: list[bytes]) -> None:
+    rows = [
+        {"id": payload["id"], "record": payload}
+        for page in pages
+        for payload in json.loads(page)["results"]
+    ]
+    async with database.transaction() as session:
+        await upsert(session, FLOOR_TABLE, rows)
 
 
 class _Clock:
@@ -158,7 +207,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=6000, help="synthetic catalog size")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per API response")
-    parser.add_argument("--json", action="store_true", help="one JSON object per scenario")
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -173,16 +221,11 @@ def main() -> None:
             text=True,
             env=os.environ | {"LOG_LEVEL": "WARNING"},
         )
-        figures = json.loads(child.stdout.strip().splitlines()[-1])
-        print(json.dumps(figures) if args.json else _table_row(figures))
+        print(child.stdout.strip().splitlines()[-1], flush=True)
 
 
 def _passed_on(args: argparse.Namespace) -> list[str]:
     return ["--packages", str(args.packages), "--latency", str(args.latency)]
-
-
-def _table_row(figures: dict[str, object]) -> str:
-    return "  ".join(f"{key}={value}" for key, value in figures.items())
 
 
 if __name__ == "__main__":

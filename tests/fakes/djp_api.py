@@ -357,13 +357,15 @@ class FakeDjangoPackages:
         return _json(self._served_package(package))
 
     async def _grid_list(self, request: web.Request) -> web.Response:
-        return self._paged(request, [self._served_grid(g) for g in _newest_first(self.grids)])
+        members = self._members_by_grid()
+        served = [self._served_grid(g, members.get(g["id"], [])) for g in _newest_first(self.grids)]
+        return self._paged(request, served)
 
     async def _grid_detail(self, request: web.Request) -> web.Response:
         grid = _lookup(self.grids, request.match_info["key"], by_slug=True)
         if grid is None:
             return _no_match("Grid")
-        return _json(self._served_grid(grid))
+        return _json(self._served_grid(grid, self._members_by_grid().get(grid["id"], [])))
 
     async def _category_list(self, request: web.Request) -> web.Response:
         return self._paged(request, _newest_first(self.categories))
@@ -417,10 +419,18 @@ class FakeDjangoPackages:
                 served[key] = self._relink(served[key])
         return served
 
-    def _served_grid(self, grid: Payload) -> Payload:
-        members = [p for p in self.packages.values() if grid.get("id") in grid_ids(p)]
-        members.sort(key=lambda p: (str(p.get("title", "")).casefold(), p["id"]))
-        return {**grid, "packages": [self._link("packages", p["id"]) for p in members]}
+    def _members_by_grid(self) -> dict[int, list[Payload]]:
+        """Each grid's member packages, from one pass over the packages' `grids` links."""
+        members: dict[int, list[Payload]] = {}
+        for package in self.packages.values():
+            for grid_id in set(grid_ids(package)):
+                members.setdefault(grid_id, []).append(package)
+        return members
+
+    def _served_grid(self, grid: Payload, members: list[Payload]) -> Payload:
+        """A grid with its members' links, ordered by title as upstream orders them."""
+        ordered = sorted(members, key=lambda p: (str(p.get("title", "")).casefold(), p["id"]))
+        return {**grid, "packages": [self._link("packages", p["id"]) for p in ordered]}
 
     def _package_hit(self, package: Payload) -> Payload:
         """A `/search/` item for a package (participants as one comma-separated string)."""
