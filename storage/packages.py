@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, func, insert, or_, select, union, update
+from sqlalchemy import (
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import PackageRecord
@@ -31,8 +42,12 @@ class StoredPackage:
 
     @classmethod
     def from_row(cls, row: Package) -> StoredPackage:
+        record = PackageRecord.model_validate(row.record)
+        if record.last_fetched != row.last_fetched:
+            # A refresh that finds the same content updates only the column (see `LastSeen`).
+            record = record.model_copy(update={"last_fetched": row.last_fetched})
         return cls(
-            record=PackageRecord.model_validate(row.record),
+            record=record,
             fetched_at=row.fetched_at,
             content_hash=row.content_hash,
             failure_count=row.failure_count,
@@ -47,6 +62,15 @@ async def _stored(session: AsyncSession, query: Select[tuple[Package]]) -> list[
     # Bulk upserts bypass the identity map: always read the rows as they are now.
     rows = await session.scalars(query.execution_options(populate_existing=True))
     return [StoredPackage.from_row(row) for row in rows]
+
+
+#: A package just seen has no failure, miss or removal to remember.
+_CLEARED_MARKS: dict[str, Any] = {
+    "failure_count": 0,
+    "missing_count": 0,
+    "last_error": None,
+    "removed_at": None,
+}
 
 
 def _package_row(
@@ -72,10 +96,7 @@ def _package_row(
         "content_hash": content_hash,
         "fetched_at": now,
         "next_poll_at": next_poll_at,
-        "failure_count": 0,
-        "missing_count": 0,
-        "last_error": None,
-        "removed_at": None,
+        **_CLEARED_MARKS,
     }
 
 
@@ -92,6 +113,26 @@ def _history_row(record: PackageRecord, content_hash: str, now: datetime) -> dic
     }
 
 
+@dataclass(frozen=True, slots=True)
+class LastSeen:
+    """What a refresh needs of a stored package to tell whether it moved, without rebuilding
+    its record: the content hash, when we read it, and upstream's `last_fetched` then (the
+    moment its commit window was computed, which the hash leaves out)."""
+
+    content_hash: str
+    fetched_at: datetime
+    last_fetched: datetime | None
+
+
+async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, LastSeen]:
+    """`LastSeen` of the stored packages among `ids`, by id; unknown ids are left out."""
+    query = select(
+        Package.id, Package.content_hash, Package.fetched_at, Package.last_fetched
+    ).where(Package.id.in_(set(ids)))
+    rows = await session.execute(query)
+    return {package_id: LastSeen(*seen) for package_id, *seen in rows.tuples()}
+
+
 async def save_observations(
     session: AsyncSession,
     records: Sequence[PackageRecord],
@@ -99,31 +140,67 @@ async def save_observations(
     now: datetime,
     next_poll_at: datetime,
 ) -> list[int]:
-    """Store freshly fetched records; return the ids that are new or whose content changed.
-
-    Every record's row is replaced and its failure, missing and removed marks are cleared (it
-    was just seen). A history row is written only for new or changed content. A full-catalog
-    refresh stays cheap with a few bulk statements per call, however many records it holds.
-    """
-    if not records:
-        return []
-    latest = {record.id: record for record in records}
-    hashes = {package_id: record.content_hash() for package_id, record in latest.items()}
-    query = select(Package.id, Package.content_hash).where(Package.id.in_(list(latest)))
-    stored = dict((await session.execute(query)).tuples().all())
-    changed = [package_id for package_id in latest if stored.get(package_id) != hashes[package_id]]
-    await release_slugs(session, Package, {i: record.slug for i, record in latest.items()})
-    await upsert(
-        session,
-        Package.__table__,
-        [_package_row(r, hashes[i], now, next_poll_at) for i, r in latest.items()],
+    """Store freshly fetched records; return the ids that are new or whose content changed."""
+    hashes = {record.id: record.content_hash() for record in records}
+    stored = await last_seen(session, hashes)
+    return await write_observations(
+        session, records, hashes, stored, now=now, next_poll_at=next_poll_at
     )
+
+
+async def write_observations(
+    session: AsyncSession,
+    records: Sequence[PackageRecord],
+    hashes: Mapping[int, str],
+    stored: Mapping[int, LastSeen],
+    *,
+    now: datetime,
+    next_poll_at: datetime,
+) -> list[int]:
+    """Store records whose content hashes and stored state the caller already has; return the
+    ids that are new or whose content changed.
+
+    Every record's failure, missing and removed marks are cleared (it was just seen). A new or
+    changed record replaces its row and gets a history row; the same content only moves the
+    row's bookkeeping (`last_fetched`, `fetched_at`, `next_poll_at`), so a full-catalog refresh
+    where little changed writes little. A few bulk statements per call, however many records.
+    """
+    latest = {record.id: record for record in records}
+    changed = [i for i in latest if i not in stored or stored[i].content_hash != hashes[i]]
     if changed:
+        await release_slugs(session, Package, {i: latest[i].slug for i in changed})
+        await upsert(
+            session,
+            Package.__table__,
+            [_package_row(latest[i], hashes[i], now, next_poll_at) for i in changed],
+        )
         await session.execute(
-            insert(PackageHistory),
-            [_history_row(latest[i], hashes[i], now) for i in changed],
+            insert(PackageHistory), [_history_row(latest[i], hashes[i], now) for i in changed]
+        )
+    moved = set(changed)
+    same = [i for i in latest if i not in moved]
+    table = Package.__table__
+    for chunk in _chunks(same):
+        await session.execute(
+            update(table)
+            .where(table.c.id.in_(chunk))
+            .values(fetched_at=now, next_poll_at=next_poll_at, **_CLEARED_MARKS)
+        )
+    refetched = [i for i in same if latest[i].last_fetched != stored[i].last_fetched]
+    if refetched:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("package_id"))
+            .values(last_fetched=bindparam("last_fetched")),
+            [{"package_id": i, "last_fetched": latest[i].last_fetched} for i in refetched],
         )
     return changed
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    """`ids` in slices small enough for any backend's limit on bound parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 async def load_packages(session: AsyncSession, ids: Iterable[int]) -> dict[int, StoredPackage]:
@@ -223,15 +300,28 @@ async def package_count(session: AsyncSession) -> int:
 
 async def known_versions(session: AsyncSession, package_id: int) -> frozenset[str]:
     """Every PyPI version ever stored for the package (history and current row)."""
+    return (await known_versions_of(session, [package_id])).get(package_id, frozenset())
+
+
+async def known_versions_of(
+    session: AsyncSession, package_ids: Collection[int]
+) -> dict[int, frozenset[str]]:
+    """`known_versions` of several packages in one query; packages with none are left out."""
+    if not package_ids:
+        return {}
+    ids = set(package_ids)
     versions = union(
-        select(PackageHistory.pypi_version).where(
-            PackageHistory.package_id == package_id, PackageHistory.pypi_version.is_not(None)
+        select(PackageHistory.package_id, PackageHistory.pypi_version).where(
+            PackageHistory.package_id.in_(ids), PackageHistory.pypi_version.is_not(None)
         ),
-        select(Package.pypi_version).where(
-            Package.id == package_id, Package.pypi_version.is_not(None)
+        select(Package.id, Package.pypi_version).where(
+            Package.id.in_(ids), Package.pypi_version.is_not(None)
         ),
     )
-    return frozenset(await session.scalars(versions))
+    found: dict[int, set[str]] = {}
+    for package_id, version in (await session.execute(versions)).tuples():
+        found.setdefault(package_id, set()).add(version)
+    return {package_id: frozenset(known) for package_id, known in found.items()}
 
 
 async def package_names(session: AsyncSession) -> list[tuple[str, str, int]]:

@@ -106,12 +106,16 @@ def _evidence(record: PackageRecord, now: datetime) -> _Evidence | None:
     return None
 
 
+_ACTIVE_AGE = timedelta(days=ACTIVE_DAYS)
+_SLOWING_AGE = timedelta(days=SLOWING_DAYS)
+
+
 def _state(age: timedelta, stale_after_days: int) -> HealthState:
-    if age > timedelta(days=stale_after_days):
+    if age.days >= stale_after_days and age > timedelta(days=stale_after_days):
         return HealthState.STALE
-    if age <= timedelta(days=ACTIVE_DAYS):
+    if age <= _ACTIVE_AGE:
         return HealthState.ACTIVE
-    if age <= timedelta(days=SLOWING_DAYS):
+    if age <= _SLOWING_AGE:
         return HealthState.SLOWING
     return HealthState.DORMANT
 
@@ -143,11 +147,31 @@ def _judge(
     reasons = _commit_reasons(evidence, now)
     if state is HealthState.STALE:
         if feature_complete:
-            state = HealthState.DORMANT
             reasons.append("marked feature-complete")
         else:
             reasons.append(f"quiet for longer than the {stale_after_days}-day staleness threshold")
+    state = _marked(state, feature_complete)
     return Health(state, tuple(reasons), evidence.last_commit, evidence.age // WEEK)
+
+
+def _marked(state: HealthState, feature_complete: bool) -> HealthState:
+    """A feature-complete package is never stale: it stays dormant."""
+    return HealthState.DORMANT if state is HealthState.STALE and feature_complete else state
+
+
+def state_at(
+    record: PackageRecord,
+    *,
+    now: datetime,
+    stale_after_days: int,
+    feature_complete: bool = False,
+) -> HealthState:
+    """`classify(...).state` without wording the reasons: cheap enough for every package of a
+    refresh cycle, to find the few whose state moved."""
+    evidence = _evidence(record, now)
+    if evidence is None:
+        return HealthState.UNKNOWN
+    return _marked(_state(evidence.age, stale_after_days), feature_complete)
 
 
 def classify(

@@ -10,7 +10,6 @@ empty strings in nullable fields become `None`. `commits_over_52 == []` stays an
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
@@ -85,8 +84,16 @@ class _Record(BaseModel):
     )
 
 
+#: Left out of `PackageRecord.content_hash`.
+_NOT_CONTENT = {"last_fetched"}
+
+
 class PackageRecord(_Record):
-    """One package as Django Packages describes it, normalised."""
+    """One package as Django Packages describes it, normalised.
+
+    Upstream's `modified` is not kept: it moves only when someone edits the row by hand, never
+    with the data we watch, so it is no change signal and nothing shows it.
+    """
 
     id: StrictInt
     slug: StrictStr = Field(min_length=1)
@@ -96,7 +103,6 @@ class PackageRecord(_Record):
     last_updated: OptionalUtcDatetime = None
     last_fetched: OptionalUtcDatetime = None
     created: OptionalUtcDatetime = None
-    modified: OptionalUtcDatetime = None
     repo_url: OptionalText = None
     repo_description: StrictStr = ""
     repo_watchers: Count | None = None
@@ -138,11 +144,10 @@ class PackageRecord(_Record):
     def content_hash(self) -> str:
         """A digest of what the record says about the package, ignoring bookkeeping fields.
 
-        `last_fetched` and `modified` move without the package changing, so they are left out:
-        a new hash means a new history row.
+        `last_fetched` moves without the package changing, so it is left out: a new hash means
+        a new history row.
         """
-        payload = self.model_dump(mode="json", exclude={"last_fetched", "modified"})
-        encoded = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        encoded = self.model_dump_json(exclude=_NOT_CONTENT).encode()
         return hashlib.blake2b(encoded, digest_size=16).hexdigest()
 
 

@@ -27,6 +27,7 @@ from bot.core.events import (
     Change,
     DetectContext,
     detect_changes,
+    detect_health_changes,
     grid_membership_changes,
     removed_change,
     wants,
@@ -52,6 +53,11 @@ REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 Plan = Literal["catalog", "targets", "idle"]
+
+
+def _version_moved(previous: PackageRecord, current: PackageRecord) -> bool:
+    """Whether release detection needs the versions known before (a lookup worth batching)."""
+    return current.pypi_version is not None and current.pypi_version != previous.pypi_version
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,33 +333,76 @@ class Monitor:
             )
 
     async def _ingest(self, records: Sequence[PackageRecord], report: CycleReport) -> None:
-        """Store one batch of records and the alerts their changes raise, atomically."""
+        """Store one batch of records and the alerts their changes raise, atomically.
+
+        Content hashes are compared first: only the packages whose content moved have their
+        stored record rebuilt and compared field by field (with their known versions, in one
+        query). The others can only have moved in health, which `detect_health_changes`
+        settles cheaply, and only their bookkeeping is written.
+        """
         if not records:
             return
         now = self.clock()
+        hashes = {record.id: record.content_hash() for record in records}
         async with self.database.transaction() as session:
-            stored = await packages.load_packages(session, [r.id for r in records])
-            observed: list[Observation] = []
-            for record in records:
-                if record.id not in stored:
-                    continue  # first observation: a silent baseline
-                previous = stored[record.id]
-                context = DetectContext(
-                    now=now,
-                    previous_at=previous.fetched_at,
-                    stale_after_days=self.settings.stale_after_days,
-                    known_versions=await self._known_versions(session, previous.record, record),
-                )
-                found = detect_changes(previous.record, record, context)
-                observed.append(Observation(previous.record, record, context, found))
+            stored = await packages.last_seen(session, hashes)
+            moved = [
+                r.id
+                for r in records
+                if r.id in stored and stored[r.id].content_hash != hashes[r.id]
+            ]
+            previous = {
+                package_id: package.record
+                for package_id, package in (await packages.load_packages(session, moved)).items()
+            }
+            known = await packages.known_versions_of(
+                session,
+                [r.id for r in records if r.id in previous and _version_moved(previous[r.id], r)],
+            )
+            observed = [
+                self._observe(record, stored[record.id], previous.get(record.id), known, now)
+                for record in records
+                if record.id in stored  # a first observation is a silent baseline
+            ]
             alerts = await self._alerts(session, observed)
-            await packages.save_observations(
-                session, records, now=now, next_poll_at=now + self.settings.poll_interval
+            await packages.write_observations(
+                session,
+                records,
+                hashes,
+                stored,
+                now=now,
+                next_poll_at=now + self.settings.poll_interval,
             )
             report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
         self.names.packages_stored(records)
         report.packages_fetched += len(records)
         report.changes.extend({c.key: c for seen in observed for c in seen.changes}.values())
+
+    def _observe(
+        self,
+        record: PackageRecord,
+        seen: packages.LastSeen,
+        previous: PackageRecord | None,
+        known_versions: Mapping[int, frozenset[str]],
+        now: datetime,
+    ) -> Observation:
+        """Compare a record with its stored copy: in full when the content moved (`previous`
+        is its stored record), otherwise only its health."""
+        context = DetectContext(
+            now=now,
+            previous_at=seen.fetched_at,
+            stale_after_days=self.settings.stale_after_days,
+            known_versions=known_versions.get(record.id, frozenset()),
+        )
+        if previous is not None:
+            return Observation(previous, record, context, detect_changes(previous, record, context))
+        if record.last_fetched != seen.last_fetched:
+            previous = record.model_copy(update={"last_fetched": seen.last_fetched})
+        else:
+            previous = record
+        return Observation(
+            previous, record, context, detect_health_changes(previous, record, context)
+        )
 
     async def _alerts(
         self, session: AsyncSession, observed: Sequence[Observation]
@@ -379,15 +428,6 @@ class Monitor:
         for seen in candidates:
             alerts += package_alerts(seen, audience[seen.current.id], staleness)
         return alerts
-
-    @staticmethod
-    async def _known_versions(
-        session: AsyncSession, previous: PackageRecord, current: PackageRecord
-    ) -> frozenset[str]:
-        """Versions seen before; only looked up when the version moved (it costs a query)."""
-        if current.pypi_version is None or current.pypi_version == previous.pypi_version:
-            return frozenset()
-        return await packages.known_versions(session, current.id)
 
     async def _refresh_grid(self, grid_id: int, report: CycleReport) -> None:
         try:

@@ -46,7 +46,7 @@ from bot.core.events.base import (
 )
 from bot.core.events.grid import grid_membership_changes
 from bot.core.events.removed import removed_change
-from bot.core.health import classify
+from bot.core.health import classify, state_at
 from bot.core.records import PackageRecord
 
 REGISTRY: Mapping[str, EventKind] = MappingProxyType(
@@ -113,6 +113,31 @@ def kind_of(alert: OutboxAlert) -> EventKind:
     return REGISTRY.get(alert.event, _UNKNOWN_KIND)
 
 
+def detect_health_changes(
+    previous: PackageRecord, current: PackageRecord, ctx: DetectContext
+) -> list[Change]:
+    """`detect_changes` for two records with the same content, where only time and upstream's
+    `last_fetched` moved: nothing but health can have changed, and a health event needs the
+    state to move, which is checked first without wording any reasons (this runs for nearly
+    every package of a refresh cycle).
+    """
+    before = state_at(
+        previous,
+        now=ctx.previous_at or ctx.now,
+        stale_after_days=ctx.stale_after_days,
+        feature_complete=ctx.feature_complete,
+    )
+    after = state_at(
+        current,
+        now=ctx.now,
+        stale_after_days=ctx.stale_after_days,
+        feature_complete=ctx.feature_complete,
+    )
+    if before == after:
+        return []
+    return detect_changes(previous, current, ctx, events=HEALTH_EVENTS)
+
+
 def wants(preferences: AlertPreferences, change: Change) -> bool:
     """Whether a subscription with these preferences should be alerted about `change`."""
     return change.event in preferences.events and REGISTRY[change.event].accepts(
@@ -160,6 +185,7 @@ __all__ = [
     "ReleaseLevel",
     "UnknownEvent",
     "detect_changes",
+    "detect_health_changes",
     "grid_membership_changes",
     "kind_of",
     "parse_events",
