@@ -26,7 +26,6 @@ import asyncio
 import json
 import math
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -34,21 +33,20 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
+from common import ROOT, Clock, FakeApiProcess
 from sqlalchemy import JSON, Column, Integer, MetaData, Table
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Settings  # noqa: E402
-from bot.djp.client import DjangoPackagesClient  # noqa: E402
-from bot.refresh.monitor import CATALOG_PAGE_SIZE, Monitor, MonitorSettings  # noqa: E402
-from storage import subscriptions  # noqa: E402
-from storage._sql import upsert  # noqa: E402
-from storage.database import Database  # noqa: E402
-from storage.models import TargetKind  # noqa: E402
+from bot.config import Settings
+from bot.djp.client import DjangoPackagesClient
+from bot.refresh.monitor import CATALOG_PAGE_SIZE, Monitor, MonitorSettings
+from storage import subscriptions
+from storage._sql import upsert
+from storage.database import Database
+from storage.models import TargetKind
 
 SCENARIOS = {"watch-50": 50, "watch-all": None}
 INTERVAL = timedelta(hours=6)
@@ -68,40 +66,9 @@ class Figures:
     peak_rss_mb: float
 
 
-class FakeApiProcess:
-    """`python -m tests.fakes.djp_api` serving a synthetic catalog on a free port."""
-
-    def __init__(self, packages: int, latency: float) -> None:
-        self.args = [
-            sys.executable,
-            "-m",
-            "tests.fakes.djp_api",
-            "--port",
-            "0",
-            "--synthetic",
-            str(packages),
-            "--latency",
-            str(latency),
-        ]
-
-    def __enter__(self) -> str:
-        self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        banner = self.process.stdout.readline()
-        match = re.search(r"(http://\S+/api/v4/)", banner)
-        if match is None:
-            self.process.kill()
-            raise RuntimeError(f"the fake API did not start: {banner!r}")
-        return match.group(1)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
 async def measure(scenario: str, base_url: str, database_url: str) -> Figures:
     settings = Settings(_env_file=None, djp_api_url=base_url)
-    clock = _Clock(datetime(2026, 6, 10, 12, tzinfo=UTC))
+    clock = Clock(datetime(2026, 6, 10, 12, tzinfo=UTC))
     database = Database.from_url(database_url)
     await database.upgrade()
     async with DjangoPackagesClient.from_settings(settings) as client:
@@ -117,7 +84,7 @@ async def measure(scenario: str, base_url: str, database_url: str) -> Figures:
                 base_url.replace("/api/v4/", "/_fake/drift"), params={"fraction": DRIFT}
             )
 
-        clock.now += INTERVAL
+        clock.advance(INTERVAL)
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         report = await monitor.run_cycle()
         cpu = time.process_time() - cpu_before
@@ -174,14 +141,6 @@ async def _plain_upsert(database: Database, pages: list[bytes]) -> None:
     ]
     async with database.transaction() as session:
         await upsert(session, FLOOR_TABLE, rows)
-
-
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 async def _watch(database: Database, package_ids: range) -> None:

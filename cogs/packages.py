@@ -24,7 +24,7 @@ class Packages(commands.Cog):
     @api_cooldown
     async def package(self, interaction: discord.Interaction, slug: str) -> None:
         runtime = self.bot.runtime
-        lookup = await defer_if_slow(interaction, look_up_package(runtime, slug))
+        lookup = await defer_if_slow(interaction, look_up_package(runtime, slug, background=True))
         card = package_card(lookup.summary)
         await answer(
             interaction,

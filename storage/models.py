@@ -26,6 +26,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -106,6 +108,8 @@ class Package(Base):
     """The latest observation of one Django Packages package."""
 
     __tablename__ = "packages"
+    #: Slugs are looked up case-insensitively (`/package`, `/watch add`) and must not scan.
+    __table_args__ = (Index("ix_packages_lower_slug", func.lower(text("slug"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     slug: Mapped[str] = mapped_column(unique=True)
@@ -153,6 +157,7 @@ class PackageHistory(Base):
 
 class Grid(Base):
     __tablename__ = "grids"
+    __table_args__ = (Index("ix_grids_lower_slug", func.lower(text("slug"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     slug: Mapped[str] = mapped_column(unique=True)
@@ -195,6 +200,8 @@ class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (
         UniqueConstraint("guild_id", "channel_id", "target_kind", "target_id"),
+        #: Who follows a package or grid: asked for every batch of a refresh cycle.
+        Index(None, "target_kind", "target_id"),
         CheckConstraint(_one_of("target_kind", tuple(TargetKind)), name="target_kind"),
         CheckConstraint(_one_of("min_release_level", MIN_RELEASE_LEVELS), name="min_release_level"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from bot.discordbot.bot import SentinelBot
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import package_copies
+from tests.plugins.app import SteppingClock, package_copies
 
 LINK_BUTTON = 5
 PINGS = "@everyone says hi to @here and <@123> and <@&456>"
@@ -43,6 +44,42 @@ async def test_package_shows_version_stars_and_links(
     assert all(
         item["style"] == LINK_BUTTON for row in record.components for item in row["components"]
     )
+    assert discord_fake.violations == []
+
+
+async def test_a_fresh_stored_copy_answers_without_asking_django_packages(
+    discord_fake: FakeDiscord, djp_api: FakeDjangoPackages, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    await runtime.monitor.sync_catalog()
+    djp_api.update_package(265, repo_watchers=999)  # upstream moved on a moment after the sync
+    djp_api.reset_log()
+
+    record = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    assert fields(record.embeds[0])["Stars"] == "84"
+    assert djp_api.requests == []
+    assert discord_fake.violations == []
+
+
+async def test_an_older_stored_copy_answers_at_once_and_is_refreshed_behind_the_answer(
+    discord_fake: FakeDiscord,
+    djp_api: FakeDjangoPackages,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    clock: SteppingClock,
+) -> None:
+    await runtime.monitor.sync_catalog()
+    djp_api.update_package(265, repo_watchers=999)
+    clock.advance(timedelta(hours=1, minutes=1))  # older than the poll interval and an hour
+    djp_api.reset_log()
+
+    first = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+    await runtime.monitor.background_refreshes()
+    second = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    assert fields(first.embeds[0])["Stars"] == "84"
+    assert fields(second.embeds[0])["Stars"] == "999"
+    assert [request.path for request in djp_api.requests] == ["/api/v4/packages/265/"]
     assert discord_fake.violations == []
 
 

@@ -41,6 +41,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await database.upgrade()
         async with DjangoPackagesClient.from_settings(settings) as client:
             monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
-            yield Runtime(settings, database, client, monitor, clock=utcnow)
+            try:
+                yield Runtime(settings, database, client, monitor, clock=utcnow)
+            finally:
+                monitor.cancel_background_refreshes()
+                await monitor.background_refreshes()
     finally:
         await database.dispose()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.app.runtime import Runtime
+from bot.config import Settings
 from bot.core.health import classify
 from bot.core.records import PackageRecord
 from bot.errors import ApiUnavailable, SentinelError
@@ -14,6 +16,9 @@ from bot.messages.cards import GridRef, PackageSummary, site_root
 from storage import grids, packages
 
 log = logging.getLogger(__name__)
+
+#: A stored copy older than this is refreshed before or behind an answer, whatever the interval.
+FRESH_AT_MOST = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,24 +29,40 @@ class Lookup:
     from_cache: bool = False
 
 
-async def look_up_package(runtime: Runtime, key: str) -> Lookup:
-    """Fetch a package live (storing it through the monitor) and summarise it.
+async def look_up_package(runtime: Runtime, key: str, *, background: bool = False) -> Lookup:
+    """Summarise a package, from its stored copy when that is fresh enough.
 
-    Falls back to the stored copy when Django Packages is unreachable; raises `NotFound` when
-    the package exists neither upstream nor locally, `ApiUnavailable` when it is not stored
-    and the API is down.
+    A stored copy younger than `fresh_for` answers at once, without asking Django Packages.
+    An older one answers too when `background` is set (the bot, whose answers must be quick),
+    and is refreshed behind that answer; otherwise (the CLI) the package is fetched live, as is
+    a package never stored or removed upstream. A live fetch stores the record through the
+    monitor and falls back to the stored copy when Django Packages is unreachable. Raises
+    `NotFound` when the package exists neither upstream nor locally, `ApiUnavailable` when it
+    is not stored and the API is down.
     """
+    async with runtime.database.session() as session:
+        stored = await packages.find_package(session, key)
+    if stored is not None and stored.removed_at is None:
+        age = runtime.clock() - stored.fetched_at
+        if age < fresh_for(runtime.settings):
+            return Lookup(await summarise(runtime, stored.record))
+        if background:
+            runtime.monitor.refresh_in_background(stored.record.id)
+            return Lookup(await summarise(runtime, stored.record))
     try:
         record = await runtime.monitor.refresh_package(key)
         from_cache = False
     except ApiUnavailable:
-        async with runtime.database.session() as session:
-            stored = await packages.find_package(session, key)
         if stored is None:
             raise
         log.warning("Django Packages unreachable; showing the stored copy of %s", key)
         record, from_cache = stored.record, True
     return Lookup(await summarise(runtime, record), from_cache)
+
+
+def fresh_for(settings: Settings) -> timedelta:
+    """How long a stored copy answers without a refresh: the poll interval, at most an hour."""
+    return min(timedelta(seconds=settings.poll_interval_seconds), FRESH_AT_MOST)
 
 
 async def summarise(runtime: Runtime, record: PackageRecord) -> PackageSummary:

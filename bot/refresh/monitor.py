@@ -191,6 +191,7 @@ class Monitor:
         self.settings = settings
         self.clock = clock
         self.names = CatalogNames(database)
+        self._background: dict[int, asyncio.Task[None]] = {}
 
     # -- whole cycles ------------------------------------------------------------------------
 
@@ -246,6 +247,32 @@ class Monitor:
         report = CycleReport(started_at=self.clock(), plan="targets")
         await self._ingest([record], report)
         return record
+
+    def refresh_in_background(self, package_id: int) -> None:
+        """Refresh a stored package behind an answer already given from its stored copy.
+
+        One refresh per package at a time, however many people ask; a failure is logged and
+        leaves the stored copy as it was (the next cycle or request tries again).
+        """
+        if package_id not in self._background:
+            task = asyncio.create_task(self._refresh_quietly(package_id))
+            self._background[package_id] = task
+            task.add_done_callback(lambda _: self._background.pop(package_id, None))
+
+    async def background_refreshes(self) -> None:
+        """Wait for the background refreshes under way."""
+        await asyncio.gather(*self._background.values(), return_exceptions=True)
+
+    def cancel_background_refreshes(self) -> None:
+        """Stop the background refreshes under way; each one's transaction rolls back."""
+        for task in self._background.values():
+            task.cancel()
+
+    async def _refresh_quietly(self, package_id: int) -> None:
+        try:
+            await self.refresh_package(package_id)
+        except SentinelError as exc:
+            log.warning("background refresh of package %s failed: %s", package_id, exc)
 
     async def refresh_grid(self, key: int | str) -> GridRecord:
         grid = await self.client.grid(key)
