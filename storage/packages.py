@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Row,
     Select,
     Subquery,
     and_,
@@ -41,7 +42,8 @@ class StoredPackage:
     next_poll_at: datetime
 
     @classmethod
-    def from_row(cls, row: Package) -> StoredPackage:
+    def from_row(cls, row: Row[Any]) -> StoredPackage:
+        """From a row of `_select_stored()`."""
         record = PackageRecord.model_validate(row.record)
         if record.last_fetched != row.last_fetched:
             # A refresh that finds the same content updates only the column (see `LastSeen`).
@@ -58,10 +60,24 @@ class StoredPackage:
         )
 
 
-async def _stored(session: AsyncSession, query: Select[tuple[Package]]) -> list[StoredPackage]:
-    # Bulk upserts bypass the identity map: always read the rows as they are now.
-    rows = await session.scalars(query.execution_options(populate_existing=True))
-    return [StoredPackage.from_row(row) for row in rows]
+def _select_stored() -> Select[Any]:
+    """The columns a `StoredPackage` is built from, read as plain rows: no ORM objects to
+    track, and never a stale identity map after a bulk upsert."""
+    return select(
+        Package.record,
+        Package.last_fetched,
+        Package.fetched_at,
+        Package.content_hash,
+        Package.failure_count,
+        Package.missing_count,
+        Package.removed_at,
+        Package.last_error,
+        Package.next_poll_at,
+    )
+
+
+async def _stored(session: AsyncSession, query: Select[Any]) -> list[StoredPackage]:
+    return [StoredPackage.from_row(row) for row in await session.execute(query)]
 
 
 #: A package just seen has no failure, miss or removal to remember.
@@ -205,20 +221,20 @@ def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
 
 async def load_packages(session: AsyncSession, ids: Iterable[int]) -> dict[int, StoredPackage]:
     """The stored packages among `ids`, by id; unknown ids are left out."""
-    found = await _stored(session, select(Package).where(Package.id.in_(set(ids))))
+    found = await _stored(session, _select_stored().where(Package.id.in_(set(ids))))
     return {package.record.id: package for package in found}
 
 
 async def all_packages(session: AsyncSession) -> list[StoredPackage]:
     """Every stored package still listed on Django Packages, by slug."""
     return await _stored(
-        session, select(Package).where(Package.removed_at.is_(None)).order_by(Package.slug)
+        session, _select_stored().where(Package.removed_at.is_(None)).order_by(Package.slug)
     )
 
 
 async def find_package(session: AsyncSession, key: int | str) -> StoredPackage | None:
     """A stored package by id (an int or digits) or by slug, case-insensitively."""
-    found = await _stored(session, select(Package).where(by_id_or_slug(Package, key)))
+    found = await _stored(session, _select_stored().where(by_id_or_slug(Package, key)))
     return found[0] if found else None
 
 
@@ -335,7 +351,7 @@ async def package_names(session: AsyncSession) -> list[tuple[str, str, int]]:
 async def packages_in_grid(session: AsyncSession, grid_id: int) -> list[StoredPackage]:
     """The stored members of a grid, most stars first."""
     query = (
-        select(Package)
+        _select_stored()
         .join(GridMember, GridMember.package_id == Package.id)
         .where(GridMember.grid_id == grid_id)
         .order_by(func.coalesce(Package.repo_watchers, -1).desc(), Package.slug)

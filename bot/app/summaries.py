@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.app.runtime import Runtime
 from bot.config import Settings
 from bot.core.health import classify
@@ -42,13 +44,13 @@ async def look_up_package(runtime: Runtime, key: str, *, background: bool = Fals
     """
     async with runtime.database.session() as session:
         stored = await packages.find_package(session, key)
-    if stored is not None and stored.removed_at is None:
-        age = runtime.clock() - stored.fetched_at
-        if age < fresh_for(runtime.settings):
-            return Lookup(await summarise(runtime, stored.record))
-        if background:
-            runtime.monitor.refresh_in_background(stored.record.id)
-            return Lookup(await summarise(runtime, stored.record))
+        if stored is not None and stored.removed_at is None:
+            fresh = runtime.clock() - stored.fetched_at < fresh_for(runtime.settings)
+            if fresh or background:
+                names = await _stored_names(session, stored.record)
+                if not fresh:
+                    runtime.monitor.refresh_in_background(stored.record.id)
+                return Lookup(await summarise(runtime, stored.record, names))
     try:
         record = await runtime.monitor.refresh_package(key)
         from_cache = False
@@ -57,7 +59,9 @@ async def look_up_package(runtime: Runtime, key: str, *, background: bool = Fals
             raise
         log.warning("Django Packages unreachable; showing the stored copy of %s", key)
         record, from_cache = stored.record, True
-    return Lookup(await summarise(runtime, record), from_cache)
+    async with runtime.database.session() as session:
+        names = await _stored_names(session, record)
+    return Lookup(await summarise(runtime, record, names), from_cache)
 
 
 def fresh_for(settings: Settings) -> timedelta:
@@ -65,14 +69,27 @@ def fresh_for(settings: Settings) -> timedelta:
     return min(timedelta(seconds=settings.poll_interval_seconds), FRESH_AT_MOST)
 
 
-async def summarise(runtime: Runtime, record: PackageRecord) -> PackageSummary:
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """What the database knows of a package's category and grids by name."""
+
+    categories: dict[int, str]
+    grids: dict[int, GridRef]
+
+
+async def _stored_names(session: AsyncSession, record: PackageRecord) -> _Names:
+    categories = await grids.category_titles(session)
+    known_grids = {
+        grid.id: GridRef(grid.slug, grid.title)
+        for grid in await grids.grids_of_package(session, record.id)
+    }
+    return _Names(categories, known_grids)
+
+
+async def summarise(runtime: Runtime, record: PackageRecord, names: _Names) -> PackageSummary:
+    """The summary of `record`; names the database lacks are fetched live."""
     now = runtime.clock()
-    async with runtime.database.session() as session:
-        categories = await grids.category_titles(session)
-        known_grids = {
-            grid.id: GridRef(grid.slug, grid.title)
-            for grid in await grids.grids_of_package(session, record.id)
-        }
+    categories, known_grids = names.categories, dict(names.grids)
     if record.category_id is not None and record.category_id not in categories:
         categories = await _refresh_categories(runtime)
     missing = [gid for gid in record.grid_ids if gid not in known_grids]
