@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import CategoryRecord, GridRecord
@@ -24,47 +25,84 @@ class GridRef:
     title: str
 
 
+Membership = tuple[frozenset[int] | None, frozenset[int]]
+
+
 async def save_grid(
     session: AsyncSession, record: GridRecord, *, now: datetime, next_poll_at: datetime
-) -> tuple[frozenset[int] | None, frozenset[int]]:
+) -> Membership:
     """Store a grid and its membership; return (previous members, current members).
 
     The previous members are None when no baseline had been taken: the first sync of a grid is
     silent, so the caller has nothing to compare.
     """
-    synced_at = await session.scalar(select(Grid.synced_at).where(Grid.id == record.id))
-    previous = await grid_member_ids(session, record.id) if synced_at is not None else None
-    current = frozenset(record.package_ids)
-    await release_slugs(session, Grid, {record.id: record.slug})
+    saved = await save_grids(session, [record], now=now, next_poll_at=next_poll_at)
+    return saved[record.id]
+
+
+async def save_grids(
+    session: AsyncSession, records: Sequence[GridRecord], *, now: datetime, next_poll_at: datetime
+) -> dict[int, Membership]:
+    """`save_grid` for many grids in a few bulk statements, however many grids and members:
+    the rows, then only the memberships that changed (a sync of the whole catalog rewrites
+    nothing that stayed)."""
+    if not records:
+        return {}
+    ids = [record.id for record in records]
+    synced = set(
+        await session.scalars(select(Grid.id).where(Grid.id.in_(ids), Grid.synced_at.is_not(None)))
+    )
+    stored: dict[int, set[int]] = {grid_id: set() for grid_id in ids}
+    rows = await session.execute(
+        select(GridMember.grid_id, GridMember.package_id).where(GridMember.grid_id.in_(ids))
+    )
+    for grid_id, package_id in rows.tuples():
+        stored[grid_id].add(package_id)
+    await release_slugs(session, Grid, {record.id: record.slug for record in records})
     await upsert(
-        session,
-        Grid.__table__,
-        [
-            {
-                "id": record.id,
-                "slug": record.slug,
-                "title": record.title,
-                "description": record.description,
-                "is_locked": record.is_locked,
-                "header": record.header,
-                "synced_at": now,
-                "next_poll_at": next_poll_at,
-                "failure_count": 0,
-                "last_error": None,
-            }
-        ],
+        session, Grid.__table__, [_grid_row(record, now, next_poll_at) for record in records]
     )
-    await session.execute(
-        delete(GridMember).where(
-            GridMember.grid_id == record.id, GridMember.package_id.not_in(current)
-        )
-    )
-    if current:
-        insert = dialect_insert(session, GridMember.__table__).on_conflict_do_nothing()
+    current = {record.id: frozenset(record.package_ids) for record in records}
+    left = [
+        {"grid_id": grid_id, "package_id": package_id}
+        for grid_id in ids
+        for package_id in stored[grid_id] - current[grid_id]
+    ]
+    joined = [
+        {"grid_id": grid_id, "package_id": package_id}
+        for grid_id in ids
+        for package_id in current[grid_id] - stored[grid_id]
+    ]
+    members = GridMember.__table__
+    if left:
         await session.execute(
-            insert, [{"grid_id": record.id, "package_id": package_id} for package_id in current]
+            delete(members).where(
+                members.c.grid_id == bindparam("grid_id"),
+                members.c.package_id == bindparam("package_id"),
+            ),
+            left,
         )
-    return previous, current
+    if joined:
+        await session.execute(dialect_insert(session, members).on_conflict_do_nothing(), joined)
+    return {
+        grid_id: (frozenset(stored[grid_id]) if grid_id in synced else None, current[grid_id])
+        for grid_id in ids
+    }
+
+
+def _grid_row(record: GridRecord, now: datetime, next_poll_at: datetime) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "slug": record.slug,
+        "title": record.title,
+        "description": record.description,
+        "is_locked": record.is_locked,
+        "header": record.header,
+        "synced_at": now,
+        "next_poll_at": next_poll_at,
+        "failure_count": 0,
+        "last_error": None,
+    }
 
 
 async def find_grid(session: AsyncSession, key: int | str) -> Grid | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -81,8 +83,19 @@ class CycleReport:
     alerts_enqueued: int = 0
     failures: dict[str, str] = field(default_factory=dict)
 
+    #: Wall-clock seconds of each phase of a sync (categories, packages, grids).
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
     def fail(self, target: str, error: BaseException | str) -> None:
         self.failures[target] = str(error)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_seconds[name] = time.perf_counter() - started
 
 
 def choose_plan(due: int, catalog_size: int, page_size: int = CATALOG_PAGE_SIZE) -> Plan:
@@ -205,8 +218,10 @@ class Monitor:
         due_by = FAR_FUTURE if everything else report.started_at
         async with self.database.session() as session:
             due_grids = await grids.due_grid_ids(session, due_by)
-        for grid_id in due_grids:
-            await self._refresh_grid(grid_id, report)
+        fetched = await asyncio.gather(
+            *(self._fetch_grid(grid_id, report) for grid_id in due_grids)
+        )
+        await self._ingest_grids([grid for grid in fetched if grid is not None], report)
 
         async with self.database.session() as session:
             due = await packages.due_package_ids(session, due_by)
@@ -223,15 +238,18 @@ class Monitor:
         return report
 
     async def sync_catalog(self, progress: Callable[[int, int], None] | None = None) -> CycleReport:
-        """Pull the whole catalog: categories, every grid, every package."""
+        """Pull the whole catalog: categories, every package, every grid (each phase timed in
+        `report.phase_seconds`)."""
         report = CycleReport(started_at=self.clock(), plan="catalog")
         requests_before = self.client.requests_made
-        categories = await self.client.categories()
-        async with self.database.transaction() as session:
-            await grids.save_categories(session, categories)
-        await self._crawl_catalog(set(), report, progress=progress)
-        for grid in await self.client.grids():
-            await self._ingest_grid(grid, report)
+        with report.phase("categories"):
+            categories = await self.client.categories()
+            async with self.database.transaction() as session:
+                await grids.save_categories(session, categories)
+        with report.phase("packages"):
+            await self._crawl_catalog(set(), report, progress=progress)
+        with report.phase("grids"):
+            await self._ingest_grids(await self.client.grids(), report)
         report.requests = self.client.requests_made - requests_before
         await self._record(report)
         return report
@@ -277,7 +295,7 @@ class Monitor:
     async def refresh_grid(self, key: int | str) -> GridRecord:
         grid = await self.client.grid(key)
         report = CycleReport(started_at=self.clock(), plan="targets")
-        await self._ingest_grid(grid, report)
+        await self._ingest_grids([grid], report)
         return grid
 
     # -- internals ---------------------------------------------------------------------------
@@ -456,9 +474,10 @@ class Monitor:
             alerts += package_alerts(seen, audience[seen.current.id], staleness)
         return alerts
 
-    async def _refresh_grid(self, grid_id: int, report: CycleReport) -> None:
+    async def _fetch_grid(self, grid_id: int, report: CycleReport) -> GridRecord | None:
+        """A due grid, or None (with the failure recorded and a retry planned)."""
         try:
-            grid = await self.client.grid(grid_id)
+            return await self.client.grid(grid_id)
         except SentinelError as exc:
             report.fail(f"grid {grid_id}", exc)
             now = self.clock()
@@ -469,31 +488,45 @@ class Monitor:
                     str(exc),
                     retry_at=now + retry_delay(self.settings.poll_interval, 1),
                 )
-            return
-        await self._ingest_grid(grid, report)
+            return None
 
-    async def _ingest_grid(self, grid: GridRecord, report: CycleReport) -> None:
-        """Store a grid's membership; members never seen are fetched first (as baselines) so
-        that join alerts can name them and the rest of the cycle does not fetch them again."""
+    async def _ingest_grids(self, fetched: Sequence[GridRecord], report: CycleReport) -> None:
+        """Store grids and their memberships in one transaction, and the alerts of members
+        joining or leaving. Members never seen are fetched first (as baselines) so that join
+        alerts can name them and the rest of the cycle does not fetch them again."""
+        if not fetched:
+            return
+        members = {package_id for grid in fetched for package_id in grid.package_ids}
         async with self.database.session() as session:
-            stored = await packages.load_packages(session, grid.package_ids)
-        await self._fetch_targets([pid for pid in grid.package_ids if pid not in stored], report)
+            stored = await packages.package_titles(session, members)
+        await self._fetch_targets(sorted(members - stored.keys()), report)
         now = self.clock()
         async with self.database.transaction() as session:
-            previous, current = await grids.save_grid(
-                session, grid, now=now, next_poll_at=now + self.settings.poll_interval
+            memberships = await grids.save_grids(
+                session, fetched, now=now, next_poll_at=now + self.settings.poll_interval
             )
-            moved_ids = previous ^ current if previous is not None else frozenset()
-            moved = await packages.load_packages(session, moved_ids)
-            titles = {pid: package.record.title for pid, package in moved.items()}
-            changes = grid_membership_changes(grid, previous, current, titles)
+            moved = {
+                package_id
+                for previous, current in memberships.values()
+                if previous is not None
+                for package_id in previous ^ current
+            }
+            titles = await packages.package_titles(session, moved)
+            changes = [
+                change
+                for grid in fetched
+                for change in grid_membership_changes(grid, *memberships[grid.id], titles)
+            ]
             if changes:
-                audience = await subscriptions.subscriptions_for_grids(session, [grid.id])
+                audience = await subscriptions.subscriptions_for_grids(
+                    session, {change.grid_id for change in changes if change.grid_id is not None}
+                )
                 report.alerts_enqueued += await outbox.enqueue(
                     session, alerts_for(changes, audience, by="grid"), now=now
                 )
-        self.names.grid_stored(grid)
-        report.grids_fetched += 1
+        for grid in fetched:
+            self.names.grid_stored(grid)
+        report.grids_fetched += len(fetched)
         report.changes.extend(changes)
 
     async def _record(self, report: CycleReport) -> None:
