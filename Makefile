@@ -27,9 +27,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Every benchmark under bench/ (common.py is their shared code), each printing JSON lines.
 bench: $(STAMP)
-	$(BIN)/python bench/refresh.py
-	$(BIN)/python bench/autocomplete.py
+	for script in $(filter-out bench/common.py,$(wildcard bench/*.py)); do \
+		LOG_LEVEL=WARNING $(BIN)/python $$script || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

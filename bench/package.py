@@ -12,7 +12,7 @@ rounds of 20 concurrent calls, each call a different package:
 
 One JSON line per case and mode: p50, p95 and max in milliseconds, and API requests per call.
 
-    python bench/package.py [--packages 6000] [--latency 0.1] [--calls 200]
+    python bench/package.py [--packages 6000] [--latency 0.1] [--calls 100]
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=6000, help="synthetic catalog size")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per API response")
-    parser.add_argument("--calls", type=int, default=200, help="calls per case and mode")
+    parser.add_argument("--calls", type=int, default=100, help="calls per case and mode")
     args = parser.parse_args()
     asyncio.run(run(args.packages, args.latency, args.calls))
 
