@@ -92,7 +92,7 @@ async def run(packages: int, latency: float, calls: int) -> None:
     picks = random.Random(0).sample(slugs, 4 * calls)
     unseen_picks, seen_picks = picks[: 2 * calls], picks[2 * calls :]
     with tempfile.TemporaryDirectory() as scratch, FakeApiProcess(packages, latency) as base_url:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             djp_api_url=base_url,
             database_url=f"sqlite+aiosqlite:///{scratch}/bench.db",

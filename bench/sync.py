@@ -33,7 +33,7 @@ from storage.database import Database
 
 async def run(packages: int, latency: float) -> None:
     with tempfile.TemporaryDirectory() as scratch, FakeApiProcess(packages, latency) as base_url:
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             djp_api_url=base_url,
             database_url=f"sqlite+aiosqlite:///{scratch}/bench.db",

@@ -146,7 +146,10 @@ async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, Last
         Package.id, Package.content_hash, Package.fetched_at, Package.last_fetched
     ).where(Package.id.in_(set(ids)))
     rows = await session.execute(query)
-    return {package_id: LastSeen(*seen) for package_id, *seen in rows.tuples()}
+    return {
+        package_id: LastSeen(content_hash, fetched_at, last_fetched)
+        for package_id, content_hash, fetched_at, last_fetched in rows.tuples()
+    }
 
 
 async def save_observations(
@@ -342,7 +345,8 @@ async def known_versions_of(
     )
     found: dict[int, set[str]] = {}
     for package_id, version in (await session.execute(versions)).tuples():
-        found.setdefault(package_id, set()).add(version)
+        if version is not None:  # excluded by the query; narrows the type
+            found.setdefault(package_id, set()).add(version)
     return {package_id: frozenset(known) for package_id, known in found.items()}
 
 
