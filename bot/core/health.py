@@ -93,7 +93,11 @@ def _evidence(record: PackageRecord, now: datetime) -> _Evidence | None:
     dated: list[tuple[datetime, bool]] = []
     if record.last_updated is not None:
         dated.append((record.last_updated, True))
-    newest_busy = next((weeks for weeks, n in enumerate(reversed(window)) if n), None)
+    newest_busy = (
+        None
+        if window_quiet
+        else next((weeks for weeks, n in enumerate(reversed(window)) if n), None)
+    )
     if newest_busy is not None:
         dated.append((reference - (newest_busy + 1) * WEEK, False))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+@lru_cache(maxsize=4096)  # the same few hundred grid and category links, page after page
 def link_id(url: str, kind: Literal["packages", "grids", "categories"]) -> int:
     """The numeric id at the end of an API hyperlink, ignoring host and query string."""
     match = _LINK_ID.search(url.strip())
