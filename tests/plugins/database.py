@@ -7,18 +7,19 @@ The migrations run once per backend and session, into a template; each test gets
 it, so tests never see each other's rows and concurrent runs against one server do not collide:
 
 - SQLite: the migrated template file is copied into the test's own directory.
-- PostgreSQL: every statement the migrations sent to a template schema is recorded once, and
-  replayed as one query into a fresh schema (unique name) per test, dropped afterwards.
+- PostgreSQL: every write the migrations sent to a template schema is recorded once, and
+  replayed in one transaction into a fresh schema (unique name) per test, dropped afterwards.
   That is measured faster than `CREATE DATABASE … TEMPLATE` on a server shared by several
   runs: creating and dropping a database each forces a checkpoint (see docs/decisions.md).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,33 +79,42 @@ async def run_on_server(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-async def run_script(database: Database, script: str) -> None:
-    """Send `script` (statements separated by semicolons) as one query: one round trip, and
-    one implicit transaction."""
+#: A statement and its bound values, as the driver received them.
+Statement = tuple[str, Sequence[Any]]
+
+
+async def replay(database: Database, statements: Sequence[Statement]) -> None:
+    """Run `statements` in one transaction; the unbound ones in a row go as one query, so a
+    schema's worth of DDL costs one round trip."""
     async with database.engine.connect() as connection:
         asyncpg_connection = (await connection.get_raw_connection()).driver_connection
         assert asyncpg_connection is not None
-        await asyncpg_connection.execute(script)
+        async with asyncpg_connection.transaction():
+            for bound, run in itertools.groupby(statements, key=lambda s: bool(s[1])):
+                if not bound:
+                    await asyncpg_connection.execute(";\n".join(sql for sql, _ in run))
+                    continue
+                for sql, values in run:
+                    await asyncpg_connection.execute(sql, *values)
 
 
 @dataclass(frozen=True)
 class PostgresTemplate:
     """The migrations as sent to PostgreSQL, recorded from a run into a throwaway schema."""
 
-    script: str
+    statements: tuple[Statement, ...]
 
     @classmethod
     async def record(cls, url: str) -> PostgresTemplate:
         schema = unique_name("test_template")
         await run_on_server(url, f'CREATE SCHEMA "{schema}"')
-        writes: list[str] = []
+        writes: list[Statement] = []
 
         def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
             if statement.lstrip().upper().startswith("SELECT"):
-                return  # Alembic looking at the catalog: replaying it would change nothing
-            assert not parameters, f"a migration sends a value apart, cannot replay: {statement}"
-            assert schema not in statement, f"a migration names its schema: {statement}"
-            writes.append(statement)
+                return  # reads (Alembic looking at the catalog) change nothing
+            assert schema not in f"{statement}{parameters}", f"names its schema: {statement}"
+            writes.append((statement, tuple(parameters or ())))
 
         try:
             database = Database.from_url(url, **in_schema(schema))
@@ -115,7 +125,7 @@ class PostgresTemplate:
                 await database.dispose()
         finally:
             await run_on_server(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        return cls(";\n".join(writes))
+        return cls(tuple(writes))
 
     @asynccontextmanager
     async def copy(self, url: str) -> AsyncIterator[Database]:
@@ -123,10 +133,10 @@ class PostgresTemplate:
         schema = unique_name("test")
         database = Database.from_url(url, **in_schema(schema))
         try:
-            await run_script(database, f'CREATE SCHEMA "{schema}";\n{self.script}')
+            await replay(database, [(f'CREATE SCHEMA "{schema}"', ()), *self.statements])
             yield database
         finally:
-            await run_script(database, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            await replay(database, [(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE', ())])
             await database.dispose()
 
 
