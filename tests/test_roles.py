@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 from pathlib import Path
 
 import httpx
@@ -18,15 +17,10 @@ from storage.database import Database
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import follow
+from tests.plugins.fleet import free_port
 from tests.test_discord_cli import fakes, finish, start
 
 PROBE_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def until_healthy(port: int) -> httpx.Response:
