@@ -57,6 +57,10 @@ INTERACTION_SECONDS = Histogram(
     ["kind"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10),
 )
+DELIVERY_WORKERS_LIVE = Gauge(
+    f"{PREFIX}_delivery_workers_live",
+    "Delivery workers that beat recently, this one included (they split Discord's budget).",
+)
 LEADER = Gauge(f"{PREFIX}_monitor_leader", "1 while this process is the elected monitor.")
 SHARDS_CONNECTED = Gauge(
     f"{PREFIX}_shards_connected", "Gateway shards of this process that are connected."

@@ -12,12 +12,15 @@ fetches only what fell due, so the API sees no more requests than with one monit
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from discord.ext import commands
 
 from bot import metrics
-from bot.app.jobs import RefreshPass, delivery_pass, delivery_worker, refresh_pass
+from bot.app.jobs import RefreshPass, delivery_pass, delivery_worker, refresh_pass, survive
 from bot.app.loops import Loop
 from bot.app.roles import Role
+from bot.delivery.registration import Registration
 from bot.delivery.senders import RoutingSender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import DeliveryReport
@@ -26,6 +29,8 @@ from bot.discordbot.sender import DiscordSender
 
 #: Seconds between two attempts of a standby monitor to take the lead.
 STANDBY_CHECK = 10.0
+#: A delivery worker that has not beaten for this long no longer counts as live.
+LIVE_WITHIN = 30.0
 #: Slack on top of a loop's interval before `/healthz` calls it stuck.
 LIVENESS_SLACK = 60.0
 
@@ -35,6 +40,11 @@ class Background(commands.Cog):
         self.bot = bot
         sender = RoutingSender(DiscordSender(bot), WebhookSender(bot.http_client))
         self.worker = delivery_worker(bot.runtime, sender)
+        self.registration = Registration(
+            bot.runtime.database,
+            clock=bot.runtime.clock,
+            live_within=timedelta(seconds=max(LIVE_WITHIN, 3 * bot.delivery_interval)),
+        )
         self.polling = Loop(
             "refresh cycle",
             self._poll,
@@ -65,6 +75,8 @@ class Background(commands.Cog):
     async def cog_unload(self) -> None:
         await self.polling.stop()
         await self.delivering.stop()
+        with survive("leaving the delivery workers"):
+            await self.registration.leave()
 
     async def poll_once(self) -> RefreshPass | None:
         """While this process is the elected monitor: one refresh cycle (due packages and grids
@@ -82,6 +94,9 @@ class Background(commands.Cog):
         return await refresh_pass(self.bot.runtime) if leading else None
 
     async def _deliver(self) -> DeliveryReport:
+        """Beat in the registry of delivery workers (which sets this worker's share of the
+        budget), then one pass over the outbox."""
+        await self.registration.beat()
         return await delivery_pass(self.bot.runtime, self.worker)
 
     def _poll_interval(self) -> float:

@@ -333,3 +333,13 @@ class FeatureComplete(Base):
     guild_id: Mapped[int] = mapped_column(BigInteger)
     marked_by: Mapped[int | None] = mapped_column(BigInteger)
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryWorkerRow(Base):
+    """A live delivery process: it beats every pass, and live workers split Discord's budget."""
+
+    __tablename__ = "delivery_workers"
+
+    #: `host:pid:random`, unique per process start and readable by people.
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,38 @@
+"""The registry of delivery workers: each beats every pass; the live ones share the budget.
+
+A worker that stops beating (killed, frozen, cut off) stops counting after `within`, and its
+row is deleted by any worker's beat after `FORGET_AFTER`; the others' shares grow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage._sql import upsert
+from storage.models import DeliveryWorkerRow
+
+FORGET_AFTER = timedelta(hours=1)
+WORKERS = DeliveryWorkerRow.__table__
+
+
+async def beat(session: AsyncSession, name: str, *, now: datetime) -> None:
+    """The worker `name` is alive at `now` (registered by its first beat, or again after it
+    was forgotten); workers silent for `FORGET_AFTER` are deleted."""
+    await session.execute(delete(WORKERS).where(WORKERS.c.heartbeat_at < now - FORGET_AFTER))
+    await upsert(session, WORKERS, [{"name": name, "heartbeat_at": now}])
+
+
+async def live_count(session: AsyncSession, *, now: datetime, within: timedelta) -> int:
+    """Workers that beat within `within` of `now` (at least 1: the one asking)."""
+    count = await session.scalar(
+        select(func.count()).select_from(WORKERS).where(WORKERS.c.heartbeat_at >= now - within)
+    )
+    return max(count or 0, 1)
+
+
+async def leave(session: AsyncSession, name: str) -> None:
+    """A worker stopping cleanly hands its share back at once."""
+    await session.execute(delete(WORKERS).where(WORKERS.c.name == name))
