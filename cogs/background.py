@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot import metrics
 from bot.app.jobs import RefreshPass, delivery_pass, delivery_worker, refresh_pass, survive
+from bot.app.liveness import SLACK
 from bot.app.loops import Loop
 from bot.app.roles import Role
 from bot.delivery.registration import Registration
@@ -31,8 +32,6 @@ from bot.discordbot.sender import DiscordSender
 STANDBY_CHECK = 10.0
 #: A delivery worker that has not beaten for this long no longer counts as live.
 LIVE_WITHIN = 30.0
-#: Slack on top of a loop's interval before `/healthz` calls it stuck.
-LIVENESS_SLACK = 60.0
 
 
 class Background(commands.Cog):
@@ -94,8 +93,7 @@ class Background(commands.Cog):
         return await refresh_pass(self.bot.runtime) if leading else None
 
     async def _deliver(self) -> DeliveryReport:
-        """Beat in the registry of delivery workers (which sets this worker's share of the
-        budget), then one pass over the outbox."""
+        """Beat in the registry of delivery workers, then one pass over the outbox."""
         await self.registration.beat()
         return await delivery_pass(self.bot.runtime, self.worker)
 
@@ -107,7 +105,7 @@ class Background(commands.Cog):
 
     def _beat(self, name: str, interval: float) -> None:
         """Tell `/healthz` the loop is alive until its next pass is overdue."""
-        self.bot.liveness.beat(name, interval + LIVENESS_SLACK)
+        self.bot.liveness.beat(name, interval + SLACK)
 
     async def _until_ready(self) -> None:
         if Role.GATEWAY in self.bot.roles:

@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
+from tests.plugins.fleet import free_port, until_healthy
 
 
 async def test_a_webhook_subscription_is_delivered_without_a_bot(
@@ -20,7 +21,8 @@ async def test_a_webhook_subscription_is_delivered_without_a_bot(
 ) -> None:
     fake = discord_scene.fake
     hook = fake.create_webhook(discord_scene.alerts.id, name="djp-sentinel")
-    env = cli_env | {"POLL_INTERVAL_SECONDS": "1"}
+    port = free_port()
+    env = cli_env | {"POLL_INTERVAL_SECONDS": "1", "METRICS_PORT": str(port)}
 
     added = await djp_sentinel(env, tmp_path, "webhook", "add", hook.url, "django-flatblocks")
     listed = await djp_sentinel(env, tmp_path, "webhook", "list")
@@ -30,6 +32,7 @@ async def test_a_webhook_subscription_is_delivered_without_a_bot(
     )
     try:
         [alert] = await fake.wait_for_messages(discord_scene.alerts.id, 1)
+        health = await until_healthy(port)
     finally:
         poll.send_signal(signal.SIGTERM)
         stopped = await asyncio.wait_for(poll.wait(), timeout=30)
@@ -43,6 +46,7 @@ async def test_a_webhook_subscription_is_delivered_without_a_bot(
     assert alert.webhook_id == hook.id
     assert "1.1.0" in alert.embeds[0]["title"]
     assert alert.mentions.nobody
+    assert health.text == "ok\n"
     assert stopped == 0
     assert removed.code == 0, removed.err
     assert fake.violations == []

@@ -17,24 +17,10 @@ from storage.database import Database
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import follow
-from tests.plugins.fleet import free_port
+from tests.plugins.fleet import free_port, until_healthy
 from tests.test_discord_cli import fakes, finish, start
 
 PROBE_TIMEOUT = 20.0
-
-
-async def until_healthy(port: int) -> httpx.Response:
-    """Poll `/healthz` until it answers 200 (or give up after `PROBE_TIMEOUT`)."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        async with asyncio.timeout(PROBE_TIMEOUT):
-            while True:
-                try:
-                    response = await http.get("/healthz")
-                    if response.status_code == 200:
-                        return response
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize(

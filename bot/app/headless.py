@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from bot.app.jobs import delivery_worker, refresh_pass
+from bot import metrics
+from bot.app.jobs import delivery_pass, delivery_worker, refresh_pass
+from bot.app.liveness import SLACK, Liveness
 from bot.app.loops import Loop
 from bot.app.runtime import Runtime
 from bot.delivery.senders import RoutingSender
 from bot.delivery.webhook import WebhookSender
+from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +31,42 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 async def serve_headless(
-    runtime: Runtime, http: httpx.AsyncClient, *, delivery_interval: float = DELIVERY_INTERVAL
+    runtime: Runtime,
+    http: httpx.AsyncClient,
+    *,
+    liveness: Liveness | None = None,
+    delivery_interval: float = DELIVERY_INTERVAL,
 ) -> None:
     """Refresh every `POLL_INTERVAL_SECONDS` and deliver every few seconds until SIGINT/SIGTERM.
 
-    A stop signal stops the loops between passes (`bot.app.loops`), as a closing bot does.
+    A stop signal stops the loops between passes (`bot.app.loops`), as a closing bot does. On
+    PostgreSQL only the elected monitor refreshes, as with `run --role monitor`. Each pass
+    beats in `liveness`, which `/healthz` reads.
     """
+    liveness = liveness or Liveness()
     worker = delivery_worker(runtime, RoutingSender(None, WebhookSender(http)))
-    delivery = Loop("delivery", worker.run_once, delivery_interval)
+    leadership = Leadership(runtime.database)
+
+    async def deliver() -> None:
+        await delivery_pass(runtime, worker)
 
     async def refresh() -> None:
-        await refresh_pass(runtime)
-        delivery.wake()  # deliver what the cycle found now, not at the next tick
+        leading = await leadership.hold()
+        metrics.LEADER.set(leading)
+        if leading:
+            await refresh_pass(runtime)
+            delivery.wake()  # deliver what the cycle found now, not at the next tick
 
+    def beating(name: str, seconds: float) -> Callable[[], None]:
+        liveness.expect(name)
+        return lambda: liveness.beat(name, seconds + SLACK)
+
+    poll_interval = runtime.settings.poll_interval_seconds
+    delivery = Loop(
+        "delivery", deliver, delivery_interval, after_pass=beating("delivery", delivery_interval)
+    )
     loops: list[Loop[Any]] = [
-        Loop("refresh cycle", refresh, runtime.settings.poll_interval_seconds),
+        Loop("refresh cycle", refresh, poll_interval, after_pass=beating("monitor", poll_interval)),
         delivery,
     ]
     for each in loops:
@@ -57,3 +82,4 @@ async def serve_headless(
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
         await asyncio.gather(*(each.stop() for each in loops))
+        await leadership.release()

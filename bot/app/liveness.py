@@ -10,6 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+#: Slack on top of a loop's interval before `/healthz` calls it stuck.
+SLACK = 60.0
+
 
 class Liveness:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:

@@ -26,7 +26,9 @@ from bot.app import webhook_subscriptions
 from bot.app.grid_table import SORT_KEYS, load_grid_table
 from bot.app.headless import serve_headless
 from bot.app.jobs import refresh_pass
+from bot.app.liveness import Liveness
 from bot.app.lookup import not_found
+from bot.app.metrics_server import serving_metrics
 from bot.app.roles import Role, parse_roles
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
@@ -218,12 +220,14 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     if not args.once:
+        liveness = Liveness()
         with sole_process(settings.database_url):
             async with (
                 open_runtime(settings) as runtime,
                 webhook_http_client(settings.http_timeout_seconds) as http,
+                serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
             ):
-                await serve_headless(runtime, http)
+                await serve_headless(runtime, http, liveness=liveness)
         return EXIT_OK
     async with open_runtime(settings) as runtime:
         refreshed = await refresh_pass(runtime, everything=True)

@@ -52,6 +52,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def until_healthy(port: int) -> httpx.Response:
+    """Poll `/healthz` on `port` until it answers 200 (or give up after `PROBE_TIMEOUT`)."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            while True:
+                try:
+                    response = await http.get("/healthz")
+                    if response.status_code == 200:
+                        return response
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+
+
 @dataclass
 class Member:
     """One process of the fleet."""
@@ -110,16 +124,8 @@ class Fleet:
 
     async def healthy(self, *names: str) -> None:
         """Wait until every named process answers 200 on `/healthz`."""
-        async with httpx.AsyncClient() as http, asyncio.timeout(PROBE_TIMEOUT):
-            for name in names:
-                while True:
-                    try:
-                        response = await http.get(self._url(name, "/healthz"))
-                        if response.status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.2)
+        for name in names:
+            await until_healthy(self.members[name].port)
 
     async def series(self, name: str, metric: str, **labels: str) -> float:
         """The sum of a metric's samples matching `labels` on the process's `/metrics`."""
