@@ -12,8 +12,6 @@ fetches only what fell due, so the API sees no more requests than with one monit
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from discord.ext import commands
 
 from bot import metrics
@@ -30,8 +28,6 @@ from bot.discordbot.sender import DiscordSender
 
 #: Seconds between two attempts of a standby monitor to take the lead.
 STANDBY_CHECK = 10.0
-#: A delivery worker that has not beaten for this long no longer counts as live.
-LIVE_WITHIN = 30.0
 
 
 class Background(commands.Cog):
@@ -40,9 +36,7 @@ class Background(commands.Cog):
         sender = RoutingSender(DiscordSender(bot), WebhookSender(bot.http_client))
         self.worker = delivery_worker(bot.runtime, sender)
         self.registration = Registration(
-            bot.runtime.database,
-            clock=bot.runtime.clock,
-            live_within=timedelta(seconds=max(LIVE_WITHIN, 3 * bot.delivery_interval)),
+            bot.runtime.database, clock=bot.runtime.clock, delivery_interval=bot.delivery_interval
         )
         self.polling = Loop(
             "refresh cycle",
@@ -93,9 +87,7 @@ class Background(commands.Cog):
         return await refresh_pass(self.bot.runtime) if leading else None
 
     async def _deliver(self) -> DeliveryReport:
-        """Beat in the registry of delivery workers, then one pass over the outbox."""
-        await self.registration.beat()
-        return await delivery_pass(self.bot.runtime, self.worker)
+        return await delivery_pass(self.bot.runtime, self.worker, self.registration)
 
     def _poll_interval(self) -> float:
         """The poll interval while leading; while standing by, `STANDBY_CHECK` if shorter."""

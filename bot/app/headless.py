@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 
 from bot import metrics
-from bot.app.jobs import delivery_pass, delivery_worker, refresh_pass
+from bot.app.jobs import delivery_pass, delivery_worker, refresh_pass, survive
 from bot.app.liveness import SLACK, Liveness
 from bot.app.loops import Loop
 from bot.app.runtime import Runtime
+from bot.delivery.registration import Registration
 from bot.delivery.senders import RoutingSender
 from bot.delivery.webhook import WebhookSender
 from storage.coordination import Leadership
@@ -46,9 +47,12 @@ async def serve_headless(
     liveness = liveness or Liveness()
     worker = delivery_worker(runtime, RoutingSender(None, WebhookSender(http)))
     leadership = Leadership(runtime.database)
+    registration = Registration(
+        runtime.database, clock=runtime.clock, delivery_interval=delivery_interval
+    )
 
     async def deliver() -> None:
-        await delivery_pass(runtime, worker)
+        await delivery_pass(runtime, worker, registration)
 
     async def refresh() -> None:
         leading = await leadership.hold()
@@ -83,3 +87,5 @@ async def serve_headless(
             loop.remove_signal_handler(sig)
         await asyncio.gather(*(each.stop() for each in loops))
         await leadership.release()
+        with survive("leaving the delivery workers"):
+            await registration.leave()

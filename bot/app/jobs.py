@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.delivery.registration import Registration
 from bot.delivery.senders import Sender
 from bot.delivery.worker import DeliveryReport, DeliveryWorker
 from bot.errors import SentinelError
@@ -79,8 +80,12 @@ async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -
         metrics.ALERTS_ENQUEUED.labels(event).inc(count)
 
 
-async def delivery_pass(runtime: Runtime, worker: DeliveryWorker) -> DeliveryReport:
-    """One pass over the outbox, counted in the metrics with the backlog it leaves."""
+async def delivery_pass(
+    runtime: Runtime, worker: DeliveryWorker, registration: Registration
+) -> DeliveryReport:
+    """A beat in the registry of delivery workers, then one pass over the outbox, counted in
+    the metrics with the backlog it leaves."""
+    await registration.beat()
     report = await worker.run_once()
     outcomes = {
         "posted": report.sent,

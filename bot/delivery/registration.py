@@ -16,17 +16,20 @@ from bot import metrics
 from storage import workers
 from storage.database import Database
 
+#: A worker that has not beaten for this long (or three delivery intervals) is no longer live.
+LIVE_WITHIN = timedelta(seconds=30)
+
 
 class Registration:
     """Joins the registry at the first `beat`, leaves it on `leave`; `live` is the count the
     last beat saw. The name is unique per process start, so a restarted worker is new."""
 
     def __init__(
-        self, database: Database, *, clock: Callable[[], datetime], live_within: timedelta
+        self, database: Database, *, clock: Callable[[], datetime], delivery_interval: float
     ) -> None:
         self.database = database
         self.clock = clock
-        self.live_within = live_within
+        self.live_within = max(LIVE_WITHIN, timedelta(seconds=3 * delivery_interval))
         self.name = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.live = 1
 
