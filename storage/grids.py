@@ -49,19 +49,21 @@ async def save_grids(
     if not records:
         return {}
     ids = [record.id for record in records]
+    # Plain table columns: thousands of member rows skip the ORM's row handling.
+    grid, members = Grid.__table__, GridMember.__table__
     synced = set(
-        await session.scalars(select(Grid.id).where(Grid.id.in_(ids), Grid.synced_at.is_not(None)))
+        await session.scalars(
+            select(grid.c.id).where(grid.c.id.in_(ids), grid.c.synced_at.is_not(None))
+        )
     )
     stored: dict[int, set[int]] = {grid_id: set() for grid_id in ids}
     rows = await session.execute(
-        select(GridMember.grid_id, GridMember.package_id).where(GridMember.grid_id.in_(ids))
+        select(members.c.grid_id, members.c.package_id).where(members.c.grid_id.in_(ids))
     )
     for grid_id, package_id in rows.tuples():
         stored[grid_id].add(package_id)
     await release_slugs(session, Grid, {record.id: record.slug for record in records})
-    await upsert(
-        session, Grid.__table__, [_grid_row(record, now, next_poll_at) for record in records]
-    )
+    await upsert(session, grid, [_grid_row(record, now, next_poll_at) for record in records])
     current = {record.id: frozenset(record.package_ids) for record in records}
     left = [
         {"grid_id": grid_id, "package_id": package_id}
@@ -73,7 +75,6 @@ async def save_grids(
         for grid_id in ids
         for package_id in current[grid_id] - stored[grid_id]
     ]
-    members = GridMember.__table__
     if left:
         await session.execute(
             delete(members).where(
@@ -156,7 +157,8 @@ async def save_categories(session: AsyncSession, records: Sequence[CategoryRecor
 
 
 async def category_titles(session: AsyncSession) -> dict[int, str]:
-    rows = await session.execute(select(Category.id, Category.title))
+    category = Category.__table__  # plain columns: asked on every `/package`
+    rows = await session.execute(select(category.c.id, category.c.title))
     return dict(rows.tuples().all())
 
 
@@ -171,10 +173,11 @@ async def grid_names(session: AsyncSession) -> list[tuple[str, str, int]]:
 
 async def grids_of_package(session: AsyncSession, package_id: int) -> list[GridRef]:
     """The stored grids listing a package, by title."""
+    grid, members = Grid.__table__, GridMember.__table__  # plain columns: every `/package`
     rows = await session.execute(
-        select(Grid.id, Grid.slug, Grid.title)
-        .join(GridMember, GridMember.grid_id == Grid.id)
-        .where(GridMember.package_id == package_id)
-        .order_by(Grid.title)
+        select(grid.c.id, grid.c.slug, grid.c.title)
+        .join(members, members.c.grid_id == grid.c.id)
+        .where(members.c.package_id == package_id)
+        .order_by(grid.c.title)
     )
     return [GridRef(*row) for row in rows.tuples()]

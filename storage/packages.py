@@ -63,16 +63,17 @@ class StoredPackage:
 def _select_stored() -> Select[Any]:
     """The columns a `StoredPackage` is built from, read as plain rows: no ORM objects to
     track, and never a stale identity map after a bulk upsert."""
+    columns = Package.__table__.c
     return select(
-        Package.record,
-        Package.last_fetched,
-        Package.fetched_at,
-        Package.content_hash,
-        Package.failure_count,
-        Package.missing_count,
-        Package.removed_at,
-        Package.last_error,
-        Package.next_poll_at,
+        columns.record,
+        columns.last_fetched,
+        columns.fetched_at,
+        columns.content_hash,
+        columns.failure_count,
+        columns.missing_count,
+        columns.removed_at,
+        columns.last_error,
+        columns.next_poll_at,
     )
 
 
@@ -142,9 +143,10 @@ class LastSeen:
 
 async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, LastSeen]:
     """`LastSeen` of the stored packages among `ids`, by id; unknown ids are left out."""
+    table = Package.__table__  # plain columns: 500 rows a batch skip the ORM's row handling
     query = select(
-        Package.id, Package.content_hash, Package.fetched_at, Package.last_fetched
-    ).where(Package.id.in_(set(ids)))
+        table.c.id, table.c.content_hash, table.c.fetched_at, table.c.last_fetched
+    ).where(table.c.id.in_(set(ids)))
     rows = await session.execute(query)
     return {
         package_id: LastSeen(content_hash, fetched_at, last_fetched)
@@ -230,7 +232,8 @@ async def load_packages(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
 
 async def package_titles(session: AsyncSession, ids: Iterable[int]) -> dict[int, str]:
     """The titles of the stored packages among `ids`, by id (what naming a grid member needs)."""
-    rows = await session.execute(select(Package.id, Package.title).where(Package.id.in_(set(ids))))
+    table = Package.__table__
+    rows = await session.execute(select(table.c.id, table.c.title).where(table.c.id.in_(set(ids))))
     return dict(rows.tuples().all())
 
 
