@@ -29,7 +29,7 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "activity": ("django-flatblocks is slowing down: no commits for 15 weeks", HEALTH),
     "stale": (
-        "django-flatblocks went stale: no commits in 52 weeks",
+        "django-flatblocks went stale: no commits in the last 52 weeks",
         {**HEALTH, "direction": "entered", "state": "stale"},
     ),
     "popularity": (
@@ -169,7 +169,10 @@ def report(count: int, title: str = "Package {n}") -> Alert:
             "state": "stale",
             "last_commit": "2022-02-15T21:47:58+00:00",
             "weeks_since_commit": 200,
-            "reasons": ["no commits in 52 weeks", "quiet for longer than the 365-day threshold"],
+            "reasons": [
+                "no commits in the last 52 weeks",
+                "quiet for longer than the 365-day threshold",
+            ],
         }
         for n in range(count)
     ]
@@ -193,7 +196,7 @@ def test_a_stale_report_lists_its_packages_with_reasons() -> None:
     title = "\\[Pkg\\](evil) @\u200beveryone"  # markdown escaped, mention defused
     assert first == (
         f"**[{title} 0](https://site.test/packages/p/package-0/)**: "
-        "no commits in 52 weeks; quiet for longer than the 365-day threshold"
+        "no commits in the last 52 weeks; quiet for longer than the 365-day threshold"
     )
     assert second.startswith(f"**[{title} 1](")
     assert "fields" not in embed

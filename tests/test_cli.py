@@ -32,7 +32,7 @@ async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_pa
         "32",
         "2022-02-15 (4 years ago)",
         "▁▁▁▁",
-        "no commits in 52 weeks",
+        "no commits in the last 52 weeks",
         "Health: stale",
         "App",
         "Flatpages",

@@ -522,12 +522,12 @@ def test_stale_from_a_quiet_window_alone_keys_an_unknown_commit_date() -> None:
     busy = package(last_updated=None, last_fetched=fetched, commits_over_52=[0] * 40 + [1] * 12)
     quiet = package(last_updated=None, last_fetched=fetched, commits_over_52=[0] * 52)
 
-    [change] = detected(Event.STALE, busy, quiet, context())
+    [change] = detected(Event.STALE, busy, quiet, context(stale_after_days=120))
 
     assert change.key == f"{FLATBLOCKS}:stale:entered:unknown"
     assert change.data["reasons"] == [
-        "no commits in 52 weeks",
-        "quiet for longer than the 365-day staleness threshold",
+        "no commits in the last 52 weeks",
+        "quiet for longer than the 120-day staleness threshold",
     ]
 
 

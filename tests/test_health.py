@@ -64,7 +64,7 @@ def test_state_follows_the_last_commit_date(age_days: int, expected: HealthState
         (window(26), 0, 365, HealthState.DORMANT),
         (window(40, 30), 1, 365, HealthState.DORMANT),
         (window(), 1, 365, HealthState.DORMANT),
-        (window(), 2, 365, HealthState.STALE),
+        (window(), 200, 365, HealthState.DORMANT),
         (window(), 1, 180, HealthState.STALE),
     ],
     ids=[
@@ -75,7 +75,7 @@ def test_state_follows_the_last_commit_date(age_days: int, expected: HealthState
         "commits-26-weeks-ago",
         "newest-busy-week-counts",
         "52-quiet-weeks-within-threshold",
-        "52-quiet-weeks-beyond-threshold",
+        "52-quiet-weeks-prove-no-more-than-52-weeks",
         "52-quiet-weeks-short-threshold",
     ],
 )
@@ -117,23 +117,43 @@ def test_exact_last_updated_wins_over_the_same_week_in_the_window() -> None:
 
 
 @pytest.mark.parametrize(
+    ("stale_after_days", "state", "reasons"),
+    [
+        (365, HealthState.DORMANT, ("no commits in the last 52 weeks",)),
+        (
+            120,
+            HealthState.STALE,
+            (
+                "no commits in the last 52 weeks",
+                "quiet for longer than the 120-day staleness threshold",
+            ),
+        ),
+    ],
+    ids=["default-threshold", "threshold-shorter-than-the-window"],
+)
+def test_a_quiet_window_without_a_date_claims_no_more_than_52_weeks(
+    stale_after_days: int, state: HealthState, reasons: tuple[str, ...]
+) -> None:
+    record = package(last_updated=None, last_fetched=days_ago(5), commits_over_52=window())
+
+    health = classify(record, now=NOW, stale_after_days=stale_after_days)
+
+    assert (health.state, health.reasons) == (state, reasons)
+    assert health.quiet_for == "at least 52 weeks"
+
+
+@pytest.mark.parametrize(
     ("fields", "expected"),
     [
         (
             {},
             (
                 "last commit 2022-02-15 (4 years ago)",
-                "no commits in 52 weeks",
+                "no commits in the last 52 weeks",
                 "quiet for longer than the 365-day staleness threshold",
             ),
         ),
-        (
-            {"last_updated": None},
-            (
-                "no commits in 52 weeks",
-                "quiet for longer than the 365-day staleness threshold",
-            ),
-        ),
+        ({"last_updated": None}, ("no commits in the last 52 weeks",)),
         (
             {"last_updated": days_ago(30), "commits_over_52": window()},
             ("last commit 2026-01-21 (1 month ago)",),

@@ -10,8 +10,9 @@ Where the last commit date comes from:
   window was computed; `now` when unknown), newest last. The newest non-zero bucket proves a
   commit no older than that bucket's start, which overrides `last_updated` only when it is newer
   (the window can be fresher than `last_updated`, never the other way round).
-- A window of 52 zero weeks with no `last_updated` proves at least 52 weeks of quiet before
-  `last_fetched`; that lower bound stands in for the age.
+- A window of 52 zero weeks with no `last_updated` proves 52 quiet weeks and no more (nothing
+  says what came before the window, or after `last_fetched`), so the age is taken as exactly 52
+  weeks: such a package is `dormant`, and `stale` only under a threshold shorter than 364 days.
 - No `last_updated` and an empty window: nothing is known, the state is `unknown`.
 
 | state    | last commit age                                                           |
@@ -80,7 +81,7 @@ class _Evidence:
     last_commit: datetime | None
     exact: bool
     age: timedelta
-    #: The window is all zeros and agrees with the date: "no commits in 52 weeks".
+    #: The window is all zeros and agrees with the date: "no commits in the last 52 weeks".
     window_quiet: bool
 
 
@@ -106,7 +107,7 @@ def _evidence(record: PackageRecord, now: datetime) -> _Evidence | None:
         quiet = window_quiet and when <= quiet_since
         return _Evidence(when, exact, max(now - when, timedelta(0)), quiet)
     if window_quiet:
-        return _Evidence(None, False, now - quiet_since, window_quiet=True)
+        return _Evidence(None, False, COMMIT_WEEKS * WEEK, window_quiet=True)
     return None
 
 
@@ -131,7 +132,7 @@ def _commit_reasons(evidence: _Evidence, now: datetime) -> list[str]:
         what = f"last commit {when}" if evidence.exact else f"last commits in the week of {when}"
         reasons.append(f"{what} ({describe_age(evidence.last_commit, now)})")
     if evidence.window_quiet:
-        reasons.append(f"no commits in {COMMIT_WEEKS} weeks")
+        reasons.append(f"no commits in the last {COMMIT_WEEKS} weeks")
     return reasons
 
 

@@ -89,6 +89,20 @@ class _Record(BaseModel):
 #: Left out of `PackageRecord.content_hash`.
 _NOT_CONTENT = {"last_fetched"}
 
+#: Fields whose unknown value (`None`, or a blank title) keeps the last known one: every field
+#: an event compares, and `last_fetched`, the moment the commit window was read.
+KEPT_WHEN_UNKNOWN = (
+    "title",
+    "category_id",
+    "last_updated",
+    "last_fetched",
+    "repo_url",
+    "repo_watchers",
+    "repo_forks",
+    "pypi_version",
+    "documentation_url",
+)
+
 
 class PackageRecord(_Record):
     """One package as Django Packages describes it, normalised.
@@ -143,6 +157,23 @@ class PackageRecord(_Record):
         """False when upstream has no commit data (`[]`), as opposed to 52 quiet weeks."""
         return bool(self.commits_over_52)
 
+    def keeping_known(self, last_known: PackageRecord) -> PackageRecord:
+        """This record with every field it leaves unknown taken from `last_known`.
+
+        Unknown data is never a change: a field that goes missing for a cycle keeps its last
+        known value, so when it comes back it is compared with that value, as if the gap never
+        happened. `commits_over_52` is read at `last_fetched`, so the two travel together.
+        """
+        filled = {
+            name: getattr(last_known, name)
+            for name in KEPT_WHEN_UNKNOWN
+            if getattr(self, name) in (None, "") and getattr(last_known, name) not in (None, "")
+        }
+        if not self.commits_known and last_known.commits_known:
+            filled["commits_over_52"] = last_known.commits_over_52
+            filled["last_fetched"] = last_known.last_fetched
+        return self.model_copy(update=filled) if filled else self
+
     def content_hash(self) -> str:
         """A digest of what the record says about the package, ignoring bookkeeping fields.
 
@@ -162,7 +193,9 @@ class GridRecord(_Record):
     description: StrictStr = ""
     is_locked: StrictBool = False
     header: StrictBool = False
-    package_ids: tuple[int, ...] = Field(default=(), validation_alias="packages")
+    #: Required: a grid served without its member list says nothing about membership, so it is
+    #: skipped for the cycle rather than read as a grid that lost every package.
+    package_ids: tuple[int, ...] = Field(validation_alias="packages")
     created: OptionalUtcDatetime = None
     modified: OptionalUtcDatetime = None
 

@@ -57,6 +57,19 @@ FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 Plan = Literal["catalog", "targets", "idle"]
 
 
+def _keeping_known(
+    record: PackageRecord, seen: packages.LastSeen | None, previous: PackageRecord | None
+) -> PackageRecord:
+    """`record` with what it leaves unknown taken from the last known copy: every field from
+    `previous` (the stored record, loaded when the content moved), else `last_fetched`, the one
+    field a content hash ignores, from what was last seen."""
+    if previous is not None:
+        return record.keeping_known(previous)
+    if record.last_fetched is None and seen is not None and seen.last_fetched is not None:
+        return record.model_copy(update={"last_fetched": seen.last_fetched})
+    return record
+
+
 def _version_moved(previous: PackageRecord, current: PackageRecord) -> bool:
     """Whether release detection needs the versions known before (a lookup worth batching)."""
     return current.pypi_version is not None and current.pypi_version != previous.pypi_version
@@ -384,6 +397,10 @@ class Monitor:
         stored record rebuilt and compared field by field (with their known versions, in one
         query). The others can only have moved in health, which `detect_health_changes`
         settles cheaply, and only their bookkeeping is written.
+
+        Fields a record leaves unknown keep their stored value first (`PackageRecord.keeping_known`
+        for a moved record, the stored `last_fetched` for any): the stored record is the last
+        known one, so a gap is never compared nor stored.
         """
         if not records:
             return
@@ -400,6 +417,11 @@ class Monitor:
                 package_id: package.record
                 for package_id, package in (await packages.load_packages(session, moved)).items()
             }
+            records = [
+                _keeping_known(record, stored.get(record.id), previous.get(record.id))
+                for record in records
+            ]
+            hashes |= {r.id: r.content_hash() for r in records if r.id in previous}
             known = await packages.known_versions_of(
                 session,
                 [r.id for r in records if r.id in previous and _version_moved(previous[r.id], r)],

@@ -114,6 +114,7 @@ class FakeDjangoPackages:
         self._port = port
         self._faults: list[_Injection] = []
         self._originals: dict[int, Payload] = {}
+        self._grids_without_members: set[int] = set()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._base_url = ""
@@ -192,6 +193,13 @@ class FakeDjangoPackages:
             others = [g for g in grid_ids(package) if g != grid_id]
             wanted = [*others, grid_id] if package_id in members else others
             package["grids"] = [link("grids", g) for g in wanted]
+
+    def hide_grid_members(self, grid_id: int, hidden: bool = True) -> None:
+        """Serve the grid without its `packages` list (until called with `hidden=False`)."""
+        if hidden:
+            self._grids_without_members.add(grid_id)
+        else:
+            self._grids_without_members.discard(grid_id)
 
     def add_category(self, payload: Payload) -> None:
         self.categories[payload["id"]] = copy.deepcopy(payload)
@@ -429,6 +437,8 @@ class FakeDjangoPackages:
 
     def _served_grid(self, grid: Payload, members: list[Payload]) -> Payload:
         """A grid with its members' links, ordered by title as upstream orders them."""
+        if grid.get("id") in self._grids_without_members:
+            return dict(grid)
         ordered = sorted(members, key=lambda p: (str(p.get("title", "")).casefold(), p["id"]))
         return {**grid, "packages": [self._link("packages", p["id"]) for p in ordered]}
 
