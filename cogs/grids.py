@@ -55,15 +55,19 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         runtime = self.bot.runtime
         # Synced now: the first sync is the silent baseline.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
-        subscription, created = await subscribe_here(
+        subscription, outcome = await subscribe_here(
             runtime, interaction, TargetKind.GRID, record.id
         )
-        verb = "Now following" if created else "Still following"
+        name = f"the grid **{escape_text(record.title)}**"
+        first = (
+            f"This channel is already following {name}"
+            if outcome == "unchanged"
+            else f"{'Now' if outcome == 'created' else 'Still'} following {name} here"
+        )
         await answer(
             interaction,
-            f"{verb} the grid **{escape_text(record.title)}** here: packages joining or "
-            f"leaving it, and the events of its {len(record.package_ids)} packages.\n"
-            f"{describe(subscription)}",
+            f"{first}: packages joining or leaving it, and the events of its "
+            f"{len(record.package_ids)} packages.\n{describe(subscription)}",
         )
 
     @app_commands.command(name="unsubscribe", description="Stop following a grid here.")

@@ -58,7 +58,7 @@ class Watch(
         runtime = self.bot.runtime
         # Fetched now, so the baseline is taken when the subscription is made.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
-        subscription, created = await subscribe_here(
+        subscription, outcome = await subscribe_here(
             runtime,
             interaction,
             TargetKind.PACKAGE,
@@ -67,12 +67,13 @@ class Watch(
             role_id=role.id if role else None,
             min_release_level=min_level,
         )
-        verb = "Now watching" if created else "Still watching, with updated settings:"
-        await answer(
-            interaction,
-            f"{verb} **{escape_text(record.title)}** ({escape_text(record.slug)}) here.\n"
-            f"{describe(subscription)}",
-        )
+        name = f"**{escape_text(record.title)}** ({escape_text(record.slug)})"
+        first = {
+            "created": f"Now watching {name} here.",
+            "updated": f"Still watching {name} here, with updated settings.",
+            "unchanged": f"This channel is already watching {name}.",
+        }[outcome]
+        await answer(interaction, f"{first}\n{describe(subscription)}")
 
     @app_commands.command(name="remove", description="Stop watching a package in this channel.")
     @app_commands.describe(slug="A package this channel watches")

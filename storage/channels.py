@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage._sql import affected_rows
+from storage._sql import affected_rows, dialect_insert
 from storage.models import ChannelSettings, DigestMode, FeatureComplete
 
 
@@ -107,14 +107,22 @@ async def update_preferences(
     unknown = set(changes) - SETTING_NAMES
     if unknown:
         raise ValueError(f"unknown channel settings: {', '.join(sorted(unknown))}")
-    row = await session.get(ChannelSettings, channel_id)
-    if row is None:
-        row = ChannelSettings(channel_id=channel_id, guild_id=guild_id, digest_bypass=[])
-        session.add(row)
-    for name, value in changes.items():
-        setattr(row, name, list(value) if name == "digest_bypass" else value)
-    row.updated_by, row.updated_at = updated_by, now
-    await session.flush()
+    written = {name: list(v) if name == "digest_bypass" else v for name, v in changes.items()}
+    written |= {"updated_by": updated_by, "updated_at": now}
+    insert = dialect_insert(session, ChannelSettings.__table__)
+    await session.execute(  # an upsert: two writes at once never collide on the key
+        insert.values(
+            channel_id=channel_id, guild_id=guild_id, **({"digest_bypass": []} | written)
+        ).on_conflict_do_update(
+            index_elements=["channel_id"], set_={name: insert.excluded[name] for name in written}
+        )
+    )
+    row = await session.scalar(
+        select(ChannelSettings)
+        .where(ChannelSettings.channel_id == channel_id)
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None, "just written"
     return ChannelPreferences.from_row(row)
 
 
@@ -166,20 +174,21 @@ async def mark_feature_complete(
     marked_by: int | None,
     now: datetime,
 ) -> bool:
-    """Mark a package finished for a channel; False when it already was."""
-    if await session.get(FeatureComplete, (channel_id, package_id)) is not None:
-        return False
-    session.add(
-        FeatureComplete(
+    """Mark a package finished for a channel; False when it already was (an upsert, so two
+    marks at once leave one row)."""
+    insert = dialect_insert(session, FeatureComplete.__table__)
+    added = await session.scalar(
+        insert.values(
             channel_id=channel_id,
             package_id=package_id,
             guild_id=guild_id,
             marked_by=marked_by,
             marked_at=now,
         )
+        .on_conflict_do_nothing(index_elements=["channel_id", "package_id"])
+        .returning(FeatureComplete.package_id)
     )
-    await session.flush()
-    return True
+    return added is not None
 
 
 async def unmark_feature_complete(

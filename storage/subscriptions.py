@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import and_, delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage._sql import KEEP, Keep, affected_rows, given
+from storage._sql import KEEP, Keep, affected_rows, dialect_insert, given
 from storage.models import GridMember, Subscription, TargetKind
 
 #: Subscriptions that receive alerts (delivery pauses the ones it cannot reach).
 ACTIVE = Subscription.paused_reason.is_(None)
+
+
+#: What `subscribe` did: made the subscription, changed it, or found it already as asked.
+Outcome = Literal["created", "updated", "unchanged"]
 
 
 async def subscribe(
@@ -28,14 +33,16 @@ async def subscribe(
     min_release_level: str | Keep = KEEP,
     include_prereleases: bool | Keep = KEEP,
     webhook_url: str | Keep | None = KEEP,
-) -> tuple[Subscription, bool]:
+) -> tuple[Subscription, Outcome]:
     """Create a channel's subscription, or update an existing one.
 
     Options left out keep their stored value, `None` clears the role or the webhook URL (the
     storage convention, `storage._sql.KEEP`). A new subscription gets the defaults for what is
     left out: every event but `repo`, releases of every level, pre-releases included.
-    Subscribing again also resumes a paused subscription. Returns the subscription and whether
-    it was created.
+    Subscribing again also resumes a paused subscription.
+
+    It is an upsert (`INSERT … ON CONFLICT DO NOTHING`, then an update of what was given): the
+    same subscription made twice at once leaves one row, and exactly one call sees "created".
     """
     changes = given(
         events=events,
@@ -46,31 +53,33 @@ async def subscribe(
     )
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))
-    subscription = await session.scalar(
-        select(Subscription).where(
-            Subscription.channel_id == channel_id,
-            Subscription.target_kind == target_kind,
-            Subscription.target_id == target_id,
+    key = {
+        "guild_id": guild_id,
+        "channel_id": channel_id,
+        "target_kind": str(target_kind),
+        "target_id": target_id,
+    }
+    insert = dialect_insert(session, Subscription.__table__)
+    existing = select(Subscription).filter_by(**key).execution_options(populate_existing=True)
+    subscription = None
+    while subscription is None:  # again if a concurrent unsubscribe removed it in between
+        created_id = await session.scalar(
+            insert.values(**key, created_by=created_by, **changes)
+            .on_conflict_do_nothing(index_elements=list(key))
+            .returning(Subscription.id)
         )
+        subscription = await session.scalar(existing)
+    if created_id is not None:
+        return subscription, "created"
+    changed = subscription.paused_reason is not None or any(
+        getattr(subscription, name) != value for name, value in changes.items()
     )
-    if subscription is None:
-        subscription = Subscription(
-            guild_id=guild_id,
-            channel_id=channel_id,
-            target_kind=str(target_kind),
-            target_id=target_id,
-            created_by=created_by,
-            **changes,
-        )
-        session.add(subscription)
-        await session.flush()
-        return subscription, True
     for name, value in changes.items():
         setattr(subscription, name, value)
     subscription.paused_reason = None
     subscription.paused_at = None
     await session.flush()
-    return subscription, False
+    return subscription, "updated" if changed else "unchanged"
 
 
 async def unsubscribe(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
+
+import pytest
 
 from bot.app.runtime import Runtime
 from bot.discordbot.bot import SentinelBot
@@ -150,4 +154,26 @@ async def test_alerts_ping_only_the_role_a_manager_chose(
     [alert] = alerts_in(fake, alerts.id)
     assert alert.mentions == Mentions(roles=frozenset({discord_scene.managers.id}))
     assert "@everyone" not in str(alert.embeds)
+    assert fake.violations == []
+
+
+async def test_the_same_watch_added_twice_at_once_is_one_watch_and_two_answers(
+    discord_scene: DiscordScene,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A double click, or two managers at once: one row, "Now watching" and "already watching"."""
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+
+    replies = await asyncio.gather(watch_flatblocks(discord_scene), watch_flatblocks(discord_scene))
+
+    answers = sorted((record.content or "").split("\n")[0] for record in replies)
+    assert answers == [
+        "Now watching **django-flatblocks** (django-flatblocks) here.",
+        "This channel is already watching **django-flatblocks** (django-flatblocks).",
+    ]
+    async with runtime.database.session() as session:
+        assert len(await subscriptions.channel_subscriptions(session, alerts.id)) == 1
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
     assert fake.violations == []

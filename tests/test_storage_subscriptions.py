@@ -43,7 +43,7 @@ async def save_grid(session: AsyncSession, grid_id: int, members: list[int]) -> 
 
 
 async def test_a_new_subscription_wants_everything_but_repo(session: AsyncSession) -> None:
-    subscription, created = await subscriptions.subscribe(
+    subscription, outcome = await subscriptions.subscribe(
         session,
         guild_id=GUILD,
         channel_id=CHANNEL,
@@ -51,7 +51,7 @@ async def test_a_new_subscription_wants_everything_but_repo(session: AsyncSessio
         target_id=265,
         created_by=None,
     )
-    assert created
+    assert outcome == "created"
     assert set(subscription.events) == DEFAULT_EVENTS
     assert subscription.min_release_level == "patch"
     assert subscription.include_prereleases
@@ -61,7 +61,7 @@ async def test_a_new_subscription_wants_everything_but_repo(session: AsyncSessio
 
 async def test_subscribing_again_updates_only_the_given_options(session: AsyncSession) -> None:
     first = await subscribe(session, 265, events=["release"], min_release_level="minor")
-    second, created = await subscriptions.subscribe(
+    second, outcome = await subscriptions.subscribe(
         session,
         guild_id=GUILD,
         channel_id=CHANNEL,
@@ -70,7 +70,7 @@ async def test_subscribing_again_updates_only_the_given_options(session: AsyncSe
         created_by=None,
         role_id=GUILD + 5,
     )
-    assert not created
+    assert outcome == "updated"
     assert second.id == first.id
     assert (second.events, second.min_release_level, second.role_id) == (
         ["release"],

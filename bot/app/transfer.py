@@ -317,7 +317,7 @@ async def import_document(
     created = added = 0
     async with database.transaction() as session:
         for entry in document.subscriptions:
-            _, new = await subscriptions.subscribe(
+            _, outcome = await subscriptions.subscribe(
                 session,
                 guild_id=entry.guild_id,
                 channel_id=entry.channel_id,
@@ -330,7 +330,7 @@ async def import_document(
                 include_prereleases=entry.include_prereleases,
                 webhook_url=entry.webhook_url if "webhook_url" in entry.model_fields_set else KEEP,
             )
-            created += new
+            created += outcome == "created"
         for settings in document.channels:
             await channels.update_preferences(
                 session,

@@ -38,8 +38,8 @@ async def watch(
     *,
     kind: TargetKind,
     preferences: AlertPreferences,
-) -> tuple[str, bool]:
-    """Subscribe the webhook's channel to a package or grid; returns (title, created).
+) -> tuple[str, subscriptions.Outcome]:
+    """Subscribe the webhook's channel to a package or grid; returns (title, what was done).
 
     The target is fetched now, so the baseline is taken when the subscription is made.
     """
@@ -51,7 +51,7 @@ async def watch(
         grid = await runtime.monitor.refresh_grid(key)
         target_id, title = grid.id, grid.title
     async with runtime.database.transaction() as session:
-        _subscription, created = await subscriptions.subscribe(
+        _subscription, outcome = await subscriptions.subscribe(
             session,
             guild_id=destination.guild_id,
             channel_id=destination.channel_id,
@@ -63,7 +63,7 @@ async def watch(
             include_prereleases=preferences.include_prereleases,
             webhook_url=url.strip(),
         )
-    return title, created
+    return title, outcome
 
 
 async def unwatch(runtime: Runtime, url: str, key: str, *, kind: TargetKind) -> bool:

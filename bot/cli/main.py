@@ -258,10 +258,14 @@ async def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
                 raise UserError(str(exc)) from None
             preferences = AlertPreferences(events, args.min_level, not args.no_prereleases)
             async with httpx.AsyncClient(timeout=settings.http_timeout_seconds) as http:
-                title, created = await webhook_subscriptions.watch(
+                title, outcome = await webhook_subscriptions.watch(
                     runtime, http, args.url, args.target, kind=kind, preferences=preferences
                 )
-            verb = "now follows" if created else "still follows, with updated settings,"
+            verb = {
+                "created": "now follows",
+                "updated": "still follows, with updated settings,",
+                "unchanged": "already follows",
+            }[outcome]
             console.print(f"The webhook's channel {verb} {escape(title)}.")
     return EXIT_OK
 

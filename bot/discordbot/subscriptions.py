@@ -144,12 +144,12 @@ async def subscribe_here(
     *,
     clear_role: bool = False,
     **options: Any,
-) -> tuple[Subscription, bool]:
+) -> tuple[Subscription, subscriptions.Outcome]:
     """Subscribe the channel an interaction came from (or update its subscription).
 
     `options` go to `storage.subscriptions.subscribe`; one that is `None` (an option left out of
     the command) keeps the stored value, and `clear_role` removes the role to mention. Returns
-    the subscription and whether it is new.
+    the subscription and what was done (`storage.subscriptions.Outcome`).
     """
     assert interaction.guild_id is not None, "subscription commands are guild-only"
     assert interaction.channel_id is not None
