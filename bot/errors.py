@@ -6,6 +6,11 @@ from __future__ import annotations
 class SentinelError(Exception):
     """Base class: `str(error)` is one sentence saying what happened and what to do."""
 
+    @property
+    def user_message(self) -> str:
+        """What to tell the person who asked: the same sentence, unless it holds internals."""
+        return str(self)
+
 
 class NotFound(SentinelError):
     """Django Packages answered 404 for this package, grid or category."""
@@ -29,3 +34,10 @@ class InvalidRecord(SentinelError):
         self.record_id = record_id
         self.field = field
         self.reason = reason
+
+    @property
+    def user_message(self) -> str:
+        """Without the field name and validator text, which are for the operator's log."""
+        return (
+            f"Django Packages sent this {self.kind} with data that cannot be read: try again later."
+        )

@@ -12,6 +12,7 @@ from bot.discordbot.catalog import Match, package_autocomplete
 from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
+    MentionRole,
     api_cooldown,
     manager_only,
 )
@@ -52,7 +53,7 @@ class Watch(
         interaction: discord.Interaction,
         slug: str,
         events: Events | None = None,
-        role: discord.Role | None = None,
+        role: MentionRole | None = None,
         min_level: MinReleaseLevel | None = None,
     ) -> None:
         runtime = self.bot.runtime

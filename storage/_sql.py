@@ -16,12 +16,14 @@ from sqlalchemy import (
     Table,
     Update,
     cast,
+    false,
     func,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.slugs import InvalidSlug, checked_key
 from storage.models import Grid, Package
 
 
@@ -84,7 +86,14 @@ async def release_slugs(
 
 
 def by_id_or_slug(model: type[Package] | type[Grid], key: int | str) -> ColumnElement[bool]:
-    """Match a row by id (an int or a string of digits) or by slug, case-insensitively."""
-    if isinstance(key, str) and not key.strip().isdigit():
-        return func.lower(model.slug) == key.strip().lower()
-    return model.id == int(key)
+    """Match a row by id (an int or a string of digits) or by slug, case-insensitively.
+
+    A key no package or grid can have (see `bot.core.slugs`) matches nothing.
+    """
+    try:
+        checked = checked_key(key, "grid" if model is Grid else "package")
+    except InvalidSlug:
+        return false()
+    if isinstance(checked, str):
+        return func.lower(model.slug) == checked.lower()
+    return model.id == checked

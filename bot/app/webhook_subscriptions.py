@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
+from bot.core.slugs import checked_key
 from bot.delivery.webhook import resolve_webhook, webhook_id
 from storage import grids, packages, subscriptions
 from storage.models import Subscription, TargetKind
@@ -43,6 +44,7 @@ async def watch(
 
     The target is fetched now, so the baseline is taken when the subscription is made.
     """
+    checked_key(key, kind.value)  # a bad slug is refused before asking Discord anything
     destination = await resolve_webhook(http, url)
     if kind is TargetKind.PACKAGE:
         record = await runtime.monitor.refresh_package(key)

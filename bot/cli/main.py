@@ -382,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(handler(args, settings))
     except SentinelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.user_message}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import discord
 from discord import app_commands
@@ -47,6 +47,44 @@ class EventsTransformer(app_commands.Transformer):
             app_commands.Choice(name=truncate(text, CHOICE_NAME), value=truncate(text, CHOICE_NAME))
             for text in complete_events(value)
         ]
+
+
+class MentionRoleTransformer(app_commands.Transformer):
+    """A role alerts may mention: refused, in one sentence, when pinging it makes no sense or
+    cannot work (`check_mention_role`)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.role
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> discord.Role:
+        if not isinstance(value, discord.Role):
+            raise BadOption("Pick a role of this server.")
+        check_mention_role(value, interaction.app_permissions)
+        return value
+
+
+def check_mention_role(role: discord.Role, bot_permissions: discord.Permissions) -> None:
+    """Refuse `@everyone` (pinging the whole server is never a manager's package alert), an
+    app's or integration's own role (it holds only that app), and a role the bot may not
+    mention: one that is not mentionable, unless the bot has Mention Everyone here."""
+    if role.is_default():
+        raise BadOption(
+            "@everyone cannot be an alert's role: pick a role people can join for these alerts."
+        )
+    if role.managed and not role.is_premium_subscriber():
+        raise BadOption(
+            f"The role {role.name} belongs to an app or integration, so it cannot be an alert's "
+            "role: pick a role people can join."
+        )
+    if not role.mentionable and not bot_permissions.mention_everyone:
+        raise BadOption(
+            f"I cannot mention the role {role.name}: allow anyone to mention it (Server "
+            "Settings → Roles) or give me Mention Everyone, then try again."
+        )
+
+
+MentionRole = app_commands.Transform[discord.Role, MentionRoleTransformer]
 
 
 def parse_events(value: str) -> frozenset[Event]:

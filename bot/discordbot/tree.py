@@ -34,7 +34,9 @@ def explain(error: app_commands.AppCommandError) -> str | None:
     """What to tell the user about an expected error; None for a bug."""
     original = getattr(error, "original", error)
     match original:
-        case SentinelError() | BadOption():
+        case SentinelError():
+            return original.user_message
+        case BadOption():
             return str(original)
         case app_commands.MissingPermissions():
             needed = _permissions(original.missing_permissions)
@@ -64,10 +66,13 @@ class SentinelTree(app_commands.CommandTree):
             message: str | None = await self._unknown(original)
         else:
             message = explain(error)
+        command = interaction.command.qualified_name if interaction.command else "?"
         if message is None:
-            command = interaction.command.qualified_name if interaction.command else "?"
             log.error("/%s failed", command, exc_info=error)
             message = UNEXPECTED
+        elif isinstance(original, SentinelError) and original.user_message != str(original):
+            # the details the user was spared go to the operator's log
+            log.warning("/%s: %s", command, original)
         try:
             await answer(interaction, escape_text(message), ephemeral=True)
         except discord.HTTPException:

@@ -14,7 +14,6 @@ import random as _random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
-from urllib.parse import quote
 
 import httpx
 
@@ -30,6 +29,7 @@ from bot.core.records import (
     parse_package,
     parse_search_hit,
 )
+from bot.core.slugs import checked_key
 from bot.djp.retry import RetryPolicy, parse_retry_after
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 
@@ -115,17 +115,15 @@ class DjangoPackagesClient:
         await self.aclose()
 
     async def package(self, key: int | str) -> PackageRecord:
-        """One package by id or slug."""
-        body = await self._get(
-            f"packages/{_segment(key)}/", _json_object, missing=NotFound("package", key)
-        )
+        """One package by id or slug; a key no package can have raises `InvalidSlug` unsent."""
+        key = checked_key(key, "package")
+        body = await self._get(f"packages/{key}/", _json_object, missing=NotFound("package", key))
         return parse_package(body)
 
     async def grid(self, key: int | str) -> GridRecord:
-        """One grid by id or slug, with the ids of its member packages."""
-        body = await self._get(
-            f"grids/{_segment(key)}/", _json_object, missing=NotFound("grid", key)
-        )
+        """One grid by id or slug, with the ids of its member packages (keys as `package`)."""
+        key = checked_key(key, "grid")
+        body = await self._get(f"grids/{key}/", _json_object, missing=NotFound("grid", key))
         return parse_grid(body)
 
     async def categories(self) -> list[CategoryRecord]:
@@ -303,11 +301,6 @@ def _envelope(body: Any) -> _Envelope:
     if not isinstance(count, int) or isinstance(count, bool) or not isinstance(results, list):
         raise _TransientError("not a list page with count and results")
     return _Envelope(count, results)
-
-
-def _segment(key: int | str) -> str:
-    """An id or slug made safe as one URL path segment."""
-    return quote(str(key).strip(), safe="")
 
 
 def _partition(parse: Callable[[Any], T], items: list[Any]) -> tuple[list[T], list[InvalidRecord]]:

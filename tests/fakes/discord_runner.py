@@ -37,7 +37,7 @@ class DiscordScene:
     @classmethod
     def build(cls, fake: FakeDiscord) -> DiscordScene:
         guild = fake.add_guild("Django Community")
-        managers = guild.add_role("Channel Managers", MANAGE_CHANNELS)
+        managers = guild.add_role("Channel Managers", MANAGE_CHANNELS, mentionable=True)
         return cls(
             fake=fake,
             guild=guild,
