@@ -146,11 +146,12 @@ async def feature_complete_for(
 
 
 class Mark(NamedTuple):
-    """A channel's feature-complete mark on a package."""
+    """A channel's feature-complete mark on a package (and the slug an import named it by)."""
 
     guild_id: int
     channel_id: int
     package_id: int
+    package_slug: str | None = None
 
 
 async def feature_complete_marks(
@@ -158,7 +159,10 @@ async def feature_complete_marks(
 ) -> list[Mark]:
     """Every feature-complete mark (or one guild's), by guild, channel then package."""
     query = select(
-        FeatureComplete.guild_id, FeatureComplete.channel_id, FeatureComplete.package_id
+        FeatureComplete.guild_id,
+        FeatureComplete.channel_id,
+        FeatureComplete.package_id,
+        FeatureComplete.package_slug,
     ).order_by(FeatureComplete.guild_id, FeatureComplete.channel_id, FeatureComplete.package_id)
     if guild_id is not None:
         query = query.where(FeatureComplete.guild_id == guild_id)
@@ -173,6 +177,7 @@ async def mark_feature_complete(
     package_id: int,
     marked_by: int | None,
     now: datetime,
+    package_slug: str | None = None,
 ) -> bool:
     """Mark a package finished for a channel; False when it already was (an upsert, so two
     marks at once leave one row)."""
@@ -181,6 +186,7 @@ async def mark_feature_complete(
         insert.values(
             channel_id=channel_id,
             package_id=package_id,
+            package_slug=package_slug,
             guild_id=guild_id,
             marked_by=marked_by,
             marked_at=now,

@@ -211,6 +211,8 @@ class Subscription(Base):
     channel_id: Mapped[int] = mapped_column(BigInteger, index=True)
     target_kind: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int]
+    #: The slug an import named the target by, shown until the target itself is stored.
+    target_slug: Mapped[str | None]
     #: Event names (`bot.core.events.base.Event` values) this subscription wants.
     events: Mapped[list[str]] = mapped_column(default=_default_events)
     #: The only role an alert may mention.
@@ -330,6 +332,8 @@ class FeatureComplete(Base):
 
     channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     package_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    #: The slug an import named the package by, shown until the package itself is stored.
+    package_slug: Mapped[str | None]
     guild_id: Mapped[int] = mapped_column(BigInteger)
     marked_by: Mapped[int | None] = mapped_column(BigInteger)
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)

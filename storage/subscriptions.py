@@ -33,12 +33,14 @@ async def subscribe(
     min_release_level: str | Keep = KEEP,
     include_prereleases: bool | Keep = KEEP,
     webhook_url: str | Keep | None = KEEP,
+    target_slug: str | Keep | None = KEEP,
 ) -> tuple[Subscription, Outcome]:
     """Create a channel's subscription, or update an existing one.
 
-    Options left out keep their stored value, `None` clears the role or the webhook URL (the
-    storage convention, `storage._sql.KEEP`). A new subscription gets the defaults for what is
-    left out: every event but `repo`, releases of every level, pre-releases included.
+    Options left out keep their stored value, `None` clears the role, the webhook URL or the
+    remembered target slug (the storage convention, `storage._sql.KEEP`). A new subscription
+    gets the defaults for what is left out: every event but `repo`, releases of every level,
+    pre-releases included.
     Subscribing again also resumes a paused subscription.
 
     It is an upsert (`INSERT … ON CONFLICT DO NOTHING`, then an update of what was given): the
@@ -50,6 +52,7 @@ async def subscribe(
         min_release_level=min_release_level,
         include_prereleases=include_prereleases,
         webhook_url=webhook_url,
+        target_slug=target_slug,
     )
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))

@@ -109,14 +109,15 @@ async def test_an_export_imported_into_an_empty_database_reproduces_it(
         summary = await import_document(
             copy, parse_document(document_json(original, webhook_urls=True)), now=NOW
         )
-        await monitor_on(copy, djp_client).run_cycle()  # the first poll takes the baselines
-        restored = await export_document(copy, now=NOW)
+        restored = await export_document(copy, now=NOW)  # before any poll stores a target
+        await monitor_on(copy, djp_client).run_cycle()
+        polled = await export_document(copy, now=NOW)
 
     assert summary.describe() == (
         "Imported 3 subscriptions (3 new), the settings of 1 channel "
         "and 1 feature-complete mark (1 new)."
     )
-    assert comparable(restored) == comparable(original)
+    assert comparable(restored) == comparable(original) == comparable(polled)
     first = comparable(original)["subscriptions"][0]
     assert first == {
         "guild_id": GUILD,
@@ -245,7 +246,7 @@ def channel_0(**changes: Any) -> dict[str, Any]:
         (subscription_1(target_id=0), "subscriptions[1].target_id: input should be greater than 0"),
         (
             subscription_1(webhook_url="http://example.com/hook"),
-            "subscriptions[1].webhook_url: a webhook URL starts with https://",
+            "subscriptions[1].webhook_url: not a Discord webhook URL",
         ),
         (subscription_1(colour="red"), "subscriptions[1].colour: extra inputs are not permitted"),
         (
@@ -327,3 +328,30 @@ async def test_an_export_leaves_out_bypass_entries_an_old_import_stored_unchecke
     [settings] = document.channels
     assert settings.digest_bypass == ["release:minor"]
     assert parse_document(document_json(document, webhook_urls=True)) == document
+
+
+async def test_a_stored_http_webhook_url_exports_and_imports_again(
+    database: Database, tmp_path: Path
+) -> None:
+    """A local Discord (DISCORD_API_BASE) hands out http:// webhook URLs: they round-trip."""
+    url = "http://127.0.0.1:8080/api/v10/webhooks/1/secret-token"
+    async with database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            target_kind=TargetKind.PACKAGE,
+            target_id=FLATBLOCKS,
+            created_by=1,
+            webhook_url=url,
+        )
+
+    document = await export_document(database, now=NOW)
+    async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
+        await import_document(
+            copy, parse_document(document_json(document, webhook_urls=True)), now=NOW
+        )
+        restored = await export_document(copy, now=NOW)
+
+    assert document.subscriptions[0].webhook_url == url
+    assert comparable(restored) == comparable(document)

@@ -14,6 +14,7 @@ the key is absent, and sets or clears it when the key is present.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -44,6 +45,8 @@ from storage.models import DigestMode, TargetKind
 FORMAT: Final = "djp-sentinel"
 VERSION = 1
 EVENT_NAMES = frozenset(Event)
+#: What an imported webhook URL must look like: http(s), ending in /webhooks/ID/TOKEN.
+_WEBHOOK_URL = re.compile(r"https?://[^\s/]+(?:/[^\s]*)?/webhooks/\d+/[\w-]+")
 
 
 class TransferError(SentinelError):
@@ -100,13 +103,6 @@ class SubscriptionEntry(_Entry):
     def _events(cls, names: list[str]) -> list[str]:
         _known_events(names)
         return sorted(set(names))
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _https(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith("https://"):
-            raise PydanticCustomError("webhook_url", "a webhook URL starts with https://")
-        return url
 
 
 class ChannelEntry(_Entry):
@@ -208,14 +204,22 @@ def _where(location: tuple[int | str, ...]) -> str:
 
 def parse_document(text: str | bytes) -> TransferDocument:
     """Validate an import document strictly (no "1" for 1, no 1 for true); raise
-    `TransferError` naming the first problem."""
+    `TransferError` naming the first problem, never quoting a value (a webhook URL is a secret).
+
+    Webhook URLs are checked here, on the way in; an export writes whatever is stored, so it
+    never fails on a stored URL (an `http://` one pointing at a local Discord, for example).
+    """
     try:
-        return TransferDocument.model_validate_json(text, strict=True)
+        document = TransferDocument.model_validate_json(text, strict=True)
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         message = error["msg"][:1].lower() + error["msg"][1:]
         where = _where(error["loc"])
         raise TransferError(f"{where}: {message}" if where else message) from None
+    for path, entry in _indexed("subscriptions", document.subscriptions):
+        if entry.webhook_url is not None and not _WEBHOOK_URL.fullmatch(entry.webhook_url):
+            raise TransferError(f"{path}.webhook_url: not a Discord webhook URL")
+    return document
 
 
 # -- export --------------------------------------------------------------------------------------
@@ -247,7 +251,7 @@ async def export_document(
                 channel_id=s.channel_id,
                 target_kind=TargetKind(s.target_kind),
                 target_id=s.target_id,
-                target_slug=slugs[TargetKind(s.target_kind)].get(s.target_id),
+                target_slug=slugs[TargetKind(s.target_kind)].get(s.target_id) or s.target_slug,
                 events=s.events,
                 role_id=s.role_id,
                 min_release_level=s.preferences.min_release_level,
@@ -264,7 +268,13 @@ async def export_document(
             for guild, prefs in settings
         ],
         feature_complete=[
-            MarkEntry(**mark._asdict(), package_slug=slugs[TargetKind.PACKAGE].get(mark.package_id))
+            MarkEntry(
+                **mark._asdict()
+                | {
+                    "package_slug": slugs[TargetKind.PACKAGE].get(mark.package_id)
+                    or mark.package_slug
+                }
+            )
             for mark in marks
         ],
     )
@@ -329,6 +339,7 @@ async def import_document(
                 min_release_level=entry.min_release_level,
                 include_prereleases=entry.include_prereleases,
                 webhook_url=entry.webhook_url if "webhook_url" in entry.model_fields_set else KEEP,
+                target_slug=entry.target_slug,
             )
             created += outcome == "created"
         for settings in document.channels:
@@ -348,6 +359,7 @@ async def import_document(
                 package_id=mark.package_id,
                 marked_by=None,
                 now=now,
+                package_slug=mark.package_slug,
             )
     return ImportSummary(
         len(document.subscriptions),
