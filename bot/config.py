@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sentinel.db"
 DEFAULT_DJP_API_URL = "https://djangopackages.org/api/v4/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -63,9 +64,21 @@ class Settings(BaseSettings):
 
     @field_validator("log_level")
     @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: use {', '.join(LOG_LEVELS)}")
+        return level
 
     @cached_property
     def token(self) -> str | None:
         return self.discord_token.get_secret_value() if self.discord_token else None
+
+
+def settings_problem(error: ValidationError) -> str:
+    """The first invalid setting in one line, named as its environment variable, e.g.
+    "POLL_INTERVAL_SECONDS: input should be greater than or equal to 1" (never its value)."""
+    first = error.errors(include_url=False)[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    message = str(first["ctx"]["error"]) if first["type"] == "value_error" else first["msg"]
+    return f"{name}: {message[:1].lower()}{message[1:]}"

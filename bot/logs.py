@@ -1,33 +1,64 @@
-"""Logging setup: one format, quiet libraries, and no secrets in any line."""
+"""Logging setup: one format, quiet libraries, and no secrets in any line or traceback.
+
+Redaction applies to the whole formatted record (message, traceback, stack), so a token inside
+an exception's text is hidden too, and to uncaught exceptions, which are logged through the same
+handler instead of Python's raw traceback printer.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import sys
+from collections.abc import Iterable
+from types import TracebackType
 
 #: Libraries that log every request or migration step at INFO; shown only at DEBUG.
 CHATTY_LOGGERS = ("httpx", "alembic", "discord.gateway")
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+HIDDEN = "***"
 
+#: A webhook URL is a credential: keep its id for debugging, hide its token.
 _WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[\w-]+")
+#: A Discord bot token: base64 user id, timestamp and HMAC, joined by dots.
+_BOT_TOKEN = re.compile(r"\b[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}\b")
 
 
-class RedactWebhookTokens(logging.Filter):
-    """A webhook URL is a credential: keep its id for debugging, hide its token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _WEBHOOK_TOKEN.sub(r"\1***", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with webhook tokens, anything shaped like a bot token, and `secrets` hidden."""
+    for secret in secrets:
+        text = text.replace(secret, HIDDEN)
+    text = _WEBHOOK_TOKEN.sub(rf"\1{HIDDEN}", text)
+    return _BOT_TOKEN.sub(HIDDEN, text)
 
 
-def configure_logging(level: str) -> None:
+class RedactingFormatter(logging.Formatter):
+    """Formats a record as usual, then hides every secret in the whole text."""
+
+    def __init__(self, fmt: str = LOG_FORMAT, *, secrets: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
+        self.secrets = tuple(secret for secret in secrets if secret)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, traceback)
+        return
+    logging.getLogger("djp-sentinel").critical("uncaught error", exc_info=(kind, error, traceback))
+
+
+def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at `level` (a valid level name), hiding webhook tokens, bot tokens and
+    `secrets` everywhere, uncaught exceptions included."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    handler.addFilter(RedactWebhookTokens())
+    handler.setFormatter(RedactingFormatter(secrets=secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    sys.excepthook = _log_uncaught
     if logging.getLogger().level > logging.DEBUG:
         for name in CHATTY_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -243,3 +245,56 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
     assert first.code == 0, first.err
     assert "Queued 1 weekly stale report." in first.out
     assert "stale report" not in second.out
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "LOG_LEVEL",
+            "verbose",
+            "error: LOG_LEVEL: 'verbose' is not a log level: "
+            "use DEBUG, INFO, WARNING, ERROR, CRITICAL.",
+        ),
+        (
+            "POLL_INTERVAL_SECONDS",
+            "0",
+            "error: POLL_INTERVAL_SECONDS: input should be greater than or equal to 1.",
+        ),
+        (
+            "HTTP_CONCURRENCY",
+            "lots",
+            "error: HTTP_CONCURRENCY: input should be a valid integer, "
+            "unable to parse string as an integer.",
+        ),
+    ],
+)
+async def test_an_invalid_setting_is_one_line_naming_the_variable(
+    cli_env: dict[str, str], tmp_path: Path, variable: str, value: str, expected: str
+) -> None:
+    result = await djp_sentinel(cli_env | {variable: value}, tmp_path, "package", "265")
+
+    assert result.code == 2
+    assert result.err.splitlines() == [expected]
+
+
+async def test_export_writes_a_stored_http_webhook_url_without_failing(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    url = "http://127.0.0.1:9/api/v10/webhooks/42/the-webhook-token"
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=1,
+            channel_id=2,
+            target_kind=TargetKind.PACKAGE,
+            target_id=265,
+            created_by=3,
+            webhook_url=url,
+        )
+
+    result = await djp_sentinel(cli_env, tmp_path, "export")
+
+    assert result.code == 0
+    assert result.err == ""
+    assert json.loads(result.out)["subscriptions"][0]["webhook_url"] == url

@@ -9,6 +9,11 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+from yarl import URL
+
+from bot.discordbot.run import TokenRejected, until_reachable
+from tests.fakes.cable import Cable
 from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import MANAGE_CHANNELS
 from tests.fakes.discord_runner import DiscordScene
@@ -165,3 +170,100 @@ async def test_sync_commands_registers_the_tree_with_one_guild(
     assert hidden == {"settings"}  # /watch and /grid mix members' and managers' subcommands
     assert int(synced["settings"]["default_member_permissions"]) == MANAGE_CHANNELS
     assert discord_scene.fake.connections == []  # REST only, no gateway
+
+
+async def unreachable_lines(process: asyncio.subprocess.Process, count: int) -> list[str]:
+    """Read stderr until `count` "Discord is unreachable" lines have been logged."""
+    assert process.stderr is not None
+    found: list[str] = []
+    while len(found) < count:
+        line = (await asyncio.wait_for(process.stderr.readline(), EXIT_TIMEOUT)).decode()
+        assert line, "the process ended while Discord was unreachable"
+        if "Discord is unreachable" in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("command", ["sync-commands", "run"])
+async def test_an_unreachable_discord_is_waited_for_with_one_line_per_attempt(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages, command: str
+) -> None:
+    fake = discord_scene.fake
+    async with Cable(URL(fake.api_base).port or 0) as cable:
+        settings = fakes(discord_scene, djp_api) | {
+            "DISCORD_API_BASE": f"http://127.0.0.1:{cable.port}/api/v10"
+        }
+        process = await start(tmp_path, command, **settings)
+        waits = await unreachable_lines(process, 2)
+        await cable.plug_in()
+        if command == "run":
+            await fake.wait_for_sessions(1)
+            process.send_signal(signal.SIGTERM)
+        code, out, err = await finish(process)
+
+    assert code == 0, err
+    assert [line.split("attempt ")[1].strip() for line in waits] == [
+        "1 failed, retrying in 1 s",
+        "2 failed, retrying in 2 s",
+    ]
+    assert "Traceback" not in err
+    assert fake.token not in err
+    if command == "sync-commands":
+        assert out.strip() == "Synced 6 commands globally."
+
+
+async def test_no_traceback_shows_a_secret(tmp_path: Path) -> None:
+    """Uncaught errors are logged through the redacting handler, tracebacks included."""
+    hook = "https://discord.com/api/webhooks/123/hook-secret"
+    token = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
+    script = (
+        "from bot.logs import configure_logging\n"
+        "configure_logging('INFO', secrets=['plain-secret'])\n"
+        f"raise RuntimeError('posting to {hook} as {token} with plain-secret failed')\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), EXIT_TIMEOUT)
+    text = err.decode()
+
+    assert process.returncode == 1
+    assert "Traceback" in text
+    assert "RuntimeError" in text
+    assert "/webhooks/123/***" in text
+    for secret in ("hook-secret", token, "plain-secret"):
+        assert secret not in text
+
+
+async def test_start_up_waits_double_each_time_up_to_a_minute() -> None:
+    waits: list[float] = []
+    attempts = 0
+
+    async def login() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 9:
+            raise OSError("Connect call failed")
+        return "logged in"
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    assert await until_reachable(login, "the login", sleep=sleep) == "logged in"
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+async def test_anything_but_an_unreachable_discord_is_not_retried() -> None:
+    async def login() -> None:
+        raise TokenRejected("Discord rejected DISCORD_TOKEN.")
+
+    async def sleep(seconds: float) -> None:
+        raise AssertionError("a rejected token must not be retried")
+
+    with pytest.raises(TokenRejected):
+        await until_reachable(login, "the login", sleep=sleep)

@@ -40,13 +40,13 @@ from bot.cli.terminal import (
     print_stale,
     print_webhook_watches,
 )
-from bot.config import Settings
+from bot.config import Settings, settings_problem
 from bot.core.events import MIN_RELEASE_LEVELS, AlertPreferences, UnknownEvent, parse_events
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.delivery.webhook import webhook_http_client
 from bot.errors import NotFound, SentinelError
-from bot.logs import configure_logging
+from bot.logs import configure_logging, redact
 from bot.messages.cards import package_card, package_links
 from bot.refresh.names import Kind
 from bot.refresh.staleness import ChannelStaleness, stale_packages
@@ -374,15 +374,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        error = exc.errors()[0]
-        print(f"error: setting {error['loc'][0]}: {error['msg']}", file=sys.stderr)
+        print(f"error: {settings_problem(exc)}.", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.log_level)
+    secrets = [settings.token] if settings.token else []
+    configure_logging(settings.log_level, secrets=secrets)
     handler = HANDLERS[args.command or "run"]
     try:
         return asyncio.run(handler(args, settings))
     except SentinelError as exc:
-        print(f"error: {exc.user_message}", file=sys.stderr)
+        print(f"error: {redact(exc.user_message, secrets)}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

@@ -5,6 +5,10 @@ client and monitor (`open_runtime`), an HTTP client for webhook deliveries, the 
 election and the `/healthz` + `/metrics` endpoint. Every role logs in over REST; only the
 gateway role connects to the gateway (with its shards). SIGINT and SIGTERM close the bot, which
 stops its loops between passes; the database is disposed last.
+
+An unreachable Discord at start is not a crash: every start-up call is retried with capped
+exponential backoff and one log line per failed attempt, so a process supervisor sees a process
+waiting for the network, not a restart loop. A rejected token still ends it with one line.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import aiohttp
 import discord
 import yarl
 
@@ -34,6 +39,20 @@ log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WEBHOOK_TIMEOUT = 10.0
+#: Waits between attempts to reach Discord at start: 1, 2, 4, ... seconds, never more than 60.
+FIRST_RETRY_DELAY = 1.0
+MAX_RETRY_DELAY = 60.0
+#: What an unreachable (or overloaded) Discord raises; worth another attempt.
+UNREACHABLE = (
+    OSError,
+    aiohttp.ClientError,
+    asyncio.TimeoutError,
+    discord.DiscordServerError,
+    discord.GatewayNotFound,
+)
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class TokenRejected(SentinelError):
@@ -76,33 +95,80 @@ def shard_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+async def until_reachable(
+    step: Callable[[], Awaitable[T]], what: str, *, sleep: Sleep = asyncio.sleep
+) -> T:
+    """Run `step` until Discord answers it, waiting 1, 2, 4, ... s (at most `MAX_RETRY_DELAY`)
+    between attempts and logging one line for each failed one. Anything but an unreachable
+    Discord (a rejected token, a bug) is raised at once."""
+    delay, attempt = FIRST_RETRY_DELAY, 0
+    while True:
+        attempt += 1
+        try:
+            return await step()
+        except UNREACHABLE as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            log.warning(
+                "Discord is unreachable for %s (%s): attempt %d failed, retrying in %.0f s",
+                what,
+                reason,
+                attempt,
+                delay,
+            )
+        await sleep(delay)
+        delay = min(delay * 2, MAX_RETRY_DELAY)
+
+
+async def _logged_in_bot(make: Callable[[], SentinelBot], token: str) -> SentinelBot:
+    """A new bot from `make`, logged in over REST; closed again if the login fails."""
+    bot = make()
+    await bot.__aenter__()
+    try:
+        await bot.login(token)
+    except discord.LoginFailure:
+        await bot.close()
+        raise TokenRejected(
+            "Discord rejected DISCORD_TOKEN: copy the token again from the developer "
+            "portal (Bot → Reset Token)."
+        ) from None
+    except BaseException:
+        await bot.close()
+        raise
+    return bot
+
+
 @asynccontextmanager
 async def logged_in(
     settings: Settings, roles: frozenset[Role] = ALL_ROLES, liveness: Liveness | None = None
 ) -> AsyncIterator[SentinelBot]:
-    """A bot for `roles` built on fresh resources and logged in over REST (no gateway yet)."""
-    assert settings.token is not None, "checked by the CLI"
+    """A bot for `roles` built on fresh resources and logged in over REST (no gateway yet); an
+    unreachable Discord is waited for (`until_reachable`), a rejected token raises
+    `TokenRejected`."""
+    token = settings.token
+    assert token is not None, "checked by the CLI"
     point_at(settings)
     async with (
         open_runtime(settings) as runtime,
         webhook_http_client(WEBHOOK_TIMEOUT) as http_client,
-        SentinelBot(
-            runtime,
-            http_client,
-            roles=roles,
-            liveness=liveness,
-            http_trace=count_rate_limits(),
-            **shard_options(settings),
-        ) as bot,
     ):
+        bot = await until_reachable(
+            lambda: _logged_in_bot(
+                lambda: SentinelBot(
+                    runtime,
+                    http_client,
+                    roles=roles,
+                    liveness=liveness,
+                    http_trace=count_rate_limits(),
+                    **shard_options(settings),
+                ),
+                token,
+            ),
+            "the login",
+        )
         try:
-            await bot.login(settings.token)
-        except discord.LoginFailure:
-            raise TokenRejected(
-                "Discord rejected DISCORD_TOKEN: copy the token again from the developer "
-                "portal (Bot → Reset Token)."
-            ) from None
-        yield bot
+            yield bot
+        finally:
+            await bot.close()
 
 
 async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int:
@@ -121,8 +187,11 @@ async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int
             log.info("running as %s", describe(roles))
             if Role.GATEWAY in roles:
                 if settings.dev_guild_id is not None:
-                    await sync_tree(bot, settings.dev_guild_id)
-                await discover_gateway(bot, settings)
+                    guild_id = settings.dev_guild_id
+                    await until_reachable(lambda: sync_tree(bot, guild_id), "the command sync")
+                await until_reachable(
+                    lambda: discover_gateway(bot, settings), "the gateway address"
+                )
             await serve_until_signalled(bot, connect=Role.GATEWAY in roles)
     return 0
 
@@ -131,7 +200,7 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     """Register the slash commands over REST only, globally or to `guild_id`, then exit (the
     development guild is left alone: it is synced by `run`)."""
     async with logged_in(settings) as bot:
-        count = await sync_tree(bot, guild_id)
+        count = await until_reachable(lambda: sync_tree(bot, guild_id), "the command sync")
     print(f"Synced {count} commands {f'to guild {guild_id}' if guild_id else 'globally'}.")
     return 0
 
