@@ -168,6 +168,26 @@ async def baseline(monitor: Monitor, database: Database, api: FakeDjangoPackages
     await monitor.run_cycle()
 
 
+async def through_a_gap(
+    monitor: Monitor,
+    database: Database,
+    api: FakeDjangoPackages,
+    clock: Clock,
+    gap: Gap,
+    how: How,
+    *,
+    back_as: dict[str, Any] | None = None,
+) -> tuple[CycleReport, CycleReport]:
+    """The baseline, a cycle with the gap, then a cycle with the fields back (as `back_as`
+    says, else as they were); the reports of the last two cycles."""
+    await baseline(monitor, database, api, gap)
+    go_unknown(api, gap.fields, how)
+    during = await cycle(monitor, clock)
+    api.restore_package(FLATBLOCKS)
+    api.update_package(FLATBLOCKS, **(back_as or {}))
+    return during, await cycle(monitor, clock)
+
+
 @pytest.mark.parametrize("how", ["missing", "null"])
 @pytest.mark.parametrize("gap", GAPS.values(), ids=GAPS.keys())
 async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
@@ -178,12 +198,7 @@ async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
     gap: Gap,
     how: How,
 ) -> None:
-    await baseline(monitor, database, djp_api, gap)
-
-    go_unknown(djp_api, gap.fields, how)
-    during = await cycle(monitor, clock)
-    djp_api.restore_package(FLATBLOCKS)
-    after = await cycle(monitor, clock)
+    during, after = await through_a_gap(monitor, database, djp_api, clock, gap, how)
 
     assert (during.packages_fetched, after.packages_fetched) == (1, 1)
     assert during.changes == after.changes == []
@@ -200,13 +215,9 @@ async def test_a_different_value_after_a_gap_is_compared_with_the_last_known_one
     gap: Gap,
     how: How,
 ) -> None:
-    await baseline(monitor, database, djp_api, gap)
-
-    go_unknown(djp_api, gap.fields, how)
-    await cycle(monitor, clock)
-    djp_api.restore_package(FLATBLOCKS)
-    djp_api.update_package(FLATBLOCKS, **gap.different)
-    report = await cycle(monitor, clock)
+    _, report = await through_a_gap(
+        monitor, database, djp_api, clock, gap, how, back_as=gap.different
+    )
 
     assert [(c.event, c.key, c.summary) for c in report.changes] == [
         (gap.event, gap.key, gap.summary)
