@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
@@ -81,6 +82,19 @@ async def release_slugs(
         update(model)
         .where(model.slug.in_(list(slugs.values())), model.id.not_in(list(slugs)))
         .values(slug=model.slug + "~" + cast(model.id, String))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def bring_schedule_forward(
+    session: AsyncSession, model: type[Package] | type[Grid], latest: datetime
+) -> None:
+    """Move the next poll of every row not backing off after failures to `latest` at the
+    latest: a schedule made under a longer poll interval gives way to the current one."""
+    await session.execute(
+        update(model)
+        .where(model.next_poll_at > latest, model.failure_count == 0)
+        .values(next_poll_at=latest)
         .execution_options(synchronize_session=False)
     )
 

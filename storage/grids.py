@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import CategoryRecord, GridRecord
+from storage import _sql
 from storage._sql import by_id_or_slug, dialect_insert, release_slugs, upsert
 from storage.models import Category, Grid, GridMember, Subscription, TargetKind
 from storage.subscriptions import ACTIVE
@@ -121,6 +122,11 @@ async def grid_slugs(session: AsyncSession, grid_ids: Collection[int]) -> dict[i
     """The slugs of the stored grids among `grid_ids`, by id."""
     rows = await session.execute(select(Grid.id, Grid.slug).where(Grid.id.in_(set(grid_ids))))
     return dict(rows.tuples().all())
+
+
+async def bring_schedule_forward(session: AsyncSession, latest: datetime) -> None:
+    """No grid that is not backing off is due later than `latest` (see `storage._sql`)."""
+    await _sql.bring_schedule_forward(session, Grid, latest)
 
 
 async def due_grid_ids(session: AsyncSession, now: datetime) -> list[int]:

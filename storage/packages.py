@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import PackageRecord
+from storage import _sql
 from storage._sql import by_id_or_slug, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 from storage.subscriptions import ACTIVE
@@ -222,6 +223,11 @@ def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
     """`ids` in slices small enough for any backend's limit on bound parameters."""
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
+
+
+async def bring_schedule_forward(session: AsyncSession, latest: datetime) -> None:
+    """No package that is not backing off is due later than `latest` (see `storage._sql`)."""
+    await _sql.bring_schedule_forward(session, Package, latest)
 
 
 async def load_packages(session: AsyncSession, ids: Iterable[int]) -> dict[int, StoredPackage]:

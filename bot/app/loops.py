@@ -1,11 +1,12 @@
 """The one loop runner: the bot's background loops and headless mode both run their periodic
 work through `Loop`.
 
-A loop runs its pass now and then every `seconds` (sooner when woken), surviving a pass's
-failure. Each pass holds a lock, so a pass driven by hand (`run_once`) never overlaps the loop's
-own, and `stop` waits for the pass in progress before cancelling: a loop that is stopped stops
-between passes. A pass that outlasts `STOP_GRACE` is cancelled; its open transaction then rolls
-back, so no cycle is ever half-written.
+A loop runs its pass now and then every `seconds`, counted from the start of one pass to the
+start of the next (sooner when woken), surviving a pass's failure. Each pass holds a lock, so a
+pass driven by hand (`run_once`) never overlaps the loop's own, and `stop` waits for the pass in
+progress before cancelling: a loop that is stopped stops between passes. A pass that outlasts
+`STOP_GRACE` is cancelled; its open transaction then rolls back, so no cycle is ever
+half-written.
 """
 
 from __future__ import annotations
@@ -82,11 +83,15 @@ class Loop(Generic[T]):
     async def _run(self) -> None:
         if self.ready is not None:
             await self.ready()
+        clock = asyncio.get_running_loop().time
         while True:
+            started = clock()
             with survive(self.what):
                 await self.run_once()
             if self.after_pass is not None:
                 self.after_pass()
+            # From start to start: a long pass does not push the next one back by its length.
+            pause = max(0.0, started + self.interval() - clock())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval())
+                await asyncio.wait_for(self._wake.wait(), pause)
             self._wake.clear()

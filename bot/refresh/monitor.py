@@ -53,6 +53,9 @@ MAX_BACKOFF = timedelta(days=7)
 #: Consecutive 404s before a package counts as removed from Django Packages.
 REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+#: A target falling due within this fraction of an interval after a cycle starts is refreshed by
+#: it: cycles start one interval apart, and a clock read a moment early must not skip a cycle.
+DUE_SLACK = 0.1
 
 Plan = Literal["catalog", "targets", "idle"]
 
@@ -228,8 +231,12 @@ class Monitor:
         """
         report = CycleReport(started_at=self.clock())
         requests_before = self.client.requests_made
-        due_by = FAR_FUTURE if everything else report.started_at
-        async with self.database.session() as session:
+        interval = self.settings.poll_interval
+        due_by = FAR_FUTURE if everything else report.started_at + interval * DUE_SLACK
+        async with self.database.transaction() as session:
+            # A schedule made under a longer interval gives way to this one.
+            await packages.bring_schedule_forward(session, report.started_at + interval)
+            await grids.bring_schedule_forward(session, report.started_at + interval)
             due_grids = await grids.due_grid_ids(session, due_by)
         fetched = await asyncio.gather(
             *(self._fetch_grid(grid_id, report) for grid_id in due_grids)
@@ -312,6 +319,11 @@ class Monitor:
         return grid
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _next_poll(self, report: CycleReport) -> datetime:
+        """One interval after the cycle started, not after the fetch: cycles start an interval
+        apart, so a target fetched late in one cycle is still due at the next."""
+        return report.started_at + self.settings.poll_interval
 
     async def _catalog_size_estimate(self, session: AsyncSession) -> int:
         last = await cycles.last_catalog_total(session)
@@ -438,7 +450,7 @@ class Monitor:
                 hashes,
                 stored,
                 now=now,
-                next_poll_at=now + self.settings.poll_interval,
+                next_poll_at=self._next_poll(report),
             )
             report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
         self.names.packages_stored(records)
@@ -525,7 +537,7 @@ class Monitor:
         now = self.clock()
         async with self.database.transaction() as session:
             memberships = await grids.save_grids(
-                session, fetched, now=now, next_poll_at=now + self.settings.poll_interval
+                session, fetched, now=now, next_poll_at=self._next_poll(report)
             )
             moved = {
                 package_id
