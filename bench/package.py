@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bot.app.runtime import Runtime, monitor_settings
 from bot.app.summaries import look_up_package
 from bot.config import Settings
+from bot.delivery.pacing import Pacer, delivery_budget
 from bot.djp.client import DjangoPackagesClient
 from bot.messages.cards import package_card
 from bot.refresh.monitor import Monitor
@@ -102,7 +103,8 @@ async def run(packages: int, latency: float, calls: int) -> None:
         await database.upgrade()
         async with DjangoPackagesClient.from_settings(settings) as client:
             monitor = Monitor(client, database, monitor_settings(settings), clock=clock)
-            runtime = Runtime(settings, database, client, monitor, clock=clock)
+            pacer = Pacer(delivery_budget(settings.discord_global_rate))
+            runtime = Runtime(settings, database, client, monitor, clock=clock, pacer=pacer)
             for mode, chosen in (
                 (sequential, unseen_picks[:calls]),
                 (concurrent, unseen_picks[calls:]),

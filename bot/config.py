@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     stale_after_days: int = Field(default=365, ge=1)
     http_concurrency: int = Field(default=2, ge=1, le=16)
     http_timeout_seconds: float = Field(default=20.0, gt=0)
+    discord_global_rate: int = Field(default=50, ge=1)
     log_level: str = "INFO"
     #: Gateway shards in all (unset: as many as Discord recommends) and this process's share.
     shard_count: int | None = Field(default=None, ge=1)

@@ -20,8 +20,6 @@ from bot.app.liveness import SLACK
 from bot.app.loops import Loop
 from bot.app.roles import Role
 from bot.delivery.registration import Registration
-from bot.delivery.senders import RoutingSender
-from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.sender import DiscordSender
@@ -33,8 +31,7 @@ STANDBY_CHECK = 10.0
 class Background(commands.Cog):
     def __init__(self, bot: SentinelBot) -> None:
         self.bot = bot
-        sender = RoutingSender(DiscordSender(bot), WebhookSender(bot.http_client))
-        self.worker = delivery_worker(bot.runtime, sender)
+        self.worker = delivery_worker(bot.runtime, DiscordSender(bot), bot.http_client)
         self.registration = Registration(
             bot.runtime.database, clock=bot.runtime.clock, delivery_interval=bot.delivery_interval
         )
@@ -84,7 +81,10 @@ class Background(commands.Cog):
     async def _poll(self) -> RefreshPass | None:
         leading = await self.bot.leadership.hold()
         metrics.LEADER.set(leading)
-        return await refresh_pass(self.bot.runtime) if leading else None
+        found = await refresh_pass(self.bot.runtime) if leading else None
+        if found and (found.cycle.alerts_enqueued or found.stale_reports):
+            self.delivering.wake()  # deliver what the cycle found now, not at the next tick
+        return found
 
     async def _deliver(self) -> DeliveryReport:
         return await delivery_pass(self.bot.runtime, self.worker, self.registration)

@@ -243,6 +243,7 @@ class Alert(Base):
     __table_args__ = (
         Index(None, "status", "next_attempt_at"),
         CheckConstraint(_one_of("status", tuple(AlertStatus)), name="status"),
+        UniqueConstraint("channel_id", "dedup_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -255,7 +256,7 @@ class Alert(Base):
     grid_id: Mapped[int | None]
     event: Mapped[str] = mapped_column(String(32))
     #: `f"{channel_id}:{change.key}"`: a change reaches a channel once, even if it flaps.
-    dedup_key: Mapped[str] = mapped_column(unique=True)
+    dedup_key: Mapped[str]
     summary: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]]
     #: A release's level (`bot.core.events.ReleaseLevel`), for digest-bypass filters.
@@ -267,6 +268,9 @@ class Alert(Base):
     sent_at: Mapped[datetime | None]
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: The delivery worker holding the alert (`bot.delivery.identity`), until `lease_until`.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
 
 
 class Cycle(Base):

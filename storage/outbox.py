@@ -1,7 +1,12 @@
 """The alert outbox and every change of an alert's state, in one place.
 
-The poll cycle enqueues; delivery workers claim (leaving out what a digest holds), lease by
-postponing, and settle: sent, retry, failed, dropped, or counted in a daily-cap summary line.
+The poll cycle enqueues; delivery workers claim (leaving out what a digest holds) and settle:
+sent, retry, failed, dropped, or counted in a daily-cap summary line.
+
+At most one row exists per (channel, dedup key), so a cycle re-run after a crash enqueues
+nothing twice. A claim is a lease: the worker's name in `claimed_by` until `lease_until`,
+taken by one conditional UPDATE, so two workers never hold the same row on SQLite or
+PostgreSQL; settling an alert (or giving it back) ends its lease.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.bypass import Bypass
 from bot.core.events import ReleaseLevel
 from storage._sql import affected_rows, dialect_insert
-from storage.models import Alert, AlertStatus
+from storage.models import Alert, AlertStatus, Subscription
+
+#: Attempts at a claim when other workers keep taking every candidate first.
+CLAIM_ROUNDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +64,7 @@ async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: dat
         for alert in alerts
     ]
     insert = dialect_insert(session, Alert.__table__)
-    statement = insert.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(
+    statement = insert.on_conflict_do_nothing(index_elements=["channel_id", "dedup_key"]).returning(
         insert.table.c.id
     )
     return len((await session.execute(statement, rows)).all())
@@ -78,42 +86,112 @@ def _held(hold: Hold) -> ColumnElement[bool]:
     return and_(held, not_(matches_bypass(hold.bypass))) if hold.bypass else held
 
 
+def unleased(now: datetime) -> ColumnElement[bool]:
+    """Alerts no worker holds at `now`: never claimed, given back, or their lease ran out."""
+    return or_(Alert.lease_until.is_(None), Alert.lease_until <= now)
+
+
+def due(now: datetime) -> ColumnElement[bool]:
+    """Pending alerts whose time has come and that no worker holds."""
+    return and_(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now, unleased(now))
+
+
 async def claim_due(
     session: AsyncSession,
     *,
+    worker: str,
     now: datetime,
+    lease_until: datetime,
     holds: Sequence[Hold] = (),
     limit: int | None = 100,
     channel_ids: Collection[int] | None = None,
+    webhooks_only: bool = False,
 ) -> list[Alert]:
-    """Pending alerts due by `now`, grouped by channel, oldest first: leaving out what a digest
-    `holds`, optionally only those of `channel_ids`.
+    """Lease to `worker` the alerts due by `now`, grouped by channel, oldest first, at most
+    `limit`, and return those it got: leaving out what a digest `holds`, optionally only those
+    of `channel_ids`, and with `webhooks_only` only alerts routed through a webhook (for a
+    process without a bot).
 
-    On PostgreSQL the rows stay locked until the caller's transaction ends and other workers
-    skip them (`FOR UPDATE SKIP LOCKED`), so settle or lease them in the same transaction.
+    The lease is one `UPDATE ... WHERE` the row is still free, so of two workers racing for a
+    row exactly one gets it, whatever the backend (PostgreSQL re-checks the condition after a
+    concurrent update; SQLite runs one writer at a time). `FOR UPDATE SKIP LOCKED` only spares
+    PostgreSQL workers from waiting on each other's candidates.
     """
     where = [not_(_held(hold)) for hold in holds]
     if channel_ids is not None:
         where.append(Alert.channel_id.in_(set(channel_ids)))
-    query = (
-        select(Alert)
-        .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now, *where)
+    if webhooks_only:
+        routed = select(Subscription.id).where(Subscription.webhook_url.is_not(None))
+        where.append(Alert.subscription_id.in_(routed))
+    candidates = (
+        select(Alert.id)
+        .where(due(now), *where)
         .order_by(Alert.channel_id, Alert.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(await session.scalars(query.execution_options(populate_existing=True)))
+    won: list[int] = []
+    for _ in range(CLAIM_ROUNDS):
+        ids = list(await session.scalars(candidates))
+        if not ids:
+            break
+        lease = (
+            update(Alert)
+            .where(Alert.id.in_(ids), due(now))
+            .values(claimed_by=worker, lease_until=lease_until)
+            .returning(Alert.id)
+            .execution_options(synchronize_session=False)
+        )
+        won = list(await session.scalars(lease))
+        if won:  # else another worker took every candidate first: look again
+            break
+    claimed = select(Alert).where(Alert.id.in_(won)).order_by(Alert.channel_id, Alert.id)
+    return list(await session.scalars(claimed.execution_options(populate_existing=True)))
+
+
+async def renew(session: AsyncSession, *, worker: str, now: datetime, lease_until: datetime) -> int:
+    """Extend every lease `worker` still holds (unsettled, not expired); how many it holds."""
+    return await affected_rows(
+        session,
+        update(Alert)
+        .where(
+            Alert.claimed_by == worker,
+            Alert.status == AlertStatus.PENDING,
+            Alert.lease_until > now,
+        )
+        .values(lease_until=lease_until),
+    )
+
+
+async def claimants(session: AsyncSession, *, now: datetime) -> list[str]:
+    """The workers holding a lease on some pending alert at `now`."""
+    rows = await session.scalars(
+        select(Alert.claimed_by)
+        .where(Alert.status == AlertStatus.PENDING, Alert.lease_until > now)
+        .distinct()
+    )
+    return [name for name in rows if name is not None]
+
+
+async def release(session: AsyncSession, workers: Collection[str]) -> int:
+    """Give back the pending alerts `workers` hold (a stopping worker, or dead ones)."""
+    if not workers:
+        return 0
+    return await affected_rows(
+        session,
+        update(Alert)
+        .where(Alert.claimed_by.in_(set(workers)), Alert.status == AlertStatus.PENDING)
+        .values(claimed_by=None, lease_until=None),
+    )
 
 
 async def postpone(session: AsyncSession, alert_ids: Collection[int], *, until: datetime) -> None:
-    """Keep pending alerts out of claims until `until`, without counting an attempt.
-
-    Used as a lease while a worker posts what it claimed, and to wait for a sender.
-    """
+    """Give claimed alerts back, due again at `until`, without counting an attempt (to wait
+    for a sender, or behind a failed message of their destination)."""
     await session.execute(
         update(Alert)
         .where(Alert.id.in_(set(alert_ids)), Alert.status == AlertStatus.PENDING)
-        .values(next_attempt_at=until)
+        .values(next_attempt_at=until, claimed_by=None, lease_until=None)
     )
 
 
@@ -137,11 +215,11 @@ async def drop_pending(
 
 
 async def _settle(session: AsyncSession, alert_ids: Collection[int], **values: Any) -> None:
-    """Record one delivery attempt's outcome on each alert."""
+    """Record one delivery attempt's outcome on each alert, ending its lease."""
     await session.execute(
         update(Alert)
         .where(Alert.id.in_(set(alert_ids)))
-        .values(attempts=Alert.attempts + 1, **values)
+        .values(attempts=Alert.attempts + 1, claimed_by=None, lease_until=None, **values)
     )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from bot.config import DEFAULT_DJP_API_URL
 from bot.core.events import Change, Event
 from bot.core.records import parse_package
+from bot.delivery import identity
 from bot.delivery.senders import Destination, Message, RoutingSender, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryWorker
@@ -88,7 +90,14 @@ def worker_for(
     max_attempts: int = 8,
 ) -> DeliveryWorker:
     sender = RoutingSender(bot, WebhookSender(http))
-    return DeliveryWorker(database, sender, site_url=SITE, clock=clock, max_attempts=max_attempts)
+    return DeliveryWorker(
+        database,
+        sender,
+        site_url=SITE,
+        clock=clock,
+        max_attempts=max_attempts,
+        webhooks_only=bot is None,
+    )
 
 
 async def subscribe(
@@ -206,17 +215,50 @@ async def test_nothing_is_posted_twice_even_after_a_restart(
     assert len(discord_scene.fake.messages(discord_scene.alerts.id)) == 2
 
 
-async def test_alerts_of_a_worker_that_died_mid_batch_are_delivered_after_the_lease(
+async def test_a_stopped_worker_gives_its_claims_back_for_the_next_pass(
     database: Database, discord_scene: DiscordScene, http, clock
 ) -> None:
-    class Dies:
+    class Stops:
         async def send(self, destination: Destination, message: Message) -> int:
             raise asyncio.CancelledError
 
     sub = await subscribe(database, discord_scene)
     await enqueue(database, discord_scene, sub, 2)
     with pytest.raises(asyncio.CancelledError):
-        await DeliveryWorker(database, Dies(), site_url=SITE, clock=clock).run_once()
+        await DeliveryWorker(database, Stops(), site_url=SITE, clock=clock).run_once()
+
+    bot = RecordingSender()
+    assert (await worker_for(database, http, clock, bot=bot).run_once()).sent == 2
+
+
+async def claimed_by(database: Database, worker: str, clock: Clock) -> None:
+    async with database.transaction() as session:
+        claimed = await outbox.claim_due(
+            session, worker=worker, now=clock(), lease_until=clock() + LEASE
+        )
+    assert claimed
+
+
+async def test_claims_of_a_worker_that_died_on_this_host_are_taken_back_at_once(
+    database: Database, discord_scene: DiscordScene, http, clock
+) -> None:
+    sub = await subscribe(database, discord_scene)
+    await enqueue(database, discord_scene, sub, 2)
+    finished = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await finished.wait()
+    me = identity.current()
+    await claimed_by(database, str(replace(me, pid=finished.pid, token="gone")), clock)
+
+    bot = RecordingSender()
+    assert (await worker_for(database, http, clock, bot=bot).run_once()).sent == 2
+
+
+async def test_claims_of_a_worker_elsewhere_wait_for_its_short_lease(
+    database: Database, discord_scene: DiscordScene, http, clock
+) -> None:
+    sub = await subscribe(database, discord_scene)
+    await enqueue(database, discord_scene, sub, 2)
+    await claimed_by(database, "another-host:4242:abcd", clock)
 
     bot = RecordingSender()
     assert (await worker_for(database, http, clock, bot=bot).run_once()).messages == 0
@@ -413,7 +455,7 @@ async def test_oversized_upstream_text_is_cut_to_discords_limits(
     assert discord_scene.fake.violations == []
 
 
-async def test_without_a_bot_channel_alerts_wait_and_webhook_alerts_go_out(
+async def test_without_a_bot_only_webhook_alerts_are_claimed_and_a_bot_takes_the_rest_at_once(
     database: Database, discord_scene: DiscordScene, hook: FakeWebhook, http, clock
 ) -> None:
     by_bot = await subscribe(database, discord_scene, target_id=1)
@@ -422,11 +464,10 @@ async def test_without_a_bot_channel_alerts_wait_and_webhook_alerts_go_out(
     await enqueue(database, discord_scene, by_hook, 3, package_id=2)
 
     headless = await worker_for(database, http, clock).run_once()
-    clock.advance(hours=1)
     bot = RecordingSender()
     with_bot = await worker_for(database, http, clock, bot=bot).run_once()
 
-    assert (headless.sent, headless.waiting) == (3, 2)
+    assert (headless.sent, headless.waiting) == (3, 0)
     assert [len(m.embeds) for m in discord_scene.fake.messages(discord_scene.alerts.id)] == [3]
     assert with_bot.sent == 2
     assert [d.webhook_url for d, _ in bot.posted] == [None]

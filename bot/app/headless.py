@@ -20,8 +20,6 @@ from bot.app.liveness import SLACK, Liveness
 from bot.app.loops import Loop
 from bot.app.runtime import Runtime
 from bot.delivery.registration import Registration
-from bot.delivery.senders import RoutingSender
-from bot.delivery.webhook import WebhookSender
 from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
@@ -45,7 +43,7 @@ async def serve_headless(
     beats in `liveness`, which `/healthz` reads.
     """
     liveness = liveness or Liveness()
-    worker = delivery_worker(runtime, RoutingSender(None, WebhookSender(http)))
+    worker = delivery_worker(runtime, None, http)
     leadership = Leadership(runtime.database)
     registration = Registration(
         runtime.database, clock=runtime.clock, delivery_interval=delivery_interval

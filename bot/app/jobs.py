@@ -14,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import metrics
 from bot.app.runtime import Runtime
 from bot.delivery.registration import Registration
-from bot.delivery.senders import Sender
+from bot.delivery.senders import RoutingSender, Sender
+from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import DeliveryReport, DeliveryWorker
 from bot.errors import SentinelError
 from bot.messages.cards import site_root
@@ -107,11 +108,16 @@ async def delivery_pass(
     return report
 
 
-def delivery_worker(runtime: Runtime, sender: Sender) -> DeliveryWorker:
-    """The outbox worker, on the runtime's clock."""
+def delivery_worker(
+    runtime: Runtime, bot: Sender | None, http: httpx.AsyncClient
+) -> DeliveryWorker:
+    """The outbox worker, posting as `bot` and through webhooks (only webhook alerts without a
+    bot), paced by the process's share of Discord's budget and on the runtime's clock."""
     return DeliveryWorker(
         runtime.database,
-        sender,
+        RoutingSender(bot, WebhookSender(http)),
         site_url=site_root(runtime.settings.djp_api_url),
         clock=runtime.clock,
+        pacer=runtime.pacer,
+        webhooks_only=bot is None,
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.core.clock import Clock, utcnow
+from bot.delivery.pacing import Pacer, delivery_budget
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
 from storage.database import Database
@@ -24,6 +25,8 @@ class Runtime:
     client: DjangoPackagesClient
     monitor: Monitor
     clock: Clock
+    #: Delivery's share of Discord's global budget, shared by every delivery worker here.
+    pacer: Pacer
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:
@@ -41,8 +44,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         await database.upgrade()
         async with DjangoPackagesClient.from_settings(settings) as client:
             monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
+            pacer = Pacer(delivery_budget(settings.discord_global_rate))
             try:
-                yield Runtime(settings, database, client, monitor, clock=utcnow)
+                yield Runtime(settings, database, client, monitor, clock=utcnow, pacer=pacer)
             finally:
                 monitor.cancel_background_refreshes()
                 await monitor.background_refreshes()

@@ -8,6 +8,7 @@ overflow of the day becomes one summary line, and overflow after it is dropped.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,14 @@ class Post:
     message: Message
     alerts: list[Alert]
     summary: bool = False
+
+    @property
+    def nonce(self) -> str:
+        """Discord's idempotency key for this post (25 characters at most): the same alerts
+        give the same nonce, so a post repeated after a crash gets back the message Discord
+        already accepted instead of a second one."""
+        ids = ",".join(str(alert_id) for alert_id in sorted(a.id for a in self.alerts))
+        return hashlib.blake2b(ids.encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -45,7 +46,13 @@ def webhook_id(url: str) -> int:
 
 
 class WebhookSender:
-    """Executes the destination's webhook with `?wait=true`, so Discord returns the message."""
+    """Executes the destination's webhook with `?wait=true`, so Discord returns the message
+    (whose id is recorded on the alerts).
+
+    Each webhook is its own rate-limit bucket: when Discord's headers say it is used up
+    (`X-RateLimit-Remaining: 0`), the next post to it waits `X-RateLimit-Reset-After`. Webhooks
+    take no nonce, so a message's `nonce` is not sent.
+    """
 
     def __init__(
         self,
@@ -57,6 +64,8 @@ class WebhookSender:
         self.http = http
         self.sleep = sleep
         self.max_wait = max_wait
+        #: Webhook id → monotonic time its bucket refills, while it is used up.
+        self._refill: dict[int, float] = {}
 
     async def send(self, destination: Destination, message: Message) -> int:
         url = destination.webhook_url or ""
@@ -64,6 +73,7 @@ class WebhookSender:
             hook = webhook_id(url)
         except InvalidWebhookUrl as exc:
             raise DestinationGone(f"{exc} Subscribe again with a valid URL.") from None
+        message = {key: value for key, value in message.items() if key != "nonce"}
         response = await self._post(hook, url, message)
         if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
             wait = _retry_after(response)
@@ -74,10 +84,16 @@ class WebhookSender:
         return int(_answer(hook, response)["id"])
 
     async def _post(self, hook: int, url: str, message: Message) -> httpx.Response:
+        refill = self._refill.pop(hook, 0.0) - time.monotonic()
+        if refill > 0:
+            await self.sleep(refill)
         try:
-            return await self.http.post(url.strip(), params={"wait": "true"}, json=message)
+            response = await self.http.post(url.strip(), params={"wait": "true"}, json=message)
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+        if response.headers.get("X-RateLimit-Remaining") == "0":
+            self._refill[hook] = time.monotonic() + _reset_after(response)
+        return response
 
 
 async def resolve_webhook(http: httpx.AsyncClient, url: str) -> Destination:
@@ -129,6 +145,14 @@ def _discord_message(response: httpx.Response) -> str:
     except ValueError:
         return ""
     return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _reset_after(response: httpx.Response) -> float:
+    """Seconds until a used-up bucket refills, from `X-RateLimit-Reset-After`."""
+    try:
+        return float(response.headers.get("X-RateLimit-Reset-After", DEFAULT_RETRY_AFTER))
+    except ValueError:
+        return DEFAULT_RETRY_AFTER
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -1,12 +1,17 @@
 """Delivery: post the outbox's due alerts, grouped per destination, and settle every attempt.
 
-One `run_once` claims a batch of due alerts and leases them (their next attempt moves
-`LEASE` ahead, so another worker does not claim them while this one posts). Alerts for one
-destination and role become as few messages as Discord's limits allow; each message's alerts
-are marked sent in a short transaction right after Discord accepted it. A crash between the
-post and that commit is the one way an alert can be posted twice (after the lease ends); an
-alert is never lost. A lease outlived by slow posting could let a second worker post again, so
-keep `batch_size` modest for the time a batch takes.
+One `run_once` delivers until nothing is due: it claims a batch, posts it, and claims again at
+once. A claim is a lease in this worker's name (`bot.delivery.identity`), renewed every
+`RENEW_EVERY` while the pass runs and given back when it ends, so another worker never holds
+the same alert; claims of a worker that died on this host are taken back at the next claim,
+those of a worker elsewhere when their short lease runs out. Destinations are posted to
+concurrently (each one's messages in order), every post waits for the process's share of
+Discord's global budget (`bot.delivery.pacing`), and posted messages are recorded in batches
+(`bot.delivery.settler`).
+
+Each message carries a nonce derived from its alerts (`Post.nonce`): posted again after a
+crash between Discord accepting it and its record, Discord answers with the message it already
+has instead of posting twice. Webhooks have no nonce; their messages are recorded at once.
 
 Digests and daily caps (`bot.delivery.plan`) are decided at claim time from the alerts table
 and the channels' settings, nothing else: a digest channel's alerts are not claimed before
@@ -23,19 +28,26 @@ pending alerts; `NoRoute` leaves the alerts pending for later.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
 from bot.core.events import still_wants
+from bot.delivery import identity
 from bot.delivery.digest import holds, last_digest_time
+from bot.delivery.identity import WorkerId
+from bot.delivery.pacing import Pacer
 from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
+from bot.delivery.settler import Settler
 from bot.messages.alerts import SiteLinks
 from storage import channels, delivery_queries, outbox, subscriptions
 from storage.channels import ChannelPreferences
@@ -44,13 +56,18 @@ from storage.models import Alert, DigestMode
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)
+#: How long a claim holds without renewal: the wait for the claims of a worker that died on
+#: another host.
+LEASE = timedelta(seconds=30)
+#: Seconds between two renewals of a running pass's claims.
+RENEW_EVERY = 10.0
+#: Destinations posted to at the same time; the pacer keeps their sum within the budget.
+CONCURRENCY = 8
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 #: How long alerts no sender here can reach wait before they are looked at again.
 NO_ROUTE_WAIT = timedelta(minutes=5)
 UNWANTED = "Not delivered: its subscription was removed, paused or no longer asks for it."
-SUMMARIZED = "Not posted on its own: over the channel's daily cap, counted in the summary line."
 OVER_CAP = "Not delivered: over the channel's daily cap after the day's summary line."
 
 
@@ -85,27 +102,73 @@ class DeliveryWorker:
         *,
         site_url: str,
         clock: Clock = utcnow,
-        batch_size: int = 100,
+        batch_size: int = 200,
         max_attempts: int = 8,
+        pacer: Pacer | None = None,
+        webhooks_only: bool = False,
+        concurrency: int = CONCURRENCY,
+        worker: WorkerId | None = None,
     ) -> None:
+        """`webhooks_only`: this process has no bot, so it claims webhook alerts only."""
         self.database = database
         self.sender = sender
         self.site_url = site_url
         self.clock = clock
         self.batch_size = batch_size
         self.max_attempts = max_attempts
+        self.pacer = pacer
+        self.webhooks_only = webhooks_only
+        self.concurrency = concurrency
+        self.worker = worker or identity.current()
+        self._lease_lost = False
+
+    @property
+    def name(self) -> str:
+        """This worker's name on its claims."""
+        return str(self.worker)
 
     async def run_once(self) -> DeliveryReport:
-        """Claim the due alerts, post them destination by destination, settle each message."""
+        """Deliver until nothing is due: claim a batch, post it, settle it, claim again."""
         report = DeliveryReport()
-        for destination, outgoing in (await self._claim(report)).items():
-            await self._deliver(destination, outgoing, report)
-        return report
+        self._lease_lost = False
+        renewing = asyncio.create_task(self._keep_leases())
+        claimed_any = False
+        try:
+            while True:
+                claimed, posts = await self._claim(report)
+                if not claimed:
+                    return report
+                claimed_any = True
+                await self._post(posts, report)
+        finally:
+            renewing.cancel()
+            if claimed_any:
+                await asyncio.shield(self._give_back())
 
-    async def _claim(self, report: DeliveryReport) -> dict[Destination, list[Post]]:
-        """Lease a batch of due alerts (dropping those no subscription wants) and plan it."""
+    async def _keep_leases(self) -> None:
+        """Renew this worker's leases while the pass runs; stop posting if that fails."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            try:
+                now = self.clock()
+                async with self.database.transaction() as session:
+                    await outbox.renew(session, worker=self.name, now=now, lease_until=now + LEASE)
+            except Exception:
+                log.exception("could not renew delivery leases: stopping this pass")
+                self._lease_lost = True
+                return
+
+    async def _give_back(self) -> None:
+        """Release whatever this worker still holds, for the next pass or another worker."""
+        async with self.database.transaction() as session:
+            await outbox.release(session, [self.name])
+
+    async def _claim(self, report: DeliveryReport) -> tuple[int, dict[Destination, list[Post]]]:
+        """Lease a batch of due alerts (dropping those no subscription wants) and plan it;
+        how many alerts were claimed, and the posts."""
         now = self.clock()
         async with self.database.transaction() as session:
+            await self._take_back_orphans(session, now)
             claimed, preferences = await self._claim_channels(session, now)
             wanted = {a.subscription_id for a in claimed if a.subscription_id is not None}
             active = await delivery_queries.active_subscriptions(session, wanted)
@@ -120,7 +183,6 @@ class DeliveryWorker:
             report.dropped += await outbox.drop_pending(
                 session, alert_ids=[a.id for a in claimed if a.id not in kept], reason=UNWANTED
             )
-            await outbox.postpone(session, kept, until=now + LEASE)
             states = await _channel_states(
                 session, {a.channel_id: preferences[a.channel_id] for a, _ in routed}, now
             )
@@ -128,7 +190,17 @@ class DeliveryWorker:
             report.dropped += await outbox.drop_pending(
                 session, alert_ids=[a.id for a in plan.over_cap], reason=OVER_CAP
             )
-        return plan.posts
+        return len(claimed), plan.posts
+
+    async def _take_back_orphans(self, session: AsyncSession, now: datetime) -> None:
+        """Release the claims of workers that died on this host (see `bot.delivery.identity`)."""
+        orphans = [
+            name
+            for name in await outbox.claimants(session, now=now)
+            if (claimant := WorkerId.parse(name)) and self.worker.is_orphan(claimant)
+        ]
+        if await outbox.release(session, orphans):
+            log.info("took back the delivery claims of stopped worker(s): %s", ", ".join(orphans))
 
     async def _claim_channels(
         self, session: AsyncSession, now: datetime
@@ -136,7 +208,16 @@ class DeliveryWorker:
         """A batch of ready alerts, completed with every ready alert of its digest or capped
         channels, in claim order; and the settings of the batch's channels."""
         held = holds(await delivery_queries.digest_preferences(session), now)
-        claimed = await outbox.claim_due(session, now=now, holds=held, limit=self.batch_size)
+        claim = partial(
+            outbox.claim_due,
+            session,
+            worker=self.name,
+            now=now,
+            lease_until=now + LEASE,
+            holds=held,
+            webhooks_only=self.webhooks_only,
+        )
+        claimed = await claim(limit=self.batch_size)
         preferences = await channels.preferences_for(session, {a.channel_id for a in claimed})
         whole = [
             channel_id
@@ -144,9 +225,7 @@ class DeliveryWorker:
             if prefs.digest_mode is not DigestMode.IMMEDIATE or prefs.daily_cap
         ]
         if whole:
-            rest = await outbox.claim_due(
-                session, now=now, holds=held, limit=None, channel_ids=whole
-            )
+            rest = await claim(limit=None, channel_ids=whole)
             claimed = sorted({a.id: a for a in [*claimed, *rest]}.values(), key=_claim_order)
         return claimed, preferences
 
@@ -155,15 +234,38 @@ class DeliveryWorker:
         slugs = await delivery_queries.package_slugs(session, package_ids)
         return SiteLinks(self.site_url, slugs)
 
+    async def _post(self, posts: Mapping[Destination, list[Post]], report: DeliveryReport) -> None:
+        """Post a claimed batch, `concurrency` destinations at a time, and record it."""
+        settler = Settler(self.database, self.clock, report)
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(destination: Destination, outgoing: list[Post]) -> None:
+            async with slots:
+                await self._deliver(destination, outgoing, report, settler)
+
+        try:
+            await asyncio.gather(*(deliver(d, outgoing) for d, outgoing in posts.items()))
+        finally:
+            await asyncio.shield(settler.flush())
+
     async def _deliver(
-        self, destination: Destination, posts: Sequence[Post], report: DeliveryReport
+        self,
+        destination: Destination,
+        posts: Sequence[Post],
+        report: DeliveryReport,
+        settler: Settler,
     ) -> None:
         """Post one destination's messages in order, stopping at the first that fails."""
         for index, post in enumerate(posts):
+            if self._lease_lost:
+                return  # its alerts stay claimed until the lease ends, then go to another worker
             alerts = post.alerts
             later = [alert for rest in posts[index + 1 :] for alert in rest.alerts]
             try:
-                message_id = await self.sender.send(destination, post.message)
+                async with self.pacer.request() if self.pacer else nullcontext():
+                    message_id = await self.sender.send(
+                        destination, {**post.message, "nonce": post.nonce}
+                    )
             except NoRoute:
                 await self._postpone([*alerts, *later], NO_ROUTE_WAIT)
                 report.waiting += len(alerts) + len(later)
@@ -176,23 +278,7 @@ class DeliveryWorker:
                     log.exception("unexpected error posting to channel %s", destination.channel_id)
                 await self._retry(alerts, later, str(exc) or repr(exc), report)
                 return
-            await self._settle(post, message_id, report)
-
-    async def _settle(self, post: Post, message_id: int, report: DeliveryReport) -> None:
-        """Record a posted message on its alerts: sent, or counted in a cap summary line."""
-        ids = [a.id for a in post.alerts]
-        async with self.database.transaction() as session:
-            if post.summary:
-                await outbox.mark_summarized(
-                    session, ids, message_id=message_id, now=self.clock(), reason=SUMMARIZED
-                )
-            else:
-                await outbox.mark_sent(session, ids, message_id=message_id, now=self.clock())
-        report.messages += 1
-        if post.summary:
-            report.summarized += len(ids)
-        else:
-            report.sent += len(ids)
+            await settler.posted(post, message_id, at_once=destination.webhook_url is not None)
 
     async def _postpone(self, alerts: Sequence[Alert], wait: timedelta) -> None:
         async with self.database.transaction() as session:

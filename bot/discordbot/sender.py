@@ -16,8 +16,10 @@ NO_PINGS: dict[str, list[str]] = {"parse": []}
 class DiscordSender:
     """Posts Discord REST message payloads to channels through the bot's HTTP client.
 
-    discord.py handles 429s; 403 and 404 mean the channel is out of reach (`DestinationGone`,
-    worded for `/watch list`); 5xx and network errors may pass (`DeliveryFailed`).
+    discord.py handles 429s and waits out per-route buckets from the rate-limit headers; 403
+    and 404 mean the channel is out of reach (`DestinationGone`, worded for `/watch list`);
+    5xx and network errors may pass (`DeliveryFailed`). A message's `nonce` is sent with
+    `enforce_nonce`: Discord then answers a repeat of it with the message it already created.
     """
 
     def __init__(self, client: discord.Client) -> None:
@@ -26,6 +28,8 @@ class DiscordSender:
     async def send(self, destination: Destination, message: Message) -> int:
         check_message(message)
         payload = {"allowed_mentions": NO_PINGS, **message}
+        if "nonce" in payload:
+            payload["enforce_nonce"] = True
         channel = f"<#{destination.channel_id}>"
         try:
             posted = await self.client.http.send_message(

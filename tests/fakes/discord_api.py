@@ -46,7 +46,8 @@ from tests.fakes.discord_models import (
     Overwrite,
     PostedMessage,
 )
-from tests.fakes.discord_rest import API_PREFIX, Fault, RecordedRequest, RestApi
+from tests.fakes.discord_ratelimits import RateLimits
+from tests.fakes.discord_rest import API_PREFIX, Fault, PostHold, RecordedRequest, RestApi
 from tests.fakes.discord_state import WAIT_TIMEOUT, DiscordState, FakeWebhook, Violation
 
 DEFAULT_TOKEN = "fake-bot-token"
@@ -94,6 +95,7 @@ class FakeDiscord:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.release_holds()
         await self.gateway.disconnect(code=1001)
         if self._runner is not None:
             await self._runner.cleanup()
@@ -145,6 +147,11 @@ class FakeDiscord:
     @ack_deadline.setter
     def ack_deadline(self, seconds: float) -> None:
         self.state.ack_deadline = seconds
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The global budget (50/s) and per-route buckets (5 posts per 5 s in a channel)."""
+        return self.rest.limits
 
     @property
     def token_lifetime(self) -> float:
@@ -230,6 +237,16 @@ class FakeDiscord:
     ) -> None:
         """Answer 429 like Discord (a `Via` header and JSON `retry_after`): discord.py retries."""
         self.rest.faults.append(Fault(route_substring, 429, times, retry_after, is_global))
+
+    def hold_post(self, number: int, *, accepted: bool) -> PostHold:
+        """Hold the bot's `number`-th message post from now on (see `PostHold`)."""
+        hold = PostHold(self.rest.bot_posts + number, accepted)
+        self.rest.holds.append(hold)
+        return hold
+
+    def release_holds(self) -> None:
+        for hold in self.rest.holds:
+            hold.release()
 
     async def disconnect_gateway(self, code: int = 4000) -> None:
         """Drop the bot's gateway sessions from the server side; discord.py RESUMEs."""

@@ -340,6 +340,7 @@ class PostedMessage:
     timestamp: str = field(default_factory=iso_now)
     edited_timestamp: str | None = None
     deleted: bool = False
+    nonce: str | int | None = None
 
     @property
     def ephemeral(self) -> bool:
@@ -371,6 +372,8 @@ class PostedMessage:
         }
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
         if self.webhook_id is not None:
             data["webhook_id"] = str(self.webhook_id)
             data["application_id"] = str(self.webhook_id)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,7 @@ from tests.fakes.discord_models import (
     VIEW_CHANNEL,
     PostedMessage,
 )
+from tests.fakes.discord_ratelimits import RateLimits, rate_limited
 from tests.fakes.discord_state import DiscordState
 from tests.fakes.discord_webhooks import Webhooks
 
@@ -60,20 +62,23 @@ class Fault:
             return json_response(
                 {"message": f"{self.status}: Server Error", "code": 0}, self.status
             )
-        scope = "global" if self.is_global else "user"
-        headers = {
-            "Via": "1.1 google",
-            "Retry-After": str(max(1, round(self.retry_after))),
-            "X-RateLimit-Scope": scope,
-        }
-        if self.is_global:
-            headers["X-RateLimit-Global"] = "true"
-        body = {
-            "message": "You are being rate limited.",
-            "retry_after": self.retry_after,
-            "global": self.is_global,
-        }
-        return json_response(body, 429, headers)
+        return rate_limited(self.retry_after, "global" if self.is_global else "user")
+
+
+@dataclass
+class PostHold:
+    """Hold the bot's `number`-th message post (counting from 1): before Discord creates the
+    message, or, with `accepted`, after it created it but before the answer leaves. The test
+    waits for `reached`, does what it wants (kill the bot), then `release()`s it; a post held
+    before creation is then refused, as nobody is listening any more."""
+
+    number: int
+    accepted: bool
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class RestApi:
@@ -84,6 +89,9 @@ class RestApi:
         self.gateway_url = gateway_url
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.limits = RateLimits()
+        self.holds: list[PostHold] = []
+        self.bot_posts = 0
         self.webhooks = Webhooks(state)
 
     def add_routes(self, app: web.Application) -> None:
@@ -121,9 +129,13 @@ class RestApi:
             return await handler(request)
         path = request.path.removeprefix(API_PREFIX)
         request[BODY], request[UPLOADS] = await read_body(request)
-        response = self._answer_fault(f"{request.method} {path}") or await self._handle(
-            request, handler, path
+        bot_token = request.headers.get("Authorization", "").startswith("Bot ")
+        refused = self._answer_fault(f"{request.method} {path}") or self.limits.admit(
+            request.method, path, bot_token=bot_token
         )
+        response = refused or await self._handle(request, handler, path)
+        if refused is None:
+            response.headers.update(self.limits.headers(request.method, path))
         self.requests.append(
             RecordedRequest(
                 request.method, path, dict(request.query), request[BODY], response.status
@@ -208,16 +220,32 @@ class RestApi:
         return json_response(channel.payload())
 
     async def post_message(self, request: web.Request) -> web.Response:
+        """Create a message; with `enforce_nonce`, a nonce the bot used in the last
+        `nonce_window` seconds gets that message back instead of a new one, as on Discord."""
         channel_id = int(request.match_info["channel_id"])
         self._require(channel_id, SEND_MESSAGES)
-        message = self.state.create_message(
+        body = json_body(request)
+        self.bot_posts += 1
+        hold = next((h for h in self.holds if h.number == self.bot_posts), None)
+        if hold is not None and not hold.accepted:
+            await self._wait(hold)
+            raise DiscordError(503, 0, "503: the client went away")
+        earlier = self.state.message_with_nonce(body) if body.get("enforce_nonce") else None
+        message = earlier or self.state.create_message(
             channel_id,
-            json_body(request),
+            body,
             request_uploads(request),
             author=self.state.bot.payload(),
             where=f"POST /channels/{channel_id}/messages",
         )
+        if hold is not None:
+            await self._wait(hold)
         return json_response(message.payload())
+
+    @staticmethod
+    async def _wait(hold: PostHold) -> None:
+        hold.reached.set()
+        await hold.released.wait()
 
     async def get_message(self, request: web.Request) -> web.Response:
         channel_id = int(request.match_info["channel_id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,10 @@ class DiscordState:
     commands: dict[int | None, list[dict[str, Any]]] = field(default_factory=dict)
     command_ids: dict[tuple[int | None, str], int] = field(default_factory=dict)
     violations: list[Violation] = field(default_factory=list)
+    #: Seconds a bot message's nonce is remembered ("the past few minutes" on Discord).
+    nonce_window: float = 300.0
+    #: Nonce → (message id, monotonic time it was posted), for `enforce_nonce`.
+    nonces: dict[str, tuple[int, float]] = field(default_factory=dict)
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -146,6 +151,14 @@ class DiscordState:
         self.check(message_problems(body, has_files=bool(uploads)), where)
         return self.store_message(channel_id, body, uploads, author=author, **fields)
 
+    def message_with_nonce(self, body: dict[str, Any]) -> PostedMessage | None:
+        """The bot's message posted with `body`'s nonce within `nonce_window`, if any."""
+        nonce = body.get("nonce")
+        known = self.nonces.get(str(nonce)) if nonce is not None else None
+        if known is None or time.monotonic() - known[1] > self.nonce_window:
+            return None
+        return self.messages.get(known[0])
+
     def store_message(
         self,
         channel_id: int,
@@ -159,8 +172,11 @@ class DiscordState:
         guild, _ = self.find_channel(channel_id)
         message = PostedMessage(self.new_id(), channel_id, guild.id, author, **fields)
         message.flags |= body.get("flags") or 0
+        message.nonce = body.get("nonce")
         self.apply(message, body, uploads)
         self.messages[message.id] = message
+        if message.nonce is not None and author.get("id") == str(self.bot.id):
+            self.nonces[str(message.nonce)] = (message.id, time.monotonic())
         return message
 
     def edit_message(

@@ -18,6 +18,7 @@ import pytest
 
 from bot.app.runtime import Runtime, monitor_settings
 from bot.config import Settings
+from bot.delivery.pacing import Pacer, delivery_budget
 from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.djp.client import DjangoPackagesClient
@@ -77,7 +78,8 @@ def runtime(
     clock: SteppingClock,
 ) -> Runtime:
     monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
-    return Runtime(app_settings, database, djp_client, monitor, clock)
+    pacer = Pacer(delivery_budget(app_settings.discord_global_rate))
+    return Runtime(app_settings, database, djp_client, monitor, clock, pacer)
 
 
 @pytest.fixture

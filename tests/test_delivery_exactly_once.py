@@ -1,0 +1,82 @@
+"""Exactly once through the real discord.py client and the fake Discord: nonces, paced posts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import select
+
+from bot.delivery.senders import Destination
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.sender import DiscordSender
+from storage.database import Database
+from storage.models import Alert, AlertStatus
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_runner import DiscordScene
+from tests.plugins.app import SteppingClock, alerts_in, background
+from tests.plugins.release import release_in_channels
+
+
+async def test_a_post_repeated_with_its_nonce_gets_back_the_message_discord_has(
+    sentinel: SentinelBot, discord_scene: DiscordScene
+) -> None:
+    sender = DiscordSender(sentinel)
+    where = Destination(discord_scene.guild.id, discord_scene.alerts.id)
+    message = {"content": "django-flatblocks 1.0.1 released", "nonce": "a1b2c3"}
+
+    first = await sender.send(where, message)
+    again = await sender.send(where, message)
+    other = await sender.send(where, {**message, "nonce": "d4e5f6"})
+
+    assert first == again != other
+    assert len(alerts_in(discord_scene.fake, discord_scene.alerts.id)) == 2
+
+
+async def test_a_pass_cut_off_after_discord_accepted_a_post_never_posts_it_twice(
+    sentinel: SentinelBot, discord_scene: DiscordScene, database: Database, clock: SteppingClock
+) -> None:
+    fake = discord_scene.fake
+    channels = await release_in_channels(database, fake, discord_scene.guild, 3, now=clock())
+    hold = fake.hold_post(2, accepted=True)
+    cut_off = asyncio.create_task(background(sentinel).deliver_once())
+    await asyncio.wait_for(hold.reached.wait(), 5)
+    cut_off.cancel()
+    await asyncio.gather(cut_off, return_exceptions=True)
+    hold.release()
+
+    await background(sentinel).deliver_once()
+
+    posted = {c: alerts_in(fake, c) for c in channels}
+    assert [len(messages) for messages in posted.values()] == [1, 1, 1]
+    async with database.session() as session:
+        stored = list(await session.scalars(select(Alert).order_by(Alert.channel_id)))
+    assert {a.status for a in stored} == {AlertStatus.SENT}
+    assert {a.channel_id: a.message_id for a in stored} == {
+        c: messages[0].id for c, messages in posted.items()
+    }
+
+
+async def test_a_large_release_is_paced_under_discords_global_limit(
+    sentinel: SentinelBot, discord_scene: DiscordScene, database: Database, clock: SteppingClock
+) -> None:
+    fake = discord_scene.fake
+    channels = await release_in_channels(database, fake, discord_scene.guild, 120, now=clock())
+
+    report = await background(sentinel).deliver_once()
+
+    assert report.sent == 120
+    assert [len(alerts_in(fake, c)) for c in channels] == [1] * 120
+    assert [(r.path, r.body) for r in fake.requests if r.status == 429] == []
+
+
+async def test_the_fake_refuses_the_bot_token_over_50_requests_a_second(
+    discord_fake: FakeDiscord,
+) -> None:
+    async with httpx.AsyncClient(base_url=discord_fake.api_base) as client:
+        auth = {"Authorization": f"Bot {discord_fake.token}"}
+        answers = await asyncio.gather(*(client.get("/users/@me", headers=auth) for _ in range(60)))
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == 10
+    assert refused[0].headers["X-RateLimit-Global"] == "true"
+    assert refused[0].json()["global"] is True
