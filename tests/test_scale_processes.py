@@ -139,7 +139,7 @@ def delivered(fake: FakeDiscord, channels: list[FakeChannel], version: str) -> C
     )
 
 
-async def test_a_split_bot_alerts_every_channel_once_and_survives_its_monitor_dying(
+async def test_a_split_bot_alerts_every_channel_once_and_survives_sigkill_of_its_parts(
     fleet: tuple[Fleet, FakeDiscord, list[FakeChannel]], djp_api: FakeDjangoPackages
 ) -> None:
     processes, fake, channels = fleet
@@ -180,19 +180,32 @@ async def test_a_split_bot_alerts_every_channel_once_and_survives_its_monitor_dy
         lambda: cycled(processes, standby), "the standby's first cycle", INTERVAL * 5
     )
 
+    djp_api.update_package(PACKAGE, pypi_version="10.0.0")
+    await until(lambda: sum(delivered(fake, channels, "10.0.0").values()) >= 50, "a first few")
+    processes.kill("delivery-a")  # mid-batch: it had claimed some and posted some
+    killed_at = time.monotonic()
+    await until(lambda: min(delivered(fake, channels, "10.0.0").values()) >= 1, "the rest")
+    recovery = time.monotonic() - killed_at
+    await asyncio.sleep(INTERVAL * 2)
+    second = delivered(fake, channels, "10.0.0")
+
     print(
         f"\nalerts expected {len(channels)}, posted {sum(first.values())}, "
         f"channels with 0: {sum(1 for n in first.values() if n == 0)}, "
         f"duplicated: {sum(n - 1 for n in first.values() if n > 1)}, "
         f"all posted {fan_out:.1f} s after the release; "
         f"package requests per {INTERVAL:.0f} s interval: one monitor {one_monitor:.2f}, "
-        f"two monitors {two_monitors:.2f}; takeover after SIGKILL {takeover:.1f} s"
+        f"two monitors {two_monitors:.2f}; takeover after SIGKILL {takeover:.1f} s; "
+        f"after SIGKILL of a delivery worker mid-batch: posted {sum(second.values())}, "
+        f"duplicated {sum(n - 1 for n in second.values() if n > 1)}, "
+        f"the last {recovery:.1f} s after the kill"
     )
     assert sorted(leaders.values()) == [0.0, 1.0], processes.logs()
     for answer in answers:
         assert answer.embeds[0]["title"] == "django-flatblocks"
         assert answer.errors == []
     assert set(first.values()) == {1}, "every channel gets the release exactly once"
+    assert set(second.values()) == {1}, "a killed worker's alerts are neither lost nor doubled"
     assert two_monitors <= one_monitor <= 1.0
     assert takeover <= INTERVAL + 2.0, processes.logs()
     assert fake.violations == []
