@@ -15,11 +15,17 @@ from __future__ import annotations
 from discord.ext import commands
 
 from bot import metrics
-from bot.app.jobs import RefreshPass, delivery_pass, delivery_worker, refresh_pass, survive
+from bot.app.jobs import (
+    RefreshPass,
+    delivery_pass,
+    delivery_registration,
+    delivery_worker,
+    refresh_pass,
+    survive,
+)
 from bot.app.liveness import SLACK
 from bot.app.loops import Loop
 from bot.app.roles import Role
-from bot.delivery.registration import Registration
 from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.sender import DiscordSender
@@ -32,9 +38,7 @@ class Background(commands.Cog):
     def __init__(self, bot: SentinelBot) -> None:
         self.bot = bot
         self.worker = delivery_worker(bot.runtime, DiscordSender(bot), bot.http_client)
-        self.registration = Registration(
-            bot.runtime.database, clock=bot.runtime.clock, delivery_interval=bot.delivery_interval
-        )
+        self.registration = delivery_registration(bot.runtime, bot.delivery_interval)
         self.polling = Loop(
             "refresh cycle",
             self._poll,

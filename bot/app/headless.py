@@ -15,11 +15,16 @@ from typing import Any
 import httpx
 
 from bot import metrics
-from bot.app.jobs import delivery_pass, delivery_worker, refresh_pass, survive
+from bot.app.jobs import (
+    delivery_pass,
+    delivery_registration,
+    delivery_worker,
+    refresh_pass,
+    survive,
+)
 from bot.app.liveness import SLACK, Liveness
 from bot.app.loops import Loop
 from bot.app.runtime import Runtime
-from bot.delivery.registration import Registration
 from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
@@ -45,9 +50,7 @@ async def serve_headless(
     liveness = liveness or Liveness()
     worker = delivery_worker(runtime, None, http)
     leadership = Leadership(runtime.database)
-    registration = Registration(
-        runtime.database, clock=runtime.clock, delivery_interval=delivery_interval
-    )
+    registration = delivery_registration(runtime, delivery_interval)
 
     async def deliver() -> None:
         await delivery_pass(runtime, worker, registration)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.delivery.pacing import delivery_budget
 from bot.delivery.registration import Registration
 from bot.delivery.senders import RoutingSender, Sender
 from bot.delivery.webhook import WebhookSender
@@ -84,10 +85,11 @@ async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -
 async def delivery_pass(
     runtime: Runtime, worker: DeliveryWorker, registration: Registration
 ) -> DeliveryReport:
-    """A beat in the registry of delivery workers, then one pass over the outbox, counted in
-    the metrics with the backlog it leaves."""
-    await registration.beat()
-    report = await worker.run_once()
+    """One pass over the outbox at this worker's share of Discord's budget (beating in the
+    registry of delivery workers while it runs), counted in the metrics with the backlog it
+    leaves."""
+    async with registration.beating():
+        report = await worker.run_once()
     outcomes = {
         "posted": report.sent,
         "summarized": report.summarized,
@@ -106,6 +108,17 @@ async def delivery_pass(
     age = (runtime.clock() - oldest).total_seconds() if oldest else 0.0
     metrics.OUTBOX_OLDEST_PENDING_AGE.set(max(age, 0.0))
     return report
+
+
+def delivery_registration(runtime: Runtime, delivery_interval: float) -> Registration:
+    """This process's entry among the delivery workers, pacing `runtime.pacer` to its share."""
+    return Registration(
+        runtime.database,
+        runtime.pacer,
+        budget=delivery_budget(runtime.settings.discord_global_rate),
+        clock=runtime.clock,
+        delivery_interval=delivery_interval,
+    )
 
 
 def delivery_worker(
