@@ -173,6 +173,25 @@ async def claimants(session: AsyncSession, *, now: datetime) -> list[str]:
     return [name for name in rows if name is not None]
 
 
+async def channels_held_elsewhere(
+    session: AsyncSession, channel_ids: Collection[int], *, worker: str, now: datetime
+) -> set[int]:
+    """Of `channel_ids`, those with a pending alert another worker holds at `now`."""
+    if not channel_ids:
+        return set()
+    held = await session.scalars(
+        select(Alert.channel_id)
+        .where(
+            Alert.channel_id.in_(set(channel_ids)),
+            Alert.status == AlertStatus.PENDING,
+            Alert.lease_until > now,
+            Alert.claimed_by != worker,
+        )
+        .distinct()
+    )
+    return set(held)
+
+
 async def release(session: AsyncSession, workers: Collection[str]) -> int:
     """Give back the pending alerts `workers` hold (a stopping worker, or dead ones)."""
     if not workers:

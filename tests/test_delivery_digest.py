@@ -524,3 +524,24 @@ async def test_a_digest_cut_short_by_a_failure_resumes_with_what_did_not_go_out(
     assert first.sent + second.sent == 300
     shown = lines(channel.messages())
     assert len(shown) == len(set(shown)) == 300
+
+
+async def test_a_capped_channel_another_worker_posts_to_is_left_to_it(channel: Channel) -> None:
+    await channel.settings(daily_cap=2)
+    for n in range(3):
+        await channel.release(f"1.{n}.0")
+    async with channel.database.transaction() as session:  # a worker elsewhere holds them
+        now = channel.clock()
+        await outbox.claim_due(session, worker="elsewhere:1:aa", now=now, lease_until=now + LEASE)
+    for n in range(3):
+        await channel.release(f"2.{n}.0")
+
+    meanwhile = await channel.deliver()
+    async with channel.database.transaction() as session:  # that worker is gone
+        await outbox.release(session, ["elsewhere:1:aa"])
+    after = await channel.deliver()
+
+    assert (meanwhile.messages, meanwhile.sent, meanwhile.summarized) == (0, 0, 0)
+    assert (after.sent, after.summarized) == (2, 4)
+    summaries = [m for m in channel.messages() if m.content and "daily cap" in m.content]
+    assert len(summaries) == 1

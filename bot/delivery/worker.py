@@ -206,7 +206,9 @@ class DeliveryWorker:
         self, session: AsyncSession, now: datetime
     ) -> tuple[list[Alert], dict[int, ChannelPreferences]]:
         """A batch of ready alerts, completed with every ready alert of its digest or capped
-        channels, in claim order; and the settings of the batch's channels."""
+        channels, in claim order; and the settings of the batch's channels. A digest or capped
+        channel another worker is posting to is left to that worker, so one digest and one cap
+        summary line are posted however many workers run."""
         held = holds(await delivery_queries.digest_preferences(session), now)
         claim = partial(
             outbox.claim_due,
@@ -224,6 +226,13 @@ class DeliveryWorker:
             for channel_id, prefs in preferences.items()
             if prefs.digest_mode is not DigestMode.IMMEDIATE or prefs.daily_cap
         ]
+        busy = await outbox.channels_held_elsewhere(session, whole, worker=self.name, now=now)
+        if busy:  # another worker posts there: its digest or cap summary must see them all
+            await outbox.postpone(
+                session, [a.id for a in claimed if a.channel_id in busy], until=now
+            )
+            claimed = [a for a in claimed if a.channel_id not in busy]
+            whole = [channel_id for channel_id in whole if channel_id not in busy]
         if whole:
             rest = await claim(limit=None, channel_ids=whole)
             claimed = sorted({a.id: a for a in [*claimed, *rest]}.values(), key=_claim_order)
