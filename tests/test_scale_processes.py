@@ -123,7 +123,11 @@ def package_requests(djp_api: FakeDjangoPackages) -> int:
 PACKAGE_PATH = f"/packages/{PACKAGE}/"
 
 
-async def requests_per_interval(djp_api: FakeDjangoPackages, intervals: int = 4) -> float:
+#: Poll intervals each request count runs over.
+INTERVALS = 4
+
+
+async def requests_per_interval(djp_api: FakeDjangoPackages, intervals: int = INTERVALS) -> float:
     before = package_requests(djp_api)
     await asyncio.sleep(INTERVAL * intervals)
     return (package_requests(djp_api) - before) / intervals
@@ -206,7 +210,8 @@ async def test_a_split_bot_alerts_every_channel_once_and_survives_sigkill_of_its
         assert answer.errors == []
     assert set(first.values()) == {1}, "every channel gets the release exactly once"
     assert set(second.values()) == {1}, "a killed worker's alerts are neither lost nor doubled"
-    assert two_monitors <= one_monitor <= 1.0
+    # Once per interval, however many monitors; a window of N intervals may catch N + 1 cycles.
+    assert max(one_monitor, two_monitors) <= 1 + 1 / INTERVALS
     assert takeover <= INTERVAL + 2.0, processes.logs()
     assert fake.violations == []
 
