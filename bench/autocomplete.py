@@ -4,7 +4,8 @@ The catalog is synced from the fake Django Packages API into SQLite (not measure
 query goes through `bot.app.lookup.find_names`, the function behind every slug option, as a
 person types names letter by letter, with and without typos. Printed as JSON lines:
 
-- `steady`: p50, p95 and max per keystroke, the in-memory index warm;
+- `steady`: p50, p95 and max CPU milliseconds per keystroke, the in-memory index warm (and
+  the wall-clock p95, which a busy machine inflates);
 - `first`: the very first query, which loads the index from the database;
 - `after-refresh`: the first keystroke after a refresh stored new names (the index rebuilds);
 - `floor`: a plain substring scan of the 6,000 names in memory, the least any in-memory
@@ -47,6 +48,8 @@ TYPED = (
     "storages s3",
 )
 LIMIT_MS = 5.0
+#: Wall-clock milliseconds of the steady queries, alongside their CPU time.
+WALL: list[float] = []
 
 
 def keystrokes() -> Iterator[str]:
@@ -72,9 +75,9 @@ def figures(name: str, samples: list[float]) -> dict[str, object]:
 
 
 def timed(run: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    started = time.thread_time()
     run()
-    return (time.perf_counter() - started) * 1000
+    return (time.thread_time() - started) * 1000
 
 
 def substring_scan(names: list[str], text: str) -> list[str]:
@@ -83,9 +86,12 @@ def substring_scan(names: list[str], text: str) -> list[str]:
 
 
 async def timed_query(runtime: Runtime, text: str) -> float:
-    started = time.perf_counter()
+    """Milliseconds of CPU one query costs: on a shared machine, wall time also counts the
+    other processes' turns (the wall p95 is printed too, as `wall_p95_ms`)."""
+    started, wall = time.thread_time(), time.perf_counter()
     await find_names(runtime, "package", text, AUTOCOMPLETE_CHOICES)
-    return (time.perf_counter() - started) * 1000
+    WALL.append((time.perf_counter() - wall) * 1000)
+    return (time.thread_time() - started) * 1000
 
 
 async def measure(packages: int, database_url: str) -> list[dict[str, object]]:
@@ -94,7 +100,9 @@ async def measure(packages: int, database_url: str) -> list[dict[str, object]]:
         async with open_runtime(settings) as runtime:
             await runtime.monitor.sync_catalog()
             first = await timed_query(runtime, "flatblocks")
+            WALL.clear()
             steady = [await timed_query(runtime, text) for text in [*keystrokes()] * 3]
+            wall_p95 = percentile(WALL, 0.95)
             for payload in list(api.packages.values())[:20]:
                 api.update_package(payload["id"], title=f"{payload['title']} renamed")
             await runtime.monitor.sync_catalog()
@@ -102,7 +110,7 @@ async def measure(packages: int, database_url: str) -> list[dict[str, object]]:
     names = [f"{p['slug']} {p['title']}".lower() for p in api.packages.values()]
     floor = [timed(partial(substring_scan, names, text)) for text in keystrokes()]
     return [
-        figures("steady", steady),
+        figures("steady", steady) | {"wall_p95_ms": round(wall_p95, 3)},
         figures("first", [first]),
         figures("after-refresh", [after_refresh]),
         figures("floor", floor),

@@ -8,9 +8,15 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/sentinel.db"
 DEFAULT_DJP_API_URL = "https://djangopackages.org/api/v4/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def default_database_url() -> str:
+    """SQLite in the user's data directory: the same file from whichever folder the CLI runs."""
+    from platformdirs import user_data_path
+
+    return f"sqlite+aiosqlite:///{user_data_path('djp-sentinel') / 'sentinel.db'}"
 
 
 class Settings(BaseSettings):
@@ -18,24 +24,53 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    discord_token: SecretStr | None = None
-    database_url: str = DEFAULT_DATABASE_URL
-    djp_api_url: str = DEFAULT_DJP_API_URL
-    discord_api_base: str | None = None
-    discord_gateway_url: str | None = None
-    dev_guild_id: int | None = None
-    poll_interval_seconds: float = Field(default=21600, ge=1)
-    stale_after_days: int = Field(default=365, ge=1)
-    http_concurrency: int = Field(default=2, ge=1, le=16)
-    http_timeout_seconds: float = Field(default=20.0, gt=0)
-    discord_global_rate: int = Field(default=50, ge=1)
-    log_level: str = "INFO"
-    #: Gateway shards in all (unset: as many as Discord recommends) and this process's share.
-    shard_count: int | None = Field(default=None, ge=1)
-    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
-    #: Serve /healthz and /metrics on this port (unset: no HTTP server).
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    metrics_host: str = "127.0.0.1"
+    discord_token: SecretStr | None = Field(
+        default=None, description="the bot token; `run` and `sync-commands` need it"
+    )
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="any SQLAlchemy async URL, e.g. postgresql+asyncpg://…",
+    )
+    djp_api_url: str = Field(
+        default=DEFAULT_DJP_API_URL, description="base of the Django Packages API"
+    )
+    discord_api_base: str | None = Field(
+        default=None, description="REST base for Discord (a proxy, or a local fake)"
+    )
+    discord_gateway_url: str | None = Field(
+        default=None, description="gateway URL (default: the one DISCORD_API_BASE announces)"
+    )
+    dev_guild_id: int | None = Field(
+        default=None, description="sync slash commands to this guild only, at start"
+    )
+    poll_interval_seconds: float = Field(
+        default=21600, ge=1, description="seconds between refreshes of watched records"
+    )
+    stale_after_days: int = Field(
+        default=365, ge=1, description="days without a commit before a package is stale"
+    )
+    http_concurrency: int = Field(
+        default=2, ge=1, le=16, description="parallel requests to Django Packages"
+    )
+    http_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="seconds before a request to Django Packages fails"
+    )
+    discord_global_rate: int = Field(
+        default=50, ge=1, description="requests per second the bot allows itself towards Discord"
+    )
+    log_level: str = Field(
+        default="INFO", description="DEBUG adds our debug lines and every HTTP request"
+    )
+    shard_count: int | None = Field(
+        default=None, ge=1, description="gateway shards in all (default: Discord's advice)"
+    )
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = Field(
+        default=None, description="the shards this process holds, e.g. 0,1"
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, description="serve /healthz and /metrics on this port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="the address they listen on")
 
     @field_validator("shard_ids", mode="before")
     @classmethod

@@ -17,6 +17,11 @@ from types import TracebackType
 CHATTY_LOGGERS = ("httpx", "alembic", "discord.gateway")
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 HIDDEN = "***"
+#: Our own packages: only they log at DEBUG. Libraries stay at INFO even then, so DEBUG shows
+#: our lines and every HTTP request (httpx, at INFO), never the database driver's statements.
+OWN_LOGGERS = ("bot", "cogs", "storage")
+#: discord.py warns at every start about voice support, which the bot never uses.
+VOICE_WARNINGS = ("PyNaCl is not installed", "davey is not installed")
 
 #: A webhook URL is a credential: keep its id for debugging, hide its token.
 _WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[\w-]+")
@@ -52,13 +57,26 @@ def _log_uncaught(
     logging.getLogger("djp-sentinel").critical("uncaught error", exc_info=(kind, error, traceback))
 
 
+class DropVoiceWarnings(logging.Filter):
+    """Silence discord.py's two "voice will NOT be supported" warnings (no voice here)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(VOICE_WARNINGS)
+
+
 def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
     """Log to stderr at `level` (a valid level name), hiding webhook tokens, bot tokens and
-    `secrets` everywhere, uncaught exceptions included."""
+    `secrets` everywhere, uncaught exceptions included. Only our own loggers go below INFO."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(secrets=secrets))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    numeric = logging.getLevelName(level)
+    logging.basicConfig(level=max(numeric, logging.INFO), handlers=[handler], force=True)
     sys.excepthook = _log_uncaught
-    if logging.getLogger().level > logging.DEBUG:
-        for name in CHATTY_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)
+    chatty = logging.NOTSET if numeric <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(chatty)
+    voice = logging.getLogger("discord.client")
+    if not any(isinstance(f, DropVoiceWarnings) for f in voice.filters):
+        voice.addFilter(DropVoiceWarnings())

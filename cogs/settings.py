@@ -40,12 +40,13 @@ from bot.discordbot.options import (
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.subscriptions import (
     Target,
-    channel_targets,
     describe,
+    followed_autocomplete,
+    followed_target,
     matching,
     subscribe_here,
 )
-from bot.messages.limits import CHOICE_NAME, escape_text, truncate
+from bot.messages.limits import escape_text
 from storage import channels, packages
 from storage.channels import ChannelPreferences
 from storage.models import DigestMode, TargetKind
@@ -81,6 +82,7 @@ class Settings(
         min_level="The smallest release to announce",
         prereleases="Announce pre-releases (alphas, betas, release candidates)",
     )
+    @app_commands.autocomplete(target=followed_autocomplete)
     @manager_only
     async def alerts(
         self,
@@ -95,7 +97,7 @@ class Settings(
         assert interaction.channel_id is not None
         if role is not None and clear_role:
             raise BadOption("Give a role or clear_role, not both.")
-        followed = await self._target(interaction.channel_id, target)
+        followed = await followed_target(self.bot.runtime, interaction.channel_id, target)
         subscription, _ = await subscribe_here(
             self.bot.runtime,
             interaction,
@@ -108,28 +110,6 @@ class Settings(
             include_prereleases=prereleases,
         )
         await answer(interaction, f"**{followed.label()}**\n{describe(subscription)}")
-
-    @alerts.autocomplete("target")
-    async def followed_here(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        assert interaction.channel_id is not None
-        targets = await channel_targets(self.bot.runtime, interaction.channel_id)
-        return [
-            app_commands.Choice(
-                name=truncate(f"{t.kind}: {t.title} ({t.slug})", CHOICE_NAME), value=t.key
-            )
-            for t in matching(targets, current)
-        ]
-
-    async def _target(self, channel_id: int, text: str) -> Target:
-        """The followed target named by an autocomplete value or a typed slug."""
-        targets = await channel_targets(self.bot.runtime, channel_id)
-        wanted = text.strip().lower()
-        for target in targets:
-            if wanted in (target.key.lower(), target.slug.lower()):
-                return target
-        raise BadOption(f"This channel does not follow “{text}”: pick one of the suggestions.")
 
     @app_commands.command(name="digest", description="Gather this channel's alerts in a digest.")
     @app_commands.describe(

@@ -1,4 +1,5 @@
-"""`/watch add|remove|list`: the packages a channel is alerted about."""
+"""`/watch add|remove|list|test`: the packages a channel is alerted about, and a sample alert
+to check where and how they arrive."""
 
 from __future__ import annotations
 
@@ -7,27 +8,36 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.events import Event, MinReleaseLevel
+from bot.delivery.senders import DeliveryFailed, DestinationGone
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, package_autocomplete
 from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
     MentionRole,
-    api_cooldown,
     manager_only,
+    setup_cooldown,
 )
+from bot.discordbot.reach import AlertChannel, check_alert_channel
 from bot.discordbot.replies import answer, defer_if_slow
+from bot.discordbot.sample import post_sample
 from bot.discordbot.subscriptions import (
     channel_targets,
     describe,
+    followed_autocomplete,
+    followed_target,
     matching,
     subscribe_here,
+    targets_of,
     unsubscribe_here,
 )
 from bot.messages.limits import escape_text
+from storage import subscriptions
 from storage.models import TargetKind
 
 Events = app_commands.Transform[frozenset[Event], EventsTransformer]
+
+NOTHING_TO_TEST = "This channel follows nothing yet: add a package with /watch add first."
 
 
 @app_commands.guild_only()
@@ -38,15 +48,16 @@ class Watch(
         self.bot = bot
         super().__init__()
 
-    @app_commands.command(name="add", description="Watch a package in this channel.")
+    @app_commands.command(name="add", description="Watch a package in this channel (or another).")
     @app_commands.describe(
         slug="The package's slug, e.g. django-flatblocks",
         events="Comma-separated events to announce (default: every event but repo)",
         role="A role to mention in this package's alerts",
         min_level="The smallest release to announce (default: patch)",
+        channel="Where to post its alerts (default: this channel)",
     )
     @app_commands.autocomplete(slug=package_autocomplete)
-    @api_cooldown
+    @setup_cooldown()
     @manager_only
     async def add(
         self,
@@ -55,8 +66,12 @@ class Watch(
         events: Events | None = None,
         role: MentionRole | None = None,
         min_level: MinReleaseLevel | None = None,
+        channel: AlertChannel | None = None,
     ) -> None:
         runtime = self.bot.runtime
+        where = channel or interaction.channel
+        assert isinstance(where, AlertChannel), "guild text channels only"
+        check_alert_channel(interaction, where, role)
         # Fetched now, so the baseline is taken when the subscription is made.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
         subscription, outcome = await subscribe_here(
@@ -64,17 +79,24 @@ class Watch(
             interaction,
             TargetKind.PACKAGE,
             record.id,
+            channel_id=where.id,
             events=events,
             role_id=role.id if role else None,
             min_release_level=min_level,
         )
+        here = where.id == interaction.channel_id
+        place, there = ("here", "") if here else (f"in {where.mention}", f" in {where.mention}")
         name = f"**{escape_text(record.title)}** ({escape_text(record.slug)})"
         first = {
-            "created": f"Now watching {name} here.",
-            "updated": f"Still watching {name} here, with updated settings.",
-            "unchanged": f"This channel is already watching {name}.",
+            "created": f"Now watching {name} {place}.",
+            "updated": f"Still watching {name} {place}, with updated settings.",
+            "unchanged": f"Already watching {name} {place}.",
         }[outcome]
-        await answer(interaction, f"{first}\n{describe(subscription)}")
+        await answer(
+            interaction,
+            f"{first}\n{describe(subscription)}\n"
+            f"Run /watch test{there} to see how its alerts will look.",
+        )
 
     @app_commands.command(name="remove", description="Stop watching a package in this channel.")
     @app_commands.describe(slug="A package this channel watches")
@@ -96,6 +118,44 @@ class Watch(
         targets = await channel_targets(self.bot.runtime, interaction.channel_id)
         watched = [t for t in targets if t.kind == TargetKind.PACKAGE]
         return [Match(t.slug, t.title).choice() for t in matching(watched, current)]
+
+    @app_commands.command(name="test", description="Post a sample alert, as a real one looks.")
+    @app_commands.describe(target="A package or grid this channel follows (default: the first)")
+    @app_commands.autocomplete(target=followed_autocomplete)
+    @setup_cooldown()
+    @manager_only
+    async def test(self, interaction: discord.Interaction, target: str | None = None) -> None:
+        """The sample goes where that subscription's alerts go (this channel, or its webhook),
+        with its role mention, built by the same code as real alerts."""
+        runtime = self.bot.runtime
+        assert interaction.channel_id is not None
+        async with runtime.database.session() as session:
+            subs = await subscriptions.channel_subscriptions(session, interaction.channel_id)
+        if not subs:
+            await answer(interaction, NOTHING_TO_TEST, ephemeral=True)
+            return
+        names = await targets_of(runtime, subs)
+        followed = (
+            await followed_target(runtime, interaction.channel_id, target) if target else None
+        )
+        sub = next(
+            s
+            for s in subs
+            if followed is None or (s.target_kind, s.target_id) == (followed.kind, followed.id)
+        )
+        label = names[(sub.target_kind, sub.target_id)].label()
+        try:
+            await post_sample(self.bot, sub)
+        except (DestinationGone, DeliveryFailed) as exc:
+            text = f"The sample for {label} was not posted: {exc}"
+            await answer(interaction, text, ephemeral=True)
+            return
+        route = "through its webhook" if sub.webhook_url else "as the bot"
+        await answer(
+            interaction,
+            f"Posted a sample alert for {label} in <#{interaction.channel_id}> {route}.",
+            ephemeral=True,
+        )
 
     @app_commands.command(name="list", description="What this channel watches, and how.")
     async def list_(self, interaction: discord.Interaction) -> None:

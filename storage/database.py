@@ -15,6 +15,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
@@ -75,8 +77,9 @@ class Database:
         async with self._sessions() as session, session.begin():
             yield session
 
-    async def upgrade(self, revision: str = "head") -> None:
-        """Apply the Alembic migrations up to `revision` on this engine's connection."""
+    async def upgrade(self, revision: str = "head") -> list[str]:
+        """Apply the Alembic migrations up to `revision` on this engine's connection; return
+        the ones applied, oldest first, as "0002 channel settings" ([] when up to date)."""
         connection = self.engine.connect()
         try:
             await connection.start()
@@ -84,7 +87,7 @@ class Database:
             raise _unusable(self.url, exc) from None
         try:
             async with connection.begin():
-                await connection.run_sync(_run_upgrade, revision)
+                return await connection.run_sync(_run_upgrade, revision)
         finally:
             await connection.close()
 
@@ -100,8 +103,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _run_upgrade(connection: Connection, revision: str) -> None:
-    command.upgrade(alembic_config(connection), revision)
+def _run_upgrade(connection: Connection, revision: str) -> list[str]:
+    config = alembic_config(connection)
+    before = MigrationContext.configure(connection).get_current_revision()
+    command.upgrade(config, revision)
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after is None or after == before:
+        return []
+    applied = ScriptDirectory.from_config(config).iterate_revisions(after, before or "base")
+    return [
+        f"{script.revision} {' '.join(script.doc.split()).rstrip('.')}"
+        for script in reversed(list(applied))
+    ]
 
 
 def _create_parent_directory(url: URL) -> None:

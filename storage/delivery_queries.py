@@ -43,6 +43,18 @@ async def package_slugs(session: AsyncSession, package_ids: Collection[int]) -> 
     return dict(rows.tuples().all())
 
 
+async def package_urls(
+    session: AsyncSession, package_ids: Collection[int]
+) -> dict[int, tuple[str | None, str | None, str | None]]:
+    """(PyPI, repository, docs) URLs of the stored packages among `package_ids`, by id."""
+    rows = await session.execute(
+        select(Package.id, Package.pypi_url, Package.repo_url, Package.documentation_url).where(
+            Package.id.in_(set(package_ids))
+        )
+    )
+    return {package_id: urls for package_id, *urls in rows.tuples()}  # type: ignore[misc]
+
+
 async def sent_since(
     session: AsyncSession,
     channel_id: int,

@@ -128,11 +128,16 @@ async def test_poll_once_prints_the_changes_found(
     assert "1.1.0" in result.out
 
 
-async def test_db_upgrade_reports_success(cli_env: dict[str, str], tmp_path: Path) -> None:
-    result = await djp_sentinel(cli_env, tmp_path, "db", "upgrade")
+async def test_db_upgrade_says_what_it_applied(cli_env: dict[str, str], tmp_path: Path) -> None:
+    first = await djp_sentinel(cli_env, tmp_path, "db", "upgrade")
+    again = await djp_sentinel(cli_env, tmp_path, "db", "upgrade")
 
-    assert result.code == 0
-    assert result.out.strip() == "Database is up to date."
+    database = tmp_path / "cli.db"
+    assert first.code == again.code == 0
+    lines = first.out.splitlines()
+    assert lines[0] == f"Applied {len(lines) - 1} migrations to {database}:"
+    assert lines[1].startswith("  0001 Initial schema")
+    assert again.out.strip() == f"The database {database} is up to date: no migration to apply."
 
 
 async def test_grid_prints_a_ranked_table(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -298,3 +303,19 @@ async def test_export_writes_a_stored_http_webhook_url_without_failing(
     assert result.code == 0
     assert result.err == ""
     assert json.loads(result.out)["subscriptions"][0]["webhook_url"] == url
+
+
+async def test_package_chart_writes_the_png_discord_shows(
+    cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
+) -> None:
+    djp_api.update_package(265, commits_over_52=[0] * 50 + [4, 2])
+
+    result = await djp_sentinel(
+        cli_env, tmp_path, "package", "django-flatblocks", "--chart", "activity.png"
+    )
+
+    png = (tmp_path / "activity.png").read_bytes()
+    assert result.code == 0, result.err
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert result.err.strip() == f"Wrote the commit chart to activity.png ({len(png):,} bytes)."
+    assert "Latest version" in result.out

@@ -111,6 +111,7 @@ async def test_run_serves_commands_then_stops_cleanly_on_sigterm(
     assert record.embeds[0]["title"] == "django-flatblocks"
     assert code == 0, err
     assert "Traceback" not in err
+    assert "voice will NOT be supported" not in err
     assert fake.synced_commands == {}  # never synced on a plain start
     assert fake.violations == []
 
@@ -136,7 +137,7 @@ async def test_run_with_a_development_guild_syncs_it_once(
     assert code == 0, err
     assert record.embeds[0]["title"] == "django-flatblocks"
     assert command_syncs(discord_scene) == [str(guild.id)]
-    assert len(fake.synced_commands[guild.id]) == 6
+    assert len(fake.synced_commands[guild.id]) == 7
 
 
 async def test_a_global_sync_leaves_the_development_guild_alone(
@@ -163,9 +164,9 @@ async def test_sync_commands_registers_the_tree_with_one_guild(
     result = await djp_sentinel(env, tmp_path, "sync-commands", "--guild", str(guild.id))
 
     assert result.code == 0, result.err
-    assert result.out.strip() == f"Synced 6 commands to guild {guild.id}."
+    assert result.out.strip() == f"Synced 7 commands to guild {guild.id}."
     synced = {c["name"]: c for c in discord_scene.fake.synced_commands[guild.id]}
-    assert set(synced) == {"package", "watch", "grid", "stale", "status", "settings"}
+    assert set(synced) == {"package", "watch", "grid", "stale", "status", "settings", "help"}
     hidden = {name for name, c in synced.items() if c["default_member_permissions"]}
     assert hidden == {"settings"}  # /watch and /grid mix members' and managers' subcommands
     assert int(synced["settings"]["default_member_permissions"]) == MANAGE_CHANNELS

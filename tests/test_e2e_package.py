@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from bot.app.runtime import Runtime
 from bot.discordbot import replies
@@ -13,7 +15,7 @@ from bot.discordbot.bot import SentinelBot
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import SteppingClock, package_copies
+from tests.plugins.app import SteppingClock, attachment, package_copies
 
 LINK_BUTTON = 5
 PINGS = "@everyone says hi to @here and <@123> and <@&456>"
@@ -207,3 +209,33 @@ async def test_a_package_stored_by_a_refresh_is_offered_at_once(
     choices = await discord_fake.autocomplete("package", {"slug": "widget tolkit"}, focused="slug")
 
     assert choices[0]["value"] == "django-widget-0"
+
+
+async def test_package_shows_its_commit_chart_as_the_embed_image(
+    discord_fake: FakeDiscord, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    weeks = [0] * 40 + [3, 0, 1, 7, 2, 0, 0, 4, 1, 0, 2, 5]
+    djp_api.update_package(265, commits_over_52=weeks)
+
+    record = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    name, png = attachment(record)
+    [embed] = record.embeds
+    assert name == "activity.png"
+    assert embed["image"]["url"] == "attachment://activity.png"
+    with Image.open(io.BytesIO(png)) as image:
+        assert (image.format, image.size) == ("PNG", (800, 280))
+    assert len(png) < 20_000
+    assert discord_fake.violations == []
+
+
+async def test_grid_show_attaches_its_members_activity(
+    discord_fake: FakeDiscord, sentinel: SentinelBot
+) -> None:
+    record = await discord_fake.run_command("grid show", {"grid": "flatpages"})
+
+    name, png = attachment(record)
+    assert name == "grid-activity.png"
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.format == "PNG"
+    assert record.embeds

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from bot.logs import RedactingFormatter, redact
+from bot.logs import DropVoiceWarnings, RedactingFormatter, redact
 
 TOKEN = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
 
@@ -42,3 +42,17 @@ def test_redact_keeps_ordinary_text() -> None:
     text = "django-flatblocks 1.0.1 released (was 1.0.0) at https://pypi.org/project/x/"
 
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("PyNaCl is not installed, voice will NOT be supported", False),
+        ("davey is not installed, voice will NOT be supported", False),
+        ("Shard ID %s has connected to Gateway", True),
+    ],
+)
+def test_only_the_voice_support_warnings_are_silenced(message: str, shown: bool) -> None:
+    record = logging.LogRecord("discord.client", logging.WARNING, __file__, 1, message, (), None)
+
+    assert DropVoiceWarnings().filter(record) is shown

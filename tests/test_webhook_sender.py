@@ -132,6 +132,7 @@ async def test_a_refused_webhook_is_gone(
         "https://canary.discord.com/api/v10/webhooks/123/abc",
         "http://127.0.0.1:8080/api/v10/webhooks/123/abc",
         " https://discord.com/api/webhooks/123/abc ",
+        "https://discord.com/api/webhooks/123/abc?thread_id=5",
     ],
 )
 def test_webhook_urls_are_recognised(url: str) -> None:
@@ -146,7 +147,8 @@ def test_webhook_urls_are_recognised(url: str) -> None:
         "https://evil.test/api/webhooks/123/abc",
         "https://discord.com/api/webhooks/123",
         "https://discord.com/api/webhooks/abc/def",
-        "https://discord.com/api/webhooks/123/abc?thread_id=5",
+        "https://discord.com/api/webhooks/123/abc?thread_id=five",
+        "https://discord.com/api/webhooks/123/abc?token=x",
         "not a url",
     ],
 )

@@ -37,6 +37,10 @@ class GridRow:
     #: E.g. "4 years ago", as seen when the table was built.
     last_commit_age: str | None
     health: Health
+    #: The 52 weekly commit counts, oldest first; () when unknown.
+    commits: tuple[int, ...] = ()
+    #: When Django Packages counted them (the last week ends then).
+    counted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,8 @@ def rank_members(
                 last_commit=commit,
                 last_commit_age=describe_age(commit, now) if commit else None,
                 health=health,
+                commits=tuple(record.commits_over_52),
+                counted_at=record.last_fetched,
             )
         )
     rows.sort(key=_stars_first if sort == "stars" else _latest_commit_first)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
 from bot.core.slugs import checked_key
-from bot.delivery.webhook import resolve_webhook, webhook_id
+from bot.delivery.webhook import resolve_webhook, webhook_id, webhook_thread
 from storage import grids, packages, subscriptions
 from storage.models import Subscription, TargetKind
 
@@ -28,6 +28,9 @@ class WebhookWatch:
     kind: TargetKind
     slug: str
     events: tuple[str, ...]
+    min_release_level: str
+    include_prereleases: bool
+    thread_id: int | None
     paused_reason: str | None
 
 
@@ -68,9 +71,12 @@ async def watch(
     return title, outcome
 
 
-async def unwatch(runtime: Runtime, url: str, key: str, *, kind: TargetKind) -> bool:
-    """Remove the webhook's subscription to a package or grid; False if there was none."""
-    hook = webhook_id(url)
+async def unwatch(runtime: Runtime, webhook: str, key: str, *, kind: TargetKind) -> bool:
+    """Remove the webhook's subscription to a package or grid; False if there was none.
+
+    `webhook` is the webhook's id (as `webhook list` shows it) or its URL.
+    """
+    hook = int(webhook) if webhook.strip().isdigit() else webhook_id(webhook)
     async with runtime.database.transaction() as session:
         target_id = await _target_id(session, key, kind)
         for subscription in await subscriptions.all_subscriptions(session):
@@ -111,6 +117,9 @@ async def webhook_watches(runtime: Runtime) -> list[WebhookWatch]:
                 s.target_id, f"#{s.target_id}"
             ),
             events=tuple(s.events),
+            min_release_level=s.min_release_level,
+            include_prereleases=s.include_prereleases,
+            thread_id=webhook_thread(s.webhook_url or ""),
             paused_reason=s.paused_reason,
         )
         for s in routed

@@ -8,6 +8,14 @@ from typing import TYPE_CHECKING
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +28,12 @@ from bot.messages.cards import Card
 if TYPE_CHECKING:
     from bot.app.webhook_subscriptions import WebhookWatch
 
+RELEASE_LEVELS = {
+    "major": "major only",
+    "minor": "minor and major",
+    "patch": "every release",
+}
+
 HEALTH_STYLES = {
     "active": "green",
     "slowing": "yellow",
@@ -31,13 +45,13 @@ HEALTH_STYLES = {
 
 def card_panel(card: Card) -> Panel:
     facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
+    facts.add_column(style="bold", no_wrap=True)
+    facts.add_column(overflow="fold")
     for field in card.fields:
         facts.add_row(escape(field.name), escape(field.value))
     links = Table.grid(padding=(0, 2))
-    links.add_column(style="bold")
-    links.add_column(style="cyan")
+    links.add_column(style="bold", no_wrap=True)
+    links.add_column(style="cyan", overflow="fold")  # folded, never cut: a link stays whole
     for link in card.links:
         links.add_row(escape(link.label), escape(link.url))
     body = Group(Text(card.description), Text(), facts, Text(), links)
@@ -70,8 +84,8 @@ def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) 
     table.add_column("Package", style="bold")
     table.add_column("Last commit")
     table.add_column("Reasons")
-    for record, health in rows:
-        last = f"{record.last_updated:%Y-%m-%d}" if record.last_updated else "unknown"
+    for record, health in rows:  # the last commit the reasons speak of, not raw last_updated
+        last = f"{health.last_commit:%Y-%m-%d}" if health.last_commit else "unknown"
         table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
     console.print(table)
 
@@ -108,15 +122,55 @@ def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> 
     if not watches:
         console.print("No webhook subscriptions.")
         return
-    table = Table(title="Webhook subscriptions")
-    for column in ("Webhook", "Channel", "Follows", "Events", "State"):
-        table.add_column(column)
+    table = Table(title="Webhook subscriptions (remove one with: webhook remove WEBHOOK TARGET)")
+    for column in ("Webhook", "Channel", "Follows"):  # ids and names stay whole, on one line
+        table.add_column(column, no_wrap=True)
+    for column in ("Events", "Releases", "State"):
+        table.add_column(column, overflow="fold")
     for watch in watches:
+        where = str(watch.channel_id)
+        if watch.thread_id is not None:
+            where += f"\nthread {watch.thread_id}"
         table.add_row(
             str(watch.webhook_id),
-            str(watch.channel_id),
+            where,
             escape(f"{watch.kind} {watch.slug}"),
             ", ".join(watch.events),
+            RELEASE_LEVELS[watch.min_release_level]
+            + ("" if watch.include_prereleases else ", no pre-releases"),
             escape(f"paused: {watch.paused_reason}") if watch.paused_reason else "active",
         )
     console.print(table)
+
+
+class SyncProgress:
+    """`sync`'s progress, phase by phase (categories, packages, grids), on a terminal only."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.bar: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> SyncProgress:
+        if self.console.is_terminal:
+            self.bar = Progress(
+                TextColumn("{task.description:<10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, phase: str, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        if phase not in self.tasks:
+            self.tasks[phase] = self.bar.add_task(phase.capitalize(), total=total)
+        self.bar.update(self.tasks[phase], completed=done, total=total)

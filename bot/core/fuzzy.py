@@ -37,11 +37,13 @@ SUGGESTION_CUTOFF = 70.0
 #: Similarity for a typed word to count as a typo of a stored word.
 WORD_CUTOFF = 75.0
 #: Entries ranked in full per query; the candidates beyond are the least related ones.
-RANKED_CANDIDATES = 200
+RANKED_CANDIDATES = 120
 #: Closest whole names added to the candidates.
 WHOLE_NAME_CANDIDATES = 40
 #: Queries shorter than this are matched by substring only, most popular first.
 SHORT_QUERY = 3
+#: A last word this long is also read as the start of a longer one ("flatb" → flatblocks).
+PREFIX_MIN = 2
 
 _SEPARATORS = re.compile(r"[\s\-_.:/]+")
 _NOISE = "django"
@@ -183,7 +185,7 @@ class FuzzyIndex:
                     word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=WORD_CUTOFF, limit=20
                 ):
                     related |= self._holders[close]
-            if index == len(typed) - 1:  # perhaps half-typed
+            if index == len(typed) - 1 and len(word) >= PREFIX_MIN:  # perhaps half-typed
                 first = bisect_left(self._vocabulary, word)
                 for known in islice(self._vocabulary, first, None):
                     if not known.startswith(word):

@@ -22,6 +22,7 @@ WEBHOOK_URL = re.compile(
     r"(?:https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com"
     r"|https?://(?:127\.0\.0\.1|localhost)(?::\d+)?)"
     r"/api(?:/v\d+)?/webhooks/(?P<id>\d+)/[\w-]+"
+    r"(?:\?thread_id=(?P<thread>\d+))?"
 )
 #: The longest rate-limit wait honoured in place; longer ones become a retry with backoff.
 MAX_RATE_LIMIT_WAIT = 5.0
@@ -40,9 +41,15 @@ def webhook_id(url: str) -> int:
     if match is None:
         raise InvalidWebhookUrl(
             "That is not a Discord webhook URL: copy it from Channel Settings → Integrations → "
-            "Webhooks (https://discord.com/api/webhooks/ID/TOKEN)."
+            "Webhooks (https://discord.com/api/webhooks/ID/TOKEN, optionally ?thread_id=ID)."
         )
     return int(match["id"])
+
+
+def webhook_thread(url: str) -> int | None:
+    """The thread a webhook URL posts in (`?thread_id=`), if any."""
+    match = WEBHOOK_URL.fullmatch(url.strip())
+    return int(match["thread"]) if match and match["thread"] else None
 
 
 class WebhookSender:
@@ -87,8 +94,12 @@ class WebhookSender:
         refill = self._refill.pop(hook, 0.0) - time.monotonic()
         if refill > 0:
             await self.sleep(refill)
+        params = {"wait": "true"}
+        if message.get("components"):  # link buttons, which a webhook must ask to send
+            params["with_components"] = "true"
+        target = httpx.URL(url.strip()).copy_merge_params(params)  # keeps ?thread_id=
         try:
-            response = await self.http.post(url.strip(), params={"wait": "true"}, json=message)
+            response = await self.http.post(target, json=message)
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
         if response.headers.get("X-RateLimit-Remaining") == "0":

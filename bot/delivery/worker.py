@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
-from bot.core.events import still_wants
+from bot.core.events import Event, still_wants
 from bot.delivery import identity
 from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.identity import WorkerId
@@ -48,7 +48,7 @@ from bot.delivery.pacing import Pacer
 from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
 from bot.delivery.settler import Settler
-from bot.messages.alerts import SiteLinks
+from bot.messages.alerts import PackageUrls, SiteLinks
 from storage import channels, delivery_queries, outbox, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
@@ -241,7 +241,11 @@ class DeliveryWorker:
     async def _links(self, session: AsyncSession, routed: Routed) -> SiteLinks:
         package_ids = {a.package_id for a, _ in routed if a.package_id is not None}
         slugs = await delivery_queries.package_slugs(session, package_ids)
-        return SiteLinks(self.site_url, slugs)
+        released = {a.package_id for a, _ in routed if a.event == Event.RELEASE and a.package_id}
+        urls = await delivery_queries.package_urls(session, released) if released else {}
+        return SiteLinks(
+            self.site_url, slugs, {pid: PackageUrls(*found) for pid, found in urls.items()}
+        )
 
     async def _post(self, posts: Mapping[Destination, list[Post]], report: DeliveryReport) -> None:
         """Post a claimed batch, `concurrency` destinations at a time, and record it."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, get_args
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, get_args
 
 import discord
 from discord import app_commands
@@ -14,13 +15,26 @@ from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
 
 #: The check on every subcommand that changes a channel's subscriptions or settings.
 manager_only = app_commands.checks.has_permissions(manage_channels=True)
-#: Per-user cooldown on commands that reach Django Packages (a volunteer-run site).
-api_cooldown = app_commands.checks.cooldown(3, 30.0)
+
+
+def lookup_cooldown() -> Callable[[T], T]:
+    """A per-user bucket of its own for one lookup that may reach Django Packages (a
+    volunteer-run site): 5 per 30 s, plenty to read, too few to hammer it."""
+    return app_commands.checks.cooldown(5, 30.0)
+
+
+def setup_cooldown() -> Callable[[T], T]:
+    """A per-user bucket of its own for one manager's configuration command: 30 a minute, so
+    setting up a channel in one go is never throttled, only a runaway script is."""
+    return app_commands.checks.cooldown(30, 60.0)
+
 
 DigestModeName = Literal["immediate", "daily", "weekly"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAY_VALUES: tuple[Weekday, ...] = get_args(Weekday)
 Switch = Literal["on", "off"]
+
+T = TypeVar("T")
 
 _SEPARATORS = re.compile(r"[\s,]+")
 _EVENT_VALUES = frozenset(event.value for event in Event)

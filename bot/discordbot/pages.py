@@ -27,14 +27,24 @@ class Pages(discord.ui.View):
         self.interaction: discord.Interaction | None = None
         self._enable()
 
-    async def start(self, interaction: discord.Interaction, content: str | None = None) -> None:
-        """Answer `interaction` with the first page, with buttons if there are more."""
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        content: str | None = None,
+        *,
+        file: discord.File | None = None,
+        ephemeral: bool = False,
+    ) -> None:
+        """Answer `interaction` with the first page, with buttons if there are more; `file`
+        (an image, say) stays on the message whichever page is shown."""
         if len(self.pages) == 1:
             self.stop()
-            await answer(interaction, content, embeds=self.pages)
+            await answer(interaction, content, embeds=self.pages, file=file, ephemeral=ephemeral)
             return
         self.interaction = interaction
-        await answer(interaction, content, embeds=self.pages[:1], view=self)
+        await answer(
+            interaction, content, embeds=self.pages[:1], view=self, file=file, ephemeral=ephemeral
+        )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:

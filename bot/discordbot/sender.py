@@ -6,7 +6,15 @@ import aiohttp
 import discord
 from discord.http import MultipartParameters
 
-from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
+from bot.delivery.senders import (
+    DeliveryFailed,
+    Destination,
+    DestinationGone,
+    Message,
+    RoutingSender,
+)
+from bot.delivery.webhook import WebhookSender
+from bot.discordbot.bot import SentinelBot
 from bot.messages.limits import check_message
 
 #: Unless the message widens it (a role a manager configured), nobody is pinged.
@@ -46,3 +54,8 @@ class DiscordSender:
         except (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryFailed(f"Could not post to {channel}: {exc}") from exc
         return int(posted["id"])
+
+
+def alert_sender(bot: SentinelBot) -> RoutingSender:
+    """How the bot posts alerts: channels as the bot user, webhook routes through their URL."""
+    return RoutingSender(DiscordSender(bot), WebhookSender(bot.http_client))

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+from discord import app_commands
 
 from bot.app.runtime import Runtime
 from bot.core.fuzzy import rank
-from bot.discordbot.options import describe_events
-from bot.messages.limits import AUTOCOMPLETE_CHOICES, escape_text
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.options import BadOption, describe_events
+from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
 from storage import grids, packages, subscriptions
 from storage.models import Subscription, TargetKind
 
@@ -136,23 +138,50 @@ def matching(targets: Sequence[Target], current: str) -> list[Target]:
     return ranked[:AUTOCOMPLETE_CHOICES]
 
 
+async def followed_autocomplete(
+    interaction: discord.Interaction[SentinelBot], current: str
+) -> list[app_commands.Choice[str]]:
+    """Autocomplete for an option naming one of this channel's subscriptions."""
+    assert interaction.channel_id is not None
+    targets = await channel_targets(interaction.client.runtime, interaction.channel_id)
+    return [
+        app_commands.Choice(
+            name=truncate(f"{t.kind}: {t.title} ({t.slug})", CHOICE_NAME), value=t.key
+        )
+        for t in matching(targets, current)
+    ]
+
+
+async def followed_target(runtime: Runtime, channel_id: int, text: str) -> Target:
+    """The followed target named by an autocomplete value or a typed slug."""
+    targets = await channel_targets(runtime, channel_id)
+    wanted = text.strip().lower()
+    for target in targets:
+        if wanted in (target.key.lower(), target.slug.lower()):
+            return target
+    raise BadOption(f"This channel does not follow “{text}”: pick one of the suggestions.")
+
+
 async def subscribe_here(
     runtime: Runtime,
     interaction: discord.Interaction,
     kind: TargetKind,
     target_id: int,
     *,
+    channel_id: int | None = None,
     clear_role: bool = False,
     **options: Any,
 ) -> tuple[Subscription, subscriptions.Outcome]:
-    """Subscribe the channel an interaction came from (or update its subscription).
+    """Subscribe `channel_id` (by default the channel an interaction came from), or update its
+    subscription.
 
     `options` go to `storage.subscriptions.subscribe`; one that is `None` (an option left out of
     the command) keeps the stored value, and `clear_role` removes the role to mention. Returns
     the subscription and what was done (`storage.subscriptions.Outcome`).
     """
     assert interaction.guild_id is not None, "subscription commands are guild-only"
-    assert interaction.channel_id is not None
+    channel_id = channel_id or interaction.channel_id
+    assert channel_id is not None
     changes = {name: value for name, value in options.items() if value is not None}
     if clear_role:
         changes["role_id"] = None
@@ -160,7 +189,7 @@ async def subscribe_here(
         return await subscriptions.subscribe(
             session,
             guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id,
+            channel_id=channel_id,
             target_kind=kind,
             target_id=target_id,
             created_by=interaction.user.id,

@@ -12,8 +12,11 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
+from urllib.parse import quote
 
-from bot.core.events import OutboxAlert, kind_of
+from bot.core.events import Event, OutboxAlert, kind_of
+from bot.core.shortcodes import render_shortcodes
 from bot.messages.cards import grid_page, package_page
 from bot.messages.limits import (
     DESCRIPTION,
@@ -27,17 +30,33 @@ from bot.messages.limits import (
 )
 
 MISSING = "—"
+ACTION_ROW, BUTTON, LINK_STYLE = 1, 2, 5
+#: Discord's limits: action rows per message, characters per button label.
+MAX_ROWS, BUTTON_LABEL = 5, 80
 #: Characters of a package title shown in a list, and of the reasons after it.
 LISTED_TITLE = 80
 LISTED_REASONS = 300
 
+Component = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PackageUrls:
+    """Where a release alert's buttons lead: PyPI (the project page), repository, docs."""
+
+    pypi: str | None = None
+    repository: str | None = None
+    docs: str | None = None
+
 
 @dataclass(frozen=True, slots=True)
 class SiteLinks:
-    """Where alerts link to on Django Packages: the site root and the packages' slugs."""
+    """Where alerts link to: Django Packages (the site root and the packages' slugs) and, for
+    release alerts, the packages' own pages."""
 
     site_url: str
     package_slugs: Mapping[int, str] = field(default_factory=dict)
+    package_urls: Mapping[int, PackageUrls] = field(default_factory=dict)
 
     def package(self, package_id: int | None) -> str | None:
         slug = self.package_slugs.get(package_id) if package_id is not None else None
@@ -51,8 +70,8 @@ class SiteLinks:
 
 
 def _text(value: object) -> str:
-    """Upstream text made literal, or a dash when there is none."""
-    return escape_text(str(value)) if value not in (None, "") else MISSING
+    """Upstream text made literal (emoji shortcodes rendered), or a dash when there is none."""
+    return escape_text(render_shortcodes(str(value))) if value not in (None, "") else MISSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +126,7 @@ def alert_embed(alert: OutboxAlert, links: SiteLinks) -> Embed:
     kind = kind_of(alert)
     card = kind.card(alert.payload, _Markdown(links))
     embed: Embed = {
-        "title": escape_text(alert.summary),
+        "title": escape_text(render_shortcodes(alert.summary)),
         "color": kind.colour,
         "timestamp": alert.created_at.isoformat(),
     }
@@ -133,11 +152,57 @@ def build_messages(
     nothing else can ping; without one, nothing can.
     """
     messages = [_message(embeds) for embeds in pack_embeds(alert_embed(a, links) for a in alerts)]
+    _add_release_buttons(messages, alerts, links)
     if role_id is not None:
         mention_roles(_first_news(messages, alerts), [role_id])
     for message in messages:
         check_message(message)
     return messages
+
+
+def release_buttons(alert: OutboxAlert, links: SiteLinks, *, named: bool) -> list[Component]:
+    """Link buttons a release alert offers: the release on PyPI, the repository, the docs
+    (those known); `named` puts the package's slug in the labels (several in one message)."""
+    urls = links.package_urls.get(alert.package_id or 0)
+    version = alert.payload.get("new")
+    if alert.event != Event.RELEASE or urls is None:
+        return []
+    prefix = f"{links.package_slugs.get(alert.package_id or 0, '')}: " if named else ""
+    candidates = [
+        (
+            f"PyPI {version}",
+            f"{urls.pypi}{quote(str(version))}/" if urls.pypi and version else None,
+        ),
+        ("Repository", urls.repository),
+        ("Docs", urls.docs),
+    ]
+    return [
+        {
+            "type": BUTTON,
+            "style": LINK_STYLE,
+            "label": truncate(prefix + label, BUTTON_LABEL),
+            "url": url,
+        }
+        for label, url in candidates
+        if url and url.startswith(("https://", "http://"))
+    ]
+
+
+def _add_release_buttons(
+    messages: Sequence[Message], alerts: Sequence[OutboxAlert], links: SiteLinks
+) -> None:
+    """One row of link buttons per release alert of a message (at most 5 rows)."""
+    remaining = iter(alerts)
+    for message in messages:
+        shown = list(islice(remaining, len(message["embeds"])))
+        releases = [alert for alert in shown if alert.event == Event.RELEASE]
+        rows = [
+            {"type": ACTION_ROW, "components": buttons}
+            for alert in releases
+            if (buttons := release_buttons(alert, links, named=len(releases) > 1))
+        ]
+        if rows:
+            message["components"] = rows[:MAX_ROWS]
 
 
 def _first_news(messages: Sequence[Message], alerts: Sequence[OutboxAlert]) -> list[Message]:

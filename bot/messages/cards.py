@@ -6,13 +6,15 @@ terminal panel. Text here is plain upstream text: escaping for a medium is the a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.core.health import Health
 from bot.core.records import PackageRecord
-from bot.core.sparkline import commit_summary, sparkline
+from bot.core.shortcodes import render_shortcodes
+from bot.core.sparkline import NO_DATA, commit_summary, sparkline
 from bot.core.timefmt import describe_age
 
 
@@ -82,6 +84,13 @@ def _last_commit(record: PackageRecord, now: datetime) -> str:
     return f"{record.last_updated:%Y-%m-%d} ({describe_age(record.last_updated, now)})"
 
 
+def _activity(counts: Sequence[int]) -> str:
+    """The sparkline over its summary; unknown data is said once."""
+    if not counts:
+        return NO_DATA
+    return f"{sparkline(counts)}\n{commit_summary(counts)}"
+
+
 def package_links(summary: PackageSummary) -> tuple[Link, ...]:
     record = summary.record
     candidates = (
@@ -107,17 +116,13 @@ def package_card(summary: PackageSummary) -> Card:
         Field("Last commit", _last_commit(record, summary.observed_at)),
         Field("Category", summary.category or "unknown"),
         Field("Grids", grids),
-        Field(
-            "52-week activity",
-            f"{sparkline(record.commits_over_52)}\n{commit_summary(record.commits_over_52)}",
-            inline=False,
-        ),
+        Field("52-week activity", _activity(record.commits_over_52), inline=False),
         Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )
     return Card(
-        title=record.title,
+        title=render_shortcodes(record.title),
         url=package_page(summary.site_url, record.slug),
-        description=record.repo_description or "No description.",
+        description=render_shortcodes(record.repo_description) or "No description.",
         fields=fields,
         links=package_links(summary),
         footer=f"{record.slug} · id {record.id} · data from Django Packages",

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,6 +79,10 @@ def _version_moved(previous: PackageRecord, current: PackageRecord) -> bool:
     return current.pypi_version is not None and current.pypi_version != previous.pypi_version
 
 
+#: A sync's progress: phase, items done, items in the phase.
+Progress = Callable[[str, int, int], None]
+
+
 @dataclass(frozen=True, slots=True)
 class MonitorSettings:
     poll_interval: timedelta
@@ -93,6 +98,7 @@ class CycleReport:
     finished_at: datetime | None = None
     packages_fetched: int = 0
     grids_fetched: int = 0
+    categories_fetched: int = 0
     requests: int = 0
     catalog_total: int | None = None
     changes: list[Change] = field(default_factory=list)
@@ -247,6 +253,13 @@ class Monitor:
             due = await packages.due_package_ids(session, due_by)
             catalog_size = await self._catalog_size_estimate(session)
         report.plan = choose_plan(len(due), catalog_size)
+        log.debug(
+            "cycle plan %s: %d grids and %d packages due, catalog of about %d",
+            report.plan,
+            len(due_grids),
+            len(due),
+            catalog_size,
+        )
         if report.plan == "catalog":
             missed = await self._crawl_catalog(set(due), report)
             await self._fetch_targets(sorted(missed), report)
@@ -257,19 +270,30 @@ class Monitor:
         await self._record(report)
         return report
 
-    async def sync_catalog(self, progress: Callable[[int, int], None] | None = None) -> CycleReport:
+    async def sync_catalog(self, progress: Progress | None = None) -> CycleReport:
         """Pull the whole catalog: categories, every package, every grid (each phase timed in
-        `report.phase_seconds`)."""
+        `report.phase_seconds`). `progress` hears each phase's ("categories", "packages",
+        "grids") items done and total."""
         report = CycleReport(started_at=self.clock(), plan="catalog")
         requests_before = self.client.requests_made
         with report.phase("categories"):
             categories = await self.client.categories()
             async with self.database.transaction() as session:
                 await grids.save_categories(session, categories)
+        report.categories_fetched = len(categories)
+        if progress:
+            progress("categories", len(categories), len(categories))
         with report.phase("packages"):
-            await self._crawl_catalog(set(), report, progress=progress)
+            await self._crawl_catalog(
+                set(), report, progress=partial(progress, "packages") if progress else None
+            )
         with report.phase("grids"):
-            await self._ingest_grids(await self.client.grids(), report)
+            all_grids = await self.client.grids()
+            if progress:
+                progress("grids", 0, len(all_grids))
+            await self._ingest_grids(all_grids, report)
+            if progress:
+                progress("grids", len(all_grids), len(all_grids))
         report.requests = self.client.requests_made - requests_before
         await self._record(report)
         return report

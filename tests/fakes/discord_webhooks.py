@@ -195,9 +195,9 @@ class Webhooks:
         where = f"POST /webhooks/{request.match_info['webhook_id']}"
         if isinstance(sender, InteractionRecord):
             message = self._followup(sender, body, uploads, where)
-        else:
+        else:  # `?thread_id=` posts in a thread of the webhook's channel
             message = self.state.create_message(
-                sender.channel_id,
+                int(request.query.get("thread_id", sender.channel_id)),
                 body,
                 uploads,
                 author=_webhook_author(sender, body),

@@ -23,7 +23,7 @@ from unittest import mock
 import pytest
 
 from bot.cli.main import main
-from bot.logs import CHATTY_LOGGERS
+from bot.logs import CHATTY_LOGGERS, OWN_LOGGERS
 from tests.fakes.djp_api import FakeDjangoPackages
 
 #: The console script `pip install` made for this interpreter.
@@ -90,7 +90,7 @@ def _logging_restored() -> Iterator[None]:
     """Let `main()` configure logging as at process start, then put pytest's set-up back."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    chatty = {name: logging.getLogger(name).level for name in CHATTY_LOGGERS}
+    chatty = {name: logging.getLogger(name).level for name in (*CHATTY_LOGGERS, *OWN_LOGGERS)}
     root.handlers.clear()  # `basicConfig(force=True)` would close pytest's capture handlers
     try:
         yield

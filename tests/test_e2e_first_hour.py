@@ -1,0 +1,235 @@
+"""A manager's first hour in Discord: setting up many watches, other channels, a sample alert
+and /help, through the real discord.py client and both fakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from bot.app.runtime import Runtime
+from bot.discordbot.bot import SentinelBot
+from storage import subscriptions
+from storage.models import TargetKind
+from tests.fakes.discord_models import Mentions
+from tests.fakes.discord_runner import BotStarter, DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import BotFactory, SteppingClock, alerts_in, background, package_copies
+
+
+async def test_ten_watch_adds_in_a_row_all_succeed(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    fake = discord_scene.fake
+    for payload in package_copies(flatblocks_payload, 10):
+        djp_api.add_package(payload)
+
+    answers = [
+        await fake.run_command(
+            "watch add",
+            {"slug": f"django-widget-{index}"},
+            user=discord_scene.manager,
+            channel_id=discord_scene.alerts.id,
+        )
+        for index in range(10)
+    ]
+    looked_up = await fake.run_command("package", {"slug": "django-flatblocks"})
+
+    assert all("Now watching" in (answer.content or "") for answer in answers)
+    assert looked_up.embeds  # setting up spent nothing of the lookup budget
+    async with runtime.database.session() as session:
+        assert (
+            len(await subscriptions.channel_subscriptions(session, discord_scene.alerts.id)) == 10
+        )
+    assert fake.violations == []
+
+
+async def test_lookups_have_a_budget_each(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+    packages = [await fake.run_command("package", {"slug": "django-flatblocks"}) for _ in range(6)]
+    grid = await fake.run_command("grid show", {"grid": "flatpages"})
+
+    assert all(answer.embeds for answer in packages[:5])
+    assert packages[5].ephemeral
+    assert "Slow down" in (packages[5].content or "")
+    assert grid.embeds  # /grid show has a bucket of its own
+
+
+async def test_watching_from_another_channel_posts_there(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    fake, general, alerts = discord_scene.fake, discord_scene.general, discord_scene.alerts
+
+    added = await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", "channel": alerts},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
+
+    assert f"in <#{alerts.id}>" in (added.content or "")
+    async with runtime.database.session() as session:
+        [sub] = await subscriptions.channel_subscriptions(session, alerts.id)
+        assert await subscriptions.channel_subscriptions(session, general.id) == []
+    assert sub.target_kind == TargetKind.PACKAGE
+
+
+async def test_a_channel_the_bot_cannot_post_in_is_refused_and_nothing_stored(
+    discord_scene: DiscordScene, runtime: Runtime, make_bot: BotFactory, start_bot: BotStarter
+) -> None:
+    fake, general, alerts = discord_scene.fake, discord_scene.general, discord_scene.alerts
+    fake.forbid_channel(alerts.id)  # before the bot connects: its guild cache knows
+    await start_bot(make_bot())
+
+    watch = await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", "channel": alerts},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
+    grid = await fake.run_command(
+        "grid subscribe",
+        {"grid": "flatpages", "channel": alerts},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
+    role = await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", "role": discord_scene.guild.add_role("Quiet")},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
+
+    assert watch.ephemeral
+    assert watch.content == (
+        "I cannot post alerts in #alerts: I need Send Messages, Embed Links there. "
+        "Nothing was changed: fix the channel's permissions and try again."
+    )
+    assert grid.ephemeral
+    assert "I need Send Messages" in (grid.content or "")
+    assert role.ephemeral
+    assert "I need Mention Everyone (or make the role Quiet mentionable) there" in (
+        role.content or ""
+    )
+    async with runtime.database.session() as session:
+        assert await subscriptions.guild_subscriptions(session, discord_scene.guild.id) == []
+    assert fake.messages(alerts.id) == []
+    assert fake.violations == []
+
+
+async def test_watch_test_posts_a_sample_alert_with_its_role_mention(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake, alerts, role = discord_scene.fake, discord_scene.alerts, discord_scene.managers
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", "role": role},
+        user=discord_scene.manager,
+        channel_id=alerts.id,
+    )
+
+    tested = await fake.run_command(
+        "watch test",
+        {"target": "package:django-flatblocks"},
+        user=discord_scene.manager,
+        channel_id=alerts.id,
+    )
+
+    [sample] = alerts_in(fake, alerts.id)
+    assert tested.ephemeral
+    assert tested.content == (
+        f"Posted a sample alert for django-flatblocks (django-flatblocks) in <#{alerts.id}> "
+        "as the bot."
+    )
+    assert sample.mentions == Mentions(roles=frozenset({role.id}))
+    assert sample.content.startswith(f"<@&{role.id}> 🧪 A sample alert")
+    [embed] = sample.embeds
+    assert embed["title"] == "django-flatblocks 1.0.0 released"
+    assert embed["url"].endswith("/packages/p/django-flatblocks/")
+    assert fake.violations == []
+
+
+async def test_watch_test_goes_through_a_webhook_route(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    hook = fake.create_webhook(alerts.id)
+    record = await runtime.monitor.refresh_package("django-flatblocks")
+    async with runtime.database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=discord_scene.guild.id,
+            channel_id=alerts.id,
+            target_kind=TargetKind.PACKAGE,
+            target_id=record.id,
+            created_by=discord_scene.manager.id,
+            webhook_url=hook.url,
+        )
+
+    tested = await fake.run_command("watch test", user=discord_scene.manager, channel_id=alerts.id)
+
+    [sample] = alerts_in(fake, alerts.id)
+    assert "through its webhook" in (tested.content or "")
+    assert sample.webhook_id == hook.id
+    assert fake.violations == []
+
+
+async def test_help_is_private_and_paged(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+
+    shown = await fake.run_command("help", user=discord_scene.member)
+    [commands] = shown.embeds
+    assert shown.reply is not None
+    turned = await fake.click(shown.reply, "pages:next", user=discord_scene.member)
+
+    assert shown.ephemeral
+    assert "/watch test [target]" in [field["name"] for field in commands["fields"]]
+    [events] = turned.embeds
+    assert [field["name"] for field in events["fields"]] == [
+        "release",
+        "activity",
+        "stale",
+        "popularity",
+        "grid",
+        "repo",
+        "removed",
+    ]
+    assert fake.violations == []
+
+
+async def test_release_alerts_carry_link_buttons_and_render_shortcodes(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    djp_api.update_package(
+        265, title=":gear: Flatblocks", documentation_url="https://flatblocks.rtfd.io/"
+    )
+    await fake.run_command(
+        "watch add", {"slug": "django-flatblocks"}, user=discord_scene.manager, channel_id=alerts.id
+    )
+    djp_api.update_package(265, pypi_version="1.1.0")
+    clock.advance(timedelta(days=1))
+
+    await background(sentinel).poll_once()
+    await background(sentinel).deliver_once()
+
+    [alert] = alerts_in(fake, alerts.id)
+    [row] = alert.components
+    assert [(b["label"], b["url"]) for b in row["components"]] == [
+        ("PyPI 1.1.0", "https://pypi.org/project/django-flatblocks/1.1.0/"),
+        ("Repository", "https://github.com/jazzband/django-flatblocks"),
+        ("Docs", "https://flatblocks.rtfd.io/"),
+    ]
+    assert all(b["style"] == 5 for b in row["components"])
+    assert alert.embeds[0]["title"].startswith("⚙️ Flatblocks 1.1.0 released")
+    assert fake.violations == []
