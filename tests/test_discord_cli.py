@@ -149,7 +149,7 @@ async def test_a_global_sync_leaves_the_development_guild_alone(
     code, out, err = await finish(await start(tmp_path, "sync-commands", **settings))
 
     assert code == 0, err
-    assert out.strip() == "Synced 6 commands globally."
+    assert out.strip() == "Synced 7 commands globally."
     assert command_syncs(discord_scene) == ["global"]
     assert guild.id not in discord_scene.fake.synced_commands
 
