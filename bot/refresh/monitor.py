@@ -605,4 +605,3 @@ class Monitor:
             )
         if report.catalog_total is not None:
             self.names.catalog_synced = True
-        self.names.prepare()

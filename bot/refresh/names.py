@@ -1,7 +1,10 @@
 """The names of every stored package and grid, in memory, for lookup by what a person typed.
 
 Loaded from the database on first use, then kept current by the monitor: each record or grid
-it stores updates its entry, so autocomplete never queries the database.
+it stores updates its entry, so autocomplete never queries the database. A new name rebuilds
+the lookup tables at the next query, not in the refresh cycle (a monitor-only process never
+queries). In a process split (`run --role`), a gateway's index follows the refreshes that
+process makes and is reloaded at its start.
 """
 
 from __future__ import annotations
@@ -48,13 +51,6 @@ class CatalogNames:
         for kind, entry in self._stored_while_loading:  # newer than what the query read
             self.indexes[kind].upsert([entry])
         self._stored_while_loading = None
-
-    def prepare(self) -> None:
-        """Rebuild what changed now (after a refresh), not at the next keystroke; an index
-        nobody has asked for yet stays unloaded."""
-        if self._loading is not None and self._loading.done():
-            for index in self.indexes.values():
-                index.prepare()
 
     def packages_stored(self, records: Iterable[PackageRecord]) -> None:
         self._stored("package", (Entry(r.slug, r.title, r.repo_watchers or 0) for r in records))
