@@ -104,7 +104,6 @@ class SentinelBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         for extension in extensions():
             await self.load_extension(extension)
-        await self.runtime.monitor.names.index("package")  # the first keystroke finds it ready
 
     async def close(self) -> None:
         await super().close()
