@@ -210,7 +210,7 @@ async def test_an_unreachable_discord_is_waited_for_with_one_line_per_attempt(
     assert "Traceback" not in err
     assert fake.token not in err
     if command == "sync-commands":
-        assert out.strip() == "Synced 6 commands globally."
+        assert out.strip() == "Synced 7 commands globally."
 
 
 async def test_no_traceback_shows_a_secret(tmp_path: Path) -> None:
