@@ -90,7 +90,9 @@ class Watch(
         first = {
             "created": f"Now watching {name} {place}.",
             "updated": f"Still watching {name} {place}, with updated settings.",
-            "unchanged": f"Already watching {name} {place}.",
+            "unchanged": f"This channel is already watching {name}."
+            if here
+            else f"Already watching {name} {place}.",
         }[outcome]
         await answer(
             interaction,

@@ -113,9 +113,7 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused_and_nothing_stored(
     assert grid.ephemeral
     assert "I need Send Messages" in (grid.content or "")
     assert role.ephemeral
-    assert "I need Mention Everyone (or make the role Quiet mentionable) there" in (
-        role.content or ""
-    )
+    assert "I cannot mention the role Quiet" in (role.content or "")
     async with runtime.database.session() as session:
         assert await subscriptions.guild_subscriptions(session, discord_scene.guild.id) == []
     assert fake.messages(alerts.id) == []
