@@ -22,17 +22,13 @@ import sqlite3
 import sys
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import func, select
 
 from storage.database import Database
 from storage.models import Alert, AlertStatus
@@ -40,6 +36,7 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import TEST_DATABASE_URL, migrated
+from tests.plugins.fleet import fresh_postgres_database
 from tests.plugins.release import FLATBLOCKS, NEW, follow_in_channels, release_in_channels
 
 CHANNELS = 250
@@ -322,21 +319,6 @@ async def until(condition: Callable[[], bool]) -> None:
 # --- two delivery processes on one database ----------------------------------------------------
 
 
-@asynccontextmanager
-async def postgres_database(url: str) -> AsyncIterator[str]:
-    """A fresh database on the server at `url` (a subprocess cannot be handed a schema)."""
-    name = f"test_{uuid.uuid4().hex}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
-
-
 async def deliver_with_two_processes(
     url: str, api: FakeDjangoPackages, directory: Path
 ) -> list[bool]:
@@ -369,7 +351,7 @@ async def test_two_delivery_processes_on_postgresql_post_every_alert_once(
 ) -> None:
     if TEST_DATABASE_URL is None:
         pytest.skip("set TEST_DATABASE_URL to run on PostgreSQL")
-    async with postgres_database(TEST_DATABASE_URL) as url:
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
         running = await deliver_with_two_processes(url, djp_api, tmp_path)
     assert running == [True, True]
 
