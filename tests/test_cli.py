@@ -16,7 +16,7 @@ from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
-from tests.plugins.database import migrated
+from tests.plugins.database import follow, migrated
 
 
 async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -110,15 +110,8 @@ async def test_poll_once_prints_the_changes_found(
     cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
 ) -> None:
     assert (await djp_sentinel(cli_env, tmp_path, "package", "django-flatblocks")).code == 0
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=1,
-            channel_id=2,
-            target_kind=TargetKind.PACKAGE,
-            target_id=265,
-            created_by=3,
-        )
+    async with migrated(cli_env["DATABASE_URL"]) as database:
+        await follow(database, channel=2, target_id=265, guild=1)
     djp_api.update_package(265, pypi_version="1.1.0")
 
     result = await djp_sentinel(cli_env, tmp_path, "poll", "--once")

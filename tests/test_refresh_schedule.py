@@ -14,10 +14,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from storage import subscriptions
-from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.database import migrated
+from tests.plugins.database import follow, migrated
 
 FLATBLOCKS = 265
 INTERVALS = 10
@@ -61,15 +59,8 @@ async def polling(env: dict[str, str], cwd: Path, interval: int) -> AsyncIterato
 async def test_a_watched_package_is_refreshed_once_per_interval_even_after_a_longer_one(
     cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
 ) -> None:
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=1,
-            channel_id=2,
-            target_kind=TargetKind.PACKAGE,
-            target_id=FLATBLOCKS,
-            created_by=3,
-        )
+    async with migrated(cli_env["DATABASE_URL"]) as database:
+        await follow(database, channel=2, target_id=FLATBLOCKS, guild=1)
     async with polling(cli_env, tmp_path, interval=3600):  # stored: next refresh in an hour
         await until_fetched(djp_api, 1)
 
