@@ -3,6 +3,7 @@ hand-overs, search."""
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,6 +14,7 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     Delete,
+    Executable,
     String,
     Table,
     Update,
@@ -63,10 +65,18 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str
     """Insert `rows`, or update every given column of those whose primary key exists."""
     if not rows:
         return
-    insert = dialect_insert(session, table)
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert_statement(dialect, table, tuple(rows[0])), rows)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...]) -> Executable:
+    """Built once per table and columns: `excluded` copies the table's whole column collection,
+    which costs more than running the statement on a small batch."""
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
     keys = [column.name for column in table.primary_key]
-    changes = {name: insert.excluded[name] for name in rows[0] if name not in keys}
-    await session.execute(insert.on_conflict_do_update(index_elements=keys, set_=changes), rows)
+    changes = {name: insert.excluded[name] for name in columns if name not in keys}
+    return insert.on_conflict_do_update(index_elements=keys, set_=changes)
 
 
 async def release_slugs(

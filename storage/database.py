@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -53,7 +54,12 @@ class Database:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite":
                 _create_parent_directory(parsed)
-            engine = create_async_engine(parsed, **engine_options)
+            engine = create_async_engine(
+                parsed,
+                json_serializer=_json_text,
+                json_deserializer=orjson.loads,
+                **engine_options,
+            )
         except (ArgumentError, InvalidRequestError, ImportError, ValueError, OSError) as exc:
             raise _unusable(url, exc) from None
         if engine.dialect.name == "sqlite":
@@ -115,6 +121,13 @@ def _run_upgrade(connection: Connection, revision: str) -> list[str]:
         f"{script.revision} {' '.join(script.doc.split()).rstrip('.')}"
         for script in reversed(list(applied))
     ]
+
+
+def _json_text(value: Any) -> str:
+    """JSON columns are written with orjson, several times faster than the standard library (a
+    refresh stores records by the hundred); keys that are not strings become strings, as
+    `json.dumps` makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _create_parent_directory(url: URL) -> None:

@@ -12,7 +12,7 @@ PostgreSQL; settling an alert (or giving it back) ends its lease.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,9 @@ class NewAlert:
     release_level: ReleaseLevel | None = None
 
 
+_NEW_ALERT_FIELDS = tuple(field.name for field in fields(NewAlert))
+
+
 @dataclass(frozen=True, slots=True)
 class Hold:
     """Alerts of `channel_ids` created after `since` wait for their next digest, except those
@@ -58,11 +61,9 @@ async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: dat
     """Add alerts to the outbox, skipping dedup keys already there; return how many were new."""
     if not alerts:
         return 0
-    rows = [
-        asdict(alert)
-        | {"status": AlertStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for alert in alerts
-    ]
+    new = {"status": AlertStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+    # Not `asdict`, which deep-copies every payload.
+    rows = [{name: getattr(alert, name) for name in _NEW_ALERT_FIELDS} | new for alert in alerts]
     insert = dialect_insert(session, Alert.__table__)
     statement = insert.on_conflict_do_nothing(index_elements=["channel_id", "dedup_key"]).returning(
         insert.table.c.id

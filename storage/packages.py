@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Row,
@@ -22,11 +22,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.health import Activity, newest_busy_week
 from bot.core.records import PackageRecord
 from storage import _sql
 from storage._sql import by_id_or_slug, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
-from storage.subscriptions import ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +91,8 @@ _CLEARED_MARKS: dict[str, Any] = {
 }
 
 
-def _package_row(
-    record: PackageRecord, content_hash: str, now: datetime, next_poll_at: datetime
-) -> dict[str, Any]:
+def _package_row(seen: Observed, now: datetime, next_poll_at: datetime) -> dict[str, Any]:
+    record = seen.record
     return {
         "id": record.id,
         "slug": record.slug,
@@ -111,18 +110,21 @@ def _package_row(
         "commits_over_52": list(record.commits_over_52),
         "grid_ids": list(record.grid_ids),
         "record": record.model_dump(mode="json"),
-        "content_hash": content_hash,
+        "content_hash": seen.content_hash,
+        "payload_hash": seen.payload_hash,
+        "newest_busy_week": newest_busy_week(record.commits_over_52),
         "fetched_at": now,
         "next_poll_at": next_poll_at,
         **_CLEARED_MARKS,
     }
 
 
-def _history_row(record: PackageRecord, content_hash: str, now: datetime) -> dict[str, Any]:
+def _history_row(seen: Observed, now: datetime) -> dict[str, Any]:
+    record = seen.record
     return {
         "package_id": record.id,
         "observed_at": now,
-        "content_hash": content_hash,
+        "content_hash": seen.content_hash,
         "pypi_version": record.pypi_version,
         "repo_watchers": record.repo_watchers,
         "repo_forks": record.repo_forks,
@@ -131,28 +133,58 @@ def _history_row(record: PackageRecord, content_hash: str, now: datetime) -> dic
     }
 
 
-@dataclass(frozen=True, slots=True)
-class LastSeen:
+class LastSeen(NamedTuple):
     """What a refresh needs of a stored package to tell whether it moved, without rebuilding
-    its record: the content hash, when we read it, and upstream's `last_fetched` then (the
-    moment its commit window was computed, which the hash leaves out)."""
+    its record: the content hash and payload fingerprint, when we read it, and its `Activity`
+    (upstream's `last_fetched` then, the moment its commit window was computed, which the
+    hashes leave out). `NamedTuple`s, like `Revisited`: a refresh reads one per package."""
 
     content_hash: str
+    payload_hash: str | None
     fetched_at: datetime
-    last_fetched: datetime | None
+    activity: Activity
+
+    @property
+    def last_fetched(self) -> datetime | None:
+        return self.activity.last_fetched
 
 
 async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, LastSeen]:
     """`LastSeen` of the stored packages among `ids`, by id; unknown ids are left out."""
     table = Package.__table__  # plain columns: 500 rows a batch skip the ORM's row handling
     query = select(
-        table.c.id, table.c.content_hash, table.c.fetched_at, table.c.last_fetched
+        table.c.id,
+        table.c.content_hash,
+        table.c.payload_hash,
+        table.c.fetched_at,
+        table.c.last_updated,
+        table.c.newest_busy_week,
+        table.c.last_fetched,
     ).where(table.c.id.in_(set(ids)))
     rows = await session.execute(query)
     return {
-        package_id: LastSeen(content_hash, fetched_at, last_fetched)
-        for package_id, content_hash, fetched_at, last_fetched in rows.tuples()
+        package_id: LastSeen(content_hash, payload_hash, fetched_at, Activity(*activity))
+        for package_id, content_hash, payload_hash, fetched_at, *activity in rows.tuples()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A package whose content is new or moved: its record (unknown fields already filled
+    from the last known one), content hash, and payload fingerprint (None when it was fetched
+    on its own)."""
+
+    record: PackageRecord
+    content_hash: str
+    payload_hash: str | None
+
+
+class Revisited(NamedTuple):
+    """A stored package fetched again with the same content: all its row needs."""
+
+    package_id: int
+    last_fetched: datetime | None
+    payload_hash: str | None
 
 
 async def save_observations(
@@ -165,58 +197,70 @@ async def save_observations(
     """Store freshly fetched records; return the ids that are new or whose content changed."""
     hashes = {record.id: record.content_hash() for record in records}
     stored = await last_seen(session, hashes)
-    return await write_observations(
-        session, records, hashes, stored, now=now, next_poll_at=next_poll_at
+    changed = [
+        Observed(record, hashes[record.id], None)
+        for record in records
+        if record.id not in stored or stored[record.id].content_hash != hashes[record.id]
+    ]
+    moved = {seen.record.id for seen in changed}
+    revisited = [Revisited(r.id, r.last_fetched, None) for r in records if r.id not in moved]
+    await write_observations(
+        session, changed, revisited, stored, now=now, next_poll_at=next_poll_at
     )
+    return [seen.record.id for seen in changed]
 
 
 async def write_observations(
     session: AsyncSession,
-    records: Sequence[PackageRecord],
-    hashes: Mapping[int, str],
+    changed: Sequence[Observed],
+    revisited: Sequence[Revisited],
     stored: Mapping[int, LastSeen],
     *,
     now: datetime,
     next_poll_at: datetime,
-) -> list[int]:
-    """Store records whose content hashes and stored state the caller already has; return the
-    ids that are new or whose content changed.
+) -> None:
+    """Store what a refresh observed: new or changed packages whole, the rest by bookkeeping.
 
-    Every record's failure, missing and removed marks are cleared (it was just seen). A new or
-    changed record replaces its row and gets a history row; the same content only moves the
-    row's bookkeeping (`last_fetched`, `fetched_at`, `next_poll_at`), so a full-catalog refresh
-    where little changed writes little. A few bulk statements per call, however many records.
+    Every package's failure, missing and removed marks are cleared (it was just seen). A new
+    or changed package replaces its row and gets a history row; one revisited with the same
+    content only moves its row's bookkeeping (`fetched_at`, `next_poll_at`, and
+    `last_fetched` and `payload_hash` where they moved), so a full-catalog refresh where little
+    changed writes little. A few bulk statements per call, however many packages.
     """
-    latest = {record.id: record for record in records}
-    changed = [i for i in latest if i not in stored or stored[i].content_hash != hashes[i]]
     if changed:
-        await release_slugs(session, Package, {i: latest[i].slug for i in changed})
+        await release_slugs(
+            session, Package, {seen.record.id: seen.record.slug for seen in changed}
+        )
         await upsert(
-            session,
-            Package.__table__,
-            [_package_row(latest[i], hashes[i], now, next_poll_at) for i in changed],
+            session, Package.__table__, [_package_row(seen, now, next_poll_at) for seen in changed]
         )
         await session.execute(
-            insert(PackageHistory), [_history_row(latest[i], hashes[i], now) for i in changed]
+            insert(PackageHistory.__table__), [_history_row(seen, now) for seen in changed]
         )
-    moved = set(changed)
-    same = [i for i in latest if i not in moved]
     table = Package.__table__
-    for chunk in _chunks(same):
+    for chunk in _chunks([seen.package_id for seen in revisited]):
         await session.execute(
             update(table)
             .where(table.c.id.in_(chunk))
             .values(fetched_at=now, next_poll_at=next_poll_at, **_CLEARED_MARKS)
         )
-    refetched = [i for i in same if latest[i].last_fetched != stored[i].last_fetched]
-    if refetched:
+    moved = [
+        {
+            "package_id": seen.package_id,
+            "last_fetched": seen.last_fetched,
+            "payload": seen.payload_hash,
+        }
+        for seen in revisited
+        if (seen.last_fetched, seen.payload_hash)
+        != (stored[seen.package_id].last_fetched, stored[seen.package_id].payload_hash)
+    ]
+    if moved:
         await session.execute(
             update(table)
             .where(table.c.id == bindparam("package_id"))
-            .values(last_fetched=bindparam("last_fetched")),
-            [{"package_id": i, "last_fetched": latest[i].last_fetched} for i in refetched],
+            .values(last_fetched=bindparam("last_fetched"), payload_hash=bindparam("payload")),
+            moved,
         )
-    return changed
 
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
@@ -289,34 +333,37 @@ async def mark_removed(session: AsyncSession, package_id: int, *, now: datetime)
 
 
 def _watched_package_ids() -> Subquery:
-    """The package ids some active subscription watches, directly or through a grid."""
-    direct = select(Subscription.target_id.label("package_id")).where(
-        Subscription.target_kind == TargetKind.PACKAGE, ACTIVE
+    """The package ids some active subscription watches, directly or through a grid (plain
+    columns: thousands of ids a cycle skip the ORM's row handling)."""
+    subscription, member = Subscription.__table__.c, GridMember.__table__.c
+    active = subscription.paused_reason.is_(None)
+    direct = select(subscription.target_id.label("package_id")).where(
+        subscription.target_kind == TargetKind.PACKAGE, active
     )
     via_grid = (
-        select(GridMember.package_id)
+        select(member.package_id)
         .join(
-            Subscription,
+            Subscription.__table__,
             and_(
-                Subscription.target_kind == TargetKind.GRID,
-                Subscription.target_id == GridMember.grid_id,
+                subscription.target_kind == TargetKind.GRID,
+                subscription.target_id == member.grid_id,
             ),
         )
-        .where(ACTIVE)
+        .where(active)
     )
     return union(direct, via_grid).subquery()
 
 
 async def due_package_ids(session: AsyncSession, now: datetime) -> list[int]:
     """Watched packages to fetch now: never stored, or stored, not removed and due."""
-    watched = _watched_package_ids()
+    watched, package = _watched_package_ids(), Package.__table__
     query = (
         select(watched.c.package_id)
-        .outerjoin(Package, Package.id == watched.c.package_id)
+        .outerjoin(package, package.c.id == watched.c.package_id)
         .where(
             or_(
-                Package.id.is_(None),
-                and_(Package.removed_at.is_(None), Package.next_poll_at <= now),
+                package.c.id.is_(None),
+                and_(package.c.removed_at.is_(None), package.c.next_poll_at <= now),
             )
         )
         .order_by(watched.c.package_id)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import and_, delete, select, union
+from sqlalchemy import Row, Select, and_, delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.events.base import AlertPreferences, Event
 from storage._sql import KEEP, Keep, affected_rows, dialect_insert, given
 from storage.models import GridMember, Subscription, TargetKind
 
@@ -166,10 +168,43 @@ async def followed_package_ids(
     return {channel_id: frozenset(ids) for channel_id, ids in followed.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class Follower:
+    """An active subscription as a refresh cycle reads it: where its alerts go and what it
+    wants (plain rows: a cycle reads thousands, and never changes them)."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    preferences: AlertPreferences
+
+
+def _followers() -> Select[Any]:
+    columns = Subscription.__table__.c
+    return select(
+        columns.id,
+        columns.guild_id,
+        columns.channel_id,
+        columns.events,
+        columns.min_release_level,
+        columns.include_prereleases,
+        columns.target_id,
+    ).where(columns.paused_reason.is_(None))
+
+
+def _follower(row: Row[Any]) -> Follower:
+    preferences = AlertPreferences(
+        events=frozenset(Event(name) for name in row.events),
+        min_release_level=row.min_release_level,
+        include_prereleases=row.include_prereleases,
+    )
+    return Follower(row.id, row.guild_id, row.channel_id, preferences)
+
+
 async def subscriptions_for_packages(
     session: AsyncSession, package_ids: Collection[int]
-) -> dict[int, list[Subscription]]:
-    """For each package id, the active subscriptions that reach it.
+) -> dict[int, list[Follower]]:
+    """For each package id, the active subscriptions that reach it, by id.
 
     A subscription reaches a package by targeting it or a grid listing it; one reaching a
     package both ways is listed once. Every requested id is a key, possibly with no one.
@@ -177,49 +212,45 @@ async def subscriptions_for_packages(
     ids = set(package_ids)
     if not ids:
         return {}
-    audience: dict[int, dict[int, Subscription]] = {package_id: {} for package_id in ids}
+    columns, members = Subscription.__table__.c, GridMember.__table__.c
+    audience: dict[int, dict[int, Follower]] = {package_id: {} for package_id in ids}
     # Two indexed lookups rather than one outer join with an OR, which scans every subscription.
-    direct = select(Subscription).where(
-        ACTIVE, Subscription.target_kind == TargetKind.PACKAGE, Subscription.target_id.in_(ids)
+    direct = _followers().where(
+        columns.target_kind == TargetKind.PACKAGE, columns.target_id.in_(ids)
     )
     via_grid = (
-        select(Subscription, GridMember.package_id)
+        _followers()
+        .add_columns(members.package_id)
         .join(
-            GridMember,
-            and_(
-                Subscription.target_kind == TargetKind.GRID,
-                GridMember.grid_id == Subscription.target_id,
-            ),
+            GridMember.__table__,
+            and_(columns.target_kind == TargetKind.GRID, members.grid_id == columns.target_id),
         )
-        .where(ACTIVE, GridMember.package_id.in_(ids))
+        .where(members.package_id.in_(ids))
     )
-    for subscription in await session.scalars(direct):
-        audience[subscription.target_id][subscription.id] = subscription
-    for subscription, member_id in (await session.execute(via_grid)).tuples():
-        audience[member_id][subscription.id] = subscription
+    for row in await session.execute(direct):
+        audience[row.target_id][row.id] = _follower(row)
+    for row in await session.execute(via_grid):
+        audience[row.package_id][row.id] = _follower(row)
     return {
-        package_id: sorted(found.values(), key=lambda subscription: subscription.id)
+        package_id: sorted(found.values(), key=lambda follower: follower.id)
         for package_id, found in audience.items()
     }
 
 
 async def subscriptions_for_grids(
     session: AsyncSession, grid_ids: Collection[int]
-) -> dict[int, list[Subscription]]:
-    """For each grid id, its active subscriptions (every requested id is a key)."""
+) -> dict[int, list[Follower]]:
+    """For each grid id, its active subscriptions by id (every requested id is a key)."""
     ids = set(grid_ids)
-    rows = await session.scalars(
-        select(Subscription)
-        .where(
-            ACTIVE,
-            Subscription.target_kind == TargetKind.GRID,
-            Subscription.target_id.in_(ids),
-        )
-        .order_by(Subscription.id)
+    columns = Subscription.__table__.c
+    rows = await session.execute(
+        _followers()
+        .where(columns.target_kind == TargetKind.GRID, columns.target_id.in_(ids))
+        .order_by(columns.id)
     )
-    audience: dict[int, list[Subscription]] = {grid_id: [] for grid_id in ids}
-    for subscription in rows:
-        audience[subscription.target_id].append(subscription)
+    audience: dict[int, list[Follower]] = {grid_id: [] for grid_id in ids}
+    for row in rows:
+        audience[row.target_id].append(_follower(row))
     return audience
 
 

@@ -25,7 +25,7 @@ SEEDED_IDS = {34, 155, 265, 683, 1444, 4100, 5157, 5963, 6301}
 
 async def crawl(client: DjangoPackagesClient, page_size: int) -> list[int]:
     """Every package id the catalog yields, in order, duplicates included."""
-    return [record.id async for page in client.catalog(page_size) for record in page.records]
+    return [payload.id async for page in client.catalog(page_size) for payload in page.payloads]
 
 
 # -- reading records ----------------------------------------------------------------------------
@@ -132,9 +132,9 @@ async def test_catalog_costs_one_request_per_page_and_yields_each_package_once(
 ):
     pages = [page async for page in djp_client.catalog(page_size=4)]
 
-    assert [len(page.records) for page in pages] == [4, 4, 1]
+    assert [len(page.payloads) for page in pages] == [4, 4, 1]
     assert {page.total for page in pages} == {len(SEEDED_IDS)}
-    assert sorted(r.id for page in pages for r in page.records) == sorted(SEEDED_IDS)
+    assert sorted(p.id for page in pages for p in page.payloads) == sorted(SEEDED_IDS)
     assert djp_client.requests_made == djp_api.request_count == math.ceil(len(SEEDED_IDS) / 4)
     assert [request.query for request in djp_api.requests] == [
         {"limit": "4", "offset": str(offset)} for offset in (0, 4, 8)
@@ -150,7 +150,7 @@ async def test_a_package_added_mid_crawl_duplicates_nothing(
     async for page in djp_client.catalog(page_size=4):
         if not seen:  # between the first page and the rest, everything shifts by one
             djp_api.add_package(newcomer)
-        seen += [record.id for record in page.records]
+        seen += [payload.id for payload in page.payloads]
 
     assert sorted(seen) == sorted(SEEDED_IDS)  # the shifted record came twice, yielded once
     assert djp_client.requests_made == 3
@@ -166,26 +166,55 @@ async def test_a_catalog_that_grows_mid_crawl_loses_no_package(
     async for page in djp_client.catalog(page_size=4):
         if not seen:
             djp_api.add_package(newcomer)
-        seen += [record.id for record in page.records]
+        seen += [payload.id for payload in page.payloads]
 
     assert sorted(seen) == sorted(SEEDED_IDS - {6301})  # 34, pushed to offset 8, still read
     assert djp_client.requests_made == 3
 
 
-async def test_an_invalid_record_is_reported_and_its_page_kept(
+async def test_an_entry_without_an_id_is_reported_and_its_page_kept(
+    djp_api: FakeDjangoPackages, djp_client: DjangoPackagesClient
+):
+    djp_api.drop_field(683, "id")
+    djp_api.corrupt_package(4100, "id", "4100")
+
+    pages = [page async for page in djp_client.catalog(page_size=500)]
+
+    [page] = pages
+    assert sorted(bad.field for bad in page.invalid) == ["id", "id"]
+    assert {payload.id for payload in page.payloads} == SEEDED_IDS - {4100, 683}
+
+
+async def test_catalog_payloads_are_validated_by_whoever_reads_them(
     djp_api: FakeDjangoPackages, djp_client: DjangoPackagesClient
 ):
     djp_api.corrupt_package(4100, "repo_watchers", "many")
     djp_api.drop_field(683, "slug")
 
-    pages = [page async for page in djp_client.catalog(page_size=500)]
+    [page] = [page async for page in djp_client.catalog(page_size=500)]
 
-    [page] = pages
-    assert {(bad.record_id, bad.field) for bad in page.invalid} == {
-        (4100, "repo_watchers"),
-        (683, "slug"),
-    }
-    assert {record.id for record in page.records} == SEEDED_IDS - {4100, 683}
+    assert {payload.id for payload in page.payloads} == SEEDED_IDS
+    failures = {}
+    for payload in page.payloads:
+        try:
+            payload.parse()
+        except InvalidRecord as exc:
+            failures[exc.record_id] = exc.field
+    assert failures == {4100: "repo_watchers", 683: "slug"}
+
+
+async def test_a_number_beyond_64_bits_spoils_only_its_own_record(
+    djp_api: FakeDjangoPackages, djp_client: DjangoPackagesClient
+):
+    djp_api.corrupt_package(4100, "repo_watchers", 2**70)
+
+    [page] = [page async for page in djp_client.catalog(page_size=500)]
+
+    assert {payload.id for payload in page.payloads} == SEEDED_IDS
+    odd = next(payload for payload in page.payloads if payload.id == 4100)
+    with pytest.raises(InvalidRecord, match="repo_watchers"):
+        odd.parse()
+    assert djp_client.requests_made == 1  # read at once, not retried as a broken body
 
 
 async def test_a_restored_record_is_valid_again(

@@ -52,7 +52,7 @@ def table(count: int) -> GridTable:
         parse_package(
             seed_package("django-flatblocks")
             | {
-                "id": n,
+                "id": n + 1,
                 "slug": f"package-{n}-" + "s" * 90,
                 "title": f"*{n}* " + "t" * 200,
                 "pypi_version": "1.0.0.dev" + "9" * 50,

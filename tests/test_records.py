@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.core.records import (
+    PackagePayload,
     link_id,
     normalise_pypi_url,
     parse_category,
@@ -141,6 +142,7 @@ def test_bitbucket_edge_case_keeps_version_without_pypi_url() -> None:
         pytest.param("grids", ["https://example.com/nope/"], "grids", id="bad-grid-link"),
         pytest.param("slug", None, "slug", id="null-slug"),
         pytest.param("category", 12.5, "category", id="category-float"),
+        pytest.param("repo_watchers", 2**40, "repo_watchers", id="count-beyond-our-columns"),
     ],
 )
 def test_invalid_payload_names_record_and_field(
@@ -178,6 +180,49 @@ def test_content_hash_ignores_bookkeeping_fields(flatblocks_payload: dict[str, A
 
     assert parse_package(refreshed).content_hash() == before.content_hash()
     assert parse_package(bumped).content_hash() != before.content_hash()
+
+
+def test_a_payload_fingerprint_ignores_bookkeeping_and_key_order(
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    seen = PackagePayload.of(flatblocks_payload)
+    refreshed = dict(
+        flatblocks_payload, last_fetched="2026-03-01T01:00:00-05:00", modified="2026-03-01"
+    )
+    reordered = dict(reversed(flatblocks_payload.items()))
+    bumped = dict(flatblocks_payload, pypi_version="1.0.1")
+    gapped = {k: v for k, v in flatblocks_payload.items() if k != "repo_watchers"}
+
+    assert seen.id == 265
+    assert PackagePayload.of(refreshed).fingerprint == seen.fingerprint
+    assert PackagePayload.of(reordered).fingerprint == seen.fingerprint
+    assert PackagePayload.of(bumped).fingerprint != seen.fingerprint
+    assert PackagePayload.of(gapped).fingerprint != seen.fingerprint
+    assert seen.parse() == parse_package(flatblocks_payload)
+
+
+@pytest.mark.parametrize("bad_id", [None, "265", True, 0, 2**31, 2**70])
+def test_a_payload_without_a_usable_id_is_refused_at_once(
+    flatblocks_payload: dict[str, Any], bad_id: object
+) -> None:
+    flatblocks_payload["id"] = bad_id
+
+    with pytest.raises(InvalidRecord) as caught:
+        PackagePayload.of(flatblocks_payload)
+
+    assert caught.value.field == "id"
+
+
+def test_a_payload_json_cannot_carry_is_fingerprinted_as_unknown(
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    flatblocks_payload["repo_watchers"] = 2**70  # orjson writes 64 bits at most
+
+    payload = PackagePayload.of(flatblocks_payload)
+
+    assert payload.fingerprint is None  # validated every time, and refused there
+    with pytest.raises(InvalidRecord, match="repo_watchers"):
+        payload.parse()
 
 
 def test_record_round_trips_through_json(flatblocks_payload: dict[str, Any]) -> None:

@@ -14,10 +14,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, column, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.records import parse_package
 from storage import cycles
 from storage.database import Database, alembic_config
 from storage.errors import DatabaseError
-from storage.models import Alert, Base, PackageHistory
+from storage.models import Alert, Base, Package, PackageHistory
+from tests.plugins.data import seed_package
 from tests.plugins.database import migrated
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
@@ -141,6 +143,54 @@ async def test_0003_moves_release_levels_to_a_column_and_reports_to_a_kind(
         "stale": ("stale", None),
     }
     assert report == {"week": "2026-W08"}
+
+
+async def test_0008_works_out_each_stored_package_s_newest_busy_week(
+    database: Database,
+) -> None:
+    windows = {1: [0] * 51 + [3], 2: [2] + [0] * 51, 3: [0] * 52, 4: []}
+    async with database.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0004"))
+        await connection.execute(
+            insert(PACKAGES_0004),
+            [_old_package(package_id, window) for package_id, window in windows.items()],
+        )
+    await database.upgrade()
+
+    async with database.session() as session:
+        rows = await session.execute(select(Package.id, Package.newest_busy_week))
+        busy = dict(rows.tuples().all())
+        fingerprints = set(await session.scalars(select(Package.payload_hash)))
+    assert busy == {1: 0, 2: 51, 3: 52, 4: None}
+    assert fingerprints == {None}  # the next crawl validates every package once
+
+
+PACKAGES_0004 = table(
+    "packages",
+    *(
+        column(c.name, c.type)
+        for c in Package.__table__.c
+        if c.name not in {"payload_hash", "newest_busy_week"}
+    ),
+)
+
+
+def _old_package(package_id: int, window: list[int]) -> dict[str, object]:
+    record = parse_package(seed_package("django-flatblocks") | {"id": package_id})
+    return {
+        "id": package_id,
+        "slug": f"package-{package_id}",
+        "title": "A package",
+        "repo_description": "",
+        "commits_over_52": window,
+        "grid_ids": [],
+        "record": record.model_dump(mode="json"),
+        "content_hash": record.content_hash(),
+        "fetched_at": NOW,
+        "next_poll_at": NOW,
+        "failure_count": 0,
+        "missing_count": 0,
+    }
 
 
 async def test_datetimes_come_back_as_the_same_instant_in_utc(database: Database) -> None:

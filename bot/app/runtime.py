@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,12 +37,30 @@ def monitor_settings(settings: Settings) -> MonitorSettings:
     )
 
 
+#: Allocations between two collections of the youngest generation (Python's default is 700).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_garbage_collection() -> None:
+    """Freeze what start-up built (modules, the schema, settings) out of the collector's sight,
+    and collect young objects less often.
+
+    A refresh cycle allocates a few containers per package, almost all freed at once by
+    reference counting; with the default thresholds the collector still ran every few dozen
+    packages, re-walking long-lived objects each time: about a tenth of a cycle's CPU.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """Connect to the database (applying migrations) and open the HTTP client."""
     database = Database.from_url(settings.database_url)
     try:
         await database.upgrade()
+        tune_garbage_collection()
         async with DjangoPackagesClient.from_settings(settings) as client:
             monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
             pacer = Pacer(delivery_budget(settings.discord_global_rate))

@@ -30,9 +30,11 @@ Django Packages stopped refreshing usually means the repository is archived, gon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from bot.core.records import COMMIT_WEEKS, PackageRecord
 from bot.core.timefmt import describe_age
@@ -74,6 +76,33 @@ class Health:
         return span if self.last_commit is not None else f"at least {span}"
 
 
+def newest_busy_week(commits: Sequence[int]) -> int | None:
+    """How many weeks before the window's end its newest week with commits ends (0: the last
+    week), `COMMIT_WEEKS` for a window of zeros, None for an unknown window (`[]`)."""
+    if not commits:
+        return None
+    return next((weeks for weeks, n in enumerate(reversed(commits)) if n), COMMIT_WEEKS)
+
+
+class Activity(NamedTuple):
+    """What a record says about its commits, reduced to what its health needs: a refresh can
+    judge a package whose content did not move from these stored columns, without its record
+    (a `NamedTuple`: a refresh builds one per package).
+
+    `newest_busy_week` is `newest_busy_week(record.commits_over_52)`, counted back from
+    `last_fetched` (the moment the window was read).
+    """
+
+    last_updated: datetime | None
+    newest_busy_week: int | None
+    last_fetched: datetime | None
+
+    @classmethod
+    def of(cls, record: PackageRecord) -> Activity:
+        busy = newest_busy_week(record.commits_over_52)
+        return cls(record.last_updated, busy, record.last_fetched)
+
+
 @dataclass(frozen=True, slots=True)
 class _Evidence:
     """What the record says about the last commit, read at `now`."""
@@ -85,32 +114,25 @@ class _Evidence:
     window_quiet: bool
 
 
-def _evidence(record: PackageRecord, now: datetime) -> _Evidence | None:
-    window = record.commits_over_52
-    reference = record.last_fetched or now
-    quiet_since = reference - COMMIT_WEEKS * WEEK
-    window_quiet = bool(window) and not any(window)
-
-    dated: list[tuple[datetime, bool]] = []
-    if record.last_updated is not None:
-        dated.append((record.last_updated, True))
-    newest_busy = (
-        None
-        if window_quiet
-        else next((weeks for weeks, n in enumerate(reversed(window)) if n), None)
-    )
-    if newest_busy is not None:
-        dated.append((reference - (newest_busy + 1) * WEEK, False))
-
-    if dated:
-        when, exact = max(dated, key=lambda pair: pair[0])
-        quiet = window_quiet and when <= quiet_since
-        return _Evidence(when, exact, max(now - when, timedelta(0)), quiet)
-    if window_quiet:
+def _evidence(activity: Activity, now: datetime) -> _Evidence | None:
+    busy, updated = activity.newest_busy_week, activity.last_updated
+    reference = activity.last_fetched or now
+    window_quiet = busy == COMMIT_WEEKS
+    window_date = None if busy is None or window_quiet else reference - (busy + 1) * WEEK
+    if updated is not None and (window_date is None or updated >= window_date):
+        when, exact = updated, True
+    elif window_date is not None:
+        when, exact = window_date, False
+    elif window_quiet:
         return _Evidence(None, False, COMMIT_WEEKS * WEEK, window_quiet=True)
-    return None
+    else:
+        return None
+    quiet = window_quiet and when <= reference - COMMIT_WEEKS * WEEK
+    age = now - when
+    return _Evidence(when, exact, age if age > _NO_TIME else _NO_TIME, quiet)
 
 
+_NO_TIME = timedelta(0)
 _ACTIVE_AGE = timedelta(days=ACTIVE_DAYS)
 _SLOWING_AGE = timedelta(days=SLOWING_DAYS)
 
@@ -165,7 +187,7 @@ def _marked(state: HealthState, feature_complete: bool) -> HealthState:
 
 
 def state_at(
-    record: PackageRecord,
+    activity: Activity,
     *,
     now: datetime,
     stale_after_days: int,
@@ -173,7 +195,7 @@ def state_at(
 ) -> HealthState:
     """`classify(...).state` without wording the reasons: cheap enough for every package of a
     refresh cycle, to find the few whose state moved."""
-    evidence = _evidence(record, now)
+    evidence = _evidence(activity, now)
     if evidence is None:
         return HealthState.UNKNOWN
     return _marked(_state(evidence.age, stale_after_days), feature_complete)
@@ -187,7 +209,7 @@ def classify(
     feature_complete: bool = False,
 ) -> Health:
     """The package's health as seen at `now` (see the module docstring for the thresholds)."""
-    evidence = _evidence(record, now)
+    evidence = _evidence(Activity.of(record), now)
     if evidence is None:
         health = Health(HealthState.UNKNOWN, ("no commit information from Django Packages yet",))
     else:

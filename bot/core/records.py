@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -28,6 +30,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot import __version__
+from bot.core.slugs import MAX_ID
 from bot.errors import InvalidRecord
 
 UPSTREAM_TZ = ZoneInfo("America/New_York")
@@ -57,7 +61,7 @@ def parse_timestamp(value: Any) -> datetime | None:
 def link_id(url: str, kind: Literal["packages", "grids", "categories"]) -> int:
     """The numeric id at the end of an API hyperlink, ignoring host and query string."""
     match = _LINK_ID.search(url.strip())
-    if match is None or match["kind"] != kind:
+    if match is None or match["kind"] != kind or not 0 < int(match["id"]) <= MAX_ID:
         raise ValueError(f"not a {kind} link: {url!r}")
     return int(match["id"])
 
@@ -77,7 +81,10 @@ def _blank_to_none(value: Any) -> Any:
 UtcDatetime = Annotated[datetime, BeforeValidator(parse_timestamp)]
 OptionalUtcDatetime = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
 OptionalText = Annotated[StrictStr | None, BeforeValidator(_blank_to_none)]
-Count = Annotated[StrictInt, Field(ge=0)]
+#: Our tables hold ids and counts as 32-bit integers; a larger number is bad data, refused with
+#: the record rather than failing the batch it came in.
+RecordId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_ID)]
 
 
 class _Record(BaseModel):
@@ -111,7 +118,7 @@ class PackageRecord(_Record):
     with the data we watch, so it is no change signal and nothing shows it.
     """
 
-    id: StrictInt
+    id: RecordId
     slug: StrictStr = Field(min_length=1)
     title: StrictStr
     category_id: int | None = Field(default=None, validation_alias="category")
@@ -187,7 +194,7 @@ class PackageRecord(_Record):
 class GridRecord(_Record):
     """A grid (curated comparison list) and the ids of its member packages."""
 
-    id: StrictInt
+    id: RecordId
     slug: StrictStr = Field(min_length=1)
     title: StrictStr
     description: StrictStr = ""
@@ -211,7 +218,7 @@ class GridRecord(_Record):
 class CategoryRecord(_Record):
     """A package category (App, Framework, Other, ...)."""
 
-    id: StrictInt
+    id: RecordId
     slug: StrictStr
     title: StrictStr
     title_plural: StrictStr = ""
@@ -227,6 +234,63 @@ class SearchHit(_Record):
     title: StrictStr
     description: StrictStr = ""
     repo_watchers: int = 0
+
+
+#: Payload keys that move without the package changing, left out of its fingerprint.
+_BOOKKEEPING_KEYS = frozenset({"last_fetched", "modified"})
+#: Salts every fingerprint: a version that parses payloads differently re-reads each one once.
+_FINGERPRINT_SALT = f"djp-sentinel {__version__}".encode()
+
+
+class PackagePayload(NamedTuple):
+    """One package of a catalog page as received, validated only once it may have changed.
+
+    Two payloads with the same `fingerprint` parse to the same record apart from
+    `last_fetched` (see `payload_fingerprint`), so a refresh that finds the stored fingerprint
+    knows the stored content without running the validation (most of a refresh's CPU). A
+    `NamedTuple`, as a crawl builds thousands.
+    """
+
+    id: int
+    data: Mapping[str, Any]
+    fingerprint: str | None
+
+    @classmethod
+    def of(cls, data: Any) -> PackagePayload:
+        """Raises `InvalidRecord` for anything without a usable id (it could not be stored)."""
+        package_id = data.get("id") if isinstance(data, dict) else None
+        if type(package_id) is not int or not 0 < package_id <= MAX_ID:
+            parse_package(data)  # raises, naming what is wrong
+            raise InvalidRecord("package", None, "id", "not a package id")
+        return cls(package_id, data, payload_fingerprint(data))
+
+    def parse(self) -> PackageRecord:
+        """The validated record; raises `InvalidRecord` naming the bad field."""
+        return parse_package(self.data)
+
+    def last_fetched(self) -> datetime | None:
+        """Upstream's `last_fetched` alone, as the record would read it (`ValueError` if it is
+        not a timestamp)."""
+        return parse_timestamp(self.data.get("last_fetched"))
+
+    @property
+    def commits_known(self) -> bool:
+        """Whether the payload carries a commit window (`[]` or no window is unknown)."""
+        return bool(self.data.get("commits_over_52"))
+
+
+def payload_fingerprint(data: Mapping[str, Any]) -> str | None:
+    """A digest of a package payload as received, ignoring `last_fetched` and `modified`; None
+    when the payload holds something JSON cannot carry back (it is then validated every time).
+    """
+    content = dict(data)
+    for key in _BOOKKEEPING_KEYS:
+        content.pop(key, None)
+    try:
+        encoded = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+        return None
+    return hashlib.blake2b(encoded, digest_size=16, key=_FINGERPRINT_SALT).hexdigest()
 
 
 R = TypeVar("R", bound=_Record)

@@ -9,6 +9,7 @@ the attempts run out, `InvalidRecord` for a detail payload that fails validation
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random as _random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
 import httpx
+import orjson
 
 from bot import __version__, metrics
 from bot.config import DEFAULT_DJP_API_URL, Settings
 from bot.core.records import (
     CategoryRecord,
     GridRecord,
+    PackagePayload,
     PackageRecord,
     SearchHit,
     parse_category,
@@ -47,9 +50,10 @@ Listed = TypeVar("Listed", CategoryRecord, GridRecord)
 
 @dataclass(frozen=True)
 class CatalogPage:
-    """One page of the package catalog: the records that validated, and those that did not."""
+    """One page of the package catalog: its packages as received (validated by whoever finds
+    them changed, see `PackagePayload`), and the entries without a usable id."""
 
-    records: list[PackageRecord]
+    payloads: list[PackagePayload]
     invalid: list[InvalidRecord]
     total: int
 
@@ -144,15 +148,16 @@ class DjangoPackagesClient:
     async def catalog(self, page_size: int = DEFAULT_PAGE_SIZE) -> AsyncIterator[CatalogPage]:
         """Every package, page by page, each package once even when the list shifts mid-crawl.
 
-        Costs `ceil(count / page_size)` requests when nothing fails. A record that fails
-        validation is reported in its page's `invalid` and does not spoil the others. To stop
-        early, close the iterator (`contextlib.aclosing`) so pending page fetches are cancelled.
+        Costs `ceil(count / page_size)` requests when nothing fails. Packages come as
+        payloads, validated by the caller once they may have changed; an entry without a usable
+        id is reported in its page's `invalid` and does not spoil the others. To stop early,
+        close the iterator (`contextlib.aclosing`) so pending page fetches are cancelled.
         """
         seen: set[int] = set()
         async for envelope in self._pages("packages/", page_size):
-            records, invalid = _partition(parse_package, envelope.results)
-            fresh = [record for record in records if record.id not in seen]
-            seen.update(record.id for record in fresh)
+            payloads, invalid = _partition(PackagePayload.of, envelope.results)
+            fresh = [payload for payload in payloads if payload.id not in seen]
+            seen.update(payload.id for payload in fresh)
             yield CatalogPage(fresh, invalid, envelope.count)
 
     async def _collect(self, path: str, parse: Callable[[Any], Listed]) -> list[Listed]:
@@ -278,9 +283,19 @@ def _json_body(response: httpx.Response, missing: SentinelError) -> Any:
             "check DJP_API_URL, then try again later."
         )
     try:
-        return response.json()
+        return _decode_json(response.content)
     except ValueError as exc:
         raise _TransientError("malformed JSON") from exc
+
+
+def _decode_json(content: bytes) -> Any:
+    """orjson (a catalog page decodes several times faster), or the standard library for what
+    orjson refuses and JSON allows, such as an integer beyond 64 bits: one odd record must fail
+    its own validation, not spoil its page."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
 
 
 def _json_object(body: Any) -> dict[str, Any]:

@@ -35,18 +35,22 @@ from bot.core.events import (
     removed_change,
     wants,
 )
-from bot.core.records import GridRecord, PackageRecord
+from bot.core.health import Activity, state_at
+from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 from bot.refresh.names import CatalogNames
 from bot.refresh.staleness import ChannelStaleness, StaleRule, channel_staleness
 from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
-from storage.models import Subscription
+from storage.subscriptions import Follower
 
 log = logging.getLogger(__name__)
 
 CATALOG_PAGE_SIZE = 500
+#: Catalog packages stored per transaction: each costs a dozen statements whatever its size,
+#: and 2,000 stays within every backend's limit on bound parameters.
+INGEST_BATCH = 2000
 #: Used to plan a cycle before the first catalog crawl has told us the real size.
 ASSUMED_CATALOG_SIZE = 6000
 #: A package that keeps failing is retried after poll_interval * 2**(failures-1), capped here.
@@ -134,7 +138,7 @@ def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
 
 
 def alerts_for(
-    changes: Iterable[Change], audience: dict[int, list[Subscription]], *, by: str
+    changes: Iterable[Change], audience: dict[int, list[Follower]], *, by: str
 ) -> list[outbox.NewAlert]:
     """One outbox row per (subscription that wants it, change); the channel dedups repeats."""
     rows: dict[str, outbox.NewAlert] = {}
@@ -177,7 +181,7 @@ class Observation:
 
 def package_alerts(
     seen: Observation,
-    subscribers: Sequence[Subscription],
+    subscribers: Sequence[Follower],
     staleness: Mapping[int, ChannelStaleness],
 ) -> list[outbox.NewAlert]:
     """The alerts a package's changes raise among its subscribers.
@@ -190,7 +194,7 @@ def package_alerts(
     package_id, context = seen.current.id, seen.context
     others = [change for change in seen.changes if change.event not in HEALTH_EVENTS]
     alerts = alerts_for(others, {package_id: list(subscribers)}, by="package")
-    by_rule: dict[StaleRule, list[Subscription]] = {}
+    by_rule: dict[StaleRule, list[Follower]] = {}
     for subscription in subscribers:
         by_rule.setdefault(staleness[subscription.channel_id].rule(package_id), []).append(
             subscription
@@ -360,21 +364,26 @@ class Monitor:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> set[int]:
-        """Ingest every catalog page; return the wanted ids the crawl did not deliver."""
+        """Ingest every catalog page, `INGEST_BATCH` packages a transaction; return the wanted
+        ids the crawl did not deliver."""
         seen = 0
+        pending: list[PackagePayload] = []
         try:
             async for page in self.client.catalog(page_size=CATALOG_PAGE_SIZE):
                 report.catalog_total = page.total
                 for invalid in page.invalid:
                     self._skip_invalid(invalid, report)
-                await self._ingest(page.records, report)
-                wanted.difference_update(record.id for record in page.records)
-                seen += len(page.records) + len(page.invalid)
+                pending += page.payloads
+                if len(pending) >= INGEST_BATCH:
+                    wanted -= await self._ingest((), report, pending)
+                    pending = []
+                seen += len(page.payloads) + len(page.invalid)
                 if progress:
                     progress(seen, page.total)
         except ApiUnavailable as exc:
             log.warning("catalog crawl stopped: %s", exc)
             report.fail("catalog", exc)
+        wanted -= await self._ingest((), report, pending)
         return wanted
 
     async def _fetch_targets(self, ids: Sequence[int], report: CycleReport) -> None:
@@ -426,24 +435,40 @@ class Monitor:
                 session, alerts_for([change], audience, by="package"), now=now
             )
 
-    async def _ingest(self, records: Sequence[PackageRecord], report: CycleReport) -> None:
-        """Store one batch of records and the alerts their changes raise, atomically.
+    async def _ingest(
+        self,
+        records: Sequence[PackageRecord],
+        report: CycleReport,
+        payloads: Sequence[PackagePayload] = (),
+    ) -> set[int]:
+        """Store one batch of packages and the alerts their changes raise, atomically; return
+        the ids stored (a payload that fails validation is not).
 
-        Content hashes are compared first: only the packages whose content moved have their
-        stored record rebuilt and compared field by field (with their known versions, in one
-        query). The others can only have moved in health, which `detect_health_changes`
+        `payloads` (a catalog page) are validated only when they may have changed: one whose
+        fingerprint matches the stored one has the stored content, so only its health can
+        have moved, which its stored `Activity` settles (`_revisits`). Records, and payloads
+        that moved, compare content hashes next: only the packages whose content moved have
+        their stored record rebuilt and compared field by field (with their known versions, in
+        one query). The others can only have moved in health, which `detect_health_changes`
         settles cheaply, and only their bookkeeping is written.
 
         Fields a record leaves unknown keep their stored value first (`PackageRecord.keeping_known`
         for a moved record, the stored `last_fetched` for any): the stored record is the last
         known one, so a gap is never compared nor stored.
         """
-        if not records:
-            return
+        if not records and not payloads:
+            return set()
         now = self.clock()
-        hashes = {record.id: record.content_hash() for record in records}
         async with self.database.transaction() as session:
-            stored = await packages.last_seen(session, hashes)
+            stored = await packages.last_seen(
+                session, [r.id for r in records] + [p.id for p in payloads]
+            )
+            ruled = await self._ruled_packages(session)
+            revisits = self._revisits(payloads, stored, ruled, now)
+            to_parse = [payload for payload in payloads if payload.id not in revisits]
+            fingerprints = {payload.id: payload.fingerprint for payload in to_parse}
+            records = [*records, *self._parse(to_parse, report)]
+            hashes = {record.id: record.content_hash() for record in records}
             moved = [
                 r.id
                 for r in records
@@ -467,19 +492,82 @@ class Monitor:
                 for record in records
                 if record.id in stored  # a first observation is a silent baseline
             ]
-            alerts = await self._alerts(session, observed)
+            alerts = await self._alerts(session, observed, ruled)
+            changed = [
+                packages.Observed(r, hashes[r.id], fingerprints.get(r.id))
+                for r in records
+                if r.id not in stored or stored[r.id].content_hash != hashes[r.id]
+            ]
+            same = {seen.record.id for seen in changed}
+            revisited = [
+                packages.Revisited(r.id, r.last_fetched, fingerprints.get(r.id))
+                for r in records
+                if r.id not in same
+            ]
             await packages.write_observations(
                 session,
-                records,
-                hashes,
+                changed,
+                [*revisited, *revisits.values()],
                 stored,
                 now=now,
                 next_poll_at=self._next_poll(report),
             )
             report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
         self.names.packages_stored(records)
-        report.packages_fetched += len(records)
+        report.packages_fetched += len(records) + len(revisits)
         report.changes.extend({c.key: c for seen in observed for c in seen.changes}.values())
+        return {record.id for record in records} | revisits.keys()
+
+    def _revisits(
+        self,
+        payloads: Sequence[PackagePayload],
+        stored: Mapping[int, packages.LastSeen],
+        ruled: frozenset[int],
+        now: datetime,
+    ) -> dict[int, packages.Revisited]:
+        """The payloads that need no validation, by id, with what their rows need.
+
+        A payload qualifies when its fingerprint is the stored one (the content is the stored
+        content) and its health stays put under the global rule. A package some channel judges
+        by its own staleness rule is validated and compared as before (`_alerts`), and so is
+        anything odd (an unreadable `last_fetched`), so that its error is reported as usual.
+        """
+        revisits: dict[int, packages.Revisited] = {}
+        stale_after_days = self.settings.stale_after_days
+        for payload in payloads:
+            seen = stored.get(payload.id)
+            if seen is None or payload.fingerprint != seen.payload_hash or payload.id in ruled:
+                continue
+            try:
+                last_fetched = payload.last_fetched()
+            except ValueError:
+                continue
+            if last_fetched is None or (
+                not payload.commits_known and seen.activity.newest_busy_week is not None
+            ):
+                # As `keeping_known`: the stored window is kept with the moment it was read.
+                last_fetched = seen.last_fetched
+            activity = seen.activity
+            before = state_at(activity, now=seen.fetched_at, stale_after_days=stale_after_days)
+            if last_fetched != activity.last_fetched:
+                activity = Activity(activity.last_updated, activity.newest_busy_week, last_fetched)
+            if before == state_at(activity, now=now, stale_after_days=stale_after_days):
+                revisits[payload.id] = packages.Revisited(
+                    payload.id, last_fetched, payload.fingerprint
+                )
+        return revisits
+
+    def _parse(
+        self, payloads: Sequence[PackagePayload], report: CycleReport
+    ) -> list[PackageRecord]:
+        """The records of `payloads` that validate; the others are skipped this cycle."""
+        records = []
+        for payload in payloads:
+            try:
+                records.append(payload.parse())
+            except InvalidRecord as exc:
+                self._skip_invalid(exc, report)
+        return records
 
     def _observe(
         self,
@@ -507,17 +595,21 @@ class Monitor:
             previous, record, context, detect_health_changes(previous, record, context)
         )
 
+    async def _ruled_packages(self, session: AsyncSession) -> frozenset[int]:
+        """The packages some channel with its own staleness rule follows."""
+        own_rule = await channels.own_staleness_channel_ids(session)
+        followed = await subscriptions.followed_package_ids(session, own_rule) if own_rule else {}
+        return frozenset().union(*followed.values())
+
     async def _alerts(
-        self, session: AsyncSession, observed: Sequence[Observation]
+        self, session: AsyncSession, observed: Sequence[Observation], ruled: frozenset[int]
     ) -> list[outbox.NewAlert]:
         """The alerts of a batch's changes, for the packages that can have any.
 
         A package unchanged under the global rule can still change for a channel with its own
-        staleness rule; every other package is skipped without loading its subscribers.
+        staleness rule (`ruled`); every other package is skipped without loading its
+        subscribers.
         """
-        own_rule = await channels.own_staleness_channel_ids(session)
-        followed = await subscriptions.followed_package_ids(session, own_rule) if own_rule else {}
-        ruled = frozenset().union(*followed.values())
         candidates = [seen for seen in observed if seen.changes or seen.current.id in ruled]
         audience = await subscriptions.subscriptions_for_packages(
             session, [seen.current.id for seen in candidates]

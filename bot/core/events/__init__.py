@@ -9,7 +9,6 @@ by the name an outbox alert's `event` carries.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
 from types import MappingProxyType
 from typing import cast
 
@@ -46,7 +45,6 @@ from bot.core.events.base import (
 )
 from bot.core.events.grid import grid_membership_changes
 from bot.core.events.removed import removed_change
-from bot.core.health import classify, state_at
 from bot.core.records import PackageRecord
 
 REGISTRY: Mapping[str, EventKind] = MappingProxyType(
@@ -69,16 +67,6 @@ REGISTRY: Mapping[str, EventKind] = MappingProxyType(
 HEALTH_EVENTS = frozenset(kind.event for kind in REGISTRY.values() if kind.follows_health)
 
 
-def _snapshot(record: PackageRecord, at: datetime, ctx: DetectContext) -> Snapshot:
-    health = classify(
-        record,
-        now=at,
-        stale_after_days=ctx.stale_after_days,
-        feature_complete=ctx.feature_complete,
-    )
-    return Snapshot(record, health)
-
-
 def detect_changes(
     previous: PackageRecord | None,
     current: PackageRecord,
@@ -94,8 +82,9 @@ def detect_changes(
     """
     if previous is None:
         return []
-    before = _snapshot(previous, ctx.previous_at or ctx.now, ctx)
-    after = _snapshot(current, ctx.now, ctx)
+    rule = (ctx.stale_after_days, ctx.feature_complete)
+    before = Snapshot(previous, ctx.previous_at or ctx.now, *rule)
+    after = Snapshot(current, ctx.now, *rule)
     return [
         change
         for kind in REGISTRY.values()
@@ -117,24 +106,8 @@ def detect_health_changes(
     previous: PackageRecord, current: PackageRecord, ctx: DetectContext
 ) -> list[Change]:
     """`detect_changes` for two records with the same content, where only time and upstream's
-    `last_fetched` moved: nothing but health can have changed, and a health event needs the
-    state to move, which is checked first without wording any reasons (this runs for nearly
-    every package of a refresh cycle).
-    """
-    before = state_at(
-        previous,
-        now=ctx.previous_at or ctx.now,
-        stale_after_days=ctx.stale_after_days,
-        feature_complete=ctx.feature_complete,
-    )
-    after = state_at(
-        current,
-        now=ctx.now,
-        stale_after_days=ctx.stale_after_days,
-        feature_complete=ctx.feature_complete,
-    )
-    if before == after:
-        return []
+    `last_fetched` moved: nothing but health can have changed (and a health event is only
+    worded once the state moved, see `Snapshot`)."""
     return detect_changes(previous, current, ctx, events=HEALTH_EVENTS)
 
 

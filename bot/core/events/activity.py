@@ -35,9 +35,9 @@ def _wording(name: str, before: Health, after: Health) -> str:
 
 
 def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change]:
-    old, new = before.health, after.health
-    if old.state == new.state or not {old.state, new.state} <= set(_LIVELINESS):
+    if before.state == after.state or not {before.state, after.state} <= set(_LIVELINESS):
         return []
+    old, new = before.health, after.health
     record = after.record
     return [
         Change(

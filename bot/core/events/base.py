@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Literal, NamedTuple, Protocol, get_args
 
-from bot.core.health import Health
+from bot.core.health import Activity, Health, HealthState, classify, state_at
 from bot.core.records import PackageRecord
 
 
@@ -101,12 +102,34 @@ class AlertPreferences:
     include_prereleases: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Snapshot:
-    """A record with its health, classified at the moment it was observed."""
+    """A record as observed at `at`, with its health under one staleness rule: the state is
+    cheap and read first; the health with its worded reasons is built only when asked (by a
+    kind whose state moved)."""
 
     record: PackageRecord
-    health: Health
+    at: datetime
+    stale_after_days: int
+    feature_complete: bool = False
+
+    @cached_property
+    def state(self) -> HealthState:
+        return state_at(
+            Activity.of(self.record),
+            now=self.at,
+            stale_after_days=self.stale_after_days,
+            feature_complete=self.feature_complete,
+        )
+
+    @cached_property
+    def health(self) -> Health:
+        return classify(
+            self.record,
+            now=self.at,
+            stale_after_days=self.stale_after_days,
+            feature_complete=self.feature_complete,
+        )
 
 
 class OutboxAlert(Protocol):

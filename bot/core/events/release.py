@@ -23,6 +23,7 @@ the package on PyPI (often an old release fetched late), so it is a silent basel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, get_args
 
 from packaging.version import InvalidVersion, Version
@@ -56,6 +57,7 @@ class _Assessment:
     latest: str | None = None
 
 
+@lru_cache(maxsize=8192)  # a package's known versions are compared again at every release
 def _parse(text: str | None) -> Version | None:
     try:
         return Version(text) if text is not None else None

@@ -25,11 +25,11 @@ COLOUR = 0xE67E22
 
 
 def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change]:
+    if HealthState.UNKNOWN in (before.state, after.state):
+        return []
+    if (before.state is HealthState.STALE) == (after.state is HealthState.STALE):
+        return []
     old, new = before.health, after.health
-    if HealthState.UNKNOWN in (old.state, new.state):
-        return []
-    if (old.state is HealthState.STALE) == (new.state is HealthState.STALE):
-        return []
     entered = new.state is HealthState.STALE
     direction = "entered" if entered else "left"
     name, reasons = package_name(after.record), "; ".join(new.reasons)
