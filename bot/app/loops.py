@@ -92,6 +92,9 @@ class Loop(Generic[T]):
                 self.after_pass()
             # From start to start: a long pass does not push the next one back by its length.
             pause = max(0.0, started + self.interval() - clock())
+            # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` loses a cancellation
+            # that arrives as the wait ends (`stop` right after `wake`), and the loop never ends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), pause)
+                async with asyncio.timeout(pause):
+                    await self._wake.wait()
             self._wake.clear()

@@ -43,8 +43,11 @@ class Pacer:
         """Hold a place in the budget around one request (first come, first served)."""
         async with self._changed:
             while (wait := self._wait()) is not None:
+                # `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` loses a
+                # cancellation that arrives as the wait ends, and the request would go on.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), wait or None)
+                    async with asyncio.timeout(wait or None):
+                        await self._changed.wait()
             self._in_flight += 1
         try:
             yield
