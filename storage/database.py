@@ -21,6 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -76,6 +77,13 @@ class Database:
         """A session whose transaction the caller commits (or not)."""
         async with self._sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A plain connection for a short read: no session, no ORM, cheaper on a hot path
+        (`storage.lookups`); whatever it began is rolled back when it returns to the pool."""
+        async with self.engine.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

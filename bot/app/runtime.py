@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
+from bot.app.batching import Batcher
 from bot.config import Settings
 from bot.core.clock import Clock, utcnow
 from bot.delivery.pacing import Pacer, delivery_budget
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
+from storage import lookups
 from storage.database import Database
+from storage.lookups import PackageLookup
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,22 @@ class Runtime:
     clock: Clock
     #: Delivery's share of Discord's global budget, shared by every delivery worker here.
     pacer: Pacer
+    #: Lookups of stored packages (by id or slug), read together: one batch in flight.
+    stored_packages: Batcher[int | str, PackageLookup] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        batcher = Batcher(partial(find_stored_packages, self.database), name="stored packages")
+        object.__setattr__(self, "stored_packages", batcher)  # a field of a frozen dataclass
+
+
+async def find_stored_packages(
+    database: Database, keys: Sequence[int | str]
+) -> dict[int | str, PackageLookup]:
+    """One batch of `Runtime.stored_packages`: one short read on one connection."""
+    async with database.connection() as connection:
+        return await lookups.find_packages(connection, keys)
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:

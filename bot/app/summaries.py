@@ -7,15 +7,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.app.runtime import Runtime
 from bot.config import Settings
 from bot.core.health import classify
 from bot.core.records import PackageRecord
 from bot.errors import ApiUnavailable, SentinelError
 from bot.messages.cards import GridRef, PackageSummary, site_root
-from storage import grids, packages
+from storage import grids
+from storage.lookups import PackageLookup
 
 log = logging.getLogger(__name__)
 
@@ -41,27 +40,28 @@ async def look_up_package(runtime: Runtime, key: str, *, background: bool = Fals
     monitor and falls back to the stored copy when Django Packages is unreachable. Raises
     `NotFound` when the package exists neither upstream nor locally, `ApiUnavailable` when it
     is not stored and the API is down.
+
+    The stored copy, its category's title and its grids are read with the lookups of everyone
+    else asking at the same moment (`Runtime.stored_packages`): one read for them all, always
+    what the database holds then.
     """
-    async with runtime.database.session() as session:
-        stored = await packages.find_package(session, key)
-        if stored is not None and stored.removed_at is None:
-            fresh = runtime.clock() - stored.fetched_at < fresh_for(runtime.settings)
-            if fresh or background:
-                names = await _stored_names(session, stored.record)
-                if not fresh:
-                    runtime.monitor.refresh_in_background(stored.record.id)
-                return Lookup(await summarise(runtime, stored.record, names))
+    found = await runtime.stored_packages.load(key)
+    if found is not None and found.package.removed_at is None:
+        stored = found.package
+        fresh = runtime.clock() - stored.fetched_at < fresh_for(runtime.settings)
+        if fresh or background:
+            if not fresh:
+                runtime.monitor.refresh_in_background(stored.record.id)
+            return Lookup(await summarise(runtime, stored.record, _names(found)))
     try:
         record = await runtime.monitor.refresh_package(key)
-        from_cache = False
     except ApiUnavailable:
-        if stored is None:
+        if found is None:
             raise
         log.warning("Django Packages unreachable; showing the stored copy of %s", key)
-        record, from_cache = stored.record, True
-    async with runtime.database.session() as session:
-        names = await _stored_names(session, record)
-    return Lookup(await summarise(runtime, record, names), from_cache)
+        return Lookup(await summarise(runtime, found.package.record, _names(found)), True)
+    refreshed = await runtime.stored_packages.load(record.id)
+    return Lookup(await summarise(runtime, record, _names(refreshed)))
 
 
 def fresh_for(settings: Settings) -> timedelta:
@@ -77,13 +77,12 @@ class _Names:
     grids: dict[int, GridRef]
 
 
-async def _stored_names(session: AsyncSession, record: PackageRecord) -> _Names:
-    categories = await grids.category_titles(session)
-    known_grids = {
-        grid.id: GridRef(grid.slug, grid.title)
-        for grid in await grids.grids_of_package(session, record.id)
-    }
-    return _Names(categories, known_grids)
+def _names(found: PackageLookup | None) -> _Names:
+    if found is None:  # not stored: every name is fetched live
+        return _Names({}, {})
+    category_id = found.package.record.category_id
+    categories = {category_id: found.category} if category_id and found.category else {}
+    return _Names(categories, {grid.id: GridRef(grid.slug, grid.title) for grid in found.grids})
 
 
 async def summarise(runtime: Runtime, record: PackageRecord, names: _Names) -> PackageSummary:
