@@ -9,13 +9,14 @@ from sqlalchemy import select
 
 from bot.core.events import Event
 from bot.djp.client import DjangoPackagesClient
-from bot.refresh.monitor import CycleReport, Monitor, MonitorSettings, choose_plan
+from bot.refresh.monitor import CycleReport, Monitor, choose_plan
 from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages, Fault
 from tests.plugins.database import follow
 from tests.plugins.djp_api import TEST_RETRY
+from tests.plugins.monitor import POLL_INTERVAL, HandClock, hand_driven_monitor
 
 FLATBLOCKS = 265
 CACHE_MACHINE = 155
@@ -23,35 +24,17 @@ CHANNEL = 900_000_000_000_000_001
 OTHER_CHANNEL = 900_000_000_000_000_002
 GUILD = 800_000_000_000_000_001
 START = datetime(2026, 2, 20, 12, tzinfo=UTC)
-INTERVAL = timedelta(hours=6)
-
-
-class Clock:
-    """A clock the test moves by hand: cycles happen when the test says so."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta = INTERVAL) -> None:
-        self.now += delta
+INTERVAL = POLL_INTERVAL
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(START)
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture
-def monitor(database: Database, djp_client: DjangoPackagesClient, clock: Clock) -> Monitor:
-    return Monitor(
-        djp_client,
-        database,
-        MonitorSettings(poll_interval=INTERVAL, stale_after_days=365),
-        clock=clock,
-    )
+def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
+    return hand_driven_monitor(database, djp_client, clock)
 
 
 async def outbox(database: Database) -> list[Alert]:
@@ -59,7 +42,7 @@ async def outbox(database: Database) -> list[Alert]:
         return list(await session.scalars(select(Alert).order_by(Alert.id)))
 
 
-async def next_cycle(monitor: Monitor, clock: Clock) -> CycleReport:
+async def next_cycle(monitor: Monitor, clock: HandClock) -> CycleReport:
     clock.advance()
     return await monitor.run_cycle()
 
@@ -78,7 +61,7 @@ async def test_first_observation_is_a_silent_baseline(
 
 
 async def test_a_version_bump_becomes_exactly_one_alert(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
@@ -96,7 +79,7 @@ async def test_a_version_bump_becomes_exactly_one_alert(
 
 
 async def test_a_package_watched_by_many_channels_is_fetched_once(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     for channel in (CHANNEL, OTHER_CHANNEL):
         await follow(database, channel, FLATBLOCKS)
@@ -114,7 +97,7 @@ async def test_a_package_watched_by_many_channels_is_fetched_once(
 
 
 async def test_many_due_packages_page_the_catalog_instead(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await monitor.sync_catalog()  # learns the catalog's size: one page here
     ids = sorted(djp_api.packages)
@@ -157,7 +140,7 @@ async def test_a_broken_cycle_raises_nothing_and_the_next_recovers(
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
-    clock: Clock,
+    clock: HandClock,
     fault: Fault,
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
@@ -194,7 +177,7 @@ async def test_an_invalid_record_is_skipped_without_alerts(
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
-    clock: Clock,
+    clock: HandClock,
     field: str,
     value: object,
 ) -> None:
@@ -219,7 +202,7 @@ async def test_an_invalid_record_is_skipped_without_alerts(
 
 @pytest.mark.parametrize("field", ["pypi_version", "repo_watchers", "commits_over_52", "grids"])
 async def test_missing_fields_are_unknown_not_changes(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock, field: str
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock, field: str
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
@@ -233,7 +216,7 @@ async def test_missing_fields_are_unknown_not_changes(
 
 
 async def test_a_failing_package_backs_off_without_stalling_the_rest(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
     await follow(database, CHANNEL, CACHE_MACHINE)
@@ -257,7 +240,7 @@ async def test_a_failing_package_backs_off_without_stalling_the_rest(
 
 
 async def test_a_package_gone_twice_is_announced_removed_once(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
     await monitor.run_cycle()
@@ -275,7 +258,7 @@ async def test_a_package_gone_twice_is_announced_removed_once(
 
 
 async def test_grid_joins_and_leaves_reach_the_grid_channel(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await follow(database, CHANNEL, 48, TargetKind.GRID)
     baseline = await monitor.run_cycle()
@@ -294,7 +277,7 @@ async def test_grid_joins_and_leaves_reach_the_grid_channel(
 
 
 async def test_becoming_stale_is_announced_once_over_many_cycles(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     last_commit = START - timedelta(days=364)
     djp_api.update_package(
@@ -374,7 +357,9 @@ def last_commit_at(djp_api: FakeDjangoPackages, when: datetime) -> None:
     )
 
 
-async def run_days(monitor: Monitor, djp_api: FakeDjangoPackages, clock: Clock, days: int) -> None:
+async def run_days(
+    monitor: Monitor, djp_api: FakeDjangoPackages, clock: HandClock, days: int
+) -> None:
     """A poll every interval for `days`, upstream refreshing the record each time."""
     for _ in range(days * 4):
         clock.advance()
@@ -383,7 +368,7 @@ async def run_days(monitor: Monitor, djp_api: FakeDjangoPackages, clock: Clock, 
 
 
 async def test_a_channel_with_a_shorter_threshold_alone_hears_of_staleness(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     last_commit = START - timedelta(days=179)
     last_commit_at(djp_api, last_commit)
@@ -402,7 +387,7 @@ async def test_a_channel_with_a_shorter_threshold_alone_hears_of_staleness(
 
 
 async def test_a_feature_complete_mark_silences_staleness_in_that_channel_only(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     last_commit_at(djp_api, START - timedelta(days=179))
     for channel in (CHANNEL, OTHER_CHANNEL, THIRD_CHANNEL):
@@ -422,7 +407,7 @@ async def test_a_feature_complete_mark_silences_staleness_in_that_channel_only(
 
 
 async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it_stale(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     last_commit_at(djp_api, START - timedelta(days=200))
     await follow(database, CHANNEL, CACHE_MACHINE)
@@ -445,7 +430,7 @@ async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it
 
 
 async def test_a_revival_reaches_each_channel_once_worded_by_its_own_threshold(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     last_commit_at(djp_api, START - timedelta(weeks=19))  # stale past 120 days, slowing at 365
     await follow(database, CHANNEL, CACHE_MACHINE)

@@ -17,12 +17,13 @@ from sqlalchemy import func, select
 
 from bot.core.events import Event
 from bot.djp.client import DjangoPackagesClient
-from bot.refresh.monitor import CycleReport, Monitor, MonitorSettings
+from bot.refresh.monitor import CycleReport, Monitor
 from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import follow
+from tests.plugins.monitor import HandClock, hand_driven_monitor
 
 FLATBLOCKS = 265
 CHANNEL = 900_000_000_000_000_001
@@ -33,23 +34,14 @@ DAY = timedelta(days=1)
 QUIET = [0] * 52
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def monitor(database: Database, djp_client: DjangoPackagesClient, clock: Clock) -> Monitor:
-    settings = MonitorSettings(poll_interval=timedelta(hours=6), stale_after_days=365)
-    return Monitor(djp_client, database, settings, clock=clock)
+def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
+    return hand_driven_monitor(database, djp_client, clock)
 
 
 async def crawled(
@@ -63,7 +55,7 @@ async def crawled(
     await monitor.sync_catalog()
 
 
-async def crawl(monitor: Monitor, clock: Clock, after: timedelta = DAY) -> CycleReport:
+async def crawl(monitor: Monitor, clock: HandClock, after: timedelta = DAY) -> CycleReport:
     clock.now += after
     report = await monitor.run_cycle()
     assert report.plan == "catalog"
@@ -91,7 +83,7 @@ def quiet_since(days: int) -> dict[str, object]:
 
 
 async def test_time_alone_turns_an_unchanged_package_stale_once(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     djp_api.update_package(FLATBLOCKS, **quiet_since(363))
     await crawled(monitor, database, djp_api)
@@ -110,7 +102,7 @@ async def test_time_alone_turns_an_unchanged_package_stale_once(
 
 
 async def test_a_channel_with_its_own_threshold_hears_of_an_unchanged_package(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     djp_api.update_package(FLATBLOCKS, **quiet_since(28))
     async with database.transaction() as session:
@@ -132,7 +124,7 @@ async def test_a_channel_with_its_own_threshold_hears_of_an_unchanged_package(
 
 
 async def test_upstream_refreshing_a_package_moves_only_its_last_fetched(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await crawled(monitor, database, djp_api)
     refreshed = START + timedelta(hours=20)
@@ -150,7 +142,7 @@ async def test_upstream_refreshing_a_package_moves_only_its_last_fetched(
 
 
 async def test_content_stored_by_a_lone_fetch_is_compared_in_full_at_the_next_crawl(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     """The crawl's fingerprint vouches only for what the crawl stored: a release fetched on
     its own in between, then withdrawn upstream, is still seen going back."""

@@ -26,11 +26,12 @@ from sqlalchemy import select
 
 from bot.core.events import Event
 from bot.djp.client import DjangoPackagesClient
-from bot.refresh.monitor import CycleReport, Monitor, MonitorSettings
+from bot.refresh.monitor import CycleReport, Monitor
 from storage import packages, subscriptions
 from storage.database import Database
 from storage.models import Alert, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.monitor import HandClock, hand_driven_monitor
 
 FLATBLOCKS = 265
 CACHE_MACHINE = 155
@@ -118,26 +119,17 @@ Plan = Literal["targets", "catalog"]
 GAP_CYCLES = 2
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock(START)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
+    return hand_driven_monitor(database, djp_client, clock)
 
 
-@pytest.fixture
-def monitor(database: Database, djp_client: DjangoPackagesClient, clock: Clock) -> Monitor:
-    settings = MonitorSettings(poll_interval=timedelta(hours=6), stale_after_days=365)
-    return Monitor(djp_client, database, settings, clock=clock)
-
-
-async def cycle(monitor: Monitor, clock: Clock) -> CycleReport:
+async def cycle(monitor: Monitor, clock: HandClock) -> CycleReport:
     clock.now += STEP
     return await monitor.run_cycle()
 
@@ -193,7 +185,7 @@ async def through_a_gap(
     monitor: Monitor,
     database: Database,
     api: FakeDjangoPackages,
-    clock: Clock,
+    clock: HandClock,
     gap: Gap,
     how: How,
     plan: Plan,
@@ -219,7 +211,7 @@ async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
-    clock: Clock,
+    clock: HandClock,
     gap: Gap,
     how: How,
     plan: Plan,
@@ -239,7 +231,7 @@ async def test_a_different_value_after_a_gap_is_compared_with_the_last_known_one
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
-    clock: Clock,
+    clock: HandClock,
     gap: Gap,
     how: How,
     plan: Plan,
@@ -255,7 +247,7 @@ async def test_a_different_value_after_a_gap_is_compared_with_the_last_known_one
 
 
 async def test_the_stored_record_keeps_the_last_known_values_through_a_gap(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     gap = GAPS["release-reported-record"]
     await baseline(monitor, database, djp_api, gap)
@@ -276,7 +268,7 @@ async def test_the_stored_record_keeps_the_last_known_values_through_a_gap(
 
 
 async def test_a_grid_served_without_its_members_changes_nothing(
-    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: Clock
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     await watch_everything(database, FLATPAGES_GRID, TargetKind.GRID)
     await monitor.run_cycle()
@@ -305,7 +297,7 @@ async def test_a_failed_fetch_between_two_answers_is_no_answer(
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
-    clock: Clock,
+    clock: HandClock,
     comes_back: bool,
     removed: bool,
 ) -> None:
