@@ -17,7 +17,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
@@ -127,8 +127,14 @@ class _Plot:
         return self.bottom - (self.bottom - self.top) * count / self.busiest
 
 
+#: Recently drawn package charts: a package in the news is asked about by many at once, and
+#: its chart (a few KB) only changes with its record.
+RECENT_CHARTS = 256
+
+
+@lru_cache(maxsize=RECENT_CHARTS)
 def commit_chart(
-    counts: Sequence[int], counted_at: datetime, last_commit: datetime | None, title: str
+    counts: tuple[int, ...], counted_at: datetime, last_commit: datetime | None, title: str
 ) -> bytes | None:
     """A bar chart of 52 weekly commit counts, or None without data (`[]` is unknown)."""
     if len(counts) != WEEKS:
