@@ -63,9 +63,10 @@ async def test_a_large_release_is_paced_under_discords_global_limit(
     fake = discord_scene.fake
     channels = await release_in_channels(database, fake, discord_scene.guild, 120, now=clock())
 
-    report = await background(sentinel).deliver_once()
+    # Delivered by this pass, or partly by the bot's own first pass if a loaded machine made it
+    # late: the pacer is the process's, whichever pass posts.
+    await background(sentinel).deliver_once()
 
-    assert report.sent == 120
     assert [len(alerts_in(fake, c)) for c in channels] == [1] * 120
     assert [(r.path, r.body) for r in fake.requests if r.status == 429] == []
 
