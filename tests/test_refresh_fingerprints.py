@@ -161,3 +161,21 @@ async def test_content_stored_by_a_lone_fetch_is_compared_in_full_at_the_next_cr
     async with database.session() as session:
         stored = (await packages.load_packages(session, [FLATBLOCKS]))[FLATBLOCKS]
     assert stored.record.pypi_version == "1.0.0"
+
+
+async def test_a_bad_record_is_reported_at_every_crawl_and_the_stored_copy_kept(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
+) -> None:
+    """A payload that does not validate is never taken for the stored content, however often
+    it comes: not after a crawl stored another fingerprint, nor after a lone fetch left none."""
+    await crawled(monitor, database, djp_api)
+    await monitor.refresh_package(FLATBLOCKS)  # stores no fingerprint
+    djp_api.corrupt_package(FLATBLOCKS, "repo_watchers", 2**70)
+
+    reports = [await crawl(monitor, clock) for _ in range(2)]
+
+    assert [f"package {FLATBLOCKS}" in report.failures for report in reports] == [True, True]
+    async with database.session() as session:
+        stored = (await packages.load_packages(session, [FLATBLOCKS]))[FLATBLOCKS]
+    assert stored.record.repo_watchers == 84
+

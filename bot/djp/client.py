@@ -290,8 +290,9 @@ def _json_body(response: httpx.Response, missing: SentinelError) -> Any:
 
 def _decode_json(content: bytes) -> Any:
     """orjson (a catalog page decodes several times faster), or the standard library for what
-    orjson refuses and JSON allows, such as an integer beyond 64 bits: one odd record must fail
-    its own validation, not spoil its page."""
+    orjson refuses and JSON allows (a lone surrogate escape, a UTF-16 body): one odd record
+    must fail its own validation, not spoil its page. (orjson reads an integer beyond 64 bits
+    as a float, which validation refuses as a count or an id all the same.)"""
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:

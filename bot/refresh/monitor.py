@@ -493,21 +493,26 @@ class Monitor:
                 if record.id in stored  # a first observation is a silent baseline
             ]
             alerts = await self._alerts(session, observed, ruled)
-            changed = [
-                packages.Observed(r, hashes[r.id], fingerprints.get(r.id))
+            new_content = {
+                r.id
                 for r in records
                 if r.id not in stored or stored[r.id].content_hash != hashes[r.id]
-            ]
-            same = {seen.record.id for seen in changed}
-            revisited = [
-                packages.Revisited(r.id, r.last_fetched, fingerprints.get(r.id))
-                for r in records
-                if r.id not in same
-            ]
+            }
             await packages.write_observations(
                 session,
-                changed,
-                [*revisited, *revisits.values()],
+                [
+                    packages.Observed(r, hashes[r.id], fingerprints.get(r.id))
+                    for r in records
+                    if r.id in new_content
+                ],
+                [
+                    *revisits.values(),
+                    *(
+                        packages.Revisited(r.id, r.last_fetched, fingerprints.get(r.id))
+                        for r in records
+                        if r.id not in new_content
+                    ),
+                ],
                 stored,
                 now=now,
                 next_poll_at=self._next_poll(report),
@@ -536,7 +541,12 @@ class Monitor:
         stale_after_days = self.settings.stale_after_days
         for payload in payloads:
             seen = stored.get(payload.id)
-            if seen is None or payload.fingerprint != seen.payload_hash or payload.id in ruled:
+            if (
+                seen is None
+                or payload.fingerprint is None  # nothing vouches for it
+                or payload.fingerprint != seen.payload_hash
+                or payload.id in ruled
+            ):
                 continue
             try:
                 last_fetched = payload.last_fetched()
