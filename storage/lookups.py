@@ -3,7 +3,7 @@
 One short read on one plain connection (no session, no ORM objects) answers every key of a
 batch with its package and what naming it needs: its category's title and the grids listing
 it. `bot.app.batching` gathers the keys; this module only reads. The packages are built
-exactly as `storage.packages` builds them (`_select_stored`, `StoredPackage.from_row`).
+exactly as `storage.packages` builds them (`select_stored`, `StoredPackage.from_row`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.core.slugs import InvalidSlug, checked_key
 from storage.grids import GridRef
 from storage.models import Category, Grid, GridMember, Package
-from storage.packages import StoredPackage, _select_stored
+from storage.packages import StoredPackage, select_stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ async def find_packages(
     wanted = [table.c.id.in_(ids)] if ids else []
     wanted += [lowered.in_(slugs)] if slugs else []
     rows = await connection.execute(
-        _select_stored()
+        select_stored()
         .add_columns(
             table.c.id, lowered.label("lowered_slug"), category_title.label("category_title")
         )

@@ -44,7 +44,7 @@ class StoredPackage:
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> StoredPackage:
-        """From a row of `_select_stored()`."""
+        """From a row of `select_stored()`."""
         record = PackageRecord.model_validate(row.record)
         if record.last_fetched != row.last_fetched:
             # A refresh that finds the same content updates only the column (see `LastSeen`).
@@ -61,7 +61,7 @@ class StoredPackage:
         )
 
 
-def _select_stored() -> Select[Any]:
+def select_stored() -> Select[Any]:
     """The columns a `StoredPackage` is built from, read as plain rows: no ORM objects to
     track, and never a stale identity map after a bulk upsert."""
     columns = Package.__table__.c
@@ -276,7 +276,7 @@ async def bring_schedule_forward(session: AsyncSession, latest: datetime) -> Non
 
 async def load_packages(session: AsyncSession, ids: Iterable[int]) -> dict[int, StoredPackage]:
     """The stored packages among `ids`, by id; unknown ids are left out."""
-    found = await _stored(session, _select_stored().where(Package.id.in_(set(ids))))
+    found = await _stored(session, select_stored().where(Package.id.in_(set(ids))))
     return {package.record.id: package for package in found}
 
 
@@ -290,13 +290,13 @@ async def package_titles(session: AsyncSession, ids: Iterable[int]) -> dict[int,
 async def all_packages(session: AsyncSession) -> list[StoredPackage]:
     """Every stored package still listed on Django Packages, by slug."""
     return await _stored(
-        session, _select_stored().where(Package.removed_at.is_(None)).order_by(Package.slug)
+        session, select_stored().where(Package.removed_at.is_(None)).order_by(Package.slug)
     )
 
 
 async def find_package(session: AsyncSession, key: int | str) -> StoredPackage | None:
     """A stored package by id (an int or digits) or by slug, case-insensitively."""
-    found = await _stored(session, _select_stored().where(by_id_or_slug(Package, key)))
+    found = await _stored(session, select_stored().where(by_id_or_slug(Package, key)))
     return found[0] if found else None
 
 
@@ -417,7 +417,7 @@ async def package_names(session: AsyncSession) -> list[tuple[str, str, int]]:
 async def packages_in_grid(session: AsyncSession, grid_id: int) -> list[StoredPackage]:
     """The stored members of a grid, most stars first."""
     query = (
-        _select_stored()
+        select_stored()
         .join(GridMember, GridMember.package_id == Package.id)
         .where(GridMember.grid_id == grid_id)
         .order_by(func.coalesce(Package.repo_watchers, -1).desc(), Package.slug)
