@@ -178,4 +178,3 @@ async def test_a_bad_record_is_reported_at_every_crawl_and_the_stored_copy_kept(
     async with database.session() as session:
         stored = (await packages.load_packages(session, [FLATBLOCKS]))[FLATBLOCKS]
     assert stored.record.repo_watchers == 84
-
