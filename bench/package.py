@@ -11,6 +11,8 @@ and then in rounds of 20 concurrent calls, each call a different package:
   the background: one API request per call, counted once the refreshes are done);
 - `unseen`: an empty database (every call fetched live, as for a package never seen).
 
+Each case draws its charts anew: the cache of recently drawn charts is emptied first.
+
 One JSON line per case, mode and path: p50, p95 and max in milliseconds, API requests per
 call, what was measured (`measured_through`) and the p95 an answer from the stored copy should
 stay under (`target_p95_ms`, issue 9; null for `unseen`, which waits on the API by design).
@@ -40,7 +42,7 @@ from bot.config import Settings
 from bot.delivery.pacing import Pacer, delivery_budget
 from bot.djp.client import DjangoPackagesClient
 from bot.messages.cards import package_card
-from bot.messages.chart import package_chart
+from bot.messages.chart import commit_chart, package_chart
 from bot.refresh.monitor import Monitor
 from storage.database import Database
 from tests.fakes.djp_data import synthetic_catalog
@@ -86,6 +88,7 @@ MODES: tuple[Mode, ...] = (sequential, concurrent)
 async def measure(
     case: str, mode: Mode, path: str, runtime: Runtime, slugs: Sequence[str]
 ) -> dict[str, object]:
+    commit_chart.cache_clear()  # `stale` asks for `fresh`'s packages: every chart drawn anew
     requests_before = runtime.client.requests_made
     latencies = await mode(runtime, slugs, path)
     await runtime.monitor.background_refreshes()
