@@ -114,22 +114,41 @@ class _Evidence:
     window_quiet: bool
 
 
-def _evidence(activity: Activity, now: datetime) -> _Evidence | None:
+def _newest_commit(activity: Activity, now: datetime) -> tuple[datetime, bool] | None:
+    """The newest commit the activity dates, and whether that date is exact (`last_updated`)
+    or the start of the window's newest busy week; None when it dates none."""
     busy, updated = activity.newest_busy_week, activity.last_updated
-    reference = activity.last_fetched or now
-    window_quiet = busy == COMMIT_WEEKS
-    window_date = None if busy is None or window_quiet else reference - (busy + 1) * WEEK
+    window_date = (
+        None
+        if busy is None or busy == COMMIT_WEEKS
+        else (activity.last_fetched or now) - (busy + 1) * WEEK
+    )
     if updated is not None and (window_date is None or updated >= window_date):
-        when, exact = updated, True
-    elif window_date is not None:
-        when, exact = window_date, False
-    elif window_quiet:
-        return _Evidence(None, False, COMMIT_WEEKS * WEEK, window_quiet=True)
-    else:
+        return updated, True
+    if window_date is not None:
+        return window_date, False
+    return None
+
+
+def _age(activity: Activity, now: datetime) -> timedelta | None:
+    """How long ago the last commit was (52 weeks for a quiet window alone), None if unknown."""
+    newest = _newest_commit(activity, now)
+    if newest is not None:
+        return max(now - newest[0], _NO_TIME)
+    return COMMIT_WEEKS * WEEK if activity.newest_busy_week == COMMIT_WEEKS else None
+
+
+def _evidence(activity: Activity, now: datetime) -> _Evidence | None:
+    age = _age(activity, now)
+    if age is None:
         return None
-    quiet = window_quiet and when <= reference - COMMIT_WEEKS * WEEK
-    age = now - when
-    return _Evidence(when, exact, age if age > _NO_TIME else _NO_TIME, quiet)
+    window_quiet = activity.newest_busy_week == COMMIT_WEEKS
+    newest = _newest_commit(activity, now)
+    if newest is None:  # a quiet window alone
+        return _Evidence(None, False, age, window_quiet=True)
+    when, exact = newest
+    quiet = window_quiet and when <= (activity.last_fetched or now) - COMMIT_WEEKS * WEEK
+    return _Evidence(when, exact, age, quiet)
 
 
 _NO_TIME = timedelta(0)
@@ -195,10 +214,10 @@ def state_at(
 ) -> HealthState:
     """`classify(...).state` without wording the reasons: cheap enough for every package of a
     refresh cycle, to find the few whose state moved."""
-    evidence = _evidence(activity, now)
-    if evidence is None:
+    age = _age(activity, now)
+    if age is None:
         return HealthState.UNKNOWN
-    return _marked(_state(evidence.age, stale_after_days), feature_complete)
+    return _marked(_state(age, stale_after_days), feature_complete)
 
 
 def classify(
