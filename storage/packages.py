@@ -227,6 +227,9 @@ async def write_observations(
     `last_fetched` and `payload_hash` where they moved), so a full-catalog refresh where little
     changed writes little. A few bulk statements per call, however many packages.
     """
+    # In key order: the catalog comes newest first, and rows inserted in falling key order
+    # leave SQLite's pages half full (twice the pages to read and rewrite at every refresh).
+    changed = sorted(changed, key=lambda seen: seen.record.id)
     if changed:
         await release_slugs(
             session, Package, {seen.record.id: seen.record.slug for seen in changed}
