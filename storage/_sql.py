@@ -49,9 +49,11 @@ def given(**settings: object) -> dict[str, Any]:
 
 def dialect_insert(session: AsyncSession, table: Table) -> sqlite.Insert | postgresql.Insert:
     """An INSERT that understands `ON CONFLICT` on the session's backend."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _insert_for(session.get_bind().dialect.name, table)
+
+
+def _insert_for(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 async def affected_rows(session: AsyncSession, statement: Delete | Update) -> int:
@@ -73,7 +75,7 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str
 def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...]) -> Executable:
     """Built once per table and columns: `excluded` copies the table's whole column collection,
     which costs more than running the statement on a small batch."""
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    insert = _insert_for(dialect, table)
     keys = [column.name for column in table.primary_key]
     changes = {name: insert.excluded[name] for name in columns if name not in keys}
     return insert.on_conflict_do_update(index_elements=keys, set_=changes)
