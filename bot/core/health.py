@@ -130,24 +130,28 @@ def _newest_commit(activity: Activity, now: datetime) -> tuple[datetime, bool] |
     return None
 
 
-def _age(activity: Activity, now: datetime) -> timedelta | None:
-    """How long ago the last commit was (52 weeks for a quiet window alone), None if unknown."""
-    newest = _newest_commit(activity, now)
+def _age(
+    activity: Activity, newest: tuple[datetime, bool] | None, now: datetime
+) -> timedelta | None:
+    """How long ago the last commit was (52 weeks for a quiet window alone), None if unknown;
+    `newest` is `_newest_commit(activity, now)`."""
     if newest is not None:
         return max(now - newest[0], _NO_TIME)
     return COMMIT_WEEKS * WEEK if activity.newest_busy_week == COMMIT_WEEKS else None
 
 
 def _evidence(activity: Activity, now: datetime) -> _Evidence | None:
-    age = _age(activity, now)
+    newest = _newest_commit(activity, now)
+    age = _age(activity, newest, now)
     if age is None:
         return None
-    window_quiet = activity.newest_busy_week == COMMIT_WEEKS
-    newest = _newest_commit(activity, now)
     if newest is None:  # a quiet window alone
         return _Evidence(None, False, age, window_quiet=True)
     when, exact = newest
-    quiet = window_quiet and when <= (activity.last_fetched or now) - COMMIT_WEEKS * WEEK
+    quiet = (
+        activity.newest_busy_week == COMMIT_WEEKS
+        and when <= (activity.last_fetched or now) - COMMIT_WEEKS * WEEK
+    )
     return _Evidence(when, exact, age, quiet)
 
 
@@ -214,7 +218,7 @@ def state_at(
 ) -> HealthState:
     """`classify(...).state` without wording the reasons: cheap enough for every package of a
     refresh cycle, to find the few whose state moved."""
-    age = _age(activity, now)
+    age = _age(activity, _newest_commit(activity, now), now)
     if age is None:
         return HealthState.UNKNOWN
     return _marked(_state(age, stale_after_days), feature_complete)
