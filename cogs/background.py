@@ -1,7 +1,7 @@
 """The loops of a running bot, one per role of this process: refresh watched records (then
 queue the weekly stale reports that fell due) while elected monitor, and deliver the outbox.
 
-Both run on the one loop runner (`bot.app.loops`), as headless mode does: a pass driven by hand
+Both run on the one loop runner (`bot.process.loops`), as headless mode does: a pass driven by hand
 (`poll_once`, `deliver_once`) never overlaps the loop's own, and unloading stops each loop
 between passes.
 
@@ -15,7 +15,10 @@ from __future__ import annotations
 from discord.ext import commands
 
 from bot import metrics
-from bot.app.jobs import (
+from bot.delivery.worker import DeliveryReport
+from bot.discordbot.bot import SentinelBot
+from bot.discordbot.sender import DiscordSender
+from bot.process.jobs import (
     RefreshPass,
     delivery_pass,
     delivery_registration,
@@ -23,12 +26,9 @@ from bot.app.jobs import (
     refresh_pass,
     survive,
 )
-from bot.app.liveness import SLACK
-from bot.app.loops import Loop
-from bot.app.roles import Role
-from bot.delivery.worker import DeliveryReport
-from bot.discordbot.bot import SentinelBot
-from bot.discordbot.sender import DiscordSender
+from bot.process.liveness import SLACK
+from bot.process.loops import Loop
+from bot.process.roles import Role
 
 #: Seconds between two attempts of a standby monitor to take the lead.
 STANDBY_CHECK = 10.0

@@ -1,2 +1,2 @@
-"""Application services: runtime wiring, the loop runner, headless mode, export/import,
-webhook subscriptions, package summaries and grid tables."""
+"""Use cases: the runtime they share (settings, database, client, monitor, clock), export and
+import, webhook subscriptions, package summaries, grid tables, lookups and sample alerts."""

@@ -17,12 +17,7 @@ from rich.markup import escape
 
 from bot.app import webhook_subscriptions
 from bot.app.grid_table import GridTable, load_grid_table
-from bot.app.headless import serve_headless
-from bot.app.liveness import Liveness
 from bot.app.lookup import not_found
-from bot.app.metrics_server import serving_metrics
-from bot.app.once import poll_once
-from bot.app.roles import parse_roles
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
 from bot.app.transfer import document_json, export_document, import_document, parse_document
@@ -44,6 +39,11 @@ from bot.errors import NotFound, SentinelError
 from bot.logs import configure_logging, redact
 from bot.messages.cards import PackageSummary, package_card, package_links
 from bot.messages.chart import package_chart
+from bot.process.headless import serve_headless
+from bot.process.liveness import Liveness
+from bot.process.metrics_server import serving_metrics
+from bot.process.once import poll_once
+from bot.process.roles import parse_roles
 from bot.refresh.names import Kind
 from bot.refresh.staleness import ChannelStaleness, stale_packages
 from storage import grids, packages

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
-from bot.app.roles import Role, parse_roles
+from bot.process.roles import Role, parse_roles
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SORT_KEYS = ("stars", "activity")

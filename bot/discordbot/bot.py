@@ -19,11 +19,11 @@ from discord.ext import commands
 
 import cogs
 from bot import metrics
-from bot.app.liveness import Liveness
-from bot.app.roles import ALL_ROLES, Role
 from bot.app.runtime import Runtime
 from bot.discordbot.latency import observe_latency
 from bot.discordbot.tree import SentinelTree
+from bot.process.liveness import Liveness
+from bot.process.roles import ALL_ROLES, Role
 from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)

@@ -24,15 +24,15 @@ import aiohttp
 import discord
 import yarl
 
-from bot.app.liveness import Liveness
-from bot.app.metrics_server import serving_metrics
-from bot.app.roles import ALL_ROLES, Role, describe
 from bot.app.runtime import open_runtime
 from bot.config import Settings
 from bot.delivery.webhook import webhook_http_client
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.rate_limits import count_rate_limits
 from bot.errors import SentinelError
+from bot.process.liveness import Liveness
+from bot.process.metrics_server import serving_metrics
+from bot.process.roles import ALL_ROLES, Role, describe
 from storage.coordination import sole_process
 
 log = logging.getLogger(__name__)

@@ -15,16 +15,16 @@ from typing import Any
 import httpx
 
 from bot import metrics
-from bot.app.jobs import (
+from bot.app.runtime import Runtime
+from bot.process.jobs import (
     delivery_pass,
     delivery_registration,
     delivery_worker,
     refresh_pass,
     survive,
 )
-from bot.app.liveness import SLACK, Liveness
-from bot.app.loops import Loop
-from bot.app.runtime import Runtime
+from bot.process.liveness import SLACK, Liveness
+from bot.process.loops import Loop
 from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def serve_headless(
 ) -> None:
     """Refresh every `POLL_INTERVAL_SECONDS` and deliver every few seconds until SIGINT/SIGTERM.
 
-    A stop signal stops the loops between passes (`bot.app.loops`), as a closing bot does. On
+    A stop signal stops the loops between passes (`bot.process.loops`), as a closing bot does. On
     PostgreSQL only the elected monitor refreshes, as with `run --role monitor`. Each pass
     beats in `liveness`, which `/healthz` reads.
     """

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.app.liveness import Liveness
 from bot.errors import SentinelError
+from bot.process.liveness import Liveness
 
 log = logging.getLogger(__name__)
 

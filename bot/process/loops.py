@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from bot.app.jobs import survive
+from bot.process.jobs import survive
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.app.jobs import RefreshPass, delivery_worker, refresh_pass
 from bot.app.runtime import Runtime
 from bot.core.events import Change
 from bot.delivery.worker import DeliveryReport
+from bot.process.jobs import RefreshPass, delivery_worker, refresh_pass
 from storage import grids, subscriptions
 from storage.models import TargetKind
 
