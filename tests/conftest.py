@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.plugins.djp_api",
     "tests.plugins.discord",
     "tests.plugins.app",
+    "tests.plugins.monitor",
 ]

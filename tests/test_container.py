@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.app.roles import parse_roles
 from bot.cli.main import build_parser
 from bot.config import Settings
+from bot.process.roles import parse_roles
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Variables the image sets for Python itself, not for djp-sentinel.

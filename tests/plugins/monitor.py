@@ -1,18 +1,22 @@
 """A monitor the test drives by hand: a clock that moves only when told, on the real database
 and the fake Django Packages API.
 
-Used by the poll-cycle tests (`test_monitor`, `test_unknown_data`, `test_refresh_fingerprints`).
+The `clock` and `monitor` fixtures serve the poll-cycle tests under `tests/refresh/`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
 from storage.database import Database
 
 POLL_INTERVAL = timedelta(hours=6)
+#: Where a hand-driven clock starts: a Friday noon.
+START = datetime(2026, 2, 20, 12, tzinfo=UTC)
 
 
 class HandClock:
@@ -34,3 +38,13 @@ def hand_driven_monitor(
     """A monitor polling every six hours, with the default 365-day staleness threshold."""
     settings = MonitorSettings(poll_interval=POLL_INTERVAL, stale_after_days=365)
     return Monitor(client, database, settings, clock=clock)
+
+
+@pytest.fixture
+def clock() -> HandClock:
+    return HandClock(START)
+
+
+@pytest.fixture
+def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
+    return hand_driven_monitor(database, djp_client, clock)

@@ -22,10 +22,10 @@ from bot.messages.limits import embed_size
 from storage import channels, outbox, packages, subscriptions
 from storage.database import Database
 from storage.models import AlertStatus
+from tests.delivery.test_delivery import SITE, Clock, alerts_in, worker_for
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.data import seed_package
-from tests.test_delivery import SITE, Clock, alerts_in, worker_for
 
 FRIDAY = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
 FLATBLOCKS, REGISTRATION = 265, 4100

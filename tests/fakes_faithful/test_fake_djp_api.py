@@ -17,7 +17,7 @@ from bot.core.records import link_id, parse_package
 from tests.fakes.djp_api import FakeDjangoPackages, seeded, synthetic_catalog, synthetic_content
 from tests.fakes.djp_data import grid_ids
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app.loops import Loop
+from bot.process.loops import Loop
 
 #: Guards a test against hanging; no test waits this long when the loop works.
 HANG = 5.0

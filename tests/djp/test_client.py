@@ -399,7 +399,7 @@ print(bot.djp.client.USER_AGENT)
 def test_a_checkout_that_is_not_installed_imports_and_names_its_version() -> None:
     ran = subprocess.run(
         [sys.executable, "-c", NOT_INSTALLED],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         check=False,

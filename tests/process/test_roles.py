@@ -10,15 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app.roles import ALL_ROLES, Role, parse_roles
+from bot.process.roles import ALL_ROLES, Role, parse_roles
 from storage import packages
 from storage.coordination import ONE_PROCESS, Leadership
 from storage.database import Database
+from tests.discordbot.test_discord_cli import fakes, finish, start
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import follow
 from tests.plugins.fleet import free_port, until_healthy
-from tests.test_discord_cli import fakes, finish, start
 
 PROBE_TIMEOUT = 20.0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.app.liveness import Liveness
-from bot.app.metrics_server import serving_metrics
 from bot.errors import SentinelError
+from bot.process.liveness import Liveness
+from bot.process.metrics_server import serving_metrics
 from tests.plugins.fleet import free_port
 
 

@@ -18,27 +18,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 import pytest
 from sqlalchemy import select
 
 from bot.core.events import Event
-from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import CycleReport, Monitor
 from storage import packages, subscriptions
 from storage.database import Database
 from storage.models import Alert, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.monitor import HandClock, hand_driven_monitor
+from tests.plugins.monitor import START, HandClock
 
 FLATBLOCKS = 265
 CACHE_MACHINE = 155
 FLATPAGES_GRID = 48
 CHANNEL = 900_000_000_000_000_001
 GUILD = 800_000_000_000_000_001
-START = datetime(2026, 2, 20, 12, tzinfo=UTC)
 #: Longer than any retry delay a single failure causes, short enough to keep health steady.
 STEP = timedelta(days=1)
 QUIET = [0] * 52
@@ -117,16 +115,6 @@ How = Literal["missing", "null"]
 Plan = Literal["targets", "catalog"]
 #: Cycles the fields stay unknown: the second sees an unchanged (gapped) payload.
 GAP_CYCLES = 2
-
-
-@pytest.fixture
-def clock() -> HandClock:
-    return HandClock(START)
-
-
-@pytest.fixture
-def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
-    return hand_driven_monitor(database, djp_client, clock)
 
 
 async def cycle(monitor: Monitor, clock: HandClock) -> CycleReport:

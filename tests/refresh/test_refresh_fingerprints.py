@@ -10,38 +10,25 @@ stored in between.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.core.events import Event
-from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import CycleReport, Monitor
 from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import follow
-from tests.plugins.monitor import HandClock, hand_driven_monitor
+from tests.plugins.monitor import START, HandClock
 
 FLATBLOCKS = 265
 CHANNEL = 900_000_000_000_000_001
 STRICT_CHANNEL = 900_000_000_000_000_002
 GUILD = 800_000_000_000_000_001
-START = datetime(2026, 2, 20, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
 QUIET = [0] * 52
-
-
-@pytest.fixture
-def clock() -> HandClock:
-    return HandClock(START)
-
-
-@pytest.fixture
-def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
-    return hand_driven_monitor(database, djp_client, clock)
 
 
 async def crawled(

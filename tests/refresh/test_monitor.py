@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.core.events import Event
-from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import CycleReport, Monitor, choose_plan
 from storage import channels, packages
 from storage.database import Database
@@ -16,25 +15,14 @@ from storage.models import Alert, PackageHistory, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages, Fault
 from tests.plugins.database import follow
 from tests.plugins.djp_api import TEST_RETRY
-from tests.plugins.monitor import POLL_INTERVAL, HandClock, hand_driven_monitor
+from tests.plugins.monitor import POLL_INTERVAL, START, HandClock
 
 FLATBLOCKS = 265
 CACHE_MACHINE = 155
 CHANNEL = 900_000_000_000_000_001
 OTHER_CHANNEL = 900_000_000_000_000_002
 GUILD = 800_000_000_000_000_001
-START = datetime(2026, 2, 20, 12, tzinfo=UTC)
 INTERVAL = POLL_INTERVAL
-
-
-@pytest.fixture
-def clock() -> HandClock:
-    return HandClock(START)
-
-
-@pytest.fixture
-def monitor(database: Database, djp_client: DjangoPackagesClient, clock: HandClock) -> Monitor:
-    return hand_driven_monitor(database, djp_client, clock)
 
 
 async def outbox(database: Database) -> list[Alert]:

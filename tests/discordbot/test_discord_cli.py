@@ -20,7 +20,7 @@ from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXIT_TIMEOUT = 20.0
 
 

@@ -1,0 +1,1 @@
+"""Tests of bot.app: the use cases."""

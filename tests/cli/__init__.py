@@ -1,0 +1,1 @@
+"""Tests of bot.cli: the command line as its user runs it."""

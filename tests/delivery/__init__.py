@@ -1,0 +1,1 @@
+"""Tests of bot.delivery: the outbox worker, digests, senders and worker identity."""

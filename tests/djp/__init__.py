@@ -1,0 +1,1 @@
+"""Tests of bot.djp: the Django Packages client and its retry policy."""

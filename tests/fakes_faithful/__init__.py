@@ -1,0 +1,1 @@
+"""Tests of the fakes themselves: they answer as the real services do."""

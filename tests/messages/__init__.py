@@ -1,0 +1,1 @@
+"""Tests of bot.messages: embeds, charts and Discord's limits."""

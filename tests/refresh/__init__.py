@@ -1,0 +1,1 @@
+"""Tests of bot.refresh: poll cycles, fingerprints, schedules and the stale report."""

@@ -1,0 +1,1 @@
+"""Tests of storage: each query module on a real database."""
