@@ -335,7 +335,7 @@ async def mark_removed(session: AsyncSession, package_id: int, *, now: datetime)
     await session.execute(update(Package).where(Package.id == package_id).values(removed_at=now))
 
 
-def _watched_package_ids() -> Subquery:
+def watched_package_ids() -> Subquery:
     """The package ids some active subscription watches, directly or through a grid (plain
     columns: thousands of ids a cycle skip the ORM's row handling)."""
     subscription, member = Subscription.__table__.c, GridMember.__table__.c
@@ -359,7 +359,7 @@ def _watched_package_ids() -> Subquery:
 
 async def due_package_ids(session: AsyncSession, now: datetime) -> list[int]:
     """Watched packages to fetch now: never stored, or stored, not removed and due."""
-    watched, package = _watched_package_ids(), Package.__table__
+    watched, package = watched_package_ids(), Package.__table__
     query = (
         select(watched.c.package_id)
         .outerjoin(package, package.c.id == watched.c.package_id)

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.plugins.discord",
     "tests.plugins.app",
     "tests.plugins.monitor",
+    "tests.plugins.pypi",
 ]

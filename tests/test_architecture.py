@@ -22,14 +22,25 @@ FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs", "bot.metrics"}
 ALLOWED: dict[str, set[str]] = {
     "bot.core": set(),
     "bot.djp": {"bot.core"},
+    #: PyPI and endoflife.date reuse the Django Packages client's User-Agent and retry policy.
+    "bot.pypi": {"bot.core", "bot.djp"},
     "bot.messages": {"bot.core"},
     "storage": {"bot.core"},
-    "bot.refresh": {"bot.core", "bot.djp", "bot.messages", "storage"},
+    "bot.refresh": {"bot.core", "bot.djp", "bot.pypi", "bot.messages", "storage"},
     "bot.delivery": {"bot.core", "bot.messages", "storage"},
-    "bot.app": {"bot.core", "bot.djp", "bot.messages", "bot.refresh", "bot.delivery", "storage"},
+    "bot.app": {
+        "bot.core",
+        "bot.djp",
+        "bot.pypi",
+        "bot.messages",
+        "bot.refresh",
+        "bot.delivery",
+        "storage",
+    },
     "bot.process": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",
@@ -39,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.discordbot": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",
@@ -50,6 +62,7 @@ ALLOWED: dict[str, set[str]] = {
     "cogs": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",
@@ -61,6 +74,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.cli": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",

@@ -15,6 +15,7 @@ from bot.core.clock import Clock, utcnow
 from bot.delivery.pacing import Pacer, delivery_budget
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
+from bot.refresh.pypi_pass import SourcesPass, open_sources
 from storage import lookups
 from storage.database import Database
 from storage.lookups import PackageLookup
@@ -32,6 +33,8 @@ class Runtime:
     clock: Clock
     #: Delivery's share of Discord's global budget, shared by every delivery worker here.
     pacer: Pacer
+    #: The PyPI and endoflife.date pass run after each refresh cycle (None: not in this role).
+    sources: SourcesPass | None = None
     #: Lookups of stored packages (by id or slug), read together: one batch in flight.
     stored_packages: Batcher[int | str, PackageLookup] = field(
         init=False, repr=False, compare=False
@@ -86,7 +89,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
             pacer = Pacer(delivery_budget(settings.discord_global_rate))
             try:
-                yield Runtime(settings, database, client, monitor, clock=utcnow, pacer=pacer)
+                schedule = monitor_settings(settings)
+                async with open_sources(settings, database, schedule, clock=utcnow) as sources:
+                    yield Runtime(
+                        settings, database, client, monitor, utcnow, pacer, sources=sources
+                    )
             finally:
                 monitor.cancel_background_refreshes()
                 await monitor.background_refreshes()

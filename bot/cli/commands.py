@@ -18,6 +18,7 @@ from rich.markup import escape
 from bot.app import webhook_subscriptions
 from bot.app.grid_table import GridTable, load_grid_table
 from bot.app.lookup import not_found
+from bot.app.readiness import readiness_board
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
 from bot.app.transfer import document_json, export_document, import_document, parse_document
@@ -27,6 +28,7 @@ from bot.cli.terminal import (
     print_card,
     print_changes,
     print_grid_table,
+    print_readiness,
     print_stale,
     print_webhook_watches,
 )
@@ -118,6 +120,7 @@ async def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
                 "category": summary.category,
                 "grids": [{"slug": g.slug, "title": g.title} for g in summary.grids],
                 "links": {link.label: link.url for link in package_links(summary)},
+                "pypi": summary.pypi.as_json() if summary.pypi else None,
                 "from_cache": lookup.from_cache,
             }
         )
@@ -277,6 +280,18 @@ async def _stale_rows(
     return stale_packages((stored.record for stored in candidates), staleness, now)
 
 
+async def cmd_readiness(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_runtime(settings) as runtime:
+        if runtime.sources is not None:
+            await runtime.sources.refresh_endoflife()
+        board = await readiness_board(runtime, args.django, grid=args.grid)
+    if args.json:
+        _json([row.as_json() for row in board.rows])
+        return EXIT_OK
+    print_readiness(_console(), board)
+    return EXIT_OK
+
+
 async def cmd_grid(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime, suggesting(runtime, "grid", args.slug):
         table = await load_grid_table(runtime, args.slug, sort=args.sort)
@@ -368,6 +383,7 @@ HANDLERS: dict[str, Handler] = {
     "stale": cmd_stale,
     "webhook": cmd_webhook,
     "grid": cmd_grid,
+    "readiness": cmd_readiness,
     "export": cmd_export,
     "import": cmd_import,
     "db": cmd_db,

@@ -135,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     stale.add_argument("--grid", metavar="SLUG", help="only the members of this grid")
     stale.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    ready = commands.add_parser(
+        "readiness", help="which watched packages declare support for a Django version"
+    )
+    ready.add_argument(
+        "django", nargs="?", metavar="X.Y", help="Django version (default: the newest release)"
+    )
+    ready.add_argument("--grid", metavar="SLUG", help="the members of this grid instead")
+    ready.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     grid = commands.add_parser("grid", help="print a grid as a ranked table")
     grid.add_argument("slug", help="grid slug or id, e.g. flatpages")
     grid.add_argument(

@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.app.grid_table import GridTable
+from bot.app.readiness import ReadinessBoard
 from bot.core.events import Change
 from bot.core.health import Health
 from bot.core.records import PackageRecord
@@ -87,6 +88,24 @@ def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) 
     for record, health in rows:  # the last commit the reasons speak of, not raw last_updated
         last = f"{health.last_commit:%Y-%m-%d}" if health.last_commit else "unknown"
         table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
+    console.print(table)
+
+
+def print_readiness(console: Console, board: ReadinessBoard) -> None:
+    """The counts, the version's dates, then each package's status and declared versions."""
+    console.print(f"[bold]{escape(board.headline())}[/bold]")
+    if board.cycle is not None:
+        console.print(escape(board.cycle.describe()))
+    if not board.rows:
+        console.print("No packages to show.")
+        return
+    table = Table()
+    table.add_column("Package", style="bold")
+    table.add_column("Status")
+    table.add_column("Declares")
+    for row in board.rows:
+        declared = ", ".join(row.django_versions) or "nothing"
+        table.add_row(escape(row.slug), row.status, declared)
     console.print(table)
 
 

@@ -21,5 +21,9 @@ MEANINGS: Mapping[str, str] = MappingProxyType(
         "grid": "a package joins or leaves a followed grid",
         "repo": "the repository or docs URL, title or category changes (off by default)",
         "removed": "the package disappears from Django Packages",
+        "compat": "the latest final release on PyPI declares a Django version the previous "
+        "one did not, or stops declaring one (Framework :: Django :: X.Y classifiers)",
+        "yanked": "a release on PyPI that was announced (or the latest) is yanked, with "
+        "PyPI's reason",
     }
 )

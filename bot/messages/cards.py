@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.core.health import Health
+from bot.core.pypi import PypiProject
 from bot.core.records import PackageRecord
 from bot.core.shortcodes import render_shortcodes
 from bot.core.sparkline import NO_DATA, commit_summary, sparkline
@@ -58,6 +59,8 @@ class PackageSummary:
     grids: tuple[GridRef, ...]
     site_url: str
     observed_at: datetime
+    #: What PyPI says of the latest release (None: PyPI off, unknown or unreachable).
+    pypi: PypiProject | None = None
 
 
 def site_root(api_url: str) -> str:
@@ -91,6 +94,24 @@ def _activity(counts: Sequence[int]) -> str:
     return f"{sparkline(counts)}\n{commit_summary(counts)}"
 
 
+def pypi_fields(pypi: PypiProject | None, now: datetime) -> tuple[Field, ...]:
+    """What PyPI says of the latest release: declared Django versions, Python, upload, yank."""
+    if pypi is None:
+        return (Field("PyPI", "unknown (off, not asked yet, or unreachable)", inline=False),)
+    released = (
+        f"{pypi.released:%Y-%m-%d %H:%M} UTC ({describe_age(pypi.released, now)})"
+        if pypi.released
+        else "unknown"
+    )
+    yanked = f"yes: {pypi.yanked_reason or 'no reason given'}" if pypi.yanked else "no"
+    return (
+        Field("Django (declared)", ", ".join(pypi.django_versions) or "not declared"),
+        Field("Python", pypi.requires_python or "not declared"),
+        Field(f"{pypi.version} uploaded", released),
+        Field("Yanked", yanked),
+    )
+
+
 def package_links(summary: PackageSummary) -> tuple[Link, ...]:
     record = summary.record
     candidates = (
@@ -116,6 +137,7 @@ def package_card(summary: PackageSummary) -> Card:
         Field("Last commit", _last_commit(record, summary.observed_at)),
         Field("Category", summary.category or "unknown"),
         Field("Grids", grids),
+        *(pypi_fields(summary.pypi, summary.observed_at) if record.pypi_url else ()),
         Field("52-week activity", _activity(record.commits_over_52), inline=False),
         Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )

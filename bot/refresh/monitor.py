@@ -39,6 +39,7 @@ from bot.core.health import Activity, state_at
 from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
+from bot.refresh import release_truth
 from bot.refresh.names import CatalogNames
 from bot.refresh.staleness import ChannelStaleness, StaleRule, channel_staleness
 from storage import channels, cycles, grids, outbox, packages, subscriptions
@@ -492,6 +493,8 @@ class Monitor:
                 for record in records
                 if record.id in stored  # a first observation is a silent baseline
             ]
+            checked = await release_truth.reconcile(session, [o.changes for o in observed], now=now)
+            observed = [replace(o, changes=c) for o, c in zip(observed, checked, strict=True)]
             alerts = await self._alerts(session, observed, ruled)
             new_content = {
                 r.id

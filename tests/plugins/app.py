@@ -23,6 +23,7 @@ from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor
+from bot.refresh.pypi_pass import SourcesPass
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord
@@ -76,10 +77,11 @@ def runtime(
     database: Database,
     djp_client: DjangoPackagesClient,
     clock: SteppingClock,
+    sources: SourcesPass | None,
 ) -> Runtime:
     monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
     pacer = Pacer(delivery_budget(app_settings.discord_global_rate))
-    return Runtime(app_settings, database, djp_client, monitor, clock, pacer)
+    return Runtime(app_settings, database, djp_client, monitor, clock, pacer, sources=sources)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import cast
 
 from bot.core.events import (
     activity,
+    compat,
     grid,
     popularity,
     release,
@@ -21,6 +22,7 @@ from bot.core.events import (
     repo,
     stale,
     stale_report,
+    yanked,
 )
 from bot.core.events.base import (
     DEFAULT_COLOUR,
@@ -59,6 +61,8 @@ REGISTRY: Mapping[str, EventKind] = MappingProxyType(
             repo.KIND,
             removed.KIND,
             stale_report.KIND,
+            compat.KIND,
+            yanked.KIND,
         )
     }
 )

@@ -25,6 +25,8 @@ class Event(StrEnum):
     GRID = "grid"
     REPO = "repo"
     REMOVED = "removed"
+    COMPAT = "compat"
+    YANKED = "yanked"
 
 
 DEFAULT_EVENTS: frozenset[Event] = frozenset(Event) - {Event.REPO}

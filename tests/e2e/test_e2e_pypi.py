@@ -1,0 +1,172 @@
+"""PyPI and endoflife.date beside Django Packages: the real bot against the fake Discord and
+fakes of all three upstreams. django-flatblocks is served on PyPI as the real
+djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`), renamed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.discordbot.bot import SentinelBot
+from bot.refresh.pypi_pass import SourcesPass
+from tests.fakes.discord_models import PostedMessage
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
+from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+
+FLATBLOCKS = 265
+DECLARED = ["2.2", "3.0", "3.1", "3.2", "4.0"]
+
+
+@pytest.fixture
+def sources(pypi_sources: SourcesPass) -> SourcesPass:
+    """This module's bots read PyPI and endoflife.date (their fakes)."""
+    return pypi_sources
+
+
+@pytest.fixture
+def flatblocks_on_pypi(pypi_api: FakePypi) -> FakePypi:
+    pypi_api.serve_as("django-flatblocks", "djangorestframework")
+    return pypi_api
+
+
+def titles(messages: list[PostedMessage]) -> list[str]:
+    return [embed["title"] for message in messages for embed in message.embeds]
+
+
+def fields(message: PostedMessage) -> dict[str, str]:
+    return {field["name"]: field["value"] for field in message.embeds[0].get("fields", [])}
+
+
+async def watching_flatblocks(
+    scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock
+) -> None:
+    """The channel watches django-flatblocks; one cycle takes PyPI's baseline."""
+    await scene.fake.run_command(
+        "watch add", {"slug": "django-flatblocks"}, user=scene.manager, channel_id=scene.alerts.id
+    )
+    assert (await next_cycle(sentinel, clock)).sent == 0
+
+
+async def test_compat_added_and_dropped_are_announced_once_each(
+    discord_scene: DiscordScene,
+    flatblocks_on_pypi: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    pypi, fake, alerts = flatblocks_on_pypi, discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+
+    pypi.publish("django-flatblocks", "3.14.0", django=[*DECLARED, "4.1"])
+    await next_cycle(sentinel, clock)
+    pypi.publish("django-flatblocks", "3.15.0", django=["3.2", "4.0", "4.1"])
+    await next_cycle(sentinel, clock)
+    pypi.publish("django-flatblocks", "3.16.0rc1", django=["4.0", "4.1", "4.2"], latest=False)
+    await next_cycle(sentinel, clock)
+    pypi.publish("django-flatblocks", "3.16.0", django=[])  # only `Framework :: Django`
+    await next_cycle(sentinel, clock)
+    pypi.inject("500", times=4)
+    await next_cycle(sentinel, clock)
+    await next_cycle(sentinel, clock)
+
+    compat = [t for t in titles(alerts_in(fake, alerts.id)) if "declares" in t]
+    assert compat == [
+        "django-flatblocks 3.14.0 now declares Django 4.1",
+        "django-flatblocks 3.15.0 no longer declares Django 2.2, Django 3.0, Django 3.1",
+    ]
+    releases = [t for t in titles(alerts_in(fake, alerts.id)) if "released" in t]
+    assert releases == [
+        "django-flatblocks 3.14.0 released (minor release, was 3.13.1)",
+        "django-flatblocks 3.15.0 released (minor release, was 3.14.0)",
+        "django-flatblocks 3.16.0rc1 released (pre-release, was 3.15.0)",
+        "django-flatblocks 3.16.0 released (minor release, was 3.15.0)",
+    ]
+    assert fake.violations == []
+
+
+async def test_a_release_seen_on_pypi_first_is_announced_once_with_its_upload_time(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    flatblocks_on_pypi: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+
+    flatblocks_on_pypi.publish("django-flatblocks", "3.13.2", latest=False)
+    flatblocks_on_pypi.publish("django-flatblocks", "3.14.0")
+    on_pypi = await next_cycle(sentinel, clock)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.14.0")
+    caught_up = await next_cycle(sentinel, clock)
+
+    assert (on_pypi.sent, caught_up.sent) == (1, 0)
+    [release] = alerts_in(fake, alerts.id)
+    assert release.embeds[0]["title"] == (
+        "django-flatblocks 3.14.0 released (minor release, was 3.13.1); "
+        "also published since: 3.13.2"
+    )
+    assert fields(release)["Uploaded"].endswith(" UTC")
+    assert fields(release)["Also published since"] == "3.13.2"
+    assert fake.violations == []
+
+
+async def test_a_yank_is_announced_once_and_the_move_back_is_no_release(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    flatblocks_on_pypi: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.13.1")
+    flatblocks_on_pypi.publish("django-flatblocks", "3.14.0")
+    await next_cycle(sentinel, clock)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.14.0")
+    await next_cycle(sentinel, clock)
+    before = len(alerts_in(fake, alerts.id))
+
+    flatblocks_on_pypi.yank("django-flatblocks", "3.14.0", "Broken wheel")
+    yanked = await next_cycle(sentinel, clock)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.13.1")
+    moved_back = await next_cycle(sentinel, clock)
+
+    assert (yanked.sent, moved_back.sent) == (1, 0)
+    yank = alerts_in(fake, alerts.id)[before]
+    assert yank.embeds[0]["title"] == "django-flatblocks 3.14.0 was yanked from PyPI: Broken wheel"
+    assert fields(yank)["Latest is now"] == "3.13.1"
+    assert not any("back to" in t for t in titles(alerts_in(fake, alerts.id)))
+    assert fake.violations == []
+
+
+async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_packages_alert(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    flatblocks_on_pypi: FakePypi,
+    endoflife_api: FakeEndOfLife,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    flatblocks_on_pypi.inject("500", times=100)
+    endoflife_api.inject("503", times=100)
+
+    sent = []
+    for version in ("3.13.2", "3.13.3", "3.13.4"):
+        djp_api.update_package(FLATBLOCKS, pypi_version=version)
+        sent.append((await next_cycle(sentinel, clock)).sent)
+    pypi_requests = len(flatblocks_on_pypi.requests_for("django-flatblocks"))
+    flatblocks_on_pypi.heal()
+    recovered = await next_cycle(sentinel, clock)
+
+    assert sent == [1, 1, 1]
+    assert titles(alerts_in(fake, alerts.id)) == [
+        "django-flatblocks 3.13.2 released (major release, was 1.0.0)",
+        "django-flatblocks 3.13.3 released (patch release, was 3.13.2)",
+        "django-flatblocks 3.13.4 released (patch release, was 3.13.3)",
+    ]
+    assert pypi_requests <= 3 * 2, "a failing project is asked at most once a cycle (2 tries)"
+    assert recovered.sent == 0, "PyPI answering again is no change"
+    assert fake.violations == []

@@ -1,0 +1,218 @@
+"""Loopback fakes of PyPI's JSON API and endoflife.date: real aiohttp servers on 127.0.0.1.
+
+Both serve the real captures in `tests/data/upstreams/` (copied from the shared captures, see
+their `SOURCES.md`) and mutations of them, with a strong ETag per body and `304 Not Modified`
+for a matching `If-None-Match`, as both upstreams do::
+
+    async with FakePypi() as pypi:
+        pypi.serve_as("django-flatblocks", "djangorestframework")  # a capture under a new name
+        pypi.publish("django-flatblocks", "3.14.0", django=["3.2", "4.0", "4.1"])
+        pypi.yank("django-flatblocks", "3.14.0", "Broken wheel")
+        pypi.inject("500", times=3)
+
+Unknown projects get PyPI's 404 (`{"message": "Not Found"}`); a fault answers the next
+`times` requests instead of the document.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, Self
+
+from aiohttp import web
+
+HOST = "127.0.0.1"
+UPSTREAMS = Path(__file__).resolve().parent.parent / "data" / "upstreams"
+Payload = dict[str, Any]
+Fault = Literal["500", "503", "malformed", "not-json-object", "hang", "404"]
+_DJANGO = re.compile(r"^Framework :: Django :: \d+\.\d+$")
+
+
+def capture(relative: str) -> Any:
+    """A real capture under `tests/data/upstreams/`, decoded."""
+    return json.loads((UPSTREAMS / relative).read_text())
+
+
+def pep503(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class Served(NamedTuple):
+    path: str
+    if_none_match: str | None
+    status: int
+
+
+class _JsonFake:
+    """What both fakes share: the server, the ETags, the request log and injected faults."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.served: list[Served] = []
+        self.user_agents: set[str] = set()
+        self._faults: list[Fault] = []
+        self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self._base_url = ""
+
+    @property
+    def base_url(self) -> str:
+        if not self._base_url:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return self._base_url
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, HOST, 0).start()
+        self._base_url = f"http://{HOST}:{self._runner.addresses[0][1]}{self.prefix}"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def inject(self, fault: Fault, times: int = 1) -> None:
+        """Answer the next `times` requests with `fault` instead of the document."""
+        self._faults += [fault] * times
+
+    def heal(self) -> None:
+        self._faults.clear()
+
+    def requests_for(self, path_part: str) -> list[Served]:
+        return [s for s in self.served if path_part in s.path]
+
+    def document(self, path: str) -> Any | None:
+        raise NotImplementedError
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.user_agents.add(request.headers.get("User-Agent", ""))
+        if_none_match = request.headers.get("If-None-Match")
+        response = await self._answer(request.path, if_none_match)
+        self.served.append(Served(request.path, if_none_match, response.status))
+        return response
+
+    async def _answer(self, path: str, if_none_match: str | None) -> web.Response:
+        if self._faults:
+            fault = self._faults.pop(0)
+            if fault == "hang":
+                await self._closing.wait()
+            if fault in ("500", "503"):
+                return web.Response(status=int(fault), text="<html>Server Error</html>")
+            if fault == "malformed":
+                return web.Response(text='{"info": {"name": ', content_type="application/json")
+            if fault == "not-json-object":
+                return web.json_response(["not", "a", "project"])
+            return web.json_response({"message": "Not Found"}, status=404)
+        if not path.startswith(self.prefix):
+            return web.json_response({"message": "Not Found"}, status=404)
+        body = self.document(path.removeprefix(self.prefix))
+        if body is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        text = json.dumps(body)
+        etag = f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+        if if_none_match == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(text=text, content_type="application/json", headers={"ETag": etag})
+
+
+class FakePypi(_JsonFake):
+    """PyPI's `GET /pypi/<project>/json`, seeded with the real project captures."""
+
+    SEEDS = ("asgiref", "djangorestframework", "django-crispy-forms", "nango")
+
+    def __init__(self) -> None:
+        super().__init__("/pypi/")
+        self.projects: dict[str, Payload] = {}
+        #: Per project, the (info, urls) each `publish` replaced: what a yank falls back to.
+        self._earlier: dict[str, list[tuple[Payload, list[Payload]]]] = {}
+        for seed in self.SEEDS:
+            self.projects[seed] = capture(f"pypi/{seed}.json")
+
+    def document(self, path: str) -> Any | None:
+        name, _, rest = path.partition("/")
+        return self.projects.get(pep503(name)) if rest == "json" else None
+
+    def project(self, name: str) -> Payload:
+        return self.projects[pep503(name)]
+
+    def serve_as(self, name: str, seed: str) -> Payload:
+        """The capture of `seed` served as project `name` (its `info.name` renamed)."""
+        payload = copy.deepcopy(capture(f"pypi/{seed}.json"))
+        payload["info"]["name"] = name
+        self.projects[pep503(name)] = payload
+        return payload
+
+    def remove(self, name: str) -> None:
+        self.projects.pop(pep503(name), None)
+
+    def publish(
+        self,
+        name: str,
+        version: str,
+        *,
+        django: Iterable[str] | None = None,
+        uploaded: datetime | None = None,
+        latest: bool = True,
+    ) -> None:
+        """Upload `version` as PyPI would: its file is the latest one's, renamed and re-dated;
+        `django` replaces the `Framework :: Django :: X.Y` classifiers (None keeps them, `[]`
+        leaves only `Framework :: Django`); `latest=False` for a pre-release or a backport,
+        which PyPI does not make the project's latest version."""
+        payload = self.project(name)
+        info = payload["info"]
+        template = copy.deepcopy(payload["urls"][0])
+        old_version = info["version"]
+        at = uploaded or datetime.now(UTC)
+        template["filename"] = template["filename"].replace(old_version, version)
+        template["url"] = template["url"].replace(old_version, version)
+        template["upload_time_iso_8601"] = at.isoformat(timespec="microseconds").replace(
+            "+00:00", "Z"
+        )
+        template["upload_time"] = at.strftime("%Y-%m-%dT%H:%M:%S")
+        template["yanked"], template["yanked_reason"] = False, None
+        payload["releases"][version] = [template]
+        if not latest:
+            return
+        self._earlier.setdefault(pep503(name), []).append(
+            (copy.deepcopy(info), copy.deepcopy(payload["urls"]))
+        )
+        info["version"] = version
+        info["release_url"] = info["release_url"].replace(old_version, version)
+        payload["urls"] = [template]
+        if django is not None:
+            kept = [c for c in info["classifiers"] if not _DJANGO.match(c)]
+            info["classifiers"] = sorted(
+                {*kept, "Framework :: Django", *(f"Framework :: Django :: {v}" for v in django)}
+            )
+
+    def yank(self, name: str, version: str, reason: str | None) -> None:
+        """Yank every file of `version`. When it was the latest, PyPI's latest becomes the
+        release before it (the project's `info` and `urls` are that release's again)."""
+        payload = self.project(name)
+        for file in payload["releases"][version]:
+            file["yanked"], file["yanked_reason"] = True, reason
+        earlier = self._earlier.get(pep503(name))
+        if payload["info"]["version"] == version and earlier:
+            payload["info"], payload["urls"] = earlier.pop()
+
+
+class FakeEndOfLife(_JsonFake):
+    """endoflife.date's `GET /api/django.json`, seeded with the real capture."""
+
+    def __init__(self) -> None:
+        super().__init__("/api/")
+        self.cycles: list[Payload] = capture("endoflife/django.json")
+
+    def document(self, path: str) -> Any | None:
+        return self.cycles if path == "django.json" else None
