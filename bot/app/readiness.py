@@ -48,7 +48,7 @@ class ReadinessBoard:
     #: The version's release cycle on endoflife.date (None: unknown or off).
     cycle: DjangoCycle | None
     rows: tuple[ReadinessRow, ...]
-    #: What the board covers: "watched packages", "grid Admin interface", …
+    #: What the board covers, after "packages": "watched", "in the Flatpages grid", …
     scope: str
 
     @property
@@ -57,9 +57,10 @@ class ReadinessBoard:
         return {status: found[status] for status in READINESS_ORDER}
 
     def headline(self) -> str:
-        """ "Django 5.2: 3 ready, 1 no, 2 unknown (of 6 watched packages)"."""
+        """ "Django 5.2: 3 ready, 1 no, 2 unknown (of 6 packages watched)"."""
         counts = ", ".join(f"{n} {status}" for status, n in self.counts.items())
-        return f"Django {self.django}: {counts} (of {len(self.rows)} {self.scope})"
+        packages = "package" if len(self.rows) == 1 else "packages"
+        return f"Django {self.django}: {counts} (of {len(self.rows)} {packages} {self.scope})"
 
 
 def _checked_version(text: str) -> str:
@@ -96,13 +97,13 @@ async def readiness_board(
             ids: Collection[int] = [
                 p.record.id for p in await packages.packages_in_grid(session, found.id)
             ]
-            scope = f"packages in the {found.title} grid"
+            scope = f"in the {found.title} grid"
         elif channel_id is not None:
             ids = (await subscriptions.followed_package_ids(session, [channel_id]))[channel_id]
-            scope = "packages this channel follows"
+            scope = "followed here"
         else:
             ids = await stored_pypi.watched_ids(session)
-            scope = "watched packages"
+            scope = "watched"
         stored = await packages.load_packages(session, ids)
         projects = await stored_pypi.stored_projects(session, ids)
     rows = []

@@ -12,7 +12,7 @@ from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
-from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
 
 FLATBLOCKS = 265
 DECLARED = ["2.2", "3.0", "3.1", "3.2", "4.0"]
@@ -170,3 +170,70 @@ async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_package
     assert pypi_requests <= 3 * 2, "a failing project is asked at most once a cycle (2 tries)"
     assert recovered.sent == 0, "PyPI answering again is no change"
     assert fake.violations == []
+
+
+async def test_readiness_for_the_channel_and_for_a_grid(
+    discord_scene: DiscordScene,
+    flatblocks_on_pypi: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    await fake.run_command(
+        "watch add", {"slug": "django-rest-registration"}, user=manager, channel_id=alerts.id
+    )
+    await fake.run_command(
+        "grid subscribe", {"grid": "flatpages"}, user=manager, channel_id=alerts.id
+    )
+    await next_cycle(sentinel, clock)  # PyPI's baseline, and endoflife.date's cycles
+
+    channel = await fake.run_command(
+        "readiness", {"django": "4.0"}, user=discord_scene.member, channel_id=alerts.id
+    )
+    grid = await fake.run_command(
+        "readiness",
+        {"django": "4.2", "grid": "flatpages"},
+        user=discord_scene.member,
+        channel_id=alerts.id,
+    )
+    refused = await fake.run_command(
+        "readiness", {"django": "5"}, user=discord_scene.member, channel_id=alerts.id
+    )
+
+    [here] = channel.embeds
+    assert here["title"] == "Django 4.0: 1 ready, 0 no, 1 unknown (of 2 packages followed here)"
+    assert here["description"].splitlines() == [
+        "✅ **django-flatblocks** (ready): 2.2, 3.0, 3.1, 3.2, 4.0",
+        "❔ **django-rest-registration** (unknown): no Django versions declared",
+    ]
+    assert here["footer"]["text"] == (
+        "Django 4.0: released 2021-12-07, security support ends 2023-04-01"
+    )
+    [in_grid] = grid.embeds
+    assert (
+        in_grid["title"]
+        == "Django 4.2: 0 ready, 1 no, 0 unknown (of 1 package in the Flatpages grid)"
+    )
+    assert in_grid["footer"]["text"].startswith("Django 4.2 LTS: released 2023-04-03")
+    assert refused.content == "'5' is not a Django feature version: give one like 5.2."
+    assert fake.violations == []
+
+
+async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
+    discord_scene: DiscordScene,
+    flatblocks_on_pypi: FakePypi,
+    endoflife_api: FakeEndOfLife,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    first = flatblocks_on_pypi.requests_for("django-flatblocks")
+
+    await next_cycle(sentinel, clock)
+    await background(sentinel).poll_once()  # within the same interval: not asked again
+    later = flatblocks_on_pypi.requests_for("django-flatblocks")[len(first) :]
+
+    assert [s.status for s in first] == [200]
+    assert [(s.status, s.if_none_match is not None) for s in later] == [(304, True)]
+    assert len(endoflife_api.served) == 1, "endoflife.date is read at most once a day"
+    assert all(agent.startswith("djp-sentinel/") for agent in flatblocks_on_pypi.user_agents)

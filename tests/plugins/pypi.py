@@ -67,3 +67,14 @@ async def pypi_sources(
         random=lambda: 1.0,
     ) as sources:
         yield sources
+
+
+@pytest.fixture
+def pypi_cli_env(
+    cli_env: dict[str, str], pypi_api: FakePypi, endoflife_api: FakeEndOfLife
+) -> dict[str, str]:
+    """`cli_env` with PyPI and endoflife.date on, at their fakes."""
+    return cli_env | {
+        "PYPI_URL": pypi_api.base_url.removesuffix("pypi/"),
+        "ENDOFLIFE_URL": endoflife_api.base_url,
+    }
