@@ -1,10 +1,12 @@
 """Conditional reads of PyPI's JSON API and endoflife.date, each an optional source.
 
-One `httpx.AsyncClient` per source, the same concurrency limit, User-Agent and retry policy as
-for Django Packages, and `If-None-Match` with the ETag of the last answer, so an unchanged
-project costs one request answered `304 Not Modified`. What comes back is typed: `Fresh` (a new
-body and its ETag), `NOT_MODIFIED`, `Gone` (a 404: the project is not there; never retried) or
-`ApiUnavailable` once the attempts run out or the body is not JSON.
+One aiohttp session per source: an unchanged project costs a request answered 304, thousands
+of them a cycle, and aiohttp's client spends about a quarter of the CPU httpx's does on one.
+The same concurrency limit, User-Agent and retry policy as for Django Packages, and
+`If-None-Match` with the ETag of the last answer, so an unchanged project costs one request
+answered `304 Not Modified`. What comes back is typed: `Fresh` (a new body and its ETag),
+`NOT_MODIFIED`, `Gone` (a 404: the project is not there; never retried) or `ApiUnavailable`
+once the attempts run out or the body is not JSON.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, Self
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 import orjson
 
 from bot.djp.client import HEADERS
@@ -61,7 +63,7 @@ class ConditionalClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         *,
         base_url: str,
         source: str,
@@ -86,8 +88,8 @@ class ConditionalClient:
     def owning(
         cls, base_url: str, *, source: str, concurrency: int, timeout: float, **options: Any
     ) -> Self:
-        """A client with its own HTTP pool, closed by `aclose()`."""
-        http = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        """A client with its own HTTP pool, closed by `aclose()` (call it in a running loop)."""
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
         return cls(
             http,
             base_url=base_url,
@@ -99,7 +101,7 @@ class ConditionalClient:
 
     async def aclose(self) -> None:
         if self._owns_http:
-            await self._http.aclose()
+            await self._http.close()
 
     async def get(self, path: str, etag: str | None, *, missing: Gone) -> Answer:
         """`path` under the base URL; `etag` (when known) makes the request conditional."""
@@ -122,28 +124,32 @@ class ConditionalClient:
         async with self._limit:
             self.requests_made += 1
             try:
-                response = await self._http.get(url, headers=headers)
-            except httpx.TimeoutException as exc:
+                async with self._http.get(url, headers=headers) as response:
+                    status, content = response.status, await response.read()
+                    retry_after, etag = (
+                        response.headers.get("Retry-After"),
+                        response.headers.get("ETag"),
+                    )
+            except TimeoutError as exc:
                 raise _Transient("timed out") from exc
-            except httpx.TransportError as exc:
+            except aiohttp.ClientError as exc:
                 raise _Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
-        status = response.status_code
         if status == 304:
             self.not_modified += 1
             return NOT_MODIFIED
         if status in (404, 410):
             raise missing
         if status == 429:
-            raise _Transient("HTTP 429", parse_retry_after(response.headers.get("retry-after")))
+            raise _Transient("HTTP 429", parse_retry_after(retry_after))
         if status >= 500:
             raise _Transient(f"HTTP {status}")
-        if not response.is_success:
+        if not 200 <= status < 300:
             raise ApiUnavailable(f"{self.source} refused {url} with HTTP {status}.")
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             raise ApiUnavailable(f"{self.source} sent malformed JSON for {url}.") from exc
-        return Fresh(body, response.headers.get("etag"))
+        return Fresh(body, etag)
 
 
 class PypiClient:

@@ -12,14 +12,22 @@ for a matching `If-None-Match`, as both upstreams do::
 
 Unknown projects get PyPI's 404 (`{"message": "Not Found"}`); a fault answers the next
 `times` requests instead of the document.
+
+Standalone, for benchmarks: ``python -m tests.fakes.pypi_api --port 0 --synthetic`` answers
+for any project name with the django-crispy-forms capture renamed, and
+``POST /_fake/drift?fraction=&seed=`` publishes a new release of that fraction of the projects
+asked for so far.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import copy
 import hashlib
 import json
+import random
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -53,8 +61,10 @@ class Served(NamedTuple):
 class _JsonFake:
     """What both fakes share: the server, the ETags, the request log and injected faults."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, latency: float = 0.0, port: int = 0) -> None:
         self.prefix = prefix
+        self.latency = latency
+        self._port = port
         self.served: list[Served] = []
         self.user_agents: set[str] = set()
         self._faults: list[Fault] = []
@@ -70,10 +80,11 @@ class _JsonFake:
 
     async def __aenter__(self) -> Self:
         app = web.Application()
+        self.add_routes(app)
         app.router.add_get("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, HOST, 0).start()
+        await web.TCPSite(self._runner, HOST, self._port).start()
         self._base_url = f"http://{HOST}:{self._runner.addresses[0][1]}{self.prefix}"
         return self
 
@@ -92,8 +103,19 @@ class _JsonFake:
     def requests_for(self, path_part: str) -> list[Served]:
         return [s for s in self.served if path_part in s.path]
 
+    def add_routes(self, app: web.Application) -> None:
+        """Routes besides the documents (test controls)."""
+
     def document(self, path: str) -> Any | None:
         raise NotImplementedError
+
+    def tagged(self, path: str) -> tuple[str, Any] | None:
+        """The ETag and document at `path` (the ETag hashes the body), or None."""
+        body = self.document(path)
+        if body is None:
+            return None
+        text = json.dumps(body)
+        return f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"', text
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.user_agents.add(request.headers.get("User-Agent", ""))
@@ -103,6 +125,8 @@ class _JsonFake:
         return response
 
     async def _answer(self, path: str, if_none_match: str | None) -> web.Response:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         if self._faults:
             fault = self._faults.pop(0)
             if fault == "hang":
@@ -116,13 +140,13 @@ class _JsonFake:
             return web.json_response({"message": "Not Found"}, status=404)
         if not path.startswith(self.prefix):
             return web.json_response({"message": "Not Found"}, status=404)
-        body = self.document(path.removeprefix(self.prefix))
-        if body is None:
+        found = self.tagged(path.removeprefix(self.prefix))
+        if found is None:
             return web.json_response({"message": "Not Found"}, status=404)
-        text = json.dumps(body)
-        etag = f'"{hashlib.sha256(text.encode()).hexdigest()[:32]}"'
+        etag, body = found
         if if_none_match == etag:
             return web.Response(status=304, headers={"ETag": etag})
+        text = body if isinstance(body, str) else json.dumps(body)
         return web.Response(text=text, content_type="application/json", headers={"ETag": etag})
 
 
@@ -130,9 +154,13 @@ class FakePypi(_JsonFake):
     """PyPI's `GET /pypi/<project>/json`, seeded with the real project captures."""
 
     SEEDS = ("asgiref", "djangorestframework", "django-crispy-forms", "nango")
+    SYNTHETIC_TEMPLATE = "django-crispy-forms"
 
-    def __init__(self) -> None:
-        super().__init__("/pypi/")
+    def __init__(self, *, synthetic: bool = False, latency: float = 0.0, port: int = 0) -> None:
+        super().__init__("/pypi/", latency=latency, port=port)
+        #: Synthetic mode: releases published on top of the template, per project asked for.
+        self.synthetic: dict[str, list[str]] | None = {} if synthetic else None
+        self._template = capture(f"pypi/{self.SYNTHETIC_TEMPLATE}.json")
         self.projects: dict[str, Payload] = {}
         #: Per project, the (info, urls) each `publish` replaced: what a yank falls back to.
         self._earlier: dict[str, list[tuple[Payload, list[Payload]]]] = {}
@@ -142,6 +170,38 @@ class FakePypi(_JsonFake):
     def document(self, path: str) -> Any | None:
         name, _, rest = path.partition("/")
         return self.projects.get(pep503(name)) if rest == "json" else None
+
+    def tagged(self, path: str) -> tuple[str, Any] | None:
+        name, _, rest = path.partition("/")
+        if self.synthetic is None or rest != "json" or pep503(name) in self.projects:
+            return super().tagged(path)
+        published = self.synthetic.setdefault(pep503(name), [])
+        etag = f'"{pep503(name)}-{len(published)}"'  # cheap: most answers are 304s
+        return etag, self._synthetic(name, published)
+
+    def _synthetic(self, name: str, published: list[str]) -> Payload:
+        """The template renamed, with `published` releases on top (shallow copies)."""
+        template = self._template
+        payload = {**template, "info": {**template["info"], "name": name}}
+        if published:
+            file = {**template["urls"][0], "yanked": False}
+            payload["info"]["version"] = published[-1]
+            payload["urls"] = [file]
+            payload["releases"] = {**template["releases"], **{v: [file] for v in published}}
+        return payload
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/_fake/drift", self._drift)
+
+    async def _drift(self, request: web.Request) -> web.Response:
+        """Publish a new release of `fraction` of the synthetic projects asked for so far."""
+        assert self.synthetic is not None, "drift is for --synthetic"
+        rng = random.Random(int(request.query.get("seed", "0")))
+        names = sorted(self.synthetic)
+        chosen = rng.sample(names, round(len(names) * float(request.query.get("fraction", "0.05"))))
+        for name in chosen:
+            self.synthetic[name].append(f"2.{len(self.synthetic[name])}.0")
+        return web.json_response({"changed": len(chosen)})
 
     def project(self, name: str) -> Payload:
         return self.projects[pep503(name)]
@@ -210,9 +270,30 @@ class FakePypi(_JsonFake):
 class FakeEndOfLife(_JsonFake):
     """endoflife.date's `GET /api/django.json`, seeded with the real capture."""
 
-    def __init__(self) -> None:
-        super().__init__("/api/")
+    def __init__(self, *, latency: float = 0.0, port: int = 0) -> None:
+        super().__init__("/api/", latency=latency, port=port)
         self.cycles: list[Payload] = capture("endoflife/django.json")
 
     def document(self, path: str) -> Any | None:
         return self.cycles if path == "django.json" else None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve a fake PyPI JSON API locally.")
+    parser.add_argument("--port", type=int, default=8766, help="port on 127.0.0.1 (0: any)")
+    parser.add_argument("--synthetic", action="store_true", help="answer for any project name")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        api = FakePypi(synthetic=args.synthetic, latency=args.latency, port=args.port)
+        asyncio.run(_serve(api))
+
+
+async def _serve(api: FakePypi) -> None:
+    async with api:
+        print(f"Fake PyPI at {api.base_url} (Ctrl+C to stop)", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
