@@ -7,6 +7,7 @@ answer, the counts per status, and the Django version's dates from endoflife.dat
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from collections.abc import Collection
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.app.runtime import Runtime
 from bot.core.endoflife import DjangoCycle, find_cycle, newest_cycle
-from bot.core.pypi import READINESS_ORDER, Readiness, readiness
+from bot.core.pypi import READINESS_ORDER, PypiProject, Readiness, readiness
 from bot.errors import SentinelError
 from bot.refresh.pypi_pass import django_cycles
 from storage import grids, packages, subscriptions
@@ -63,6 +64,18 @@ class ReadinessBoard:
         return f"Django {self.django}: {counts} (of {len(self.rows)} {packages} {self.scope})"
 
 
+async def _asked_live(runtime: Runtime, pypi_urls: dict[int, str | None]) -> dict[int, PypiProject]:
+    """What PyPI says of packages the refresh has not asked about (e.g. an unwatched grid's
+    members), asked now; those it cannot answer stay unknown."""
+    sources = runtime.sources
+    if sources is None or not pypi_urls:
+        return {}
+    asked = await asyncio.gather(
+        *(sources.project_of(pid, url, live=True) for pid, url in pypi_urls.items())
+    )
+    return {pid: project for pid, project in zip(pypi_urls, asked, strict=True) if project}
+
+
 def _checked_version(text: str) -> str:
     version = text.strip()
     if not _DJANGO_VERSION.match(version):
@@ -106,9 +119,13 @@ async def readiness_board(
             scope = "watched"
         stored = await packages.load_packages(session, ids)
         projects = await stored_pypi.stored_projects(session, ids)
+    known = {pid: found.project for pid, found in projects.items() if found.project}
+    known |= await _asked_live(
+        runtime, {pid: p.record.pypi_url for pid, p in stored.items() if pid not in known}
+    )
     rows = []
     for pid, package in stored.items():
-        project = projects[pid].project if pid in projects else None
+        project = known.get(pid)
         status = readiness(project, version)
         declared = project.django_versions if project else ()
         rows.append(ReadinessRow(package.record.slug, package.record.title, status, declared))

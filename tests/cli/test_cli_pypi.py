@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from storage.models import TargetKind
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
@@ -16,14 +14,8 @@ from tests.plugins.database import follow, migrated
 FLATBLOCKS, FLATPAGES = 265, 48
 
 
-@pytest.fixture
-def flatblocks_on_pypi(pypi_api: FakePypi) -> FakePypi:
-    pypi_api.serve_as("django-flatblocks", "djangorestframework")
-    return pypi_api
-
-
 async def test_package_json_gains_what_pypi_says(
-    pypi_cli_env: dict[str, str], flatblocks_on_pypi: FakePypi, tmp_path: Path
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
 ) -> None:
     result = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks", "--json")
 
@@ -40,7 +32,7 @@ async def test_package_json_gains_what_pypi_says(
 
 
 async def test_package_shows_declared_django_versions_python_and_upload(
-    pypi_cli_env: dict[str, str], flatblocks_on_pypi: FakePypi, tmp_path: Path
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
 ) -> None:
     result = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks")
 
@@ -52,13 +44,13 @@ async def test_package_shows_declared_django_versions_python_and_upload(
 async def test_pypi_off_or_unreachable_is_null_and_costs_nothing_else(
     cli_env: dict[str, str],
     pypi_cli_env: dict[str, str],
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     tmp_path: Path,
 ) -> None:
     off = await djp_sentinel(cli_env, tmp_path, "package", "django-flatblocks", "--json")
-    flatblocks_on_pypi.inject("503", times=2)
+    pypi_api.inject("503", times=2)
     down = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks", "--json")
-    flatblocks_on_pypi.inject("malformed", times=1)
+    pypi_api.inject("malformed", times=1)
     garbled = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks", "--json")
 
     for result in (off, down, garbled):
@@ -69,7 +61,7 @@ async def test_pypi_off_or_unreachable_is_null_and_costs_nothing_else(
 
 
 async def test_readiness_lists_each_watched_package_s_status(
-    pypi_cli_env: dict[str, str], flatblocks_on_pypi: FakePypi, tmp_path: Path
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
 ) -> None:
     assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
     async with migrated(pypi_cli_env["DATABASE_URL"]) as database:

@@ -24,12 +24,6 @@ def sources(pypi_sources: SourcesPass) -> SourcesPass:
     return pypi_sources
 
 
-@pytest.fixture
-def flatblocks_on_pypi(pypi_api: FakePypi) -> FakePypi:
-    pypi_api.serve_as("django-flatblocks", "djangorestframework")
-    return pypi_api
-
-
 def titles(messages: list[PostedMessage]) -> list[str]:
     return [embed["title"] for message in messages for embed in message.embeds]
 
@@ -50,11 +44,11 @@ async def watching_flatblocks(
 
 async def test_compat_added_and_dropped_are_announced_once_each(
     discord_scene: DiscordScene,
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
-    pypi, fake, alerts = flatblocks_on_pypi, discord_scene.fake, discord_scene.alerts
+    pypi, fake, alerts = pypi_api, discord_scene.fake, discord_scene.alerts
     await watching_flatblocks(discord_scene, sentinel, clock)
 
     pypi.publish("django-flatblocks", "3.14.0", django=[*DECLARED, "4.1"])
@@ -87,15 +81,15 @@ async def test_compat_added_and_dropped_are_announced_once_each(
 async def test_a_release_seen_on_pypi_first_is_announced_once_with_its_upload_time(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     fake, alerts = discord_scene.fake, discord_scene.alerts
     await watching_flatblocks(discord_scene, sentinel, clock)
 
-    flatblocks_on_pypi.publish("django-flatblocks", "3.13.2", latest=False)
-    flatblocks_on_pypi.publish("django-flatblocks", "3.14.0")
+    pypi_api.publish("django-flatblocks", "3.13.2", latest=False)
+    pypi_api.publish("django-flatblocks", "3.14.0")
     on_pypi = await next_cycle(sentinel, clock)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.14.0")
     caught_up = await next_cycle(sentinel, clock)
@@ -114,20 +108,20 @@ async def test_a_release_seen_on_pypi_first_is_announced_once_with_its_upload_ti
 async def test_a_yank_is_announced_once_and_the_move_back_is_no_release(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     fake, alerts = discord_scene.fake, discord_scene.alerts
     await watching_flatblocks(discord_scene, sentinel, clock)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.13.1")
-    flatblocks_on_pypi.publish("django-flatblocks", "3.14.0")
+    pypi_api.publish("django-flatblocks", "3.14.0")
     await next_cycle(sentinel, clock)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.14.0")
     await next_cycle(sentinel, clock)
     before = len(alerts_in(fake, alerts.id))
 
-    flatblocks_on_pypi.yank("django-flatblocks", "3.14.0", "Broken wheel")
+    pypi_api.yank("django-flatblocks", "3.14.0", "Broken wheel")
     yanked = await next_cycle(sentinel, clock)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.13.1")
     moved_back = await next_cycle(sentinel, clock)
@@ -143,22 +137,22 @@ async def test_a_yank_is_announced_once_and_the_move_back_is_no_release(
 async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_packages_alert(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     endoflife_api: FakeEndOfLife,
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     fake, alerts = discord_scene.fake, discord_scene.alerts
     await watching_flatblocks(discord_scene, sentinel, clock)
-    flatblocks_on_pypi.inject("500", times=100)
+    pypi_api.inject("500", times=100)
     endoflife_api.inject("503", times=100)
 
     sent = []
     for version in ("3.13.2", "3.13.3", "3.13.4"):
         djp_api.update_package(FLATBLOCKS, pypi_version=version)
         sent.append((await next_cycle(sentinel, clock)).sent)
-    pypi_requests = len(flatblocks_on_pypi.requests_for("django-flatblocks"))
-    flatblocks_on_pypi.heal()
+    pypi_requests = len(pypi_api.requests_for("django-flatblocks"))
+    pypi_api.heal()
     recovered = await next_cycle(sentinel, clock)
 
     assert sent == [1, 1, 1]
@@ -174,7 +168,7 @@ async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_package
 
 async def test_readiness_for_the_channel_and_for_a_grid(
     discord_scene: DiscordScene,
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
@@ -221,19 +215,19 @@ async def test_readiness_for_the_channel_and_for_a_grid(
 
 async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
     discord_scene: DiscordScene,
-    flatblocks_on_pypi: FakePypi,
+    pypi_api: FakePypi,
     endoflife_api: FakeEndOfLife,
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     await watching_flatblocks(discord_scene, sentinel, clock)
-    first = flatblocks_on_pypi.requests_for("django-flatblocks")
+    first = pypi_api.requests_for("django-flatblocks")
 
     await next_cycle(sentinel, clock)
     await background(sentinel).poll_once()  # within the same interval: not asked again
-    later = flatblocks_on_pypi.requests_for("django-flatblocks")[len(first) :]
+    later = pypi_api.requests_for("django-flatblocks")[len(first) :]
 
     assert [s.status for s in first] == [200]
     assert [(s.status, s.if_none_match is not None) for s in later] == [(304, True)]
     assert len(endoflife_api.served) == 1, "endoflife.date is read at most once a day"
-    assert all(agent.startswith("djp-sentinel/") for agent in flatblocks_on_pypi.user_agents)
+    assert all(agent.startswith("djp-sentinel/") for agent in pypi_api.user_agents)

@@ -13,10 +13,11 @@ for a matching `If-None-Match`, as both upstreams do::
 Unknown projects get PyPI's 404 (`{"message": "Not Found"}`); a fault answers the next
 `times` requests instead of the document.
 
-Standalone, for benchmarks: ``python -m tests.fakes.pypi_api --port 0 --synthetic`` answers
-for any project name with the django-crispy-forms capture renamed, and
-``POST /_fake/drift?fraction=&seed=`` publishes a new release of that fraction of the projects
-asked for so far.
+Standalone: ``python -m tests.fakes.pypi_api --port 8766`` serves the captures and the seeded
+Django Packages fake's projects (`FakePypi.SEEDED_CATALOG`), with endoflife.date on the next
+port. For benchmarks, ``--synthetic`` answers for any project name with the
+django-crispy-forms capture renamed, and ``POST /_fake/drift?fraction=&seed=`` publishes a new
+release of that fraction of the projects asked for so far.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Self
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, NamedTuple, Self
 
 from aiohttp import web
 
@@ -167,6 +169,21 @@ class FakePypi(_JsonFake):
         for seed in self.SEEDS:
             self.projects[seed] = capture(f"pypi/{seed}.json")
 
+    #: The seeded Django Packages fake's projects, each served as a real capture renamed.
+    SEEDED_CATALOG: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {
+            "django-flatblocks": "djangorestframework",  # declares Django 2.2-4.0
+            "django-cache-machine": "django-crispy-forms",  # 2.2, 3.2, 4.0
+            "django-rest-registration": "nango",  # no Django version declared
+            "django-queued-storage": "asgiref",  # none either; a yanked release
+        }
+    )
+
+    def serve_seeded_catalog(self) -> None:
+        """Answer for the seeded Django Packages fake's projects (`SEEDED_CATALOG`)."""
+        for name, seed in self.SEEDED_CATALOG.items():
+            self.serve_as(name, seed)
+
     def document(self, path: str) -> Any | None:
         name, _, rest = path.partition("/")
         return self.projects.get(pep503(name)) if rest == "json" else None
@@ -280,18 +297,26 @@ class FakeEndOfLife(_JsonFake):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a fake PyPI JSON API locally.")
-    parser.add_argument("--port", type=int, default=8766, help="port on 127.0.0.1 (0: any)")
+    parser.add_argument(
+        "--port", type=int, default=8766, help="port on 127.0.0.1 (0: any); endoflife.date: +1"
+    )
     parser.add_argument("--synthetic", action="store_true", help="answer for any project name")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         api = FakePypi(synthetic=args.synthetic, latency=args.latency, port=args.port)
-        asyncio.run(_serve(api))
+        api.serve_seeded_catalog()
+        endoflife = FakeEndOfLife(port=args.port + 1) if args.port else None
+        asyncio.run(_serve(api, endoflife))
 
 
-async def _serve(api: FakePypi) -> None:
-    async with api:
+async def _serve(api: FakePypi, endoflife: FakeEndOfLife | None) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(api)
         print(f"Fake PyPI at {api.base_url} (Ctrl+C to stop)", flush=True)
+        if endoflife is not None:
+            await stack.enter_async_context(endoflife)
+            print(f"Fake endoflife.date at {endoflife.base_url}", flush=True)
         await asyncio.Event().wait()
 
 

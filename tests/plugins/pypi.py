@@ -25,7 +25,10 @@ SOURCE_TEST_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 
 @pytest.fixture
 async def pypi_api() -> AsyncIterator[FakePypi]:
+    """The fake PyPI, answering for the seeded Django Packages projects too (django-flatblocks
+    is the real djangorestframework capture renamed: 3.13.1, Django 2.2-4.0)."""
     async with FakePypi() as api:
+        api.serve_seeded_catalog()
         yield api
 
 
