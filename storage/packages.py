@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.health import Activity, newest_busy_week
 from bot.core.records import PackageRecord
 from storage import _sql
-from storage._sql import by_id_or_slug, release_slugs, upsert
+from storage._sql import by_id_or_slug, chunks, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 
 
@@ -241,7 +241,7 @@ async def write_observations(
             insert(PackageHistory.__table__), [_history_row(seen, now) for seen in changed]
         )
     table = Package.__table__
-    for chunk in _chunks([seen.package_id for seen in revisited]):
+    for chunk in chunks([seen.package_id for seen in revisited]):
         await session.execute(
             update(table)
             .where(table.c.id.in_(chunk))
@@ -264,12 +264,6 @@ async def write_observations(
             .values(last_fetched=bindparam("last_fetched"), payload_hash=bindparam("payload")),
             moved,
         )
-
-
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
-    """`ids` in slices small enough for any backend's limit on bound parameters."""
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 async def bring_schedule_forward(session: AsyncSession, latest: datetime) -> None:

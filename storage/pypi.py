@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.pypi import PypiProject, project_from_json, project_to_json
-from storage._sql import dialect_insert, upsert
+from storage._sql import chunks, dialect_insert, upsert
 from storage.models import AnnouncedRelease, Package, PypiProjectRow, SourceDocument
 from storage.packages import watched_package_ids
 
@@ -100,7 +100,8 @@ async def save_checks(session: AsyncSession, checks: Iterable[Checked]) -> None:
     or a failure (the last good answer and its ETag are kept, the failures counted)."""
     table = PypiProjectRow.__table__
     fresh: list[dict[str, Any]] = []
-    same: list[dict[str, Any]] = []
+    #: 304s, by when they were checked and are due: one UPDATE for each (all of them, usually).
+    same: dict[tuple[datetime, datetime], list[int]] = {}
     failed: list[Checked] = []
     for check in checks:
         base = {
@@ -123,9 +124,20 @@ async def save_checks(session: AsyncSession, checks: Iterable[Checked]) -> None:
                 }
             )
         else:
-            same.append(base | {"failure_count": 0, "last_error": None})
+            same.setdefault((check.checked_at, check.next_check_at), []).append(check.package_id)
     await upsert(session, table, fresh)
-    await upsert(session, table, same)
+    for (checked_at, next_check_at), ids in same.items():
+        for chunk in chunks(ids):
+            await session.execute(
+                update(table)
+                .where(table.c.package_id.in_(chunk))
+                .values(
+                    checked_at=checked_at,
+                    next_check_at=next_check_at,
+                    failure_count=0,
+                    last_error=None,
+                )
+            )
     for check in failed:
         insert = dialect_insert(session, table).values(
             package_id=check.package_id,

@@ -76,6 +76,7 @@ class ConditionalClient:
         self._http = http
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.source = source
+        self.concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)
         self._retry = retry
         self._sleep = sleep

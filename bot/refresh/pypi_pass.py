@@ -141,29 +141,33 @@ class SourcesPass:
     async def _ask_all(
         self, client: PypiClient, due: Sequence[PypiTarget], report: SourcesReport
     ) -> list[_Answer]:
-        """Ask for every due project, stopping once `GIVE_UP_AFTER` fail in a row."""
+        """Ask for every due project, stopping once `GIVE_UP_AFTER` fail in a row.
+
+        As many askers as the client's concurrency take the projects in turn: thousands of
+        tasks queued on one semaphore would cost more than the requests they wait for.
+        """
         answers: list[_Answer] = []
         failed_in_a_row = 0
-        stop = asyncio.Event()
+        pending = iter(
+            [(t, name) for t in due if (name := pypi_project_name(t.pypi_url)) is not None]
+        )
 
-        async def ask(target: PypiTarget, name: str) -> None:
+        async def asker() -> None:
             nonlocal failed_in_a_row
-            if stop.is_set():
-                return
-            etag = target.etag if target.checked_at is not None else None
-            answer = _Answer(target, name, await self._ask(client, name, etag))
-            answers.append(answer)
-            if answer.reply.error is None:
-                failed_in_a_row = 0
-                return
-            report.failures += 1
-            failed_in_a_row += 1
-            if failed_in_a_row >= GIVE_UP_AFTER:
-                stop.set()
+            for target, name in pending:
+                if failed_in_a_row >= GIVE_UP_AFTER:
+                    return
+                etag = target.etag if target.checked_at is not None else None
+                answer = _Answer(target, name, await self._ask(client, name, etag))
+                answers.append(answer)
+                if answer.reply.error is None:
+                    failed_in_a_row = 0
+                    continue
+                report.failures += 1
+                failed_in_a_row += 1
 
-        named = [(t, name) for t in due if (name := pypi_project_name(t.pypi_url)) is not None]
-        await asyncio.gather(*(ask(target, name) for target, name in named))
-        if stop.is_set():
+        await asyncio.gather(*(asker() for _ in range(client.http.concurrency)))
+        if failed_in_a_row >= GIVE_UP_AFTER:
             report.gave_up = True
             log.warning("PyPI failed %d times in a row: asking again next cycle", GIVE_UP_AFTER)
         return answers
