@@ -7,6 +7,5 @@ pytest_plugins = [
     "tests.plugins.djp_api",
     "tests.plugins.discord",
     "tests.plugins.app",
-    "tests.plugins.monitor",
     "tests.plugins.pypi",
 ]
