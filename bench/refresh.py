@@ -27,7 +27,7 @@ or paging the catalog in pages of 500, whichever is smaller (with PyPI, plus one
 request per watched project). `ratio` is the cycle's CPU over the floor's. Each scenario prints
 one JSON line.
 
-    python bench/refresh.py [--packages 6000] [--latency 0.1]
+    python bench/refresh.py [--packages 6000] [--latency 0.1] [--pypi-latency 0.005]
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ async def _watch(database: Database, package_ids: range) -> None:
             )
 
 
-def run_scenario(scenario: str, packages: int, latency: float) -> Figures:
+def run_scenario(scenario: str, packages: int, latency: float, pypi_latency: float) -> Figures:
     with (
         tempfile.TemporaryDirectory() as scratch,
         FakeApiProcess(packages, latency) as base_url,
@@ -241,7 +241,7 @@ def run_scenario(scenario: str, packages: int, latency: float) -> Figures:
     ):
         pypi_url = None
         if scenario.endswith("-pypi"):
-            pypi_url = stack.enter_context(FakePypiProcess(latency))
+            pypi_url = stack.enter_context(FakePypiProcess(pypi_latency))
         database_url = f"sqlite+aiosqlite:///{scratch}/bench.db"
         return asyncio.run(measure(scenario, base_url, database_url, pypi_url))
 
@@ -250,11 +250,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=6000, help="synthetic catalog size")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per API response")
+    parser.add_argument(
+        "--pypi-latency",
+        type=float,
+        default=0.005,
+        help="seconds per PyPI response (a CDN nearby; a cycle asks every watched project)",
+    )
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.scenario:  # a child process: run one scenario, print its figures
-        print(json.dumps(asdict(run_scenario(args.scenario, args.packages, args.latency))))
+        print(
+            json.dumps(
+                asdict(run_scenario(args.scenario, args.packages, args.latency, args.pypi_latency))
+            )
+        )
         return
     cpu: dict[str, float] = {}
     for scenario in SCENARIOS:
@@ -273,7 +283,14 @@ def main() -> None:
 
 
 def _passed_on(args: argparse.Namespace) -> list[str]:
-    return ["--packages", str(args.packages), "--latency", str(args.latency)]
+    return [
+        "--packages",
+        str(args.packages),
+        "--latency",
+        str(args.latency),
+        "--pypi-latency",
+        str(args.pypi_latency),
+    ]
 
 
 if __name__ == "__main__":

@@ -233,3 +233,19 @@ async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
     assert [(s.status, s.if_none_match is not None) for s in later] == [(304, True)]
     assert len(endoflife_api.served) == 1, "endoflife.date is read at most once a day"
     assert all(agent.startswith("djp-sentinel/") for agent in pypi_api.user_agents)
+
+
+async def test_package_shows_what_pypi_says_of_the_latest_release(
+    discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    await watching_flatblocks(discord_scene, sentinel, clock)
+
+    shown = await discord_scene.fake.run_command(
+        "package", {"slug": "django-flatblocks"}, user=discord_scene.member
+    )
+
+    facts = {field["name"]: field["value"] for field in shown.embeds[0]["fields"]}
+    assert facts["Django (declared)"] == "2.2, 3.0, 3.1, 3.2, 4.0"
+    assert facts["Python"] == "\\>=3.6"  # escaped: a leading ">" would quote the line
+    assert facts["3.13.1 uploaded"].startswith("2021-12-15 15:18 UTC")
+    assert facts["Yanked"] == "no"
