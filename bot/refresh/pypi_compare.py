@@ -43,37 +43,57 @@ def _newest(versions: Iterable[str]) -> str | None:
     return max(parsed)[1] if parsed else None
 
 
-def _release(
+def _releases_to_announce(
     package_id: int,
     name: str,
     previous: PypiProject,
     current: PypiProject,
     announced: Collection[str],
-) -> tuple[Change | None, list[str]]:
-    """The release change (or None) and the versions it announces."""
+) -> tuple[list[Change], list[str]]:
+    """The release changes and the versions they announce.
+
+    The newest new final release is announced, naming the finals published since the last
+    announcement below it; a newer pre-release is announced on its own, so a channel that
+    leaves pre-releases out still hears of the final release.
+    """
     before, now = _releases(previous), _releases(current)
-    fresh = [
-        version
+    fresh = sorted(
+        (parsed, version)
         for version, release in now.items()
-        if version not in before and not release.yanked and version not in announced
-    ]
-    parsed = sorted((p, v) for v in fresh if (p := parse_version(v)) is not None)
-    if not parsed:
-        return None, []
-    newest = parsed[-1][1]
-    last = parse_version(_newest([*announced, previous.version]) or "")
-    between = [v for p, v in parsed[:-1] if last is None or p > last]
-    known = frozenset(before) | frozenset(announced)
-    change = release_change(
-        package_id,
-        name,
-        previous.version,
-        newest,
-        known,
-        uploaded=now[newest].uploaded,
-        between=between,
+        if version not in before
+        and not release.yanked
+        and version not in announced
+        and (parsed := parse_version(version)) is not None
     )
-    return change, [newest, *between]
+    if not fresh:
+        return [], []
+    last = parse_version(_newest([*announced, previous.version]) or "")
+    known = frozenset(before) | frozenset(announced)
+    finals = [(p, v) for p, v in fresh if not p.is_prerelease]
+    pre = fresh[-1] if fresh[-1][0].is_prerelease else None
+    changes: list[Change] = []
+    announcing: list[str] = []
+    for newest, others in (
+        (finals[-1] if finals else None, finals[:-1]),
+        (pre, []),
+    ):
+        if newest is None:
+            continue
+        between = [v for p, v in others if last is None or p > last]
+        version = newest[1]
+        changes.append(
+            release_change(
+                package_id,
+                name,
+                previous.version,
+                version,
+                known,
+                uploaded=now[version].uploaded,
+                between=between,
+            )
+        )
+        announcing += [version, *between]
+    return changes, announcing
 
 
 def _yanks(
@@ -114,10 +134,7 @@ def compare(
     declared = declared_by(current, declared_before)
     if previous is None:
         return Decision([], [], declared)
-    changes: list[Change] = []
-    release, announcing = _release(package_id, name, previous, current, announced)
-    if release is not None:
-        changes.append(release)
+    changes, announcing = _releases_to_announce(package_id, name, previous, current, announced)
     changes += _yanks(package_id, name, previous, current, announced)
     if current.final:
         compat = compat_change(

@@ -26,7 +26,7 @@ from bot.core.clock import Clock, utcnow
 from bot.core.endoflife import DjangoCycle, parse_cycles
 from bot.core.events import Change
 from bot.core.pypi import PypiProject, parse_project
-from bot.core.pypi_names import pypi_project_name
+from bot.core.pypi_names import normalise_project_name, pypi_project_name
 from bot.errors import InvalidRecord, SentinelError
 from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, PypiClient
 from bot.refresh.monitor import DUE_SLACK, MonitorSettings, alerts_for, retry_delay
@@ -207,11 +207,17 @@ class SourcesPass:
                     checks.append(Checked(pid, answer.name, now, now + interval))
                     continue
                 before = stored.get(pid)
+                # A `pypi_url` now naming another project starts afresh: a silent baseline.
+                same = (
+                    before is not None
+                    and before.project is not None
+                    and (normalise_project_name(before.project.name) == answer.name)
+                )
                 decision = compare(
                     pid,
                     titles.get(pid) or reply.project.name,
-                    before.project if before else None,
-                    before.declared if before else (),
+                    before.project if same and before else None,
+                    before.declared if same and before else (),
                     reply.project,
                     announced.get(pid, {}),
                 )

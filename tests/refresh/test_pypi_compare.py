@@ -50,6 +50,19 @@ def test_the_newest_new_release_is_announced_with_those_published_in_between() -
     assert decision.announced == ["1.3", "1.1", "1.2"]
 
 
+def test_a_new_pre_release_does_not_hide_a_new_final_release() -> None:
+    before = project("1.0")
+    after = project("1.0", "1.0.1", "2.0b1")
+
+    decision = compare(PID, "flatblocks", before, (), after, {})
+
+    assert [(c.data["new"], c.data["prerelease"]) for c in decision.changes] == [
+        ("1.0.1", False),
+        ("2.0b1", True),
+    ]
+    assert decision.announced == ["1.0.1", "2.0b1"]
+
+
 def test_a_release_already_announced_or_yanked_is_not_announced() -> None:
     before = project("1.0")
     after = project("1.2", "1.0", "1.1", yanked={"1.2": "broken"})
