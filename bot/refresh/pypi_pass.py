@@ -28,7 +28,7 @@ from bot.core.events import Change
 from bot.core.pypi import PypiProject, parse_project
 from bot.core.pypi_names import normalise_project_name, pypi_project_name
 from bot.errors import InvalidRecord, SentinelError
-from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, PypiClient
+from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, Gone, PypiClient
 from bot.refresh.monitor import DUE_SLACK, MonitorSettings, alerts_for, retry_delay
 from bot.refresh.pypi_compare import compare
 from storage import outbox, packages, subscriptions
@@ -65,6 +65,8 @@ class _Reply:
     project: PypiProject | None = None
     etag: str | None = None
     error: str | None = None
+    #: The error is PyPI's answer (no such project), not PyPI failing.
+    answered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +162,12 @@ class SourcesPass:
                 etag = target.etag if target.checked_at is not None else None
                 answer = _Answer(target, name, await self._ask(client, name, etag))
                 answers.append(answer)
-                if answer.reply.error is None:
+                if answer.reply.error is not None:
+                    report.failures += 1
+                if answer.reply.error is None or answer.reply.answered:
                     failed_in_a_row = 0
-                    continue
-                report.failures += 1
-                failed_in_a_row += 1
+                else:
+                    failed_in_a_row += 1
 
         await asyncio.gather(*(asker() for _ in range(client.http.concurrency)))
         if failed_in_a_row >= GIVE_UP_AFTER:
@@ -175,6 +178,8 @@ class SourcesPass:
     async def _ask(self, client: PypiClient, name: str, etag: str | None) -> _Reply:
         try:
             answer = await client.project(name, etag)
+        except Gone as exc:
+            return _Reply(error=str(exc), answered=True)
         except SentinelError as exc:
             return _Reply(error=str(exc))
         if answer == NOT_MODIFIED:

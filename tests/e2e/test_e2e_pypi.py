@@ -249,3 +249,26 @@ async def test_package_shows_what_pypi_says_of_the_latest_release(
     assert facts["Python"] == "\\>=3.6"  # escaped: a leading ">" would quote the line
     assert facts["3.13.1 uploaded"].startswith("2021-12-15 15:18 UTC")
     assert facts["Yanked"] == "no"
+
+
+async def test_projects_pypi_does_not_have_never_stop_the_others_being_read(
+    discord_scene: DiscordScene, pypi_api: FakePypi, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    missing = [
+        "django-cache-machine",  # ids 155, 265, 683, 4100 and 5157: asked before 5963
+        "django-flatblocks",
+        "django-queued-storage",
+        "django-rest-registration",
+    ]
+    for gone in missing:
+        pypi_api.remove(gone)
+    pypi_api.serve_as("django-valkey", "nango")
+    await background(sentinel).poll_once()
+    for slug in [*missing, "djangocms-filer-display-pages-where-files-are-used", "django-valkey"]:
+        await fake.run_command("watch add", {"slug": slug}, user=manager, channel_id=alerts.id)
+
+    await next_cycle(sentinel, clock)
+
+    assert [s.status for s in pypi_api.requests_for("django-flatblocks")] == [404]
+    assert [s.status for s in pypi_api.requests_for("django-valkey")] == [200]
