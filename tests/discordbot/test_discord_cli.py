@@ -29,6 +29,7 @@ def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "DEV_GUILD_ID", "POLL_INTERVAL")
     env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
     env.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    env.update(PYPI_URL="", ENDOFLIFE_URL="")  # off: nothing here may reach the internet
     env.update(settings)
     return env
 
