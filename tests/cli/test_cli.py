@@ -49,8 +49,9 @@ async def test_package_json_is_machine_readable(cli_env: dict[str, str], tmp_pat
     result = await djp_sentinel(cli_env, tmp_path, "package", "265", "--json")
 
     document = json.loads(result.out)
-    assert document["record"]["slug"] == "django-flatblocks"
-    assert document["record"]["pypi_version"] == "1.0.0"
+    assert document["slug"] == "django-flatblocks"
+    assert document["version"] == "1.0.0"
+    assert document["last_commit"] == "2022-02-15"
     assert document["health"]["state"] == "stale"
     assert document["grids"] == [{"slug": "flatpages", "title": "Flatpages"}]
     assert document["links"]["PyPI"] == "https://pypi.org/project/django-flatblocks/"
