@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +26,11 @@ EXIT_FAILURE, EXIT_USAGE = 1, 2
 SORT_KEYS = ("stars", "activity")
 #: `bot.core.events.MIN_RELEASE_LEVELS`, spelled out so that parsing stays light (a test checks).
 MIN_RELEASE_LEVELS = ("major", "minor", "patch")
+#: Said instead of anything else on a system that is not POSIX (Windows has no `fcntl`).
+UNSUPPORTED_SYSTEM = (
+    "error: djp-sentinel runs on Linux, macOS and other POSIX systems, not on Windows "
+    "(WSL works): see the README."
+)
 #: Commands that talk to Discord as the bot.
 NEEDS_TOKEN = frozenset({"run", "sync-commands"})
 #: Each command's handler, as "module:function", imported only when it runs.
@@ -200,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if os.name != "posix":
+        print(UNSUPPORTED_SYSTEM, file=sys.stderr)
+        return EXIT_USAGE
     from pydantic import ValidationError
 
     from bot.config import Settings, settings_problem

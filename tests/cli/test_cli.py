@@ -7,11 +7,14 @@ script runs as a real process where the exit code and stderr of a failure are th
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from bot.cli.main import UNSUPPORTED_SYSTEM, main
 from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -314,3 +317,11 @@ async def test_package_chart_writes_the_png_discord_shows(
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert result.err.strip() == f"Wrote the commit chart to activity.png ({len(png):,} bytes)."
     assert "Latest version" in result.out
+
+
+def test_windows_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock.patch.object(os, "name", "nt"):
+        code = main(["stale"])
+
+    assert code == 2
+    assert capsys.readouterr().err == UNSUPPORTED_SYSTEM + "\n"
