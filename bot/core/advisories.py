@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
-from packaging.utils import canonicalize_name
+from bot.core.pypi_names import normalise_project_name
 from packaging.version import InvalidVersion, Version
 
 #: Severity words, lowest first; GitHub says MODERATE where CVSS says MEDIUM.
@@ -104,7 +104,7 @@ class Advisory:
     def material(self) -> str:
         """A digest of what an alert says is affected and fixed: a `modified` time that moves
         without this moving is not news."""
-        facts = [sorted(span.text() for span in self.spans), self.severity, bool(self.withdrawn)]
+        facts = [sorted(span.text() for span in self.spans), self.severity]
         return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:16]
 
 
@@ -194,14 +194,14 @@ def parse_advisory(record: Mapping[str, Any], pypi_name: str) -> Advisory:
     vuln_id, modified = _text(record, "id"), _text(record, "modified")
     if vuln_id is None or modified is None:
         raise MalformedAdvisory("an OSV record without an id or a modified time")
-    wanted = canonicalize_name(pypi_name)
+    wanted = normalise_project_name(pypi_name)
     spans: list[Span] = []
     versions: set[str] = set()
     for affected in record.get("affected") or ():
         package = affected.get("package") if isinstance(affected, Mapping) else None
         if not isinstance(package, Mapping) or package.get("ecosystem") != "PyPI":
             continue
-        if canonicalize_name(str(package.get("name", ""))) != wanted:
+        if normalise_project_name(str(package.get("name", ""))) != wanted:
             continue
         spans += _spans(affected.get("ranges") or ())
         versions.update(str(v) for v in affected.get("versions") or ())
@@ -290,7 +290,7 @@ class Vulnerability:
         return above[0] if above else None
 
     def material(self) -> str:
-        """What the group says is affected, fixed and withdrawn (see `Advisory.material`)."""
+        """What the group says is affected and fixed (see `Advisory.material`)."""
         return hashlib.sha256(
             "".join(sorted(r.material() for r in self.records)).encode()
         ).hexdigest()[:16]
@@ -330,3 +330,42 @@ def highest(severities: Iterable[str | None]) -> str | None:
     """The highest of some severities (None when none is rated)."""
     rated = [s for s in severities if s in SEVERITIES]
     return max(rated, key=SEVERITIES.index) if rated else None
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What was known of one record id at the previous check."""
+
+    material: str
+    withdrawn: bool
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """A vulnerability worth an alert: `new`, `updated` (what is affected or fixed moved) or
+    `withdrawn` (every record of it withdrawn since it was announced)."""
+
+    vulnerability: Vulnerability
+    status: Literal["new", "updated", "withdrawn"]
+
+
+def news(seen: Mapping[str, Seen] | None, current: Iterable[Advisory]) -> list[News]:
+    """What is news among a package's current records, given what was `seen` of them at the
+    previous check (`None`: never checked, a silent baseline). A `modified` move that changes
+    nothing material is not news; a vulnerability first seen withdrawn is not either."""
+    if seen is None:
+        return []
+    found: list[News] = []
+    for vulnerability in group(current):
+        before = {r.id: seen[r.id] for r in vulnerability.records if r.id in seen}
+        if not before:
+            if not vulnerability.withdrawn:
+                found.append(News(vulnerability, "new"))
+        elif vulnerability.withdrawn:
+            if not all(known.withdrawn for known in before.values()):
+                found.append(News(vulnerability, "withdrawn"))
+        elif any(
+            before[r.id].material != r.material() for r in vulnerability.records if r.id in before
+        ):
+            found.append(News(vulnerability, "updated"))
+    return found

@@ -51,6 +51,15 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
     """One refresh cycle, then the weekly stale reports that fell due."""
     started = time.monotonic()
     cycle = await runtime.monitor.run_cycle(everything=everything)
+    if runtime.advisories is not None:
+        with survive("OSV advisories pass"):
+            advisories = await runtime.advisories.run()
+            log.info(
+                "advisories: %d names checked, %d requests, %d alerts",
+                advisories.names_checked,
+                advisories.batch_requests + advisories.record_requests,
+                advisories.alerts_enqueued,
+            )
     stale_reports = await enqueue_stale_reports(
         runtime.database,
         now=runtime.clock(),

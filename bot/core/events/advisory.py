@@ -101,8 +101,9 @@ def _wording(data: Mapping[str, Any]) -> str:
     latest = data.get("latest")
     fixed = data.get("fixed") or []
     if latest and data.get("affects_latest"):
+        fix = data.get("fixed_for_latest")
         tail = f"latest release {latest} is affected" + (
-            f", fixed in {fixed[-1]}" if fixed else ", no fixed release yet"
+            f", fixed in {fix}" if fix else ", no fixed release yet"
         )
     elif latest:
         tail = f"latest release {latest} is not affected"
@@ -133,6 +134,7 @@ def advisory_change(
         "fixed": list(vulnerability.fixed),
         "latest": latest,
         "affects_latest": vulnerability.affects(latest),
+        "fixed_for_latest": vulnerability.fixed_for(latest) if latest else None,
         "published": vulnerability.published,
         "links": vulnerability.links()[:5],
         "pin": pin_facts(vulnerability, pin) if pin else None,

@@ -1,0 +1,220 @@
+"""The OSV poll: security advisories of the followed packages, after the Django Packages pass.
+
+At most once per poll interval per PyPI name: one `querybatch` (in chunks, pages followed)
+lists each name's advisory ids with their `modified` times; only ids new, moved, or gone from
+the list are read again (`GET v1/vulns/{id}`). Then, in one transaction of its own, the pure
+decision (`bot.core.advisories.news`) says what is news, and each channel following the
+package hears of it once, worded against its imported pin. Any OSV failure raises
+`OsvUnavailable` before anything is written: the names stay due, and nothing else waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.core.advisories import Advisory, MalformedAdvisory, News, Seen, news, parse_advisory
+from bot.core.clock import Clock
+from bot.core.events import Event, wants
+from bot.core.events.advisory import PinView, advisory_change, is_urgent
+from bot.core.events.base import one_line
+from bot.core.pypi_names import pypi_project_name
+from bot.osv.client import OsvClient
+from storage import advisories, outbox
+from storage.advisories import FollowedPackage
+from storage.database import Database
+from storage.models import Pin
+from storage.subscriptions import Follower, subscriptions_for_packages
+
+log = logging.getLogger(__name__)
+
+#: Records read from OSV at once.
+CONCURRENCY = 4
+
+
+@dataclass(slots=True)
+class AdvisoryReport:
+    """What one OSV pass did."""
+
+    names_checked: int = 0
+    batch_requests: int = 0
+    record_requests: int = 0
+    news: list[News] = field(default_factory=list)
+    alerts_enqueued: int = 0
+    malformed: int = 0
+
+
+class AdvisoryWatch:
+    """Polls OSV for the followed packages and enqueues `advisory` alerts."""
+
+    def __init__(
+        self, client: OsvClient, database: Database, *, interval: timedelta, clock: Clock
+    ) -> None:
+        self.client = client
+        self.database = database
+        self.interval = interval
+        self.clock = clock
+
+    async def run(self) -> AdvisoryReport:
+        """One pass over the names that are due (none: no request at all)."""
+        now = self.clock()
+        report = AdvisoryReport()
+        async with self.database.session() as session:
+            followed = await advisories.followed_packages(session)
+            by_name = _by_name(followed)
+            checked = await advisories.checked_at(session, by_name)
+        due = sorted(
+            name
+            for name in by_name
+            if (at := checked.get(name)) is None or at + self.interval <= now
+        )
+        if not due:
+            return report
+        before = self.client.requests
+        listed = await self.client.vulns_for(due)
+        async with self.database.session() as session:
+            seen = await advisories.known(session, due)
+            ids = {ref.id for refs in listed.values() for ref in refs}
+            stored = await advisories.stored_modified(session, ids | _ids(seen))
+        stale = {
+            ref.id for refs in listed.values() for ref in refs if stored.get(ref.id) != ref.modified
+        }
+        # A known id missing from the list may have been withdrawn: read it again.
+        gone = {
+            vid
+            for name in due
+            for vid in seen.get(name, {})
+            if vid not in {r.id for r in listed[name]}
+        }
+        fetched = await self._read(sorted(stale | gone))
+        report.batch_requests = self.client.requests.batches - before.batches
+        report.record_requests = self.client.requests.records - before.records
+        async with self.database.transaction() as session:
+            await advisories.save_records(session, fetched, now=now)
+            wanted = ids | {vid for name in due for vid in seen.get(name, {})}
+            records = await advisories.records(session, wanted)
+            pins = await advisories.pins_for(session, due)
+            audience = await subscriptions_for_packages(
+                session, [package.id for name in due for package in by_name[name]]
+            )
+            alerts: list[outbox.NewAlert] = []
+            for name in due:
+                current_ids = {r.id for r in listed[name]} | set(seen.get(name, {}))
+                current = self._parse(
+                    name, [records[i] for i in sorted(current_ids) if i in records], report
+                )
+                found = news(seen.get(name), current)
+                report.news += found
+                for package in by_name[name]:
+                    alerts += _alerts(package, found, audience[package.id], pins.get(name, []))
+                await advisories.remember(
+                    session,
+                    name,
+                    {a.id: Seen(a.material(), bool(a.withdrawn)) for a in current},
+                    now=now,
+                )
+            alerts = await _retractions_to_announced(session, alerts)
+            report.alerts_enqueued = await outbox.enqueue(session, alerts, now=now)
+            await advisories.mark_checked(session, due, now=now)
+        report.names_checked = len(due)
+        return report
+
+    async def _read(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of `ids` (those OSV no longer has are left out)."""
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(vuln_id: str) -> dict[str, Any] | None:
+            async with gate:
+                return await self.client.vuln(vuln_id)
+
+        records = await asyncio.gather(*(one(vuln_id) for vuln_id in ids))
+        return {record["id"]: record for record in records if record is not None}
+
+    @staticmethod
+    def _parse(
+        name: str, records: Sequence[Mapping[str, Any]], report: AdvisoryReport
+    ) -> list[Advisory]:
+        parsed = []
+        for record in records:
+            try:
+                parsed.append(parse_advisory(record, name))
+            except MalformedAdvisory as exc:
+                report.malformed += 1
+                log.warning("skipped an OSV record for %s: %s", name, exc)
+        return parsed
+
+
+def _by_name(followed: Sequence[FollowedPackage]) -> dict[str, list[FollowedPackage]]:
+    """Followed packages by PyPI name (two listings may name one project)."""
+    found: dict[str, list[FollowedPackage]] = {}
+    for package in followed:
+        name = pypi_project_name(package.pypi_url)
+        if name is not None:
+            found.setdefault(name, []).append(package)
+    return found
+
+
+def _ids(seen: Mapping[str, Mapping[str, Seen]]) -> set[str]:
+    return {vuln_id for known in seen.values() for vuln_id in known}
+
+
+def _alerts(
+    package: FollowedPackage,
+    found: Sequence[News],
+    followers: Sequence[Follower],
+    pins: Sequence[Pin],
+) -> list[outbox.NewAlert]:
+    """One alert per (channel, vulnerability), worded against the channel's pin."""
+    pin_of = {pin.channel_id: PinView(pin.specifier, pin.version) for pin in pins}
+    label = one_line(package.title) or package.slug
+    rows: dict[str, outbox.NewAlert] = {}
+    for item in found:
+        for follower in followers:
+            change = advisory_change(
+                package.id,
+                label,
+                item.vulnerability,
+                status=item.status,
+                latest=package.latest,
+                pin=pin_of.get(follower.channel_id),
+            )
+            if Event.ADVISORY not in follower.preferences.events or not wants(
+                follower.preferences, change
+            ):
+                continue
+            key = f"{follower.channel_id}:{change.key}"
+            rows.setdefault(
+                key,
+                outbox.NewAlert(
+                    subscription_id=follower.id,
+                    guild_id=follower.guild_id,
+                    channel_id=follower.channel_id,
+                    event=change.event.value,
+                    dedup_key=key,
+                    summary=change.summary,
+                    payload=change.data,
+                    package_id=package.id,
+                    urgent=is_urgent(change.data),
+                ),
+            )
+    return list(rows.values())
+
+
+async def _retractions_to_announced(
+    session: Any, alerts: list[outbox.NewAlert]
+) -> list[outbox.NewAlert]:
+    """Retractions only for the channels that heard of the advisory."""
+    originals = {
+        alert.dedup_key: alert.dedup_key.removesuffix(":withdrawn")
+        for alert in alerts
+        if alert.payload.get("status") == "withdrawn"
+    }
+    told = await advisories.announced(session, set(originals.values()))
+    return [a for a in alerts if a.dedup_key not in originals or originals[a.dedup_key] in told]
+
+
+__all__ = ["AdvisoryReport", "AdvisoryWatch"]

@@ -1,0 +1,174 @@
+"""Security advisories end to end: the real bot, the fake Discord, the fake Django Packages
+and the fake OSV serving real records. django-flatblocks is pointed at the PyPI project
+django-debug-toolbar, whose real records are a PYSEC/GHSA pair (CVE-2021-30459, HIGH)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.discordbot.bot import SentinelBot
+from bot.osv.client import OsvClient
+from bot.refresh.advisories import AdvisoryWatch
+from storage.database import Database
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.fakes.osv_api import FakeOsv
+from tests.plugins.app import IDLE_INTERVAL, SteppingClock, alerts_in, background, next_cycle
+
+FLATBLOCKS = 265
+PAIR = ("PYSEC-2021-10", "GHSA-pghf-347x-c2gj")
+
+
+@pytest.fixture
+def advisory_watch(
+    osv_client: OsvClient, database: Database, clock: SteppingClock
+) -> AdvisoryWatch:
+    return AdvisoryWatch(
+        osv_client, database, interval=timedelta(seconds=IDLE_INTERVAL), clock=clock
+    )
+
+
+@pytest.fixture
+def held_back(osv_api: FakeOsv) -> dict[str, dict]:
+    """The pair, taken out of the fake until a test publishes it."""
+    return {vuln_id: osv_api.records.pop(vuln_id) for vuln_id in PAIR}
+
+
+async def watch_toolbar(
+    scene: DiscordScene, djp_api: FakeDjangoPackages, version: str = "3.2", **options: object
+) -> None:
+    djp_api.update_package(
+        FLATBLOCKS,
+        pypi_url="https://pypi.org/project/django-debug-toolbar/",
+        pypi_version=version,
+    )
+    await scene.fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks", **options},
+        user=scene.manager,
+        channel_id=scene.alerts.id,
+    )
+
+
+async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    held_back: dict[str, dict],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api)
+    baseline = await next_cycle(sentinel, clock)
+    for record in held_back.values():
+        osv_api.put(record)
+    published = await next_cycle(sentinel, clock)
+
+    assert baseline.sent == 0
+    assert published.sent == 1
+    [alert] = alerts_in(fake, alerts.id)
+    embed = alert.embeds[0]
+    assert embed["title"].startswith("django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj")
+    assert "latest release 3.2 is affected, fixed in 3.2.1" in embed["title"]
+    text = str(embed)
+    for vuln_id in (*PAIR, "CVE-2021-30459"):
+        assert vuln_id in text
+    assert ">=3.0.0,<3.2.1" in text
+    assert "https://github.com/advisories/GHSA-pghf-347x-c2gj" in text
+    assert fake.violations == []
+
+
+async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    held_back: dict[str, dict],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api)
+    await next_cycle(sentinel, clock)
+    for record in held_back.values():
+        osv_api.put(record)
+    await next_cycle(sentinel, clock)
+    gets_before = osv_api.count("GET")
+    osv_api.update("GHSA-pghf-347x-c2gj", modified="2026-11-30T08:00:00Z")
+    bumped = await next_cycle(sentinel, clock)
+    gets_for_bump = osv_api.count("GET") - gets_before
+    quiet = await next_cycle(sentinel, clock)
+    for vuln_id in PAIR:
+        osv_api.update(vuln_id, withdrawn="2026-12-01T00:00:00Z", modified="2026-12-01T00:00:00Z")
+    withdrawn = await next_cycle(sentinel, clock)
+    again = await next_cycle(sentinel, clock)
+
+    assert (bumped.sent, quiet.sent) == (0, 0)
+    assert gets_for_bump == 1  # only the record whose modified moved is read again
+    assert (withdrawn.sent, again.sent) == (1, 0)
+    retraction = alerts_in(fake, alerts.id)[-1]
+    assert retraction.embeds[0]["title"] == (
+        "django-flatblocks: advisory GHSA-pghf-347x-c2gj was withdrawn"
+    )
+
+
+async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    held_back: dict[str, dict],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api)
+    await next_cycle(sentinel, clock)
+    osv_api.failure = "down"
+    for record in held_back.values():
+        osv_api.put(record)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.2.1")
+    down = [await next_cycle(sentinel, clock) for _ in range(3)]
+    osv_api.failure = "malformed"
+    garbled = await next_cycle(sentinel, clock)
+    osv_api.failure = None
+    back = await next_cycle(sentinel, clock)
+
+    assert [report.sent for report in down] == [1, 0, 0]  # the release, on time
+    assert "3.2.1 released" in alerts_in(fake, alerts.id)[0].embeds[0]["title"]
+    assert garbled.sent == 0
+    assert back.sent == 1  # the advisory, once OSV answers again
+    assert (
+        "latest release 3.2.1 is not affected" in alerts_in(fake, alerts.id)[-1].embeds[0]["title"]
+    )
+
+
+async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    held_back: dict[str, dict],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    clock.advance(clock.until_hour(1))  # within one UTC day, the digest due at 23:00
+    await watch_toolbar(discord_scene, djp_api, role=discord_scene.managers)
+    for command, options in (
+        ("settings digest", {"mode": "daily", "hour": 23}),
+        ("settings cap", {"per_day": 1}),
+    ):
+        await fake.run_command(command, options, user=manager, channel_id=alerts.id)
+    await next_cycle(sentinel, clock)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.2")  # nothing: already 3.2
+    for record in held_back.values():
+        osv_api.put(record)
+    urgent = await next_cycle(sentinel, clock)
+    held = await background(sentinel).deliver_once()
+
+    assert urgent.sent == 1
+    assert held.sent == 0
+    [alert] = alerts_in(fake, alerts.id)
+    assert alert.content == f"<@&{discord_scene.managers.id}>"
+    assert "HIGH security advisory" in alert.embeds[0]["title"]
