@@ -8,5 +8,4 @@ pytest_plugins = [
     "tests.plugins.osv_api",
     "tests.plugins.discord",
     "tests.plugins.app",
-    "tests.plugins.monitor",
 ]
