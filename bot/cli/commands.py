@@ -119,6 +119,7 @@ async def cmd_package(args: argparse.Namespace, settings: Settings) -> int:
                 "grids": [{"slug": g.slug, "title": g.title} for g in summary.grids],
                 "links": {link.label: link.url for link in package_links(summary)},
                 "from_cache": lookup.from_cache,
+                "advisories": summary.advisories.as_json() if summary.advisories else None,
             }
         )
         return EXIT_OK

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from bot.core.pypi_names import normalise_project_name
 from packaging.version import InvalidVersion, Version
+
+from bot.core.pypi_names import normalise_project_name
 
 #: Severity words, lowest first; GitHub says MODERATE where CVSS says MEDIUM.
 SEVERITIES = ("LOW", "MODERATE", "HIGH", "CRITICAL")
@@ -369,3 +370,69 @@ def news(seen: Mapping[str, Seen] | None, current: Iterable[Advisory]) -> list[N
         ):
             found.append(News(vulnerability, "updated"))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class AdvisoryView:
+    """A vulnerability as `/package` and `package --json` show it, against the latest release."""
+
+    id: str
+    aliases: tuple[str, ...]
+    summary: str
+    severity: str | None
+    fixed: tuple[str, ...]
+    affects_latest: bool
+    withdrawn: bool
+
+    @classmethod
+    def of(cls, vulnerability: Vulnerability, latest: str | None) -> AdvisoryView:
+        return cls(
+            id=vulnerability.key,
+            aliases=tuple(i for i in vulnerability.ids if i != vulnerability.key),
+            summary=vulnerability.summary,
+            severity=vulnerability.severity,
+            fixed=vulnerability.fixed,
+            affects_latest=vulnerability.affects(latest),
+            withdrawn=vulnerability.withdrawn,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "aliases": list(self.aliases),
+            "summary": self.summary,
+            "severity": self.severity,
+            "fixed": list(self.fixed),
+            "affects_latest": self.affects_latest,
+            "withdrawn": self.withdrawn,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PackageAdvisories:
+    """What OSV says of a package when the bot follows advisories: its `views`, or None when
+    OSV could not be reached."""
+
+    views: tuple[AdvisoryView, ...] | None
+
+    def as_json(self) -> list[dict[str, Any]] | None:
+        return None if self.views is None else [view.as_json() for view in self.views]
+
+
+def open_advisories_line(views: Sequence[AdvisoryView] | None) -> str:
+    """What a package card says of its advisories: those affecting the latest release (count,
+    highest severity, ids, fixed in), "none known", or "unknown" when OSV was not asked."""
+    if views is None:
+        return "unknown (OSV is off or unreachable)"
+    affecting = [view for view in views if view.affects_latest]
+    if not affecting:
+        return f"none affect the latest release ({len(views)} known)" if views else "none known"
+    worst = highest(view.severity for view in affecting)
+    count = f"{len(affecting)} affect{'s' if len(affecting) == 1 else ''} the latest release"
+    lines = [count + (f", highest {worst}" if worst else "")]
+    for view in affecting[:5]:
+        fix = ", ".join(view.fixed) or "no fix yet"
+        lines.append(f"• {view.id} ({view.severity or 'not rated'}): fixed in {fix}")
+    if len(affecting) > 5:
+        lines.append(f"… and {len(affecting) - 5} more")
+    return "\n".join(lines)

@@ -123,6 +123,17 @@ class AdvisoryWatch:
         report.names_checked = len(due)
         return report
 
+    async def advisories_of(self, name: str) -> list[Advisory]:
+        """A PyPI name's advisories: as stored when the poll follows the name, otherwise asked
+        of OSV now (nothing written). Raises `OsvUnavailable`."""
+        async with self.database.session() as session:
+            seen = (await advisories.known(session, [name])).get(name)
+            stored = await advisories.records(session, seen) if seen is not None else {}
+        if seen is None:
+            listed = await self.client.vulns_for([name])
+            stored = await self._read([ref.id for ref in listed[name]])
+        return self._parse(name, list(stored.values()), AdvisoryReport())
+
     async def _read(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records of `ids` (those OSV no longer has are left out)."""
         gate = asyncio.Semaphore(CONCURRENCY)

@@ -12,10 +12,11 @@ from bot.discordbot.bot import SentinelBot
 from bot.osv.client import OsvClient
 from bot.refresh.advisories import AdvisoryWatch
 from storage.database import Database
+from tests.fakes.discord_models import FakeRole
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.fakes.osv_api import FakeOsv
-from tests.plugins.app import IDLE_INTERVAL, SteppingClock, alerts_in, background, next_cycle
+from tests.fakes.osv_api import FakeOsv, Record
+from tests.plugins.app import IDLE_INTERVAL, SteppingClock, alerts_in, next_cycle
 
 FLATBLOCKS = 265
 PAIR = ("PYSEC-2021-10", "GHSA-pghf-347x-c2gj")
@@ -31,13 +32,16 @@ def advisory_watch(
 
 
 @pytest.fixture
-def held_back(osv_api: FakeOsv) -> dict[str, dict]:
+def held_back(osv_api: FakeOsv) -> dict[str, Record]:
     """The pair, taken out of the fake until a test publishes it."""
     return {vuln_id: osv_api.records.pop(vuln_id) for vuln_id in PAIR}
 
 
 async def watch_toolbar(
-    scene: DiscordScene, djp_api: FakeDjangoPackages, version: str = "3.2", **options: object
+    scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    role: FakeRole | None = None,
+    version: str = "3.2",
 ) -> None:
     djp_api.update_package(
         FLATBLOCKS,
@@ -46,7 +50,7 @@ async def watch_toolbar(
     )
     await scene.fake.run_command(
         "watch add",
-        {"slug": "django-flatblocks", **options},
+        {"slug": "django-flatblocks"} | ({"role": role} if role else {}),
         user=scene.manager,
         channel_id=scene.alerts.id,
     )
@@ -56,7 +60,7 @@ async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, dict],
+    held_back: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
@@ -71,7 +75,9 @@ async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
     assert published.sent == 1
     [alert] = alerts_in(fake, alerts.id)
     embed = alert.embeds[0]
-    assert embed["title"].startswith("django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj")
+    assert embed["title"].startswith(
+        "django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj"
+    )
     assert "latest release 3.2 is affected, fixed in 3.2.1" in embed["title"]
     text = str(embed)
     for vuln_id in (*PAIR, "CVE-2021-30459"):
@@ -85,7 +91,7 @@ async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, dict],
+    held_back: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
@@ -118,7 +124,7 @@ async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, dict],
+    held_back: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
@@ -148,27 +154,27 @@ async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, dict],
+    held_back: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
     clock.advance(clock.until_hour(1))  # within one UTC day, the digest due at 23:00
-    await watch_toolbar(discord_scene, djp_api, role=discord_scene.managers)
-    for command, options in (
-        ("settings digest", {"mode": "daily", "hour": 23}),
-        ("settings cap", {"per_day": 1}),
-    ):
-        await fake.run_command(command, options, user=manager, channel_id=alerts.id)
+    await watch_toolbar(discord_scene, djp_api, role=discord_scene.managers, version="3.1")
+    digest: dict[str, str | int] = {"mode": "daily", "hour": 23, "bypass": "release"}
+    await fake.run_command("settings digest", digest, user=manager, channel_id=alerts.id)
+    await fake.run_command("settings cap", {"per_day": 1}, user=manager, channel_id=alerts.id)
     await next_cycle(sentinel, clock)
-    djp_api.update_package(FLATBLOCKS, pypi_version="3.2")  # nothing: already 3.2
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.2.0")  # affected
+    releases = await next_cycle(sentinel, clock)  # the day's one alert, past the digest
     for record in held_back.values():
         osv_api.put(record)
     urgent = await next_cycle(sentinel, clock)
-    held = await background(sentinel).deliver_once()
 
-    assert urgent.sent == 1
-    assert held.sent == 0
-    [alert] = alerts_in(fake, alerts.id)
-    assert alert.content == f"<@&{discord_scene.managers.id}>"
-    assert "HIGH security advisory" in alert.embeds[0]["title"]
+    assert releases.sent == 1
+    assert urgent.sent == 1  # over the cap, and out of the digest
+    release, advisory = alerts_in(fake, alerts.id)
+    assert "3.2.0 released" in release.embeds[0]["title"]
+    assert advisory.content == f"<@&{discord_scene.managers.id}>"
+    assert "HIGH security advisory" in advisory.embeds[0]["title"]
+    assert "latest release 3.2.0 is affected, fixed in 3.2.1" in advisory.embeds[0]["title"]
