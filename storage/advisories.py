@@ -21,7 +21,6 @@ from storage.models import (
     OsvPackage,
     OsvRecord,
     Package,
-    Pin,
     Subscription,
     TargetKind,
 )
@@ -166,14 +165,6 @@ async def known_ids(session: AsyncSession, name: str) -> list[str]:
         select(KnownAdvisory.osv_id).where(KnownAdvisory.pypi_name == name)
     )
     return list(rows)
-
-
-async def pins_for(session: AsyncSession, names: Collection[str]) -> dict[str, list[Pin]]:
-    """The imported pins of each name, across channels."""
-    found: dict[str, list[Pin]] = {}
-    for pin in await session.scalars(select(Pin).where(Pin.pypi_name.in_(set(names)))):
-        found.setdefault(pin.pypi_name, []).append(pin)
-    return found
 
 
 async def announced(session: AsyncSession, dedup_keys: Collection[str]) -> set[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from bot.core.pypi_names import normalise_project_name
@@ -289,6 +290,26 @@ class Vulnerability:
         parsed = _version(version)
         above = [v for v in self.fixed if parsed is None or ((p := _version(v)) and p > parsed)]
         return above[0] if above else None
+
+    def in_range(self, specifier: SpecifierSet) -> tuple[bool, str | None]:
+        """Whether a requirement's range admits affected versions, and the lowest fix of the
+        affected ranges it meets. A range meets an affected range when it admits that range's
+        first version, or its own lower bound (`>=`, `>`, `~=`, `==`) lies in it."""
+        floors = [
+            version
+            for spec in specifier
+            if spec.operator in (">=", ">", "~=", "==", "===")
+            and (version := _version(spec.version.rstrip(".*"))) is not None
+        ]
+        met = [
+            span
+            for record in self.live
+            for span in record.spans
+            if specifier.contains(span.introduced or "0", prereleases=True)
+            or any(span.covers(floor) for floor in floors)
+        ]
+        fixes = _sorted_versions({span.fixed for span in met if span.fixed})
+        return bool(met), fixes[0] if fixes else None
 
     def material(self) -> str:
         """What the group says is affected and fixed (see `Advisory.material`)."""

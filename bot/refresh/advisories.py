@@ -24,7 +24,7 @@ from bot.core.events.advisory import PinView, advisory_change, is_urgent
 from bot.core.events.base import one_line
 from bot.core.pypi_names import pypi_project_name
 from bot.osv.client import OsvClient
-from storage import advisories, outbox
+from storage import advisories, outbox, pins
 from storage.advisories import FollowedPackage
 from storage.database import Database
 from storage.models import Pin
@@ -97,7 +97,7 @@ class AdvisoryWatch:
             await advisories.save_records(session, fetched, now=now)
             wanted = ids | {vid for name in due for vid in seen.get(name, {})}
             records = await advisories.records(session, wanted)
-            pins = await advisories.pins_for(session, due)
+            pinned = await pins.pins_for(session, due)
             audience = await subscriptions_for_packages(
                 session, [package.id for name in due for package in by_name[name]]
             )
@@ -110,7 +110,7 @@ class AdvisoryWatch:
                 found = news(seen.get(name), current)
                 report.news += found
                 for package in by_name[name]:
-                    alerts += _alerts(package, found, audience[package.id], pins.get(name, []))
+                    alerts += _alerts(package, found, audience[package.id], pinned.get(name, []))
                 await advisories.remember(
                     session,
                     name,

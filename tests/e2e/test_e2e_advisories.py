@@ -4,37 +4,18 @@ django-debug-toolbar, whose real records are a PYSEC/GHSA pair (CVE-2021-30459, 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from bot.discordbot.bot import SentinelBot
-from bot.osv.client import OsvClient
-from bot.refresh.advisories import AdvisoryWatch
-from storage.database import Database
 from tests.fakes.discord_models import FakeRole
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.osv_api import FakeOsv, Record
-from tests.plugins.app import IDLE_INTERVAL, SteppingClock, alerts_in, next_cycle
+from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+from tests.plugins.osv_api import TOOLBAR_PAIR
 
 FLATBLOCKS = 265
-PAIR = ("PYSEC-2021-10", "GHSA-pghf-347x-c2gj")
-
-
-@pytest.fixture
-def advisory_watch(
-    osv_client: OsvClient, database: Database, clock: SteppingClock
-) -> AdvisoryWatch:
-    return AdvisoryWatch(
-        osv_client, database, interval=timedelta(seconds=IDLE_INTERVAL), clock=clock
-    )
-
-
-@pytest.fixture
-def held_back(osv_api: FakeOsv) -> dict[str, Record]:
-    """The pair, taken out of the fake until a test publishes it."""
-    return {vuln_id: osv_api.records.pop(vuln_id) for vuln_id in PAIR}
+pytestmark = pytest.mark.osv
 
 
 async def watch_toolbar(
@@ -60,14 +41,14 @@ async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, Record],
+    toolbar_pair: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     fake, alerts = discord_scene.fake, discord_scene.alerts
     await watch_toolbar(discord_scene, djp_api)
     baseline = await next_cycle(sentinel, clock)
-    for record in held_back.values():
+    for record in toolbar_pair.values():
         osv_api.put(record)
     published = await next_cycle(sentinel, clock)
 
@@ -80,7 +61,7 @@ async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
     )
     assert "latest release 3.2 is affected, fixed in 3.2.1" in embed["title"]
     text = str(embed)
-    for vuln_id in (*PAIR, "CVE-2021-30459"):
+    for vuln_id in (*TOOLBAR_PAIR, "CVE-2021-30459"):
         assert vuln_id in text
     assert ">=3.0.0,<3.2.1" in text
     assert "https://github.com/advisories/GHSA-pghf-347x-c2gj" in text
@@ -91,14 +72,14 @@ async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, Record],
+    toolbar_pair: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
     fake, alerts = discord_scene.fake, discord_scene.alerts
     await watch_toolbar(discord_scene, djp_api)
     await next_cycle(sentinel, clock)
-    for record in held_back.values():
+    for record in toolbar_pair.values():
         osv_api.put(record)
     await next_cycle(sentinel, clock)
     gets_before = osv_api.count("GET")
@@ -106,7 +87,7 @@ async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
     bumped = await next_cycle(sentinel, clock)
     gets_for_bump = osv_api.count("GET") - gets_before
     quiet = await next_cycle(sentinel, clock)
-    for vuln_id in PAIR:
+    for vuln_id in TOOLBAR_PAIR:
         osv_api.update(vuln_id, withdrawn="2026-12-01T00:00:00Z", modified="2026-12-01T00:00:00Z")
     withdrawn = await next_cycle(sentinel, clock)
     again = await next_cycle(sentinel, clock)
@@ -124,7 +105,7 @@ async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, Record],
+    toolbar_pair: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
@@ -132,7 +113,7 @@ async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
     await watch_toolbar(discord_scene, djp_api)
     await next_cycle(sentinel, clock)
     osv_api.failure = "down"
-    for record in held_back.values():
+    for record in toolbar_pair.values():
         osv_api.put(record)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.2.1")
     down = [await next_cycle(sentinel, clock) for _ in range(3)]
@@ -154,7 +135,7 @@ async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
-    held_back: dict[str, Record],
+    toolbar_pair: dict[str, Record],
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
@@ -167,7 +148,7 @@ async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
     await next_cycle(sentinel, clock)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.2.0")  # affected
     releases = await next_cycle(sentinel, clock)  # the day's one alert, past the digest
-    for record in held_back.values():
+    for record in toolbar_pair.values():
         osv_api.put(record)
     urgent = await next_cycle(sentinel, clock)
 

@@ -72,10 +72,15 @@ def app_settings(djp_settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def advisory_watch() -> AdvisoryWatch | None:
-    """The OSV poll of the bot under test: off, unless a test module overrides this fixture
-    (`tests.plugins.osv_api.osv_watch` builds one on the fake OSV)."""
-    return None
+def advisory_watch(
+    request: pytest.FixtureRequest, database: Database, clock: SteppingClock
+) -> AdvisoryWatch | None:
+    """The OSV poll of the bot under test: off, unless the test is marked `osv` (then on the
+    fake OSV, `osv_api`, at the bot's poll interval)."""
+    if request.node.get_closest_marker("osv") is None:
+        return None
+    client = request.getfixturevalue("osv_client")
+    return AdvisoryWatch(client, database, interval=timedelta(seconds=IDLE_INTERVAL), clock=clock)
 
 
 @pytest.fixture

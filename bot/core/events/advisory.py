@@ -40,44 +40,47 @@ class PinView:
 
 
 def pin_facts(vulnerability: Vulnerability, pin: PinView) -> dict[str, Any]:
-    """What the alert says of the pin: whether it is affected, what to upgrade to, whether the
-    fix is inside the range the file allows."""
-    fixed_for = vulnerability.fixed_for(pin.version) if pin.version else None
-    lowest_fix = fixed_for or (vulnerability.fixed[0] if vulnerability.fixed else None)
-    allowed: bool | None = None
-    if pin.specifier and lowest_fix and not pin.specifier.startswith("=="):
-        try:
-            allowed = SpecifierSet(pin.specifier).contains(lowest_fix, prereleases=True)
-        except InvalidSpecifier:
-            allowed = None
+    """What the alert says of the pin: a pinned version affected or not and what to upgrade
+    to; a range admitting affected versions or not, and whether it admits the fix."""
+    if pin.version:
+        return {
+            "version": pin.version,
+            "specifier": pin.specifier,
+            "affected": vulnerability.affects(pin.version),
+            "fix": vulnerability.fixed_for(pin.version),
+        }
+    try:
+        specifier = SpecifierSet(pin.specifier)
+    except InvalidSpecifier:
+        return {"version": None, "specifier": pin.specifier, "affected": False, "fix": None}
+    met, fix = vulnerability.in_range(specifier)
     return {
-        "version": pin.version,
+        "version": None,
         "specifier": pin.specifier,
-        "affected": vulnerability.affects(pin.version),
-        "fixed_for": fixed_for,
-        "fix": lowest_fix,
-        "fix_allowed": allowed,
+        "affected": False,  # a range is not a version: it is never urgent on its own
+        "range_affected": met,
+        "fix": fix,
+        "fix_allowed": specifier.contains(fix, prereleases=True) if fix else None,
     }
 
 
 def pin_sentence(pin: Mapping[str, Any]) -> str:
     """ "your pin 3.14.0 is affected, fixed in 3.15.1"; "3.16.0 is outside your range `<3.16`"."""
-    parts = []
-    version = pin.get("version")
-    if version and pin.get("affected"):
-        fix = pin.get("fixed_for")
-        parts.append(
-            f"your pin {version} is affected, fixed in {fix}"
-            if fix
-            else f"your pin {version} is affected, no fixed release yet"
+    version, fix, specifier = pin.get("version"), pin.get("fix"), pin.get("specifier")
+    if version:
+        if not pin.get("affected"):
+            return f"your pin {version} is not affected"
+        return f"your pin {version} is affected, " + (
+            f"fixed in {fix}" if fix else "no fixed release yet"
         )
-    elif version:
-        parts.append(f"your pin {version} is not affected")
+    shown = f"your range `{specifier}`" if specifier else "your requirement (any version)"
+    if not pin.get("range_affected"):
+        return f"{shown} admits no affected version"
+    if not fix:
+        return f"{shown} admits affected versions, no fixed release yet"
     if pin.get("fix_allowed") is False:
-        parts.append(f"{pin['fix']} is outside your range `{pin['specifier']}`")
-    elif pin.get("fix_allowed") and not version:
-        parts.append(f"your range `{pin['specifier']}` allows the fix {pin['fix']}")
-    return "; ".join(parts)
+        return f"{fix} is outside your range `{specifier}`"
+    return f"{shown} admits affected versions: upgrade to {fix} or later"
 
 
 def is_urgent(data: Mapping[str, Any]) -> bool:
