@@ -21,6 +21,7 @@ from bot.app.lookup import not_found
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
 from bot.app.transfer import document_json, export_document, import_document, parse_document
+from bot.cli.check import cmd_check
 from bot.cli.main import EXIT_FAILURE, EXIT_OK
 from bot.cli.terminal import (
     SyncProgress,
@@ -372,6 +373,7 @@ HANDLERS: dict[str, Handler] = {
     "export": cmd_export,
     "import": cmd_import,
     "db": cmd_db,
+    "check": cmd_check,
 }
 
 

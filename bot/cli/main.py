@@ -11,6 +11,7 @@ commands (`bot.cli.commands`), the database, HTTP and Discord are imported once 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,13 @@ def role_list(value: str) -> list[Role]:
         return sorted(parse_roles([value]))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def django_version(value: str) -> str:
+    """A `--django` value: "5.2", for argparse."""
+    if re.fullmatch(r"\d+\.\d+", value) is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Django version such as 5.2")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=argparse.FileType("rb"),
         help="a document written by `export` (- for stdin)",
     )
+
+    check = commands.add_parser(
+        "check",
+        help="check a requirements file: listings, latest versions, advisories (no database)",
+    )
+    check.add_argument("file", help="requirements*.txt, pyproject.toml or uv.lock")
+    check.add_argument(
+        "--django", type=django_version, metavar="X.Y", help="a Django version to check against"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -229,6 +229,19 @@ def parse_advisory(record: Mapping[str, Any], pypi_name: str) -> Advisory:
     )
 
 
+def parse_records(
+    records: Iterable[Mapping[str, Any]], pypi_name: str
+) -> tuple[list[Advisory], int]:
+    """The records' views of `pypi_name`, and how many were malformed (skipped)."""
+    parsed, malformed = [], 0
+    for record in records:
+        try:
+            parsed.append(parse_advisory(record, pypi_name))
+        except MalformedAdvisory:
+            malformed += 1
+    return parsed, malformed
+
+
 @dataclass(frozen=True, slots=True)
 class Vulnerability:
     """Records that name each other (a PYSEC and a GHSA record sharing a CVE): one

@@ -7,6 +7,7 @@ the caller tries again at its next interval. No retries here: a missed poll only
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from bot.errors import SentinelError
 
 #: OSV accepts at most 1,000 queries per batch.
 BATCH_SIZE = 1000
+#: Records read at once.
+CONCURRENCY = 4
 #: Pages followed for one query before giving up on it (a runaway token).
 MAX_PAGES = 20
 HEADERS = {
@@ -101,6 +104,18 @@ class OsvClient:
                         following.append((name, token))
             pending = following
         raise OsvUnavailable("OSV kept paging one query past 20 pages.")
+
+    async def vulns(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of `ids`, `CONCURRENCY` requests at a time (those OSV no longer has
+        are left out)."""
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(vuln_id: str) -> dict[str, Any] | None:
+            async with gate:
+                return await self.vuln(vuln_id)
+
+        records = await asyncio.gather(*(one(vuln_id) for vuln_id in ids))
+        return {record["id"]: record for record in records if record is not None}
 
     async def vuln(self, vuln_id: str) -> dict[str, Any] | None:
         """The full record of `vuln_id`, or None when OSV has none (404)."""

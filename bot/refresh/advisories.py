@@ -10,14 +10,13 @@ package hears of it once, worded against its imported pin. Any OSV failure raise
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.core.advisories import Advisory, MalformedAdvisory, News, Seen, news, parse_advisory
+from bot.core.advisories import Advisory, News, Seen, news, parse_records
 from bot.core.clock import Clock
 from bot.core.events import Event, wants
 from bot.core.events.advisory import PinView, advisory_change, is_urgent
@@ -31,9 +30,6 @@ from storage.models import Pin
 from storage.subscriptions import Follower, subscriptions_for_packages
 
 log = logging.getLogger(__name__)
-
-#: Records read from OSV at once.
-CONCURRENCY = 4
 
 
 @dataclass(slots=True)
@@ -90,7 +86,7 @@ class AdvisoryWatch:
             for vid in seen.get(name, {})
             if vid not in {r.id for r in listed[name]}
         }
-        fetched = await self._read(sorted(stale | gone))
+        fetched = await self.client.vulns(sorted(stale | gone))
         report.batch_requests = self.client.requests.batches - before.batches
         report.record_requests = self.client.requests.records - before.records
         async with self.database.transaction() as session:
@@ -104,9 +100,12 @@ class AdvisoryWatch:
             alerts: list[outbox.NewAlert] = []
             for name in due:
                 current_ids = {r.id for r in listed[name]} | set(seen.get(name, {}))
-                current = self._parse(
-                    name, [records[i] for i in sorted(current_ids) if i in records], report
+                current, malformed = parse_records(
+                    [records[i] for i in sorted(current_ids) if i in records], name
                 )
+                if malformed:
+                    report.malformed += malformed
+                    log.warning("skipped %d malformed OSV record(s) of %s", malformed, name)
                 found = news(seen.get(name), current)
                 report.news += found
                 for package in by_name[name]:
@@ -131,32 +130,8 @@ class AdvisoryWatch:
             stored = await advisories.records(session, seen) if seen is not None else {}
         if seen is None:
             listed = await self.client.vulns_for([name])
-            stored = await self._read([ref.id for ref in listed[name]])
-        return self._parse(name, list(stored.values()), AdvisoryReport())
-
-    async def _read(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The records of `ids` (those OSV no longer has are left out)."""
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(vuln_id: str) -> dict[str, Any] | None:
-            async with gate:
-                return await self.client.vuln(vuln_id)
-
-        records = await asyncio.gather(*(one(vuln_id) for vuln_id in ids))
-        return {record["id"]: record for record in records if record is not None}
-
-    @staticmethod
-    def _parse(
-        name: str, records: Sequence[Mapping[str, Any]], report: AdvisoryReport
-    ) -> list[Advisory]:
-        parsed = []
-        for record in records:
-            try:
-                parsed.append(parse_advisory(record, name))
-            except MalformedAdvisory as exc:
-                report.malformed += 1
-                log.warning("skipped an OSV record for %s: %s", name, exc)
-        return parsed
+            stored = await self.client.vulns([ref.id for ref in listed[name]])
+        return parse_records(stored.values(), name)[0]
 
 
 def _by_name(followed: Sequence[FollowedPackage]) -> dict[str, list[FollowedPackage]]:
