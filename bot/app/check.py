@@ -104,32 +104,34 @@ async def check_requirements(
     return [
         Checked(
             requirement,
-            listings.get(requirement.name),
-            None if found is None else _affecting(requirement, found[requirement.name]),
+            listing,
+            None if found is None else _affecting(requirement, found[requirement.name], listing),
             None if django is None else "unknown",
         )
         for requirement in requirements.entries
+        for listing in [listings.get(requirement.name)]
     ]
 
 
 def _affecting(
-    requirement: Pinned, vulnerabilities: Sequence[Vulnerability]
+    requirement: Pinned, vulnerabilities: Sequence[Vulnerability], listing: PackageRecord | None
 ) -> tuple[tuple[AdvisoryView, str | None], ...]:
     """The vulnerabilities affecting the pinned version (or admitted by the range), each with
-    the fix to upgrade to."""
+    the fix to upgrade to, and whether it affects the latest release too."""
+    latest = listing.pypi_version if listing else None
     hits: list[tuple[AdvisoryView, str | None]] = []
     for vulnerability in vulnerabilities:
         if requirement.version:
             if vulnerability.affects(requirement.version):
                 fix = vulnerability.fixed_for(requirement.version)
-                hits.append((AdvisoryView.of(vulnerability, None), fix))
+                hits.append((AdvisoryView.of(vulnerability, latest), fix))
             continue
         try:
             met, fix = vulnerability.in_range(SpecifierSet(requirement.specifier))
         except InvalidSpecifier:
             continue
         if met:
-            hits.append((AdvisoryView.of(vulnerability, None), fix))
+            hits.append((AdvisoryView.of(vulnerability, latest), fix))
     return tuple(hits)
 
 

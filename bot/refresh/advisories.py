@@ -79,26 +79,39 @@ class AdvisoryWatch:
         stale = {
             ref.id for refs in listed.values() for ref in refs if stored.get(ref.id) != ref.modified
         }
-        # A known id missing from the list may have been withdrawn: read it again.
+        listed_ids = {name: {ref.id for ref in listed[name]} for name in due}
+        # A known, live id missing from the list may have been withdrawn: read it again.
         gone = {
-            vid
+            name: {
+                vid
+                for vid, known in seen.get(name, {}).items()
+                if not known.withdrawn and vid not in listed_ids[name]
+            }
             for name in due
-            for vid in seen.get(name, {})
-            if vid not in {r.id for r in listed[name]}
         }
-        fetched = await self.client.vulns(sorted(stale | gone))
+        fetched = await self.client.vulns(sorted(stale.union(*gone.values())))
         report.batch_requests = self.client.requests.batches - before.batches
         report.record_requests = self.client.requests.records - before.records
+        # Only a name whose ids or records moved can have news (or take its baseline).
+        moved = [
+            name
+            for name in due
+            if name not in seen
+            or listed_ids[name] - set(seen[name])
+            or gone[name]
+            or not fetched.keys().isdisjoint(listed_ids[name])
+        ]
         async with self.database.transaction() as session:
             await advisories.save_records(session, fetched, now=now)
-            wanted = ids | {vid for name in due for vid in seen.get(name, {})}
+            wanted = {r.id for name in moved for r in listed[name]}
+            wanted |= {vid for name in moved for vid in seen.get(name, {})}
             records = await advisories.records(session, wanted)
-            pinned = await pins.pins_for(session, due)
+            pinned = await pins.pins_for(session, moved)
             audience = await subscriptions_for_packages(
-                session, [package.id for name in due for package in by_name[name]]
+                session, [package.id for name in moved for package in by_name[name]]
             )
             alerts: list[outbox.NewAlert] = []
-            for name in due:
+            for name in moved:
                 current_ids = {r.id for r in listed[name]} | set(seen.get(name, {}))
                 current, malformed = parse_records(
                     [records[i] for i in sorted(current_ids) if i in records], name

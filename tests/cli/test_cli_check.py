@@ -124,3 +124,22 @@ async def test_osv_unreachable_concludes_nothing(
 
     assert result.code == 2
     assert result.err == "error: OSV answered HTTP 503. Nothing was checked.\n"
+
+
+README = Path(__file__).parents[2] / "README.md"
+
+
+async def test_the_readme_example_runs_as_written(
+    cli_env: dict[str, str], osv_api: FakeOsv
+) -> None:
+    text = README.read_text()
+    block = text[text.index("<!-- readme-check:") :].split("```console\n", 1)[1].split("```")[0]
+    lines = block.splitlines()
+    command = next(line for line in lines if line.startswith("$ djp-sentinel check"))
+    shown = lines[lines.index(command) + 1 : lines.index("$ echo $?")]
+    env = cli_env | {"OSV_API_URL": osv_api.base_url}
+
+    result = await djp_sentinel(env, README.parent, *command.split()[2:])
+
+    assert result.out.splitlines() == shown
+    assert str(result.code) == lines[lines.index("$ echo $?") + 1]

@@ -179,4 +179,4 @@ def card(data: Data, markup: Markup) -> Card:
     return Card(facts)
 
 
-KIND = EventKind(Event.ADVISORY, colour=0xE74C3C, card=card)
+KIND = EventKind(Event.ADVISORY, colour=0xC0392B, card=card)
