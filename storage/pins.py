@@ -87,3 +87,9 @@ async def pins_for(session: AsyncSession, names: Collection[str]) -> dict[str, l
     for pin in await session.scalars(select(Pin).where(Pin.pypi_name.in_(set(names)))):
         found.setdefault(pin.pypi_name, []).append(pin)
     return found
+
+
+async def unlisted_names(session: AsyncSession) -> set[str]:
+    """The imported requirements not on Django Packages: OSV still follows them."""
+    rows = await session.scalars(select(Pin.pypi_name).where(Pin.package_id.is_(None)).distinct())
+    return set(rows)

@@ -14,16 +14,17 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.advisories import Advisory, News, Seen, news, parse_records
 from bot.core.clock import Clock
-from bot.core.events import Event, wants
+from bot.core.events import wants
 from bot.core.events.advisory import PinView, advisory_change, is_urgent
 from bot.core.events.base import one_line
 from bot.core.pypi_names import pypi_project_name
 from bot.osv.client import OsvClient
-from storage import advisories, outbox, pins
+from storage import advisories, outbox, pins, subscriptions
 from storage.advisories import FollowedPackage
 from storage.database import Database
 from storage.models import Pin
@@ -62,11 +63,10 @@ class AdvisoryWatch:
         async with self.database.session() as session:
             followed = await advisories.followed_packages(session)
             by_name = _by_name(followed)
-            checked = await advisories.checked_at(session, by_name)
+            names = set(by_name) | await pins.unlisted_names(session)
+            checked = await advisories.checked_at(session, names)
         due = sorted(
-            name
-            for name in by_name
-            if (at := checked.get(name)) is None or at + self.interval <= now
+            name for name in names if (at := checked.get(name)) is None or at + self.interval <= now
         )
         if not due:
             return report
@@ -107,9 +107,7 @@ class AdvisoryWatch:
             wanted |= {vid for name in moved for vid in seen.get(name, {})}
             records = await advisories.records(session, wanted)
             pinned = await pins.pins_for(session, moved)
-            audience = await subscriptions_for_packages(
-                session, [package.id for name in moved for package in by_name[name]]
-            )
+            subjects = await _subjects(session, moved, by_name, pinned)
             alerts: list[outbox.NewAlert] = []
             for name in moved:
                 current_ids = {r.id for r in listed[name]} | set(seen.get(name, {}))
@@ -121,8 +119,8 @@ class AdvisoryWatch:
                     log.warning("skipped %d malformed OSV record(s) of %s", malformed, name)
                 found = news(seen.get(name), current)
                 report.news += found
-                for package in by_name[name]:
-                    alerts += _alerts(package, found, audience[package.id], pinned.get(name, []))
+                for subject in subjects[name]:
+                    alerts += _alerts(subject, found, pinned.get(name, []))
                 await advisories.remember(
                     session,
                     name,
@@ -147,6 +145,46 @@ class AdvisoryWatch:
         return parse_records(stored.values(), name)[0]
 
 
+async def _subjects(
+    session: AsyncSession,
+    names: Sequence[str],
+    by_name: Mapping[str, Sequence[FollowedPackage]],
+    pinned: Mapping[str, Sequence[Pin]],
+) -> dict[str, list[Subject]]:
+    """Who hears of each name's advisories: the subscriptions of its listings, and for an
+    imported requirement not on Django Packages, the channels that imported it."""
+    audience = await subscriptions_for_packages(
+        session, [package.id for name in names for package in by_name.get(name, ())]
+    )
+    unlisted = {
+        name: [pin.channel_id for pin in pinned.get(name, ()) if pin.package_id is None]
+        for name in names
+        if name not in by_name
+    }
+    routes = await subscriptions.active_by_channel(
+        session, {channel for channels in unlisted.values() for channel in channels}
+    )
+    found: dict[str, list[Subject]] = {}
+    for name in names:
+        found[name] = [
+            Subject(
+                package.id,
+                one_line(package.title) or package.slug,
+                package.latest,
+                tuple(audience[package.id]),
+            )
+            for package in by_name.get(name, ())
+        ]
+        if name in unlisted:
+            followers = tuple(
+                Follower(route.id, route.guild_id, route.channel_id, route.preferences)
+                for channel in unlisted[name]
+                for route in routes[channel][:1]
+            )
+            found[name].append(Subject(None, name, None, followers))
+    return found
+
+
 def _by_name(followed: Sequence[FollowedPackage]) -> dict[str, list[FollowedPackage]]:
     """Followed packages by PyPI name (two listings may name one project)."""
     found: dict[str, list[FollowedPackage]] = {}
@@ -161,29 +199,38 @@ def _ids(seen: Mapping[str, Mapping[str, Seen]]) -> set[str]:
     return {vuln_id for known in seen.values() for vuln_id in known}
 
 
-def _alerts(
-    package: FollowedPackage,
-    found: Sequence[News],
-    followers: Sequence[Follower],
-    pins: Sequence[Pin],
-) -> list[outbox.NewAlert]:
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What advisory alerts are about, and who hears of them: a followed listing and its
+    subscriptions, or a requirement a channel imported that is not on Django Packages (heard
+    of through the channel's oldest subscription)."""
+
+    package_id: int | None
+    label: str
+    latest: str | None
+    followers: tuple[Follower, ...]
+
+    @property
+    def key(self) -> str:
+        return str(self.package_id) if self.package_id is not None else f"pypi:{self.label}"
+
+
+def _alerts(subject: Subject, found: Sequence[News], pins: Sequence[Pin]) -> list[outbox.NewAlert]:
     """One alert per (channel, vulnerability), worded against the channel's pin."""
     pin_of = {pin.channel_id: PinView(pin.specifier, pin.version) for pin in pins}
-    label = one_line(package.title) or package.slug
     rows: dict[str, outbox.NewAlert] = {}
     for item in found:
-        for follower in followers:
+        for follower in subject.followers:
             change = advisory_change(
-                package.id,
-                label,
+                subject.key,
+                subject.package_id or 0,
+                subject.label,
                 item.vulnerability,
                 status=item.status,
-                latest=package.latest,
+                latest=subject.latest,
                 pin=pin_of.get(follower.channel_id),
             )
-            if Event.ADVISORY not in follower.preferences.events or not wants(
-                follower.preferences, change
-            ):
+            if not wants(follower.preferences, change):
                 continue
             key = f"{follower.channel_id}:{change.key}"
             rows.setdefault(
@@ -196,7 +243,7 @@ def _alerts(
                     dedup_key=key,
                     summary=change.summary,
                     payload=change.data,
-                    package_id=package.id,
+                    package_id=subject.package_id,
                     urgent=is_urgent(change.data),
                 ),
             )
@@ -204,7 +251,7 @@ def _alerts(
 
 
 async def _retractions_to_announced(
-    session: Any, alerts: list[outbox.NewAlert]
+    session: AsyncSession, alerts: list[outbox.NewAlert]
 ) -> list[outbox.NewAlert]:
     """Retractions only for the channels that heard of the advisory."""
     originals = {

@@ -146,3 +146,25 @@ async def test_a_file_that_cannot_be_read_is_one_sentence_and_changes_nothing(
     async with database.session() as session:
         pinned = await pins.channel_pins(session, discord_scene.alerts.id)
     assert set(pinned) == {"django-debug-toolbar", "django-flatblocks", "requests"}
+
+
+async def test_advisories_of_a_requirement_not_on_django_packages_still_arrive(
+    discord_scene: DiscordScene, osv_api: FakeOsv, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    held = osv_api.records.pop("PYSEC-2020-263")  # djangorestframework, not listed in the fake
+    content = b"djangorestframework==3.11.0\ndjango-flatblocks==1.0.0\n"
+    imported = await import_file(discord_scene, "requirements.txt", content)
+    await next_cycle(sentinel, clock)
+    osv_api.put(held)
+    published = await next_cycle(sentinel, clock)
+
+    assert "Not on Django Packages (1; their advisories are still followed)" in str(
+        imported.content
+    )
+    assert published.sent == 1
+    [alert] = alerts_in(fake, alerts.id)
+    assert alert.embeds[0]["title"] == (
+        "djangorestframework: security advisory PYSEC-2020-263: fixed in 3.11.2; "
+        "your pin 3.11.0 is affected, fixed in 3.11.2"
+    )

@@ -117,6 +117,7 @@ def _wording(data: Mapping[str, Any]) -> str:
 
 
 def advisory_change(
+    subject: str,
     package_id: int,
     package: str,
     vulnerability: Vulnerability,
@@ -125,7 +126,9 @@ def advisory_change(
     latest: str | None,
     pin: PinView | None = None,
 ) -> Change:
-    """The change one channel hears of (`pin` is that channel's requirement, if any)."""
+    """The change one channel hears of: `subject` keys it (a listing's id, or `pypi:NAME` for
+    an imported requirement not on Django Packages, whose `package_id` is 0); `pin` is that
+    channel's requirement, if any."""
     data: dict[str, Any] = {
         "package": package,
         "key": vulnerability.key,
@@ -146,7 +149,7 @@ def advisory_change(
     return Change(
         event=Event.ADVISORY,
         package_id=package_id,
-        key=f"{package_id}:advisory:{vulnerability.key}{suffix[status]}",
+        key=f"{subject}:advisory:{vulnerability.key}{suffix[status]}",
         summary=_wording(data),
         data=data,
     )
