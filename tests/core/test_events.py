@@ -758,6 +758,7 @@ def one_change_of_each_event() -> dict[Event, Change]:
         *grid_membership_changes(GRID, frozenset(), frozenset({FLATBLOCKS}), {}),
         removed_change(previous),
         advisory_change(
+            str(FLATBLOCKS),
             FLATBLOCKS,
             "django-flatblocks",
             group([parse_advisory(real_records()["PYSEC-2021-10"], "django-debug-toolbar")])[0],
