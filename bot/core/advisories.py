@@ -417,6 +417,8 @@ class AdvisoryView:
     fixed: tuple[str, ...]
     affects_latest: bool
     withdrawn: bool
+    #: The fix to upgrade the latest release to (shown, not in the JSON shape).
+    upgrade: str | None = None
 
     @classmethod
     def of(cls, vulnerability: Vulnerability, latest: str | None) -> AdvisoryView:
@@ -428,6 +430,7 @@ class AdvisoryView:
             fixed=vulnerability.fixed,
             affects_latest=vulnerability.affects(latest),
             withdrawn=vulnerability.withdrawn,
+            upgrade=vulnerability.fixed_for(latest) if latest else None,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -465,8 +468,8 @@ def open_advisories_line(views: Sequence[AdvisoryView] | None) -> str:
     count = f"{len(affecting)} affect{'s' if len(affecting) == 1 else ''} the latest release"
     lines = [count + (f", highest {worst}" if worst else "")]
     for view in affecting[:5]:
-        fix = ", ".join(view.fixed) or "no fix yet"
-        lines.append(f"• {view.id} ({view.severity or 'not rated'}): fixed in {fix}")
+        fix = f"fixed in {view.upgrade}" if view.upgrade else "no fixed release yet"
+        lines.append(f"• {view.id} ({view.severity or 'not rated'}): {fix}")
     if len(affecting) > 5:
         lines.append(f"… and {len(affecting) - 5} more")
     return "\n".join(lines)

@@ -159,3 +159,18 @@ async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
     assert advisory.content == f"<@&{discord_scene.managers.id}>"
     assert "HIGH security advisory" in advisory.embeds[0]["title"]
     assert "latest release 3.2.0 is affected, fixed in 3.2.1" in advisory.embeds[0]["title"]
+
+
+async def test_package_shows_the_advisories_affecting_the_latest_release(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    djp_api.update_package(
+        FLATBLOCKS, pypi_url="https://pypi.org/project/django-debug-toolbar/", pypi_version="3.2"
+    )
+
+    record = await discord_scene.fake.run_command("package", {"slug": "django-flatblocks"})
+
+    fields = {field["name"]: field["value"] for field in record.embeds[0]["fields"]}
+    assert fields["Advisories"] == (
+        "1 affects the latest release, highest HIGH\n• GHSA-pghf-347x-c2gj (HIGH): fixed in 3.2.1"
+    )
