@@ -37,7 +37,7 @@ async def watch_toolbar(
     )
 
 
-async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
+async def test_a_new_advisory_pair_is_one_alert_per_channel_listing_every_id(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
@@ -45,16 +45,24 @@ async def test_a_new_advisory_pair_is_one_alert_listing_every_id(
     clock: SteppingClock,
     sentinel: SentinelBot,
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
+    fake, alerts, general = discord_scene.fake, discord_scene.alerts, discord_scene.general
     await watch_toolbar(discord_scene, djp_api)
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks"},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
     baseline = await next_cycle(sentinel, clock)
     for record in toolbar_pair.values():
         osv_api.put(record)
     published = await next_cycle(sentinel, clock)
 
     assert baseline.sent == 0
-    assert published.sent == 1
+    assert published.sent == 2
     [alert] = alerts_in(fake, alerts.id)
+    [same] = alerts_in(fake, general.id)
+    assert same.embeds[0]["title"] == alert.embeds[0]["title"]
     embed = alert.embeds[0]
     assert embed["title"].startswith(
         "django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj"
