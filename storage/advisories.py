@@ -57,13 +57,10 @@ async def followed_packages(session: AsyncSession) -> list[FollowedPackage]:
     return [FollowedPackage(*row) for row in rows.tuples()]
 
 
-async def checked_at(session: AsyncSession, names: Collection[str]) -> dict[str, datetime]:
-    """When each name was last checked (names never checked are left out)."""
-    rows = await session.execute(
-        select(OsvPackage.pypi_name, OsvPackage.checked_at).where(
-            OsvPackage.pypi_name.in_(set(names))
-        )
-    )
+async def checked_at(session: AsyncSession) -> dict[str, datetime]:
+    """When each name ever checked was last checked (all of them: one plain scan is cheaper
+    than a filter naming thousands of names)."""
+    rows = await session.execute(select(OsvPackage.pypi_name, OsvPackage.checked_at))
     return dict(rows.tuples().all())
 
 
@@ -121,20 +118,21 @@ async def save_records(
 
 
 async def known(session: AsyncSession, names: Collection[str]) -> dict[str, dict[str, Seen]]:
-    """The advisory ids known for each name that was ever checked (a name never checked is
-    left out: its first check is a silent baseline)."""
-    checked = await checked_at(session, names)
-    found: dict[str, dict[str, Seen]] = {name: {} for name in checked}
+    """The advisory ids known for each of `names` that was ever checked (a name never checked
+    is left out: its first check is a silent baseline)."""
+    checked = await checked_at(session)
+    found: dict[str, dict[str, Seen]] = {name: {} for name in names if name in checked}
     rows = await session.execute(
         select(
             KnownAdvisory.pypi_name,
             KnownAdvisory.osv_id,
             KnownAdvisory.material,
             KnownAdvisory.withdrawn,
-        ).where(KnownAdvisory.pypi_name.in_(set(checked)))
+        )
     )
     for name, osv_id, material, withdrawn in rows.tuples():
-        found[name][osv_id] = Seen(material, withdrawn)
+        if name in found:
+            found[name][osv_id] = Seen(material, withdrawn)
     return found
 
 

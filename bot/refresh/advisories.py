@@ -64,7 +64,7 @@ class AdvisoryWatch:
             followed = await advisories.followed_packages(session)
             by_name = _by_name(followed)
             names = set(by_name) | await pins.unlisted_names(session)
-            checked = await advisories.checked_at(session, names)
+            checked = await advisories.checked_at(session)
         due = sorted(
             name for name in names if (at := checked.get(name)) is None or at + self.interval <= now
         )
