@@ -5,6 +5,7 @@ django-debug-toolbar, whose real records are a PYSEC/GHSA pair (CVE-2021-30459, 
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.discordbot.bot import SentinelBot
 from tests.fakes.discord_models import FakeRole
@@ -16,6 +17,11 @@ from tests.plugins.osv_api import TOOLBAR_PAIR
 
 FLATBLOCKS = 265
 pytestmark = pytest.mark.osv
+
+
+def failed_passes() -> float:
+    """`djp_sentinel_osv_failures_total` as /metrics serves it."""
+    return REGISTRY.get_sample_value("djp_sentinel_osv_failures_total") or 0.0
 
 
 async def watch_toolbar(
@@ -120,6 +126,7 @@ async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
     fake, alerts = discord_scene.fake, discord_scene.alerts
     await watch_toolbar(discord_scene, djp_api)
     await next_cycle(sentinel, clock)
+    failures_before = failed_passes()
     osv_api.failure = "down"
     for record in toolbar_pair.values():
         osv_api.put(record)
@@ -131,6 +138,7 @@ async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
     back = await next_cycle(sentinel, clock)
 
     assert [report.sent for report in down] == [1, 0, 0]  # the release, on time
+    assert failed_passes() - failures_before == 4  # three down, one garbled
     assert "3.2.1 released" in alerts_in(fake, alerts.id)[0].embeds[0]["title"]
     assert garbled.sent == 0
     assert back.sent == 1  # the advisory, once OSV answers again
