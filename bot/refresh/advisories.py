@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +46,29 @@ class AdvisoryReport:
     malformed: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What OSV answered for the due names: the ids listed per name, what was known of them,
+    the known live ids no longer listed, and the records read again."""
+
+    listed: dict[str, set[str]]
+    seen: dict[str, dict[str, Seen]]
+    gone: dict[str, set[str]]
+    fetched: dict[str, dict[str, Any]]
+
+    def moved(self) -> list[str]:
+        """The names that can have news (or take their baseline): new names, and those whose
+        ids or records moved. The others cost nothing more."""
+        return [
+            name
+            for name, ids in self.listed.items()
+            if name not in self.seen
+            or ids - set(self.seen[name])
+            or self.gone[name]
+            or not self.fetched.keys().isdisjoint(ids)
+        ]
+
+
 class AdvisoryWatch:
     """Polls OSV for the followed packages and enqueues `advisory` alerts."""
 
@@ -60,27 +84,44 @@ class AdvisoryWatch:
         """One pass over the names that are due (none: no request at all)."""
         now = self.clock()
         report = AdvisoryReport()
+        due, by_name = await self._due(now)
+        if not due:
+            return report
+        before = self.client.requests
+        asked = await self._ask(due)
+        report.batch_requests = self.client.requests.batches - before.batches
+        report.record_requests = self.client.requests.records - before.records
+        async with self.database.transaction() as session:
+            await advisories.save_records(session, asked.fetched, now=now)
+            alerts = await self._decide(session, asked, by_name, report, now)
+            report.alerts_enqueued = await outbox.enqueue(session, alerts, now=now)
+            await advisories.mark_checked(session, due, now=now)
+        report.names_checked = len(due)
+        return report
+
+    async def _due(self, now: datetime) -> tuple[list[str], dict[str, list[FollowedPackage]]]:
+        """The names to ask about now, and the followed listings by name."""
         async with self.database.session() as session:
-            followed = await advisories.followed_packages(session)
-            by_name = _by_name(followed)
+            by_name = _by_name(await advisories.followed_packages(session))
             names = set(by_name) | await pins.unlisted_names(session)
             checked = await advisories.checked_at(session)
         due = sorted(
             name for name in names if (at := checked.get(name)) is None or at + self.interval <= now
         )
-        if not due:
-            return report
-        before = self.client.requests
+        return due, by_name
+
+    async def _ask(self, due: Sequence[str]) -> Asked:
+        """OSV's list for each name, and the records to read again: new, moved, or a known
+        live id missing from the list (it may have been withdrawn)."""
         listed = await self.client.vulns_for(due)
         async with self.database.session() as session:
             seen = await advisories.known(session, due)
-            ids = {ref.id for refs in listed.values() for ref in refs}
+            ids = {ref.id for name in due for ref in listed[name]}
             stored = await advisories.stored_modified(session, ids | _ids(seen))
         stale = {
             ref.id for refs in listed.values() for ref in refs if stored.get(ref.id) != ref.modified
         }
         listed_ids = {name: {ref.id for ref in listed[name]} for name in due}
-        # A known, live id missing from the list may have been withdrawn: read it again.
         gone = {
             name: {
                 vid
@@ -90,48 +131,38 @@ class AdvisoryWatch:
             for name in due
         }
         fetched = await self.client.vulns(sorted(stale.union(*gone.values())))
-        report.batch_requests = self.client.requests.batches - before.batches
-        report.record_requests = self.client.requests.records - before.records
-        # Only a name whose ids or records moved can have news (or take its baseline).
-        moved = [
-            name
-            for name in due
-            if name not in seen
-            or listed_ids[name] - set(seen[name])
-            or gone[name]
-            or not fetched.keys().isdisjoint(listed_ids[name])
-        ]
-        async with self.database.transaction() as session:
-            await advisories.save_records(session, fetched, now=now)
-            wanted = {r.id for name in moved for r in listed[name]}
-            wanted |= {vid for name in moved for vid in seen.get(name, {})}
-            records = await advisories.records(session, wanted)
-            pinned = await pins.pins_for(session, moved)
-            subjects = await _subjects(session, moved, by_name, pinned)
-            alerts: list[outbox.NewAlert] = []
-            for name in moved:
-                current_ids = {r.id for r in listed[name]} | set(seen.get(name, {}))
-                current, malformed = parse_records(
-                    [records[i] for i in sorted(current_ids) if i in records], name
-                )
-                if malformed:
-                    report.malformed += malformed
-                    log.warning("skipped %d malformed OSV record(s) of %s", malformed, name)
-                found = news(seen.get(name), current)
-                report.news += found
-                for subject in subjects[name]:
-                    alerts += _alerts(subject, found, pinned.get(name, []))
-                await advisories.remember(
-                    session,
-                    name,
-                    {a.id: Seen(a.material(), bool(a.withdrawn)) for a in current},
-                    now=now,
-                )
-            alerts = await _retractions_to_announced(session, alerts)
-            report.alerts_enqueued = await outbox.enqueue(session, alerts, now=now)
-            await advisories.mark_checked(session, due, now=now)
-        report.names_checked = len(due)
-        return report
+        return Asked(listed_ids, seen, gone, fetched)
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        asked: Asked,
+        by_name: Mapping[str, Sequence[FollowedPackage]],
+        report: AdvisoryReport,
+        now: datetime,
+    ) -> list[outbox.NewAlert]:
+        """For each name whose ids or records moved: what is news (the pure decision), the
+        alerts it raises, and what is known of the name from now on."""
+        moved = asked.moved()
+        current_ids = {name: asked.listed[name] | set(asked.seen.get(name, {})) for name in moved}
+        records = await advisories.records(session, set().union(*current_ids.values()))
+        pinned = await pins.pins_for(session, moved)
+        subjects = await _subjects(session, moved, by_name, pinned)
+        alerts: list[outbox.NewAlert] = []
+        for name in moved:
+            current, malformed = parse_records(
+                [records[i] for i in sorted(current_ids[name]) if i in records], name
+            )
+            if malformed:
+                report.malformed += malformed
+                log.warning("skipped %d malformed OSV record(s) of %s", malformed, name)
+            found = news(asked.seen.get(name), current)
+            report.news += found
+            for subject in subjects[name]:
+                alerts += _alerts(subject, found, pinned.get(name, []))
+            known = {a.id: Seen(a.material(), bool(a.withdrawn)) for a in current}
+            await advisories.remember(session, name, known, now=now)
+        return await _retractions_to_announced(session, alerts)
 
     async def advisories_of(self, name: str) -> list[Advisory]:
         """A PyPI name's advisories: as stored when the poll follows the name, otherwise asked
