@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from bot.core.advisories import PackageAdvisories, open_advisories_line
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.core.shortcodes import render_shortcodes
@@ -57,6 +58,8 @@ class PackageSummary:
     grids: tuple[GridRef, ...]
     site_url: str
     observed_at: datetime
+    #: Security advisories (None: the bot does not follow them).
+    advisories: PackageAdvisories | None = None
 
 
 def site_root(api_url: str) -> str:
@@ -112,7 +115,7 @@ def package_links(summary: PackageSummary) -> tuple[Link, ...]:
 def package_card(summary: PackageSummary) -> Card:
     record, health = summary.record, summary.health
     grids = ", ".join(grid.title for grid in summary.grids) or "none"
-    fields = (
+    fields: tuple[Field, ...] = (
         Field("Latest version", record.pypi_version or "not on PyPI"),
         Field("Stars", _count(record.repo_watchers)),
         Field("Forks", _count(record.repo_forks)),
@@ -122,6 +125,10 @@ def package_card(summary: PackageSummary) -> Card:
         Field("52-week activity", _activity(record, summary.observed_at), inline=False),
         Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )
+    if summary.advisories is not None:
+        fields += (
+            Field("Advisories", open_advisories_line(summary.advisories.views), inline=False),
+        )
     return Card(
         title=render_shortcodes(record.title),
         url=package_page(summary.site_url, record.slug),

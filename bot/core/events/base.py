@@ -25,6 +25,7 @@ class Event(StrEnum):
     GRID = "grid"
     REPO = "repo"
     REMOVED = "removed"
+    ADVISORY = "advisory"
 
 
 DEFAULT_EVENTS: frozenset[Event] = frozenset(Event) - {Event.REPO}
