@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_DJP_API_URL = "https://djangopackages.org/api/v4/"
 DEFAULT_PYPI_URL = "https://pypi.org/"
 DEFAULT_ENDOFLIFE_URL = "https://endoflife.date/api/"
+DEFAULT_OSV_API_URL = "https://api.osv.dev/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -43,6 +44,10 @@ class Settings(BaseSettings):
     endoflife_url: str = Field(
         default=DEFAULT_ENDOFLIFE_URL,
         description="base of endoflife.date's API (reads {ENDOFLIFE_URL}django.json); empty: off",
+    )
+    osv_api_url: str = Field(
+        default=DEFAULT_OSV_API_URL,
+        description="base of the OSV API, for security advisories (empty: advisories off)",
     )
     discord_api_base: str | None = Field(
         default=None, description="REST base for Discord (a proxy, or a local fake)"
@@ -103,10 +108,11 @@ class Settings(BaseSettings):
             raise ValueError(f"shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
         return value
 
-    @field_validator("djp_api_url")
+    @field_validator("djp_api_url", "osv_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
-        return value if value.endswith("/") else value + "/"
+        value = value.strip()
+        return value if not value or value.endswith("/") else value + "/"
 
     @field_validator("log_level")
     @classmethod

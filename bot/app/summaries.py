@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.app.advisories import package_advisories
 from bot.app.runtime import Runtime
 from bot.config import Settings
 from bot.core.health import classify
@@ -105,6 +106,7 @@ async def summarise(
         grids=tuple(known_grids[gid] for gid in record.grid_ids if gid in known_grids),
         site_url=site_root(runtime.settings.djp_api_url),
         observed_at=now,
+        advisories=await package_advisories(runtime, record),
         pypi=await runtime.sources.project_of(record.id, record.pypi_url, live=live)
         if runtime.sources
         else None,

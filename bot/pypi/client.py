@@ -15,15 +15,17 @@ import asyncio
 import random as _random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
-import aiohttp
 import orjson
 
 from bot.djp.client import HEADERS
 from bot.djp.retry import RetryPolicy, parse_retry_after
 from bot.errors import ApiUnavailable, SentinelError
+
+if TYPE_CHECKING:
+    import aiohttp
 
 #: PyPI and endoflife.date are extras: two attempts, so a source that is down costs little.
 SOURCE_RETRY = RetryPolicy(attempts=2, base_delay=1.0, max_delay=10.0, max_retry_after=30.0)
@@ -42,6 +44,13 @@ class Fresh:
 NotModified = Literal["not-modified"]
 NOT_MODIFIED: Final[NotModified] = "not-modified"
 Answer = Fresh | NotModified
+
+
+def _client_errors() -> type[Exception]:
+    """aiohttp's base error, once a session (so aiohttp) exists."""
+    import aiohttp
+
+    return aiohttp.ClientError
 
 
 class Gone(SentinelError):
@@ -63,17 +72,17 @@ class ConditionalClient:
 
     def __init__(
         self,
-        http: aiohttp.ClientSession,
         *,
         base_url: str,
         source: str,
+        timeout: float,
         concurrency: int = 2,
         retry: RetryPolicy = SOURCE_RETRY,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
-        owns_http: bool = False,
     ) -> None:
-        self._http = http
+        self._http: aiohttp.ClientSession | None = None
+        self._timeout = timeout
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.source = source
         self.concurrency = concurrency
@@ -81,27 +90,20 @@ class ConditionalClient:
         self._retry = retry
         self._sleep = sleep
         self._random = random
-        self._owns_http = owns_http
         self.requests_made = 0
         self.not_modified = 0
 
-    @classmethod
-    def owning(
-        cls, base_url: str, *, source: str, concurrency: int, timeout: float, **options: Any
-    ) -> Self:
-        """A client with its own HTTP pool, closed by `aclose()` (call it in a running loop)."""
-        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
-        return cls(
-            http,
-            base_url=base_url,
-            source=source,
-            concurrency=concurrency,
-            owns_http=True,
-            **options,
-        )
+    def _session(self) -> aiohttp.ClientSession:
+        """The HTTP pool, opened at the first request: a command that never asks (`stale`)
+        never loads aiohttp."""
+        if self._http is None:
+            import aiohttp
+
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        return self._http
 
     async def aclose(self) -> None:
-        if self._owns_http:
+        if self._http is not None:
             await self._http.close()
 
     async def get(self, path: str, etag: str | None, *, missing: Gone) -> Answer:
@@ -125,7 +127,7 @@ class ConditionalClient:
         async with self._limit:
             self.requests_made += 1
             try:
-                async with self._http.get(url, headers=headers) as response:
+                async with self._session().get(url, headers=headers) as response:
                     status, content = response.status, await response.read()
                     retry_after, etag = (
                         response.headers.get("Retry-After"),
@@ -133,7 +135,7 @@ class ConditionalClient:
                     )
             except TimeoutError as exc:
                 raise _Transient("timed out") from exc
-            except aiohttp.ClientError as exc:
+            except _client_errors() as exc:
                 raise _Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
         if status == 304:
             self.not_modified += 1

@@ -309,8 +309,8 @@ async def open_sources(
     def open_client(url: str, source: str) -> ConditionalClient | None:
         if not url.strip():
             return None
-        return ConditionalClient.owning(
-            url,
+        return ConditionalClient(
+            base_url=url,
             source=source,
             concurrency=settings.http_concurrency,
             timeout=settings.http_timeout_seconds,

@@ -57,7 +57,7 @@ async def test_pypi_off_or_unreachable_is_null_and_costs_nothing_else(
         assert result.code == 0, result.err
         document = json.loads(result.out)
         assert document["pypi"] is None
-        assert document["record"]["pypi_version"] == "1.0.0"
+        assert document["version"] == "1.0.0"
 
 
 async def test_readiness_lists_each_watched_package_s_status(

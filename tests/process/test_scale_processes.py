@@ -69,6 +69,7 @@ async def fleet(
             "DISCORD_TOKEN": fake.token,
             "DISCORD_API_BASE": fake.api_base,
             "DJP_API_URL": djp_api.base_url,
+            "OSV_API_URL": "",
             "PYPI_URL": "",  # off: nothing here may reach the internet
             "ENDOFLIFE_URL": "",
             "POLL_INTERVAL_SECONDS": str(INTERVAL),

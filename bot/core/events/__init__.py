@@ -14,6 +14,7 @@ from typing import cast
 
 from bot.core.events import (
     activity,
+    advisory,
     compat,
     grid,
     popularity,
@@ -60,6 +61,7 @@ REGISTRY: Mapping[str, EventKind] = MappingProxyType(
             grid.KIND,
             repo.KIND,
             removed.KIND,
+            advisory.KIND,
             stale_report.KIND,
             compat.KIND,
             yanked.KIND,
