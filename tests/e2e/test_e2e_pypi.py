@@ -4,6 +4,8 @@ djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`),
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.discordbot.bot import SentinelBot
@@ -15,6 +17,7 @@ from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
 from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
 
 FLATBLOCKS = 265
+A_DAY = timedelta(days=1, minutes=1)
 DECLARED = ["2.2", "3.0", "3.1", "3.2", "4.0"]
 
 
@@ -149,22 +152,27 @@ async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_package
     pypi_api.inject("500", times=100)
     endoflife_api.inject("503", times=100)
 
-    sent = []
+    enqueued = []
     for version in ("3.13.2", "3.13.3", "3.13.4"):
         djp_api.update_package(FLATBLOCKS, pypi_version=version)
-        sent.append((await next_cycle(sentinel, clock)).sent)
-    pypi_requests = len(pypi_api.requests_for("django-flatblocks"))
+        clock.advance(A_DAY)  # endoflife.date falls due too
+        refreshed = await background(sentinel).poll_once()
+        assert refreshed is not None
+        enqueued.append(refreshed.cycle.alerts_enqueued)  # in the outbox as the cycle ends
+        await background(sentinel).deliver_once()
+    failed = [s for s in pypi_api.requests_for("django-flatblocks") if s.status == 500]
     pypi_api.heal()
-    recovered = await next_cycle(sentinel, clock)
+    await next_cycle(sentinel, clock)  # PyPI answers again: no change, so no alert
+    await background(sentinel).deliver_once()  # anything a busy fake Discord held back
 
-    assert sent == [1, 1, 1]
+    assert enqueued == [1, 1, 1]
     assert titles(alerts_in(fake, alerts.id)) == [
         "django-flatblocks 3.13.2 released (major release, was 1.0.0)",
         "django-flatblocks 3.13.3 released (patch release, was 3.13.2)",
         "django-flatblocks 3.13.4 released (patch release, was 3.13.3)",
     ]
-    assert pypi_requests <= 3 * 2, "a failing project is asked at most once a cycle (2 tries)"
-    assert recovered.sent == 0, "PyPI answering again is no change"
+    assert len(failed) == 3 * 2, "a failing project is asked once a cycle (2 tries)"
+    assert {s.status for s in endoflife_api.served[1:]} == {503}, "asked, and failing, daily"
     assert fake.violations == []
 
 
