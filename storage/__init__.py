@@ -15,7 +15,6 @@ from storage.database import Database
 from storage.errors import DatabaseError
 from storage.grids import GridRef
 from storage.models import Alert, AlertStatus, Grid, Subscription, TargetKind
-from storage.outbox import NewAlert
 from storage.packages import StoredPackage
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "DatabaseError",
     "Grid",
     "GridRef",
-    "NewAlert",
     "StoredPackage",
     "Subscription",
     "TargetKind",

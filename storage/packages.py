@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Row,
@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.health import Activity, newest_busy_week
+from bot.core.observations import LastSeen, Observed, Revisited
 from bot.core.records import PackageRecord
 from storage import _sql
 from storage._sql import by_id_or_slug, release_slugs, upsert
@@ -133,22 +134,6 @@ def _history_row(seen: Observed, now: datetime) -> dict[str, Any]:
     }
 
 
-class LastSeen(NamedTuple):
-    """What a refresh needs of a stored package to tell whether it moved, without rebuilding
-    its record: the content hash and payload fingerprint, when we read it, and its `Activity`
-    (upstream's `last_fetched` then, the moment its commit window was computed, which the
-    hashes leave out). `NamedTuple`s, like `Revisited`: a refresh reads one per package."""
-
-    content_hash: str
-    payload_hash: str | None
-    fetched_at: datetime
-    activity: Activity
-
-    @property
-    def last_fetched(self) -> datetime | None:
-        return self.activity.last_fetched
-
-
 async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, LastSeen]:
     """`LastSeen` of the stored packages among `ids`, by id; unknown ids are left out."""
     table = Package.__table__  # plain columns: 500 rows a batch skip the ORM's row handling
@@ -166,25 +151,6 @@ async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, Last
         package_id: LastSeen(content_hash, payload_hash, fetched_at, Activity(*activity))
         for package_id, content_hash, payload_hash, fetched_at, *activity in rows.tuples()
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """A package whose content is new or moved: its record (unknown fields already filled
-    from the last known one), content hash, and payload fingerprint (None when it was fetched
-    on its own)."""
-
-    record: PackageRecord
-    content_hash: str
-    payload_hash: str | None
-
-
-class Revisited(NamedTuple):
-    """A stored package fetched again with the same content: all its row needs."""
-
-    package_id: int
-    last_fetched: datetime | None
-    payload_hash: str | None
 
 
 async def save_observations(

@@ -23,6 +23,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import Follower, NewAlert
 from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
 from bot.core.events import (
@@ -36,6 +37,7 @@ from bot.core.events import (
     wants,
 )
 from bot.core.health import Activity, state_at
+from bot.core.observations import LastSeen, Observed, Revisited
 from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
@@ -43,7 +45,6 @@ from bot.refresh.names import CatalogNames
 from bot.refresh.staleness import ChannelStaleness, StaleRule, channel_staleness
 from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
-from storage.subscriptions import Follower
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ Plan = Literal["catalog", "targets", "idle"]
 
 
 def _keeping_known(
-    record: PackageRecord, seen: packages.LastSeen | None, previous: PackageRecord | None
+    record: PackageRecord, seen: LastSeen | None, previous: PackageRecord | None
 ) -> PackageRecord:
     """`record` with what it leaves unknown taken from the last known copy: every field from
     `previous` (the stored record, loaded when the content moved), else `last_fetched`, the one
@@ -139,9 +140,9 @@ def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
 
 def alerts_for(
     changes: Iterable[Change], audience: dict[int, list[Follower]], *, by: str
-) -> list[outbox.NewAlert]:
+) -> list[NewAlert]:
     """One outbox row per (subscription that wants it, change); the channel dedups repeats."""
-    rows: dict[str, outbox.NewAlert] = {}
+    rows: dict[str, NewAlert] = {}
     for change in changes:
         target = change.grid_id if by == "grid" else change.package_id
         if target is None:  # a change outside any grid has no grid audience
@@ -152,7 +153,7 @@ def alerts_for(
             key = f"{subscription.channel_id}:{change.key}"
             rows.setdefault(
                 key,
-                outbox.NewAlert(
+                NewAlert(
                     subscription_id=subscription.id,
                     guild_id=subscription.guild_id,
                     channel_id=subscription.channel_id,
@@ -183,7 +184,7 @@ def package_alerts(
     seen: Observation,
     subscribers: Sequence[Follower],
     staleness: Mapping[int, ChannelStaleness],
-) -> list[outbox.NewAlert]:
+) -> list[NewAlert]:
     """The alerts a package's changes raise among its subscribers.
 
     Events that do not depend on health reach every subscriber. `activity` and `stale` are
@@ -501,14 +502,14 @@ class Monitor:
             await packages.write_observations(
                 session,
                 [
-                    packages.Observed(r, hashes[r.id], fingerprints.get(r.id))
+                    Observed(r, hashes[r.id], fingerprints.get(r.id))
                     for r in records
                     if r.id in new_content
                 ],
                 [
                     *revisits.values(),
                     *(
-                        packages.Revisited(r.id, r.last_fetched, fingerprints.get(r.id))
+                        Revisited(r.id, r.last_fetched, fingerprints.get(r.id))
                         for r in records
                         if r.id not in new_content
                     ),
@@ -526,10 +527,10 @@ class Monitor:
     def _revisits(
         self,
         payloads: Sequence[PackagePayload],
-        stored: Mapping[int, packages.LastSeen],
+        stored: Mapping[int, LastSeen],
         ruled: frozenset[int],
         now: datetime,
-    ) -> dict[int, packages.Revisited]:
+    ) -> dict[int, Revisited]:
         """The payloads that need no validation, by id, with what their rows need.
 
         A payload qualifies when its fingerprint is the stored one (the content is the stored
@@ -537,7 +538,7 @@ class Monitor:
         by its own staleness rule is validated and compared as before (`_alerts`), and so is
         anything odd (an unreadable `last_fetched`), so that its error is reported as usual.
         """
-        revisits: dict[int, packages.Revisited] = {}
+        revisits: dict[int, Revisited] = {}
         stale_after_days = self.settings.stale_after_days
         for payload in payloads:
             seen = stored.get(payload.id)
@@ -562,9 +563,7 @@ class Monitor:
             if last_fetched != activity.last_fetched:
                 activity = Activity(activity.last_updated, activity.newest_busy_week, last_fetched)
             if before == state_at(activity, now=now, stale_after_days=stale_after_days):
-                revisits[payload.id] = packages.Revisited(
-                    payload.id, last_fetched, payload.fingerprint
-                )
+                revisits[payload.id] = Revisited(payload.id, last_fetched, payload.fingerprint)
         return revisits
 
     def _parse(
@@ -582,7 +581,7 @@ class Monitor:
     def _observe(
         self,
         record: PackageRecord,
-        seen: packages.LastSeen,
+        seen: LastSeen,
         previous: PackageRecord | None,
         known_versions: Mapping[int, frozenset[str]],
         now: datetime,
@@ -613,7 +612,7 @@ class Monitor:
 
     async def _alerts(
         self, session: AsyncSession, observed: Sequence[Observation], ruled: frozenset[int]
-    ) -> list[outbox.NewAlert]:
+    ) -> list[NewAlert]:
         """The alerts of a batch's changes, for the packages that can have any.
 
         A package unchanged under the global rule can still change for a channel with its own
@@ -629,7 +628,7 @@ class Monitor:
             {sub.channel_id for subs in audience.values() for sub in subs},
             default_days=self.settings.stale_after_days,
         )
-        alerts: list[outbox.NewAlert] = []
+        alerts: list[NewAlert] = []
         for seen in candidates:
             alerts += package_alerts(seen, audience[seen.current.id], staleness)
         return alerts

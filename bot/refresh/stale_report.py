@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.core.alerting import NewAlert
 from bot.core.events import stale_report
 from bot.core.events.stale_report import weekly_report
 from bot.core.health import Health
@@ -51,11 +52,11 @@ def report_alert(
     staleness: ChannelStaleness,
     rows: Sequence[tuple[PackageRecord, Health]],
     checked: int,
-) -> outbox.NewAlert:
+) -> NewAlert:
     """One channel's report as an outbox row, delivered through `route` (its oldest active
     subscription, which decides the destination: bot or webhook)."""
     report = weekly_report(week, staleness.stale_after_days, rows, checked)
-    return outbox.NewAlert(
+    return NewAlert(
         subscription_id=route.id,
         guild_id=route.guild_id,
         channel_id=route.channel_id,

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import DEFAULT_DJP_API_URL
+from bot.core.alerting import NewAlert
 from bot.core.events import Change, Event
 from bot.core.records import parse_package
 from bot.delivery import identity
@@ -136,7 +137,7 @@ async def enqueue(
     for n in range(count):
         version = f"1.0.{n + 1}"
         alerts.append(
-            outbox.NewAlert(
+            NewAlert(
                 subscription_id=subscription_id,
                 guild_id=scene.guild.id,
                 channel_id=scene.alerts.id,

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.core.alerting import NewAlert
 from bot.core.events import ReleaseLevel
 from bot.core.records import parse_package
 from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
@@ -44,7 +45,7 @@ class Channel:
     subscription_id: int
     keys: itertools.count[int]
     #: Alerts `add` holds back while `together()` is open.
-    held: list[outbox.NewAlert] | None = None
+    held: list[NewAlert] | None = None
 
     async def settings(self, **changes: Any) -> None:
         async with self.database.transaction() as session:
@@ -69,7 +70,7 @@ class Channel:
     ) -> None:
         """Enqueue one alert, created now (by the fixture's subscription unless told)."""
         key = f"{self.scene.alerts.id}:{event}:{next(self.keys)}"
-        alert = outbox.NewAlert(
+        alert = NewAlert(
             subscription_id=subscription_id or self.subscription_id,
             guild_id=self.scene.guild.id,
             channel_id=self.scene.alerts.id,

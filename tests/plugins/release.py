@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.core.alerting import NewAlert
 from bot.core.records import parse_package
 from storage import outbox, packages, subscriptions
 from storage.database import Database
@@ -67,8 +68,8 @@ async def release_in_channels(
     return list(followed)
 
 
-def release_alert(guild_id: int, channel_id: int, subscription_id: int) -> outbox.NewAlert:
-    return outbox.NewAlert(
+def release_alert(guild_id: int, channel_id: int, subscription_id: int) -> NewAlert:
+    return NewAlert(
         subscription_id=subscription_id,
         guild_id=guild_id,
         channel_id=channel_id,
