@@ -42,7 +42,8 @@ from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 from bot.refresh.names import CatalogNames
-from bot.refresh.staleness import ChannelStaleness, StaleRule, channel_staleness
+from bot.refresh.stale_reads import channel_staleness
+from bot.refresh.staleness import ChannelStaleness, StaleRule
 from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
 

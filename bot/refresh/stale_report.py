@@ -17,7 +17,8 @@ from bot.core.events import stale_report
 from bot.core.events.stale_report import weekly_report
 from bot.core.health import Health
 from bot.core.records import PackageRecord
-from bot.refresh.staleness import ChannelStaleness, channel_staleness, stale_among
+from bot.refresh.stale_reads import channel_staleness, stale_among
+from bot.refresh.staleness import ChannelStaleness
 from storage import channels, outbox, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
