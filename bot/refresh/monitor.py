@@ -14,36 +14,31 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerting import Follower, NewAlert
+from bot.core.alerting import NewAlert
 from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
 from bot.core.events import (
-    HEALTH_EVENTS,
     Change,
-    DetectContext,
-    detect_changes,
-    detect_health_changes,
     grid_membership_changes,
     removed_change,
-    wants,
 )
-from bot.core.health import Activity, state_at
-from bot.core.observations import LastSeen, Observed, Revisited
 from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
+from bot.refresh import audience, compare
+from bot.refresh.audience import Followed, alerts_for
+from bot.refresh.compare import Batch
 from bot.refresh.names import CatalogNames
 from bot.refresh.stale_reads import channel_staleness
-from bot.refresh.staleness import ChannelStaleness, StaleRule
 from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
 
@@ -66,23 +61,11 @@ DUE_SLACK = 0.1
 
 Plan = Literal["catalog", "targets", "idle"]
 
-
-def _keeping_known(
-    record: PackageRecord, seen: LastSeen | None, previous: PackageRecord | None
-) -> PackageRecord:
-    """`record` with what it leaves unknown taken from the last known copy: every field from
-    `previous` (the stored record, loaded when the content moved), else `last_fetched`, the one
-    field a content hash ignores, from what was last seen."""
-    if previous is not None:
-        return record.keeping_known(previous)
-    if record.last_fetched is None and seen is not None and seen.last_fetched is not None:
-        return record.model_copy(update={"last_fetched": seen.last_fetched})
-    return record
-
-
-def _version_moved(previous: PackageRecord, current: PackageRecord) -> bool:
-    """Whether release detection needs the versions known before (a lookup worth batching)."""
-    return current.pypi_version is not None and current.pypi_version != previous.pypi_version
+#: How the followers of what each change is about are read.
+_FOLLOWERS = {
+    Followed.PACKAGE: subscriptions.subscriptions_for_packages,
+    Followed.GRID: subscriptions.subscriptions_for_grids,
+}
 
 
 #: A sync's progress: phase, items done, items in the phase.
@@ -137,83 +120,6 @@ def choose_plan(due: int, catalog_size: int, page_size: int = CATALOG_PAGE_SIZE)
 def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
     """Exponential backoff for a package or grid that keeps failing."""
     return backoff(poll_interval, failures, MAX_BACKOFF)
-
-
-def alerts_for(
-    changes: Iterable[Change], audience: dict[int, list[Follower]], *, by: str
-) -> list[NewAlert]:
-    """One outbox row per (subscription that wants it, change); the channel dedups repeats."""
-    rows: dict[str, NewAlert] = {}
-    for change in changes:
-        target = change.grid_id if by == "grid" else change.package_id
-        if target is None:  # a change outside any grid has no grid audience
-            continue
-        for subscription in audience.get(target, ()):
-            if not wants(subscription.preferences, change):
-                continue
-            key = f"{subscription.channel_id}:{change.key}"
-            rows.setdefault(
-                key,
-                NewAlert(
-                    subscription_id=subscription.id,
-                    guild_id=subscription.guild_id,
-                    channel_id=subscription.channel_id,
-                    event=change.event.value,
-                    dedup_key=key,
-                    summary=change.summary,
-                    payload=change.data,
-                    package_id=change.package_id,
-                    grid_id=change.grid_id,
-                    release_level=change.release_level,
-                ),
-            )
-    return list(rows.values())
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A package seen again: both records, the detection context, and the changes found with
-    it (the global staleness rule)."""
-
-    previous: PackageRecord
-    current: PackageRecord
-    context: DetectContext
-    changes: list[Change]
-
-
-def package_alerts(
-    seen: Observation,
-    subscribers: Sequence[Follower],
-    staleness: Mapping[int, ChannelStaleness],
-) -> list[NewAlert]:
-    """The alerts a package's changes raise among its subscribers.
-
-    Events that do not depend on health reach every subscriber. `activity` and `stale` are
-    worked out once per distinct rule (threshold, feature-complete mark) among the subscribers'
-    channels, and each result reaches only the channels applying that rule: a channel hears of
-    a transition as one or the other, never both.
-    """
-    package_id, context = seen.current.id, seen.context
-    others = [change for change in seen.changes if change.event not in HEALTH_EVENTS]
-    alerts = alerts_for(others, {package_id: list(subscribers)}, by="package")
-    by_rule: dict[StaleRule, list[Follower]] = {}
-    for subscription in subscribers:
-        by_rule.setdefault(staleness[subscription.channel_id].rule(package_id), []).append(
-            subscription
-        )
-    global_rule = StaleRule(context.stale_after_days, context.feature_complete)
-    for rule, group in by_rule.items():
-        if rule == global_rule:  # most channels: the global detection already answered
-            health = [change for change in seen.changes if change.event in HEALTH_EVENTS]
-        else:
-            ruled = replace(
-                context,
-                stale_after_days=rule.stale_after_days,
-                feature_complete=rule.feature_complete,
-            )
-            health = detect_changes(seen.previous, seen.current, ruled, events=HEALTH_EVENTS)
-        alerts += alerts_for(health, {package_id: group}, by="package")
-    return alerts
 
 
 class Monitor:
@@ -313,7 +219,7 @@ class Monitor:
         """
         record = await self.client.package(key)
         report = CycleReport(started_at=self.clock(), plan="targets")
-        await self._ingest([record], report)
+        await self._ingest(Batch(records=[record]), report)
         return record
 
     def refresh_in_background(self, package_id: int) -> None:
@@ -377,7 +283,7 @@ class Monitor:
                     self._skip_invalid(invalid, report)
                 pending += page.payloads
                 if len(pending) >= INGEST_BATCH:
-                    wanted -= await self._ingest((), report, pending)
+                    wanted -= await self._ingest(Batch(payloads=pending), report)
                     pending = []
                 seen += len(page.payloads) + len(page.invalid)
                 if progress:
@@ -385,13 +291,13 @@ class Monitor:
         except ApiUnavailable as exc:
             log.warning("catalog crawl stopped: %s", exc)
             report.fail("catalog", exc)
-        wanted -= await self._ingest((), report, pending)
+        wanted -= await self._ingest(Batch(payloads=pending), report)
         return wanted
 
     async def _fetch_targets(self, ids: Sequence[int], report: CycleReport) -> None:
         """Fetch packages one by one (bounded by the client's concurrency) and ingest them."""
         results = await asyncio.gather(*(self._fetch_one(pid, report) for pid in ids))
-        await self._ingest([record for record in results if record is not None], report)
+        await self._ingest(Batch(records=[r for r in results if r is not None]), report)
 
     async def _fetch_one(self, package_id: int, report: CycleReport) -> PackageRecord | None:
         try:
@@ -432,178 +338,48 @@ class Monitor:
             await packages.mark_removed(session, package_id, now=now)
             change = removed_change(stored[package_id].record)
             report.changes.append(change)
-            audience = await subscriptions.subscriptions_for_packages(session, [package_id])
-            report.alerts_enqueued += await outbox.enqueue(
-                session, alerts_for([change], audience, by="package"), now=now
-            )
+            report.alerts_enqueued += await self._announce(session, [change], Followed.PACKAGE, now)
 
-    async def _ingest(
-        self,
-        records: Sequence[PackageRecord],
-        report: CycleReport,
-        payloads: Sequence[PackagePayload] = (),
-    ) -> set[int]:
+    async def _ingest(self, batch: Batch, report: CycleReport) -> set[int]:
         """Store one batch of packages and the alerts their changes raise, atomically; return
-        the ids stored (a payload that fails validation is not).
-
-        `payloads` (a catalog page) are validated only when they may have changed: one whose
-        fingerprint matches the stored one has the stored content, so only its health can
-        have moved, which its stored `Activity` settles (`_revisits`). Records, and payloads
-        that moved, compare content hashes next: only the packages whose content moved have
-        their stored record rebuilt and compared field by field (with their known versions, in
-        one query). The others can only have moved in health, which `detect_health_changes`
-        settles cheaply, and only their bookkeeping is written.
-
-        Fields a record leaves unknown keep their stored value first (`PackageRecord.keeping_known`
-        for a moved record, the stored `last_fetched` for any): the stored record is the last
-        known one, so a gap is never compared nor stored.
-        """
-        if not records and not payloads:
+        the ids stored (a payload that fails validation is not). `compare` decides what to
+        write and what changed, `audience` who hears of it."""
+        if not batch.records and not batch.payloads:
             return set()
         now = self.clock()
         async with self.database.transaction() as session:
-            stored = await packages.last_seen(
-                session, [r.id for r in records] + [p.id for p in payloads]
+            stored = compare.Stored(
+                await packages.last_seen(session, batch.ids),
+                await self._ruled_packages(session),
+                self.settings.stale_after_days,
             )
-            ruled = await self._ruled_packages(session)
-            revisits = self._revisits(payloads, stored, ruled, now)
-            to_parse = [payload for payload in payloads if payload.id not in revisits]
-            fingerprints = {payload.id: payload.fingerprint for payload in to_parse}
-            records = [*records, *self._parse(to_parse, report)]
-            hashes = {record.id: record.content_hash() for record in records}
-            moved = [
-                r.id
-                for r in records
-                if r.id in stored and stored[r.id].content_hash != hashes[r.id]
-            ]
-            previous = {
-                package_id: package.record
-                for package_id, package in (await packages.load_packages(session, moved)).items()
-            }
-            records = [
-                _keeping_known(record, stored.get(record.id), previous.get(record.id))
-                for record in records
-            ]
-            hashes |= {r.id: r.content_hash() for r in records if r.id in previous}
-            known = await packages.known_versions_of(
-                session,
-                [r.id for r in records if r.id in previous and _version_moved(previous[r.id], r)],
-            )
-            observed = [
-                self._observe(record, stored[record.id], previous.get(record.id), known, now)
-                for record in records
-                if record.id in stored  # a first observation is a silent baseline
-            ]
-            alerts = await self._alerts(session, observed, ruled)
-            new_content = {
-                r.id
-                for r in records
-                if r.id not in stored or stored[r.id].content_hash != hashes[r.id]
-            }
+            comparison = await self._compare(session, batch, stored, now)
+            alerts = await self._package_alerts(session, comparison.observations, stored.ruled)
             await packages.write_observations(
                 session,
-                [
-                    Observed(r, hashes[r.id], fingerprints.get(r.id))
-                    for r in records
-                    if r.id in new_content
-                ],
-                [
-                    *revisits.values(),
-                    *(
-                        Revisited(r.id, r.last_fetched, fingerprints.get(r.id))
-                        for r in records
-                        if r.id not in new_content
-                    ),
-                ],
-                stored,
+                comparison.observed,
+                comparison.revisited,
+                stored.seen,
                 now=now,
                 next_poll_at=self._next_poll(report),
             )
             report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
-        self.names.packages_stored(records)
-        report.packages_fetched += len(records) + len(revisits)
-        report.changes.extend({c.key: c for seen in observed for c in seen.changes}.values())
-        return {record.id for record in records} | revisits.keys()
+        for error in comparison.invalid:
+            self._skip_invalid(error, report)
+        self.names.packages_stored(comparison.records)
+        report.packages_fetched += len(comparison.stored_ids)
+        report.changes.extend(comparison.changes)
+        return comparison.stored_ids
 
-    def _revisits(
-        self,
-        payloads: Sequence[PackagePayload],
-        stored: Mapping[int, LastSeen],
-        ruled: frozenset[int],
-        now: datetime,
-    ) -> dict[int, Revisited]:
-        """The payloads that need no validation, by id, with what their rows need.
-
-        A payload qualifies when its fingerprint is the stored one (the content is the stored
-        content) and its health stays put under the global rule. A package some channel judges
-        by its own staleness rule is validated and compared as before (`_alerts`), and so is
-        anything odd (an unreadable `last_fetched`), so that its error is reported as usual.
-        """
-        revisits: dict[int, Revisited] = {}
-        stale_after_days = self.settings.stale_after_days
-        for payload in payloads:
-            seen = stored.get(payload.id)
-            if (
-                seen is None
-                or payload.fingerprint is None  # nothing vouches for it
-                or payload.fingerprint != seen.payload_hash
-                or payload.id in ruled
-            ):
-                continue
-            try:
-                last_fetched = payload.last_fetched()
-            except ValueError:
-                continue
-            if last_fetched is None or (
-                not payload.commits_known and seen.activity.newest_busy_week is not None
-            ):
-                # As `keeping_known`: the stored window is kept with the moment it was read.
-                last_fetched = seen.last_fetched
-            activity = seen.activity
-            before = state_at(activity, now=seen.fetched_at, stale_after_days=stale_after_days)
-            if last_fetched != activity.last_fetched:
-                activity = Activity(activity.last_updated, activity.newest_busy_week, last_fetched)
-            if before == state_at(activity, now=now, stale_after_days=stale_after_days):
-                revisits[payload.id] = Revisited(payload.id, last_fetched, payload.fingerprint)
-        return revisits
-
-    def _parse(
-        self, payloads: Sequence[PackagePayload], report: CycleReport
-    ) -> list[PackageRecord]:
-        """The records of `payloads` that validate; the others are skipped this cycle."""
-        records = []
-        for payload in payloads:
-            try:
-                records.append(payload.parse())
-            except InvalidRecord as exc:
-                self._skip_invalid(exc, report)
-        return records
-
-    def _observe(
-        self,
-        record: PackageRecord,
-        seen: LastSeen,
-        previous: PackageRecord | None,
-        known_versions: Mapping[int, frozenset[str]],
-        now: datetime,
-    ) -> Observation:
-        """Compare a record with its stored copy: in full when the content moved (`previous`
-        is its stored record), otherwise only its health."""
-        context = DetectContext(
-            now=now,
-            previous_at=seen.fetched_at,
-            stale_after_days=self.settings.stale_after_days,
-            known_versions=known_versions.get(record.id, frozenset()),
-        )
-        if previous is not None:
-            return Observation(previous, record, context, detect_changes(previous, record, context))
-        if record.last_fetched != seen.last_fetched:
-            previous = record.model_copy(update={"last_fetched": seen.last_fetched})
-        else:
-            previous = record
-        return Observation(
-            previous, record, context, detect_health_changes(previous, record, context)
-        )
+    async def _compare(
+        self, session: AsyncSession, batch: Batch, stored: compare.Stored, now: datetime
+    ) -> compare.Comparison:
+        """Run the comparison step, reading the stored records and known versions it asks for."""
+        triage = compare.triage(batch, stored, now)
+        loaded = await packages.load_packages(session, triage.moved)
+        settled = triage.settle({package_id: found.record for package_id, found in loaded.items()})
+        known = await packages.known_versions_of(session, settled.releases_moved)
+        return settled.compare(known, now)
 
     async def _ruled_packages(self, session: AsyncSession) -> frozenset[int]:
         """The packages some channel with its own staleness rule follows."""
@@ -611,28 +387,35 @@ class Monitor:
         followed = await subscriptions.followed_package_ids(session, own_rule) if own_rule else {}
         return frozenset().union(*followed.values())
 
-    async def _alerts(
-        self, session: AsyncSession, observed: Sequence[Observation], ruled: frozenset[int]
+    async def _package_alerts(
+        self,
+        session: AsyncSession,
+        observations: Sequence[compare.Observation],
+        ruled: frozenset[int],
     ) -> list[NewAlert]:
-        """The alerts of a batch's changes, for the packages that can have any.
-
-        A package unchanged under the global rule can still change for a channel with its own
-        staleness rule (`ruled`); every other package is skipped without loading its
-        subscribers.
-        """
-        candidates = [seen for seen in observed if seen.changes or seen.current.id in ruled]
-        audience = await subscriptions.subscriptions_for_packages(
+        """Run the audience step over a batch's observations, reading the followers (and their
+        channels' staleness rules) of the packages that can raise alerts."""
+        candidates = audience.may_alert(observations, ruled)
+        followers = await subscriptions.subscriptions_for_packages(
             session, [seen.current.id for seen in candidates]
         )
         staleness = await channel_staleness(
             session,
-            {sub.channel_id for subs in audience.values() for sub in subs},
+            {follower.channel_id for found in followers.values() for follower in found},
             default_days=self.settings.stale_after_days,
         )
-        alerts: list[NewAlert] = []
-        for seen in candidates:
-            alerts += package_alerts(seen, audience[seen.current.id], staleness)
-        return alerts
+        return audience.package_alerts(candidates, followers, staleness)
+
+    async def _announce(
+        self, session: AsyncSession, changes: Sequence[Change], by: Followed, now: datetime
+    ) -> int:
+        """Enqueue the alerts of changes that no channel's staleness rule bears on (a grid's
+        members, a removal); return how many were new."""
+        targets = {target for change in changes if (target := by.target_of(change)) is not None}
+        if not targets:
+            return 0
+        followers = await _FOLLOWERS[by](session, targets)
+        return await outbox.enqueue(session, alerts_for(changes, followers, by=by), now=now)
 
     async def _fetch_grid(self, grid_id: int, report: CycleReport) -> GridRecord | None:
         """A due grid, or None (with the failure recorded and a retry planned)."""
@@ -677,13 +460,7 @@ class Monitor:
                 for grid in fetched
                 for change in grid_membership_changes(grid, *memberships[grid.id], titles)
             ]
-            if changes:
-                audience = await subscriptions.subscriptions_for_grids(
-                    session, {change.grid_id for change in changes if change.grid_id is not None}
-                )
-                report.alerts_enqueued += await outbox.enqueue(
-                    session, alerts_for(changes, audience, by="grid"), now=now
-                )
+            report.alerts_enqueued += await self._announce(session, changes, Followed.GRID, now)
         for grid in fetched:
             self.names.grid_stored(grid)
         report.grids_fetched += len(fetched)

@@ -21,7 +21,7 @@ from bot.delivery.senders import Destination, Message, RoutingSender, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryWorker
 from bot.messages.cards import package_page, site_root
-from bot.refresh.monitor import alerts_for
+from bot.refresh.audience import Followed, alerts_for
 from storage import outbox, packages, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus, Subscription
@@ -371,7 +371,7 @@ async def test_a_paused_subscription_gets_no_new_alerts(
     change = Change(Event.RELEASE, FLATBLOCKS, f"{FLATBLOCKS}:release:2.0", "x 2.0 released")
     async with database.session() as session:
         audience = await subscriptions.subscriptions_for_packages(session, [FLATBLOCKS])
-    assert alerts_for([change], audience, by="package") == []
+    assert alerts_for([change], audience, by=Followed.PACKAGE) == []
 
 
 @pytest.mark.usefixtures("stored")
