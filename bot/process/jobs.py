@@ -20,7 +20,7 @@ from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import DeliveryReport, DeliveryWorker
 from bot.errors import SentinelError
 from bot.messages.cards import site_root
-from bot.refresh.monitor import CycleReport
+from bot.refresh.report import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
 from storage import outbox
 

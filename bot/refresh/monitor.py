@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerting import NewAlert
-from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
 from bot.core.events import (
     Change,
@@ -38,28 +33,26 @@ from bot.refresh import audience, compare
 from bot.refresh.audience import Followed, alerts_for
 from bot.refresh.compare import Batch
 from bot.refresh.names import CatalogNames
+from bot.refresh.report import CycleReport, Progress
+from bot.refresh.schedule import (
+    ASSUMED_CATALOG_SIZE,
+    CATALOG_PAGE_SIZE,
+    DUE_SLACK,
+    choose_plan,
+    retry_delay,
+)
 from bot.refresh.stale_reads import channel_staleness
 from storage import channels, cycles, grids, outbox, packages, subscriptions
 from storage.database import Database
 
 log = logging.getLogger(__name__)
 
-CATALOG_PAGE_SIZE = 500
 #: Catalog packages stored per transaction: each costs a dozen statements whatever its size,
 #: and 2,000 stays within every backend's limit on bound parameters.
 INGEST_BATCH = 2000
-#: Used to plan a cycle before the first catalog crawl has told us the real size.
-ASSUMED_CATALOG_SIZE = 6000
-#: A package that keeps failing is retried after poll_interval * 2**(failures-1), capped here.
-MAX_BACKOFF = timedelta(days=7)
 #: Consecutive 404s before a package counts as removed from Django Packages.
 REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-#: A target falling due within this fraction of an interval after a cycle starts is refreshed by
-#: it: cycles start one interval apart, and a clock read a moment early must not skip a cycle.
-DUE_SLACK = 0.1
-
-Plan = Literal["catalog", "targets", "idle"]
 
 #: How the followers of what each change is about are read.
 _FOLLOWERS = {
@@ -68,58 +61,10 @@ _FOLLOWERS = {
 }
 
 
-#: A sync's progress: phase, items done, items in the phase.
-Progress = Callable[[str, int, int], None]
-
-
 @dataclass(frozen=True, slots=True)
 class MonitorSettings:
     poll_interval: timedelta
     stale_after_days: int
-
-
-@dataclass(slots=True)
-class CycleReport:
-    """What one cycle did; printed by `poll --once` and summarised by `/status`."""
-
-    started_at: datetime
-    plan: Plan = "idle"
-    finished_at: datetime | None = None
-    packages_fetched: int = 0
-    grids_fetched: int = 0
-    categories_fetched: int = 0
-    requests: int = 0
-    catalog_total: int | None = None
-    changes: list[Change] = field(default_factory=list)
-    alerts_enqueued: int = 0
-    failures: dict[str, str] = field(default_factory=dict)
-
-    #: Wall-clock seconds of each phase of a sync (categories, packages, grids).
-    phase_seconds: dict[str, float] = field(default_factory=dict)
-
-    def fail(self, target: str, error: BaseException | str) -> None:
-        self.failures[target] = str(error)
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.phase_seconds[name] = time.perf_counter() - started
-
-
-def choose_plan(due: int, catalog_size: int, page_size: int = CATALOG_PAGE_SIZE) -> Plan:
-    """Page the catalog when that takes fewer requests than fetching each due package."""
-    if due == 0:
-        return "idle"
-    pages = max(1, math.ceil(catalog_size / page_size))
-    return "catalog" if pages < due else "targets"
-
-
-def retry_delay(poll_interval: timedelta, failures: int) -> timedelta:
-    """Exponential backoff for a package or grid that keeps failing."""
-    return backoff(poll_interval, failures, MAX_BACKOFF)
 
 
 class Monitor:
@@ -145,7 +90,9 @@ class Monitor:
     async def run_cycle(self, *, everything: bool = False) -> CycleReport:
         """Refresh every due grid, then every due package, and record the cycle.
 
-        `everything=True` treats every watched target as due (a manual `poll --once`).
+        `everything=True` treats every watched target as due (a manual `poll --once`). Each
+        upstream's part of the cycle is one step here: it reads what it needs, calls its pure
+        decide step, and writes in one transaction (see docs/architecture.md).
         """
         report = CycleReport(started_at=self.clock())
         requests_before = self.client.requests_made
@@ -155,20 +102,28 @@ class Monitor:
             # A schedule made under a longer interval gives way to this one.
             await packages.bring_schedule_forward(session, report.started_at + interval)
             await grids.bring_schedule_forward(session, report.started_at + interval)
-            due_grids = await grids.due_grid_ids(session, due_by)
-        fetched = await asyncio.gather(
-            *(self._fetch_grid(grid_id, report) for grid_id in due_grids)
-        )
+        await self._refresh_grids(due_by, report)
+        await self._refresh_packages(due_by, report)
+        report.requests = self.client.requests_made - requests_before
+        await self._record(report)
+        return report
+
+    async def _refresh_grids(self, due_by: datetime, report: CycleReport) -> None:
+        async with self.database.session() as session:
+            due = await grids.due_grid_ids(session, due_by)
+        fetched = await asyncio.gather(*(self._fetch_grid(grid_id, report) for grid_id in due))
         await self._ingest_grids([grid for grid in fetched if grid is not None], report)
 
+    async def _refresh_packages(self, due_by: datetime, report: CycleReport) -> None:
+        """Fetch the due packages by the plan taking fewer requests: the catalog's pages, or
+        each package (then each one the crawl did not deliver)."""
         async with self.database.session() as session:
             due = await packages.due_package_ids(session, due_by)
             catalog_size = await self._catalog_size_estimate(session)
         report.plan = choose_plan(len(due), catalog_size)
         log.debug(
-            "cycle plan %s: %d grids and %d packages due, catalog of about %d",
+            "cycle plan %s: %d packages due, catalog of about %d",
             report.plan,
-            len(due_grids),
             len(due),
             catalog_size,
         )
@@ -177,10 +132,6 @@ class Monitor:
             await self._fetch_targets(sorted(missed), report)
         elif report.plan == "targets":
             await self._fetch_targets(due, report)
-
-        report.requests = self.client.requests_made - requests_before
-        await self._record(report)
-        return report
 
     async def sync_catalog(self, progress: Progress | None = None) -> CycleReport:
         """Pull the whole catalog: categories, every package, every grid (each phase timed in

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.events import Event
-from bot.refresh.monitor import CycleReport, Monitor, choose_plan
+from bot.refresh.monitor import Monitor
+from bot.refresh.report import CycleReport
+from bot.refresh.schedule import choose_plan
 from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
