@@ -2,10 +2,11 @@
 
 One cycle fetches each due package once, however many subscriptions point at it, choosing
 between paging the whole catalog and fetching the targets one by one by the number of requests
-each plan needs. Each batch of records is written with its history rows and outbox rows in one
-transaction, so a crash loses no alert and a restart never duplicates one. Health-dependent
-events (`activity`, `stale`) are judged per channel rule: its threshold and feature-complete
-marks (see `package_alerts`).
+each plan needs (`bot.refresh.schedule`). The monitor is the shell: it fetches, and hands each
+batch to `bot.refresh.apply`, which reads what the pure steps need, lets them decide
+(`bot.refresh.compare`: what moved and what to write; `bot.refresh.audience`: who hears of
+it) and writes records, history rows and outbox rows in one transaction, so a crash loses no
+alert and a restart never duplicates one.
 """
 
 from __future__ import annotations
@@ -19,18 +20,13 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.alerting import NewAlert
 from bot.core.clock import Clock, utcnow
-from bot.core.events import (
-    Change,
-    grid_membership_changes,
-    removed_change,
-)
+from bot.core.events import removed_change
 from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
-from bot.refresh import audience, compare
-from bot.refresh.audience import Followed, alerts_for
+from bot.refresh.apply import Applied, announce, apply_grids, apply_packages
+from bot.refresh.audience import Followed
 from bot.refresh.compare import Batch
 from bot.refresh.names import CatalogNames
 from bot.refresh.report import CycleReport, Progress
@@ -41,8 +37,7 @@ from bot.refresh.schedule import (
     choose_plan,
     retry_delay,
 )
-from bot.refresh.stale_reads import channel_staleness
-from storage import channels, cycles, grids, outbox, packages, subscriptions
+from storage import cycles, grids, packages
 from storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -53,12 +48,6 @@ INGEST_BATCH = 2000
 #: Consecutive 404s before a package counts as removed from Django Packages.
 REMOVED_AFTER_MISSES = 2
 FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
-
-#: How the followers of what each change is about are read.
-_FOLLOWERS = {
-    Followed.PACKAGE: subscriptions.subscriptions_for_packages,
-    Followed.GRID: subscriptions.subscriptions_for_grids,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,86 +276,30 @@ class Monitor:
             if package_id not in stored or stored[package_id].removed_at is not None:
                 return
             await packages.mark_removed(session, package_id, now=now)
-            change = removed_change(stored[package_id].record)
-            report.changes.append(change)
-            report.alerts_enqueued += await self._announce(session, [change], Followed.PACKAGE, now)
+            changes = [removed_change(stored[package_id].record)]
+            enqueued = await announce(session, changes, Followed.PACKAGE, now)
+        report.applied(Applied(changes, enqueued))
 
     async def _ingest(self, batch: Batch, report: CycleReport) -> set[int]:
         """Store one batch of packages and the alerts their changes raise, atomically; return
-        the ids stored (a payload that fails validation is not). `compare` decides what to
-        write and what changed, `audience` who hears of it."""
+        the ids stored (a payload that fails validation is not)."""
         if not batch.records and not batch.payloads:
             return set()
-        now = self.clock()
         async with self.database.transaction() as session:
-            stored = compare.Stored(
-                await packages.last_seen(session, batch.ids),
-                await self._ruled_packages(session),
-                self.settings.stale_after_days,
-            )
-            comparison = await self._compare(session, batch, stored, now)
-            alerts = await self._package_alerts(session, comparison.observations, stored.ruled)
-            await packages.write_observations(
+            applied = await apply_packages(
                 session,
-                comparison.observed,
-                comparison.revisited,
-                stored.seen,
-                now=now,
+                batch,
+                stale_after_days=self.settings.stale_after_days,
+                now=self.clock(),
                 next_poll_at=self._next_poll(report),
             )
-            report.alerts_enqueued += await outbox.enqueue(session, alerts, now=now)
+        comparison = applied.comparison
         for error in comparison.invalid:
             self._skip_invalid(error, report)
         self.names.packages_stored(comparison.records)
         report.packages_fetched += len(comparison.stored_ids)
-        report.changes.extend(comparison.changes)
+        report.applied(applied)
         return comparison.stored_ids
-
-    async def _compare(
-        self, session: AsyncSession, batch: Batch, stored: compare.Stored, now: datetime
-    ) -> compare.Comparison:
-        """Run the comparison step, reading the stored records and known versions it asks for."""
-        triage = compare.triage(batch, stored, now)
-        loaded = await packages.load_packages(session, triage.moved)
-        settled = triage.settle({package_id: found.record for package_id, found in loaded.items()})
-        known = await packages.known_versions_of(session, settled.releases_moved)
-        return settled.compare(known, now)
-
-    async def _ruled_packages(self, session: AsyncSession) -> frozenset[int]:
-        """The packages some channel with its own staleness rule follows."""
-        own_rule = await channels.own_staleness_channel_ids(session)
-        followed = await subscriptions.followed_package_ids(session, own_rule) if own_rule else {}
-        return frozenset().union(*followed.values())
-
-    async def _package_alerts(
-        self,
-        session: AsyncSession,
-        observations: Sequence[compare.Observation],
-        ruled: frozenset[int],
-    ) -> list[NewAlert]:
-        """Run the audience step over a batch's observations, reading the followers (and their
-        channels' staleness rules) of the packages that can raise alerts."""
-        candidates = audience.may_alert(observations, ruled)
-        followers = await subscriptions.subscriptions_for_packages(
-            session, [seen.current.id for seen in candidates]
-        )
-        staleness = await channel_staleness(
-            session,
-            {follower.channel_id for found in followers.values() for follower in found},
-            default_days=self.settings.stale_after_days,
-        )
-        return audience.package_alerts(candidates, followers, staleness)
-
-    async def _announce(
-        self, session: AsyncSession, changes: Sequence[Change], by: Followed, now: datetime
-    ) -> int:
-        """Enqueue the alerts of changes that no channel's staleness rule bears on (a grid's
-        members, a removal); return how many were new."""
-        targets = {target for change in changes if (target := by.target_of(change)) is not None}
-        if not targets:
-            return 0
-        followers = await _FOLLOWERS[by](session, targets)
-        return await outbox.enqueue(session, alerts_for(changes, followers, by=by), now=now)
 
     async def _fetch_grid(self, grid_id: int, report: CycleReport) -> GridRecord | None:
         """A due grid, or None (with the failure recorded and a retry planned)."""
@@ -394,28 +327,14 @@ class Monitor:
         async with self.database.session() as session:
             stored = await packages.package_titles(session, members)
         await self._fetch_targets(sorted(members - stored.keys()), report)
-        now = self.clock()
         async with self.database.transaction() as session:
-            memberships = await grids.save_grids(
-                session, fetched, now=now, next_poll_at=self._next_poll(report)
+            applied = await apply_grids(
+                session, fetched, now=self.clock(), next_poll_at=self._next_poll(report)
             )
-            moved = {
-                package_id
-                for previous, current in memberships.values()
-                if previous is not None
-                for package_id in previous ^ current
-            }
-            titles = await packages.package_titles(session, moved)
-            changes = [
-                change
-                for grid in fetched
-                for change in grid_membership_changes(grid, *memberships[grid.id], titles)
-            ]
-            report.alerts_enqueued += await self._announce(session, changes, Followed.GRID, now)
         for grid in fetched:
             self.names.grid_stored(grid)
         report.grids_fetched += len(fetched)
-        report.changes.extend(changes)
+        report.applied(applied)
 
     async def _record(self, report: CycleReport) -> None:
         report.finished_at = self.clock()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.core.events import Change
+from bot.refresh.apply import Applied
 from bot.refresh.schedule import Plan
 
 #: A sync's progress: phase, items done, items in the phase.
@@ -33,6 +34,11 @@ class CycleReport:
 
     #: Wall-clock seconds of each phase of a sync (categories, packages, grids).
     phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    def applied(self, applied: Applied) -> None:
+        """Count what an applied batch changed and enqueued."""
+        self.changes.extend(applied.changes)
+        self.alerts_enqueued += applied.alerts_enqueued
 
     def fail(self, target: str, error: BaseException | str) -> None:
         self.failures[target] = str(error)
