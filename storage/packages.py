@@ -153,29 +153,6 @@ async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, Last
     }
 
 
-async def save_observations(
-    session: AsyncSession,
-    records: Sequence[PackageRecord],
-    *,
-    now: datetime,
-    next_poll_at: datetime,
-) -> list[int]:
-    """Store freshly fetched records; return the ids that are new or whose content changed."""
-    hashes = {record.id: record.content_hash() for record in records}
-    stored = await last_seen(session, hashes)
-    changed = [
-        Observed(record, hashes[record.id], None)
-        for record in records
-        if record.id not in stored or stored[record.id].content_hash != hashes[record.id]
-    ]
-    moved = {seen.record.id for seen in changed}
-    revisited = [Revisited(r.id, r.last_fetched, None) for r in records if r.id not in moved]
-    await write_observations(
-        session, changed, revisited, stored, now=now, next_poll_at=next_poll_at
-    )
-    return [seen.record.id for seen in changed]
-
-
 async def write_observations(
     session: AsyncSession,
     changed: Sequence[Observed],

@@ -22,13 +22,14 @@ from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryWorker
 from bot.messages.cards import package_page, site_root
 from bot.refresh.audience import Followed, alerts_for
-from storage import outbox, packages, subscriptions
+from storage import outbox, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus, Subscription
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook
 from tests.plugins.data import seed_package
+from tests.plugins.packages import store_records
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 SITE = site_root(DEFAULT_DJP_API_URL)
@@ -79,7 +80,7 @@ async def stored(database: Database) -> None:
     """django-flatblocks is a stored package, so alerts can link to its page."""
     async with database.transaction() as session:
         record = parse_package(seed_package("django-flatblocks"))
-        await packages.save_observations(session, [record], now=NOW, next_poll_at=NOW)
+        await store_records(session, [record], now=NOW)
 
 
 def worker_for(

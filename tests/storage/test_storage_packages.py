@@ -14,6 +14,7 @@ from storage import grids, packages, subscriptions
 from storage.database import Database
 from storage.models import PackageHistory
 from tests.plugins.data import SEED_SLUGS, seed_package
+from tests.plugins.packages import store_records
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=6)
@@ -31,9 +32,7 @@ def variant(package_id: int, slug: str, **changes: Any) -> PackageRecord:
 
 
 async def save(session: AsyncSession, *records: PackageRecord, at: datetime = NOW) -> list[int]:
-    return await packages.save_observations(
-        session, records, now=at, next_poll_at=at + timedelta(hours=6)
-    )
+    return await store_records(session, records, now=at, next_poll_at=at + timedelta(hours=6))
 
 
 async def history_count(session: AsyncSession, package_id: int) -> int:
