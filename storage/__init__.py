@@ -3,7 +3,7 @@
 Queries are plain async functions taking an `AsyncSession`; callers own the transaction:
 
     async with database.transaction() as session:
-        await packages.record_failure(session, package_id, error, retry_at=later)
+        stored = await packages.load_packages(session, package_ids)
 
 Write functions read their optional settings one way: left out (`KEEP`) is unchanged, `None`
 clears, any other value sets.

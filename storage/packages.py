@@ -26,7 +26,7 @@ from bot.core.health import Activity, newest_busy_week
 from bot.core.observations import LastSeen, Observed, Revisited
 from bot.core.records import PackageRecord
 from storage import _sql
-from storage._sql import by_id_or_slug, release_slugs, upsert
+from storage._sql import RetryAt, by_id_or_slug, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 
 
@@ -247,19 +247,11 @@ async def find_package(session: AsyncSession, key: int | str) -> StoredPackage |
 
 
 async def record_failure(
-    session: AsyncSession, package_id: int, error: str, *, retry_at: datetime
+    session: AsyncSession, package_id: int, error: str, *, retry_at: RetryAt
 ) -> int:
-    """Note a failed fetch and when to retry; return the consecutive failure count.
-
-    A package that was never stored has no row to mark: 0 is returned.
-    """
-    count = await session.scalar(
-        update(Package)
-        .where(Package.id == package_id)
-        .values(failure_count=Package.failure_count + 1, last_error=error, next_poll_at=retry_at)
-        .returning(Package.failure_count)
-    )
-    return count or 0
+    """Note a failed fetch; the next poll is `retry_at(failures)` for the consecutive failure
+    count, which is returned (0 for a package never stored: there is no row to mark)."""
+    return await _sql.record_failure(session, Package, package_id, error, retry_at)
 
 
 async def record_missing(session: AsyncSession, package_id: int, *, retry_at: datetime) -> int:

@@ -257,12 +257,12 @@ class Monitor:
 
     async def _package_failed(self, package_id: int, error: Exception, report: CycleReport) -> None:
         report.fail(f"package {package_id}", error)
-        now = self.clock()
         async with self.database.transaction() as session:
-            stored = await packages.load_packages(session, [package_id])
-            failures = stored[package_id].failure_count + 1 if package_id in stored else 1
-            retry_at = now + retry_delay(self.settings.poll_interval, failures)
-            await packages.record_failure(session, package_id, str(error), retry_at=retry_at)
+            await packages.record_failure(session, package_id, str(error), retry_at=self._retry_at)
+
+    def _retry_at(self, failures: int) -> datetime:
+        """When to poll a package or grid again after `failures` consecutive failures."""
+        return self.clock() + retry_delay(self.settings.poll_interval, failures)
 
     async def _package_missing(self, package_id: int, report: CycleReport) -> None:
         report.fail(f"package {package_id}", "not found on Django Packages")
@@ -307,14 +307,8 @@ class Monitor:
             return await self.client.grid(grid_id)
         except SentinelError as exc:
             report.fail(f"grid {grid_id}", exc)
-            now = self.clock()
             async with self.database.transaction() as session:
-                await grids.record_grid_failure(
-                    session,
-                    grid_id,
-                    str(exc),
-                    retry_at=now + retry_delay(self.settings.poll_interval, 1),
-                )
+                await grids.record_grid_failure(session, grid_id, str(exc), retry_at=self._retry_at)
             return None
 
     async def _ingest_grids(self, fetched: Sequence[GridRecord], report: CycleReport) -> None:
