@@ -21,7 +21,7 @@ A first observation is a silent baseline: stored, never compared.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.events import Change, DetectContext, detect_changes, detect_health_changes
@@ -95,6 +95,39 @@ class Comparison:
 
 
 @dataclass(frozen=True, slots=True)
+class Triage:
+    """A batch sorted: payloads revisited without validation, and records to compare."""
+
+    stored: Stored
+    revisits: dict[int, Revisited]
+    records: list[PackageRecord]
+    #: The fingerprint of each parsed payload (a record fetched on its own has none).
+    fingerprints: dict[int, str | None]
+    hashes: dict[int, str]
+    invalid: list[InvalidRecord]
+
+    @property
+    def moved(self) -> list[int]:
+        """The stored packages whose content moved: their stored record is compared in full."""
+        seen = self.stored.seen
+        return [
+            r.id
+            for r in self.records
+            if r.id in seen and seen[r.id].content_hash != self.hashes[r.id]
+        ]
+
+    def settle(self, previous: Mapping[int, PackageRecord]) -> Settled:
+        """The records keeping the last known value of what they leave unknown: from
+        `previous` (the stored records of `moved`), else `last_fetched` from what was seen."""
+        records = [
+            keeping_known(record, self.stored.seen.get(record.id), previous.get(record.id))
+            for record in self.records
+        ]
+        hashes = self.hashes | {r.id: r.content_hash() for r in records if r.id in previous}
+        return Settled(self, records, hashes, previous)
+
+
+@dataclass(frozen=True, slots=True)
 class Settled:
     """A batch's records with their last known values kept, ready to compare."""
 
@@ -154,39 +187,6 @@ class Settled:
             known_versions=known_versions.get(record.id, frozenset()),
         )
         return observe(record, seen, self.previous.get(record.id), context)
-
-
-@dataclass(frozen=True, slots=True)
-class Triage:
-    """A batch sorted: payloads revisited without validation, and records to compare."""
-
-    stored: Stored
-    revisits: dict[int, Revisited]
-    records: list[PackageRecord]
-    #: The fingerprint of each parsed payload (a record fetched on its own has none).
-    fingerprints: dict[int, str | None]
-    hashes: dict[int, str]
-    invalid: list[InvalidRecord] = field(default_factory=list)
-
-    @property
-    def moved(self) -> list[int]:
-        """The stored packages whose content moved: their stored record is compared in full."""
-        seen = self.stored.seen
-        return [
-            r.id
-            for r in self.records
-            if r.id in seen and seen[r.id].content_hash != self.hashes[r.id]
-        ]
-
-    def settle(self, previous: Mapping[int, PackageRecord]) -> Settled:
-        """The records keeping the last known value of what they leave unknown: from
-        `previous` (the stored records of `moved`), else `last_fetched` from what was seen."""
-        records = [
-            keeping_known(record, self.stored.seen.get(record.id), previous.get(record.id))
-            for record in self.records
-        ]
-        hashes = self.hashes | {r.id: r.content_hash() for r in records if r.id in previous}
-        return Settled(self, records, hashes, previous)
 
 
 def triage(batch: Batch, stored: Stored, now: datetime) -> Triage:
