@@ -176,24 +176,35 @@ async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int
     `DEV_GUILD_ID`, a gateway process syncs the commands to that guild once, before that.
     """
     liveness = Liveness()
+    serve = serve_with_discord if needs_discord(roles) else serve_without_discord
     with sole_process(settings.database_url):
         async with serving_metrics(liveness, settings.metrics_host, settings.metrics_port):
             log.info("running as %s", describe(roles))
-            if not needs_discord(roles):
-                async with (
-                    open_runtime(settings) as runtime,
-                    webhook_http_client(WEBHOOK_TIMEOUT) as http,
-                ):
-                    await serve_headless(runtime, http, roles=roles, liveness=liveness)
-                return 0
-            async with AsyncExitStack() as stack:
-                with liveness.waiting_for("Discord"):
-                    bot = await stack.enter_async_context(logged_in(settings, roles, liveness))
-                    gateway = (
-                        await prepare_gateway(bot, settings) if Role.GATEWAY in roles else None
-                    )
-                await serve_until_signalled(bot, gateway)
+            await serve(settings, roles, liveness)
     return 0
+
+
+async def serve_without_discord(
+    settings: Settings, roles: frozenset[Role], liveness: Liveness
+) -> None:
+    """The monitor alone: its loops on a runtime of their own, no bot, no token."""
+    async with AsyncExitStack() as stack:
+        with liveness.waiting_for("the database"):
+            runtime = await stack.enter_async_context(open_runtime(settings))
+        http = await stack.enter_async_context(webhook_http_client(WEBHOOK_TIMEOUT))
+        await serve_headless(runtime, http, roles=roles, liveness=liveness)
+
+
+async def serve_with_discord(
+    settings: Settings, roles: frozenset[Role], liveness: Liveness
+) -> None:
+    """Log in (and, for the gateway, ask what it needs first) while `/healthz` says the process
+    waits for Discord; then run until stopped."""
+    async with AsyncExitStack() as stack:
+        with liveness.waiting_for("Discord"):
+            bot = await stack.enter_async_context(logged_in(settings, roles, liveness))
+            gateway = await prepare_gateway(bot, settings) if Role.GATEWAY in roles else None
+        await serve_until_signalled(bot, gateway)
 
 
 async def prepare_gateway(bot: SentinelBot, settings: Settings) -> Awaitable[None]:

@@ -12,7 +12,7 @@ import asyncio
 import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from tests.fakes.discord_models import FakeChannel, FakeGuild
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.app import alerts_in
 from tests.plugins.database import TEST_DATABASE_URL
-from tests.plugins.fleet import ROOT, Fleet, fresh_postgres_database
+from tests.plugins.fleet import ROOT, Fleet, fresh_postgres_database, until
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: several processes need PostgreSQL"
@@ -103,19 +103,6 @@ async def watch(database: Database, channels: list[FakeChannel], guilds: list[Fa
         await database.dispose()
 
 
-async def until(condition: Callable[[], object], what: str, within: float = WAIT) -> float:
-    """Wait until `condition()` (sync or async) is true; the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return time.monotonic() - started
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"{what}: not within {within:.0f} s")
-
-
 def package_requests(djp_api: FakeDjangoPackages) -> int:
     return sum(PACKAGE_PATH in request.path for request in djp_api.requests)
 
@@ -181,7 +168,7 @@ async def test_a_split_bot_alerts_every_channel_once_and_survives_sigkill_of_its
     standby = "monitor-b" if leader == "monitor-a" else "monitor-a"
     processes.kill(leader)
     takeover = await until(
-        lambda: cycled(processes, standby), "the standby's first cycle", INTERVAL * 5
+        lambda: processes.cycled(standby), "the standby's first cycle", INTERVAL * 5
     )
 
     djp_api.update_package(PACKAGE, pypi_version="10.0.0")
@@ -228,8 +215,3 @@ async def stored(processes: Fleet) -> bool:
             return await packages.find_package(session, PACKAGE) is not None
     finally:
         await database.dispose()
-
-
-async def cycled(processes: Fleet, name: str) -> bool:
-    leads = await processes.series(name, "djp_sentinel_monitor_leader")
-    return bool(leads) and await processes.series(name, "djp_sentinel_cycles_total") > 0
