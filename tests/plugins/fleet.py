@@ -12,6 +12,7 @@ way an operator's probes would. The database is a fresh one on the `TEST_DATABAS
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -26,6 +27,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import TEST_DATABASE_URL
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PROBE_TIMEOUT = 60.0
@@ -47,6 +52,34 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@asynccontextmanager
+async def postgres_fleet(
+    directory: Path, fake: FakeDiscord, djp_api: FakeDjangoPackages, **settings: str
+) -> AsyncIterator[Fleet]:
+    """A `Fleet` on a fresh, migrated database of the `TEST_DATABASE_URL` server, pointed at the
+    fakes, with `settings` on top (no Discord token unless given); every process it started is
+    stopped on exit."""
+    assert TEST_DATABASE_URL is not None
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "POLL_INTERVAL", "SHARD_", "METRICS_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
+        env |= {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": url,
+            "DISCORD_API_BASE": fake.api_base,
+            "DJP_API_URL": djp_api.base_url,
+            "LOG_LEVEL": "INFO",
+            **settings,
+        }
+        fleet = Fleet(env, directory)
+        code, err = await fleet.cli("db", "upgrade")
+        assert code == 0, err
+        try:
+            yield fleet
+        finally:
+            await fleet.stop()
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ is printed (`pytest -s` shows it) beside the bound it is held to.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tests.fakes.discord_gateway import GatewayConnection
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import TEST_DATABASE_URL
-from tests.plugins.fleet import ROOT, Fleet, fresh_postgres_database, until
+from tests.plugins.fleet import Fleet, postgres_fleet, until
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: standbys need PostgreSQL"
@@ -37,28 +36,11 @@ async def fleet(
     tmp_path: Path, djp_api: FakeDjangoPackages
 ) -> AsyncIterator[tuple[Fleet, FakeDiscord]]:
     """A migrated database and the fakes; the processes get no Discord token unless given."""
-    assert TEST_DATABASE_URL is not None
     async with (
         FakeDiscord(wait_timeout=60) as fake,
-        fresh_postgres_database(TEST_DATABASE_URL) as url,
+        postgres_fleet(tmp_path, fake, djp_api, POLL_INTERVAL_SECONDS="3600") as processes,
     ):
-        names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "POLL_INTERVAL", "SHARD_", "METRICS_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": url,
-            "DISCORD_API_BASE": fake.api_base,
-            "DJP_API_URL": djp_api.base_url,
-            "POLL_INTERVAL_SECONDS": "3600",
-            "LOG_LEVEL": "INFO",
-        }
-        processes = Fleet(env, tmp_path)
-        code, err = await processes.cli("db", "upgrade")
-        assert code == 0, err
-        try:
-            yield processes, fake
-        finally:
-            await processes.stop()
+        yield processes, fake
 
 
 @pytest.mark.parametrize(
