@@ -13,7 +13,7 @@ import pytest
 
 from bot.process.roles import ALL_ROLES, Role, parse_roles
 from storage import packages
-from storage.coordination import ONE_PROCESS, Leadership
+from storage.coordination import ONE_PROCESS, Leadership, ShardOwnership
 from storage.database import Database
 from tests.discordbot.test_discord_cli import fakes, finish, start
 from tests.fakes.discord_runner import DiscordScene
@@ -239,3 +239,21 @@ async def test_one_monitor_leads_and_a_standby_takes_over(database: Database) ->
     finally:
         await leader.release()
         await standby.release()
+
+
+async def test_gateway_shards_are_owned_all_or_none(database: Database) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("shards are owned on PostgreSQL; SQLite serves one process")
+    both = ShardOwnership(database, 2, [0, 1])
+    second, first = ShardOwnership(database, 2, [1]), ShardOwnership(database, 2, [0])
+    try:
+        assert await second.hold()
+        assert not await both.hold()  # shard 1 is taken: it keeps neither
+        assert await first.hold()  # so shard 0 is still free
+        await second.release()
+        await first.release()
+        assert await both.hold()
+        assert not await first.hold()
+    finally:
+        for ownership in (both, second, first):
+            await ownership.release()
