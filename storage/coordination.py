@@ -96,7 +96,8 @@ class Ownership:
                         log.info("took over %s", self.what)
             except (DBAPIError, OSError) as exc:
                 if self.elected:
-                    log.warning("lost %s with the database connection: %s", self.what, exc)
+                    reason = " ".join(str(getattr(exc, "orig", exc)).split())
+                    log.warning("lost %s with the database connection: %s", self.what, reason)
                 await self._forget()
             return self.elected
 

@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two attempts of a standby gateway to take its shards over.
 STANDBY_CHECK = 1.0
-#: Seconds between two checks of the owner that its shards are still its own.
-HOLD_CHECK = 5.0
+#: Seconds between two checks of the owner that its shards are still its own: when its database
+#: connection ends without the process dying, a spare may answer beside it for this long.
+HOLD_CHECK = 1.0
 
 
 class ShardsLost(SentinelError):
@@ -68,8 +69,10 @@ async def serve_gateway(bot: SentinelBot, shards: ShardOwnership) -> None:
         try:
             await bot.connect()
         finally:
-            holding.cancel()
-        if holding.done() and not holding.cancelled() and holding.result():
+            if shards.elected:  # else it is closing the bot for the lost hold: let it finish
+                holding.cancel()
+            await asyncio.gather(holding, return_exceptions=True)
+        if not shards.elected:
             raise ShardsLost(
                 f"Lost {shards.what} with the database connection: stopped, so that one "
                 "process answers each interaction; start this one again to stand by."
@@ -90,11 +93,8 @@ async def _own(shards: ShardOwnership, bot: SentinelBot) -> bool:
     return False
 
 
-async def _keep(shards: ShardOwnership, bot: SentinelBot) -> bool:
-    """Check the hold until it ends; then close the bot and say so (True)."""
+async def _keep(shards: ShardOwnership, bot: SentinelBot) -> None:
+    """Check the hold until it ends, then close the bot."""
     while await shards.hold():  # noqa: ASYNC110 (the database has no event to wait on)
         await asyncio.sleep(HOLD_CHECK)
-    if bot.is_closed():
-        return False
     await bot.close()
-    return True

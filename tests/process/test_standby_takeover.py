@@ -6,10 +6,13 @@ is printed (`pytest -s` shows it) beside the bound it is held to.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.discordbot.gateway import STANDBY_CHECK as GATEWAY_STANDBY_CHECK
 from bot.process.assembly import STANDBY_CHECK
@@ -105,3 +108,44 @@ async def test_a_second_gateway_stands_by_and_takes_the_shards_over_after_sigkil
 def spare_session(fake: FakeDiscord, owner: GatewayConnection) -> bool:
     """The one live session is a new one: the spare's."""
     return [c is owner for c in fake.gateway.live] == [False]
+
+
+async def test_an_owner_that_loses_its_shard_locks_stops_and_the_spare_answers_alone(
+    fleet: tuple[Fleet, FakeDiscord],
+) -> None:
+    processes, fake = fleet
+    DiscordScene.build(fake)
+    await processes.start("gateway-a", "gateway", DISCORD_TOKEN=fake.token)
+    await processes.healthy("gateway-a")
+    await processes.start("gateway-b", "gateway", DISCORD_TOKEN=fake.token)
+    await until(lambda: "standing by" in processes.members["gateway-b"].log.read_text(), "spare")
+    [owner] = fake.gateway.live
+
+    await end_lock_holders(processes)  # the owner's database connection ends; it is alive
+    await until(lambda: spare_session(fake, owner), "the spare's session", 60)
+    code = await asyncio.wait_for(processes.members["gateway-a"].process.wait(), 30)
+    answer = await fake.run_command("package", {"slug": "django-flatblocks"})
+
+    log = processes.members["gateway-a"].log.read_text()
+    assert code == 1, log
+    assert "error: Lost gateway shard(s) 0 of 1 with the database connection" in log
+    assert "Traceback" not in log
+    assert answer.errors == []
+    assert fake.violations == []
+
+
+async def end_lock_holders(processes: Fleet) -> None:
+    """Terminate the database sessions holding advisory locks, as a failover or a network cut
+    would."""
+    engine = create_async_engine(processes.environment["DATABASE_URL"])
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            )
+    finally:
+        await engine.dispose()
