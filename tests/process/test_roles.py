@@ -66,8 +66,8 @@ async def test_monitor_and_delivery_post_alerts_without_a_gateway_and_serve_metr
         djp_api.update_package(265, pypi_version="9.0.0")
         [alert] = await fake.wait_for_messages(discord_scene.alerts.id, 1)
         await until_healthy(port)
-        posted = 'djp_sentinel_alerts_total{outcome="posted"} 1.0'  # counted after the post
-        metrics = await until_metrics(port, posted)
+        # The post reaches Discord a moment before the worker settles and counts it.
+        metrics = await until_metric(port, 'djp_sentinel_alerts_total{outcome="posted"}')
     finally:
         process.send_signal(signal.SIGTERM)
         await database.dispose()
@@ -163,8 +163,8 @@ async def first_answer(port: int, path: str) -> httpx.Response:
                 await asyncio.sleep(0.1)
 
 
-async def until_metrics(port: int, series: str) -> str:
-    """The process's `/metrics` once they show `series`."""
+async def until_metric(port: int, series: str) -> str:
+    """Scrape `/metrics` on `port` until it shows `series`; the whole page."""
     async with httpx.AsyncClient() as http, asyncio.timeout(PROBE_TIMEOUT):
         while True:
             metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
