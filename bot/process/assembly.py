@@ -71,13 +71,12 @@ class ProcessLoops:
         *,
         bot: Sender | None = None,
         liveness: Liveness | None = None,
-        leadership: Leadership | None = None,
         delivery_interval: float = DELIVERY_INTERVAL,
     ) -> None:
         self.runtime = runtime
         self.roles = roles
         self.liveness = liveness or Liveness()
-        self.leadership = leadership or Leadership(runtime.database)
+        self.leadership = Leadership(runtime.database)
         self.worker = delivery_worker(runtime, bot, http)
         self.registration = delivery_registration(runtime, delivery_interval)
         self._loops: list[RoleLoop] = []
