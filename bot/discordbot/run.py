@@ -32,7 +32,7 @@ from bot.discordbot.bot import SentinelBot
 from bot.discordbot.gateway import discover_gateway, ownership, serve_gateway
 from bot.discordbot.rate_limits import count_rate_limits
 from bot.errors import SentinelError
-from bot.process.headless import serve_headless
+from bot.process.headless import run_headless
 from bot.process.liveness import Liveness
 from bot.process.metrics_server import serving_metrics
 from bot.process.roles import ALL_ROLES, Role, describe, needs_discord
@@ -175,24 +175,15 @@ async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int
     gateway process connects to the gateway, once it owns its shards (`serve_gateway`). With
     `DEV_GUILD_ID`, a gateway process syncs the commands to that guild once, before that.
     """
+    if not needs_discord(roles):
+        await run_headless(settings, roles)
+        return 0
     liveness = Liveness()
-    serve = serve_with_discord if needs_discord(roles) else serve_without_discord
     with sole_process(settings.database_url):
         async with serving_metrics(liveness, settings.metrics_host, settings.metrics_port):
             log.info("running as %s", describe(roles))
-            await serve(settings, roles, liveness)
+            await serve_with_discord(settings, roles, liveness)
     return 0
-
-
-async def serve_without_discord(
-    settings: Settings, roles: frozenset[Role], liveness: Liveness
-) -> None:
-    """The monitor alone: its loops on a runtime of their own, no bot, no token."""
-    async with AsyncExitStack() as stack:
-        with liveness.waiting_for("the database"):
-            runtime = await stack.enter_async_context(open_runtime(settings))
-        http = await stack.enter_async_context(webhook_http_client(WEBHOOK_TIMEOUT))
-        await serve_headless(runtime, http, roles=roles, liveness=liveness)
 
 
 async def serve_with_discord(

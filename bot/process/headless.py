@@ -8,14 +8,19 @@ wait for a bot to run. A monitor-only `run` needs nothing from Discord at all.
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 
 import httpx
 
-from bot.app.runtime import Runtime
+from bot.app.runtime import Runtime, open_runtime
+from bot.config import Settings
+from bot.delivery.webhook import webhook_http_client
 from bot.process.assembly import ProcessLoops
 from bot.process.liveness import Liveness
-from bot.process.roles import Role
+from bot.process.metrics_server import serving_metrics
+from bot.process.roles import Role, describe
 from bot.process.stopping import stop_signal
+from storage.coordination import sole_process
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +50,21 @@ async def serve_headless(
             log.info("stop signal received: stopping")
         finally:
             await loops.stop()
+
+
+async def run_headless(settings: Settings, roles: frozenset[Role] = HEADLESS_ROLES) -> None:
+    """A process without Discord, from start to stop: the SQLite process lock, `/healthz` and
+    `/metrics` from the start (waiting for the database while it opens), then `serve_headless`.
+    """
+    liveness = Liveness()
+    with sole_process(settings.database_url):
+        async with (
+            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
+            AsyncExitStack() as stack,
+        ):
+            log.info("running as %s", describe(roles))
+            with liveness.waiting_for("the database"):
+                runtime = await stack.enter_async_context(open_runtime(settings))
+            http = webhook_http_client(settings.http_timeout_seconds)
+            await stack.enter_async_context(http)
+            await serve_headless(runtime, http, roles=roles, liveness=liveness)
