@@ -70,6 +70,7 @@ async def postgres_fleet(
             "DATABASE_URL": url,
             "DISCORD_API_BASE": fake.api_base,
             "DJP_API_URL": djp_api.base_url,
+            "OSV_API_URL": "",  # no advisory source: nothing here reaches the internet
             "LOG_LEVEL": "INFO",
             **settings,
         }
