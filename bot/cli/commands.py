@@ -29,10 +29,12 @@ from bot.cli.terminal import (
     print_grid_table,
     print_stale,
     print_webhook_watches,
+    shown,
 )
 from bot.config import Settings
 from bot.core.events import AlertPreferences, UnknownEvent, parse_events
 from bot.core.health import Health
+from bot.core.printable import printable
 from bot.core.records import PackageRecord
 from bot.delivery.webhook import webhook_http_client
 from bot.errors import NotFound, SentinelError
@@ -152,7 +154,7 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         f"{len(report.changes)} changes, {len(report.failures)} skipped."
     )
     for target, error in report.failures.items():
-        console.print(f"[yellow]skipped {escape(target)}: {escape(error)}[/yellow]")
+        console.print(f"[yellow]skipped {shown(target)}: {shown(error)}[/yellow]")
     return EXIT_OK if "catalog" not in report.failures else EXIT_FAILURE
 
 
@@ -183,7 +185,7 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
             f"({once.unwatched} change{plural} of packages nobody watches not shown: --all)"
         )
     for target, error in cycle.failures.items():
-        console.print(f"[yellow]failed {escape(target)}: {escape(error)}[/yellow]")
+        console.print(f"[yellow]failed {shown(target)}: {shown(error)}[/yellow]")
     if once.refreshed.stale_reports:
         plural = "s" if once.refreshed.stale_reports != 1 else ""
         console.print(f"Queued {once.refreshed.stale_reports} weekly stale report{plural}.")
@@ -382,7 +384,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(handler(args, settings))
     except SentinelError as exc:
-        print(f"error: {redact(exc.user_message, secrets)}", file=sys.stderr)
+        print(f"error: {printable(redact(exc.user_message, secrets))}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

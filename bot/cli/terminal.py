@@ -1,4 +1,8 @@
-"""Terminal rendering of cards, change lists and stale reports (rich)."""
+"""Terminal rendering of cards, change lists and stale reports (rich).
+
+Every string that came from upstream goes through `printable` (no control sequences reach
+the operator's terminal) and, where rich reads markup, `escape`: `shown` does both.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from rich.text import Text
 from bot.app.grid_table import GridTable
 from bot.core.events import Change
 from bot.core.health import Health
+from bot.core.printable import printable
 from bot.core.records import PackageRecord
 from bot.messages.cards import Card
 
@@ -43,22 +48,27 @@ HEALTH_STYLES = {
 }
 
 
+def shown(text: str) -> str:
+    """Upstream text as rich markup that prints it literally, without control sequences."""
+    return escape(printable(text))
+
+
 def card_panel(card: Card) -> Panel:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
     for field in card.fields:
-        facts.add_row(escape(field.name), escape(field.value))
+        facts.add_row(shown(field.name), shown(field.value))
     links = Table.grid(padding=(0, 2))
     links.add_column(style="bold", no_wrap=True)
     links.add_column(style="cyan", overflow="fold")  # folded, never cut: a link stays whole
     for link in card.links:
-        links.add_row(escape(link.label), escape(link.url))
-    body = Group(Text(card.description), Text(), facts, Text(), links)
+        links.add_row(shown(link.label), shown(link.url))
+    body = Group(Text(printable(card.description)), Text(), facts, Text(), links)
     return Panel(
         body,
-        title=Text(card.title, style="bold"),
-        subtitle=Text(card.footer, style="dim"),
+        title=Text(printable(card.title), style="bold"),
+        subtitle=Text(printable(card.footer), style="dim"),
         border_style=HEALTH_STYLES.get(card.health, "white"),
         expand=False,
     )
@@ -73,7 +83,7 @@ def print_changes(console: Console, changes: Sequence[Change]) -> None:
         console.print("No changes.")
         return
     for change in changes:
-        console.print(f"[bold]{change.event}[/bold]  {escape(change.summary)}")
+        console.print(f"[bold]{change.event}[/bold]  {shown(change.summary)}")
 
 
 def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) -> None:
@@ -86,14 +96,14 @@ def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) 
     table.add_column("Reasons")
     for record, health in rows:  # the last commit the reasons speak of, not raw last_updated
         last = f"{health.last_commit:%Y-%m-%d}" if health.last_commit else "unknown"
-        table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
+        table.add_row(shown(record.slug), last, "\n".join(map(shown, health.reasons)))
     console.print(table)
 
 
 def print_grid_table(console: Console, table: GridTable) -> None:
     """A grid's ranked members: stars, latest version, last commit and health."""
     order = "most stars first" if table.sort == "stars" else "latest commit first"
-    grid = Table(title=f"{escape(table.title)} ({escape(table.slug)}), {order}")
+    grid = Table(title=f"{shown(table.title)} ({shown(table.slug)}), {order}")
     grid.add_column("#", justify="right")
     grid.add_column("Package", style="bold")
     grid.add_column("Stars", justify="right")
@@ -107,9 +117,9 @@ def print_grid_table(console: Console, table: GridTable) -> None:
         state = row.health.state
         grid.add_row(
             str(row.rank),
-            escape(row.slug),
+            shown(row.slug),
             "unknown" if row.stars is None else f"{row.stars:,}",
-            escape(row.version or "not on PyPI"),
+            shown(row.version or "not on PyPI"),
             commit,
             Text(state, style=HEALTH_STYLES[state]),
         )
@@ -134,7 +144,7 @@ def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> 
         table.add_row(
             str(watch.webhook_id),
             where,
-            escape(f"{watch.kind} {watch.slug}"),
+            shown(f"{watch.kind} {watch.slug}"),
             ", ".join(watch.events),
             RELEASE_LEVELS[watch.min_release_level]
             + ("" if watch.include_prereleases else ", no pre-releases"),
