@@ -15,7 +15,13 @@ from typing import Any
 import httpx
 
 from bot import metrics
-from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
+from bot.delivery.senders import (
+    DeliveryFailed,
+    Destination,
+    DestinationGone,
+    Message,
+    MessageRejected,
+)
 from bot.errors import SentinelError
 
 WEBHOOK_URL = re.compile(
@@ -138,6 +144,8 @@ def _answer(hook: int, response: httpx.Response) -> dict[str, Any]:
             f"Discord refused webhook {hook} ({detail}) — "
             "check the channel's permissions, then subscribe again."
         )
+    if status == httpx.codes.BAD_REQUEST:
+        raise MessageRejected(f"Discord refused the message for webhook {hook} ({detail}).")
     if not response.is_success:
         raise DeliveryFailed(f"Discord answered {detail} for webhook {hook}.")
     try:

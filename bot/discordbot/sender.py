@@ -11,6 +11,7 @@ from bot.delivery.senders import (
     Destination,
     DestinationGone,
     Message,
+    MessageRejected,
     RoutingSender,
 )
 from bot.delivery.webhook import WebhookSender
@@ -26,7 +27,8 @@ class DiscordSender:
 
     discord.py handles 429s and waits out per-route buckets from the rate-limit headers; 403
     and 404 mean the channel is out of reach (`DestinationGone`, worded for `/watch list`);
-    5xx and network errors may pass (`DeliveryFailed`). A message's `nonce` is sent with
+    5xx and network errors may pass (`DeliveryFailed`); a 400 is the message's own fault
+    (`MessageRejected`). A message's `nonce` is sent with
     `enforce_nonce`: Discord then answers a repeat of it with the message it already created.
     """
 
@@ -53,6 +55,10 @@ class DiscordSender:
             raise DestinationGone(f"Channel deleted or hidden from the bot: {channel}.") from exc
         except (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryFailed(f"Could not post to {channel}: {exc}") from exc
+        except discord.HTTPException as exc:
+            if exc.status != 400:
+                raise
+            raise MessageRejected(f"Discord refused the message for {channel}: {exc}") from exc
         return int(posted["id"])
 
 

@@ -25,6 +25,7 @@ from bot.messages.limits import (
     Message,
     check_message,
     escape_text,
+    link_url,
     pack_embeds,
     truncate,
 )
@@ -183,8 +184,8 @@ def release_buttons(alert: OutboxAlert, links: SiteLinks, *, named: bool) -> lis
             "label": truncate(prefix + label, BUTTON_LABEL),
             "url": url,
         }
-        for label, url in candidates
-        if url and url.startswith(("https://", "http://"))
+        for label, candidate in candidates
+        if (url := link_url(candidate))
     ]
 
 
