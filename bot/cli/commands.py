@@ -44,7 +44,7 @@ from bot.messages.chart import package_chart
 from bot.process.headless import serve_headless
 from bot.process.liveness import Liveness
 from bot.process.metrics_server import serving_metrics
-from bot.process.once import poll_once
+from bot.process.once import concerns, poll_once, watched
 from bot.process.roles import parse_roles
 from bot.refresh.names import Kind
 from bot.refresh.staleness import ChannelStaleness, stale_packages
@@ -148,11 +148,24 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime:
         with SyncProgress(console) as progress:
             report = await runtime.monitor.sync_catalog(progress.update)
+        package_ids, grid_ids = await watched(runtime)
     console.print(
         f"Synced {report.packages_fetched} packages, {report.grids_fetched} grids and "
         f"{report.categories_fetched} categories in {report.requests} requests; "
         f"{len(report.changes)} changes, {len(report.failures)} skipped."
     )
+    concerning = [c for c in report.changes if concerns(c, package_ids, grid_ids)]
+    if concerning:
+        print_changes(console, concerning)
+    if unwatched := len(report.changes) - len(concerning):
+        plural = "s" if unwatched != 1 else ""
+        console.print(f"({unwatched} change{plural} of packages nobody watches not shown)")
+    if report.alerts_enqueued:
+        plural = "s" if report.alerts_enqueued != 1 else ""
+        console.print(
+            f"Queued {report.alerts_enqueued} alert{plural}: "
+            "the bot or `poll --once` delivers them."
+        )
     for target, error in report.failures.items():
         console.print(f"[yellow]skipped {shown(target)}: {shown(error)}[/yellow]")
     return EXIT_OK if "catalog" not in report.failures else EXIT_FAILURE
@@ -178,7 +191,10 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     console = _console()
     _note(console, empty)
     cycle = once.refreshed.cycle
-    print_changes(console, once.changes)
+    if once.changes or not once.delivered.sent:
+        print_changes(console, once.changes)
+    else:  # what is delivered was found earlier (by `sync`, or a cycle that could not deliver)
+        console.print("No new changes; delivering what an earlier sync or cycle found.")
     if once.unwatched:
         plural = "s" if once.unwatched != 1 else ""
         console.print(

@@ -3,12 +3,17 @@ line, free of control sequences, and the catalog that was served."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from storage import packages, subscriptions
+from storage.models import TargetKind
+from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
+from tests.plugins.database import migrated
 
 #: Terminal title, clear screen, an OSC 8 link, an OSC 52 clipboard write, a bidi override.
 HOSTILE = (
@@ -120,3 +125,50 @@ async def test_an_uppercase_slug_works_before_any_sync(
 
     assert result.code == 0, result.err
     assert "django-flatblocks" in result.out
+
+
+async def test_sync_shows_the_changes_it_found_and_poll_does_not_deny_them(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    djp_api: FakeDjangoPackages,
+    discord_scene: DiscordScene,
+) -> None:
+    hook = discord_scene.fake.create_webhook(discord_scene.alerts.id)
+    await djp_sentinel(cli_env, tmp_path, "sync")
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.subscribe(
+            session,
+            guild_id=discord_scene.guild.id,
+            channel_id=discord_scene.alerts.id,
+            target_kind=TargetKind.PACKAGE,
+            target_id=265,
+            created_by=discord_scene.manager.id,
+            webhook_url=hook.url,
+        )
+    djp_api.update_package(265, pypi_version="1.1.0")
+
+    synced = await djp_sentinel(cli_env, tmp_path, "sync")
+    polled = await djp_sentinel(cli_env, tmp_path, "poll", "--once")
+
+    assert synced.code == 0, synced.err
+    assert "release" in synced.out
+    assert "1.1.0" in synced.out
+    assert "Queued 1 alert" in synced.out
+    assert polled.code == 0, polled.err
+    assert "Delivered 1 alert" in polled.out
+    assert "No changes." not in polled.out
+    assert len(discord_scene.fake.messages(discord_scene.alerts.id)) == 1
+
+
+async def test_a_removed_package_is_never_its_own_suggestion(
+    cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
+) -> None:
+    await djp_sentinel(cli_env, tmp_path, "sync")
+    djp_api.remove_package(265)
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await packages.mark_removed(session, 265, now=datetime.now(UTC))
+
+    result = await djp_sentinel(cli_env, tmp_path, "package", "django-flatblocks")
+
+    assert result.code == 1
+    assert result.err.strip() == "error: No package “django-flatblocks” on Django Packages."
