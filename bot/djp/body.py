@@ -21,6 +21,8 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 #: What the client accepts, so what `read_body` must be able to decode.
 ACCEPT_ENCODING = "gzip, deflate"
 
+#: Inflated at most this much at a time, so the body grows by small steps up to the cap.
+_SLICE = 256 * 1024
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
@@ -28,7 +30,7 @@ class MalformedBody(Exception):
     """The body is not JSON we can read: too large, badly encoded or not JSON."""
 
 
-async def read_body(response: httpx.Response, limit: int = MAX_BODY_BYTES) -> bytes:
+async def read_body(response: httpx.Response, limit: int = MAX_BODY_BYTES) -> bytes | bytearray:
     """The body of a streamed `response`, decoded, stopping as soon as it passes `limit`."""
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in (*_WBITS, "identity", ""):
@@ -51,16 +53,16 @@ async def read_body(response: httpx.Response, limit: int = MAX_BODY_BYTES) -> by
                 pending = b""
             else:
                 try:
-                    body += inflate.decompress(pending, limit + 1 - len(body))
+                    body += inflate.decompress(pending, min(_SLICE, limit + 1 - len(body)))
                 except zlib.error as exc:
                     raise MalformedBody(f"a body that does not inflate ({exc})") from exc
                 pending = inflate.unconsumed_tail
             if len(body) > limit:
                 raise MalformedBody(f"a body over {limit // (1024 * 1024)} MiB")
-    return bytes(body)
+    return body  # not copied into `bytes`: both JSON readers take a bytearray
 
 
-def decode_json(content: bytes) -> Any:
+def decode_json(content: bytes | bytearray) -> Any:
     """orjson (a catalog page decodes several times faster), or the standard library for what
     orjson refuses and JSON allows (a lone surrogate escape, a UTF-16 body): one odd record
     must fail its own validation, not spoil its page. (orjson reads an integer beyond 64 bits

@@ -221,7 +221,7 @@ class DjangoPackagesClient:
                 if not window:
                     break
                 envelope = await window.popleft()
-                total = max(total, self._listed(path, envelope.count))
+                total = max(total, min(envelope.count, MAX_LISTED))
                 received += len(envelope.results)
                 yield envelope
                 if not envelope.results:  # past the end: `count` promised more than there is
