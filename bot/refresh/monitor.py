@@ -428,6 +428,7 @@ class Monitor:
             if package_id not in stored or stored[package_id].removed_at is not None:
                 return
             await packages.mark_removed(session, package_id, now=now)
+            self.names.package_removed(stored[package_id].record.slug)
             change = removed_change(stored[package_id].record)
             report.changes.append(change)
             audience = await subscriptions.subscriptions_for_packages(session, [package_id])
