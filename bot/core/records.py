@@ -306,7 +306,7 @@ def _parse(model: type[R], kind: str, data: Any) -> R:
         record_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(record_id, int):  # upstream text: it ends up in log lines
             record_id = printable(repr(record_id))[:40]
-        raise InvalidRecord(kind, record_id, field, error["msg"]) from None
+        raise InvalidRecord(kind, record_id, printable(field), printable(error["msg"])) from None
 
 
 def parse_package(data: Any) -> PackageRecord:
