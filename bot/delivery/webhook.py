@@ -94,6 +94,9 @@ class WebhookSender:
                 raise DeliveryFailed(f"Discord rate-limits webhook {hook} for {wait:.0f} s.")
             await self.sleep(wait)
             response = await self._post(hook, url, message)
+        if response.status_code == httpx.codes.BAD_REQUEST:
+            detail = f"400 {_discord_message(response)}".strip()
+            raise MessageRejected(f"Discord refused the message for webhook {hook} ({detail}).")
         return int(_answer(hook, response)["id"])
 
     async def _post(self, hook: int, url: str, message: Message) -> httpx.Response:
@@ -144,8 +147,6 @@ def _answer(hook: int, response: httpx.Response) -> dict[str, Any]:
             f"Discord refused webhook {hook} ({detail}) — "
             "check the channel's permissions, then subscribe again."
         )
-    if status == httpx.codes.BAD_REQUEST:
-        raise MessageRejected(f"Discord refused the message for webhook {hook} ({detail}).")
     if not response.is_success:
         raise DeliveryFailed(f"Discord answered {detail} for webhook {hook}.")
     try:
