@@ -72,7 +72,7 @@ class CatalogPage:
 
     payloads: list[PackagePayload]
     invalid: list[InvalidRecord]
-    total: int
+    total: int  # the count the server claims, within `MAX_LISTED`
 
 
 class DjangoPackagesClient:
@@ -183,7 +183,7 @@ class DjangoPackagesClient:
             payloads, invalid = _partition(PackagePayload.of, envelope.results)
             fresh = [payload for payload in payloads if payload.id not in seen]
             seen.update(payload.id for payload in fresh)
-            yield CatalogPage(fresh, invalid, envelope.count)
+            yield CatalogPage(fresh, invalid, min(envelope.count, MAX_LISTED))
 
     async def _collect(self, path: str, parse: Callable[[Any], Listed]) -> list[Listed]:
         """Every valid record of a small list endpoint, newest first, each id once."""
@@ -209,7 +209,7 @@ class DjangoPackagesClient:
             raise ValueError("page_size must be at least 1")
         first = await self._page(path, page_size, 0)
         yield first
-        step, total = len(first.results), self._listed(path, first.count)
+        step, total = len(first.results), self._clamped(path, first.count)
         received = step
         window: deque[asyncio.Task[_Envelope]] = deque()
         offset = step
@@ -240,7 +240,8 @@ class DjangoPackagesClient:
             )
 
     @staticmethod
-    def _listed(path: str, count: int) -> int:
+    def _clamped(path: str, count: int) -> int:
+        """`count` within `MAX_LISTED`, warning when a server claims more."""
         if count > MAX_LISTED:
             log.warning(
                 "Django Packages claims %d records at %s; reading at most %d.",
