@@ -317,7 +317,8 @@ class DeliveryWorker:
         settler: Settler,
     ) -> None:
         """A message Discord refused: its alerts one by one if it packed several (each alone,
-        without the link buttons), failing for good only what Discord still refuses."""
+        without the link buttons), failing for good only what Discord still refuses. The
+        message's role ping goes with the first one posted only: a role is pinged once."""
         embeds = post.message.get("embeds") or []
         if len(post.alerts) > 1 and len(embeds) == len(post.alerts) and not post.summary:
             log.warning(
@@ -326,6 +327,7 @@ class DeliveryWorker:
                 rejected,
             )
             message = {k: v for k, v in post.message.items() if k != "components"}
+            quiet = {k: v for k, v in message.items() if k not in ("content", "allowed_mentions")}
             for embed, alert in zip(embeds, post.alerts, strict=True):
                 single = Post({**message, "embeds": [embed]}, [alert])
                 try:
@@ -336,6 +338,7 @@ class DeliveryWorker:
                     await self._retry([alert], [], str(exc), report)
                 else:
                     await settler.posted(single, message_id, at_once=True)
+                    message = quiet
             return
         await self._fail(post.alerts, str(rejected), report)
 

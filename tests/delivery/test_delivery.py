@@ -514,13 +514,17 @@ async def test_a_message_discord_refuses_is_sent_alert_by_alert_and_only_the_bad
     database: Database, discord_scene: DiscordScene, hook: FakeWebhook, http, clock
 ) -> None:
     fake = discord_scene.fake
-    sub = await subscribe(database, discord_scene, webhook_url=hook.url)
+    role = discord_scene.guild.add_role("Releases", mentionable=True)
+    sub = await subscribe(database, discord_scene, webhook_url=hook.url, role_id=role.id)
     await enqueue(database, discord_scene, sub, 3)
     fake.fail_next(HOOK_ROUTE, 400, times=2)  # the packed message, then the first alert alone
 
     report = await worker_for(database, http, clock).run_once()
 
-    assert [len(m.embeds) for m in fake.messages(discord_scene.alerts.id)] == [1, 1]
+    first, second = fake.messages(discord_scene.alerts.id)
+    assert [len(m.embeds) for m in (first, second)] == [1, 1]
+    assert first.mentions.roles == frozenset({role.id})  # the role is pinged once
+    assert second.mentions.nobody
     assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
     statuses = [(a.status, a.attempts) for a in await alerts_in(database)]
     assert statuses[0][0] == AlertStatus.FAILED
