@@ -23,7 +23,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from bot import __version__, metrics
+from bot import __version__
 from bot.config import DEFAULT_DJP_API_URL, Settings
 from bot.core.printable import printable
 from bot.core.records import (
@@ -80,7 +80,9 @@ class DjangoPackagesClient:
 
     Use `from_settings()` for a client that owns its HTTP connection pool, or pass an
     `httpx.AsyncClient` you manage yourself. `sleep` and `random` are injectable so tests can
-    see the backoff waits without waiting.
+    see the backoff waits without waiting. `metrics=False` leaves requests out of the
+    Prometheus series (a one-shot command, which serves none, then never imports
+    prometheus-client).
     """
 
     def __init__(
@@ -93,8 +95,10 @@ class DjangoPackagesClient:
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         owns_http: bool = False,
+        metrics: bool = True,
     ) -> None:
         self._http = http
+        self._count = _count_request if metrics else _uncounted
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._limit = asyncio.Semaphore(concurrency)
         self._retry = retry
@@ -112,6 +116,7 @@ class DjangoPackagesClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
+        metrics: bool = True,
     ) -> Self:
         """A client with its own HTTP pool (closed by `aclose()`), configured from settings."""
         http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
@@ -123,6 +128,7 @@ class DjangoPackagesClient:
             sleep=sleep,
             random=random,
             owns_http=True,
+            metrics=metrics,
         )
 
     async def aclose(self) -> None:
@@ -333,15 +339,15 @@ class DjangoPackagesClient:
                     async with self._http.stream(
                         "GET", target, headers=HEADERS, follow_redirects=False
                     ) as response:
-                        _count_request(response.status_code)
+                        self._count(response.status_code)
                         if not response.is_redirect:
                             return await _json_body(response)
                         target = self._redirect(target, response)
                 except httpx.TimeoutException as exc:
-                    _count_request(None)
+                    self._count(None)
                     raise _TransientError("timed out") from exc
                 except httpx.TransportError as exc:
-                    _count_request(None)
+                    self._count(None)
                     reason = str(exc) or type(exc).__name__
                     raise _TransientError(f"network error: {reason}") from exc
         raise ApiUnavailable(
@@ -361,10 +367,16 @@ class DjangoPackagesClient:
 
 def _count_request(status: int | None) -> None:
     """One request in the metrics, by status (`error`: no response); 4xx/5xx are failures."""
+    from bot import metrics  # prometheus-client: loaded by a client that counts, when it counts
+
     label = "error" if status is None else str(status)
     metrics.API_REQUESTS.labels(label).inc()
     if status is None or status >= 400:
         metrics.API_FAILURES.labels(label).inc()
+
+
+def _uncounted(status: int | None) -> None:
+    """A request left out of the metrics."""
 
 
 @dataclass(frozen=True)
