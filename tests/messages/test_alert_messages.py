@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.core.events import REGISTRY, Event
-from bot.messages.alerts import SiteLinks, alert_embed, build_messages
+from bot.messages.alerts import SiteLinks, alert_embed, build_messages, live_url
 from bot.messages.limits import check_message, embed_size
 from storage.models import Alert
 
@@ -240,3 +240,19 @@ def test_a_stale_report_never_pings_the_role() -> None:
     assert alone["allowed_mentions"] == {"parse": []}
     assert "content" not in first  # ten reports
     assert second["content"] == "<@&777>"  # the release after them
+
+
+@pytest.mark.parametrize(
+    ("url", "live"),
+    [
+        ("https://github.com/advisories/GHSA-pghf-347x-c2gj", True),
+        ("https://nvd.nist.gov/vuln/detail/CVE-2021-30459", True),
+        ("https://evil.example/x)[click](https://phish.example", False),
+        ("https://docs .example/", False),
+        ("javascript:alert(1)", False),
+    ],
+)
+def test_an_upstream_url_is_listed_live_only_when_it_can_be_nothing_but_a_link(
+    url: str, live: bool
+) -> None:
+    assert (live_url(url) == url) is live
