@@ -29,9 +29,12 @@ from bot.core.pypi import PypiProject, parse_project
 from bot.core.pypi_names import normalise_project_name, pypi_project_name
 from bot.errors import InvalidRecord, SentinelError
 from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, Gone, PypiClient
-from bot.refresh.monitor import DUE_SLACK, MonitorSettings, alerts_for, retry_delay
+from bot.refresh.apply import announce
+from bot.refresh.audience import Followed
+from bot.refresh.monitor import MonitorSettings
 from bot.refresh.pypi_compare import compare
-from storage import outbox, packages, subscriptions
+from bot.refresh.schedule import DUE_SLACK, retry_delay
+from storage import packages
 from storage import pypi as stored_pypi
 from storage.database import Database
 from storage.pypi import Checked, PypiTarget
@@ -242,12 +245,7 @@ class SourcesPass:
             await stored_pypi.save_checks(session, checks)
             await stored_pypi.mark_announced(session, announcing, source="pypi", now=now)
             if changes:
-                audience = await subscriptions.subscriptions_for_packages(
-                    session, {change.package_id for change in changes}
-                )
-                report.alerts_enqueued += await outbox.enqueue(
-                    session, alerts_for(changes, audience, by="package"), now=now
-                )
+                report.alerts_enqueued += await announce(session, changes, Followed.PACKAGE, now)
         report.projects_read += len(fresh)
         report.changes += changes
 

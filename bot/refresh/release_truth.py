@@ -9,24 +9,24 @@ left as they are.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.events import Change, Event
+from bot.core.events import Event
+from bot.refresh.compare import Comparison
 from bot.refresh.pypi_compare import explain_rollbacks
 from storage import packages
 from storage import pypi as stored_pypi
 
 
-async def reconcile(
-    session: AsyncSession, changes: Sequence[list[Change]], *, now: datetime
-) -> list[list[Change]]:
-    """Each package's changes (one list per package, in order) with its releases checked."""
+async def reconcile(session: AsyncSession, comparison: Comparison, *, now: datetime) -> Comparison:
+    """The comparison with each package's release changes checked against PyPI."""
+    changes = [seen.changes for seen in comparison.observations]
     released = {c.package_id for listed in changes for c in listed if c.event == Event.RELEASE}
     if not released:
-        return list(changes)
+        return comparison
     stored = await stored_pypi.stored_projects(session, released)
     projects = {pid: s.project for pid, s in stored.items() if s.project is not None}
     titles = await packages.package_titles(session, projects)
@@ -40,4 +40,8 @@ async def reconcile(
         if change.event == Event.RELEASE and change.data.get("kind") == "new"
     }
     await stored_pypi.mark_announced(session, announced, source="djp", now=now)
-    return checked
+    observations = [
+        replace(seen, changes=listed)
+        for seen, listed in zip(comparison.observations, checked, strict=True)
+    ]
+    return replace(comparison, observations=observations)
