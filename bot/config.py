@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -27,9 +28,11 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, description="the bot token; `run` and `sync-commands` need it"
     )
+    #: Left out of `repr` (it may hold a password); `secrets` hands its password to the logs.
     database_url: str = Field(
         default_factory=default_database_url,
         description="any SQLAlchemy async URL, e.g. postgresql+asyncpg://…",
+        repr=False,
     )
     djp_api_url: str = Field(
         default=DEFAULT_DJP_API_URL, description="base of the Django Packages API"
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(
         default="INFO", description="DEBUG adds our debug lines and every HTTP request"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, for log collectors"
     )
     shard_count: int | None = Field(
         default=None, ge=1, description="gateway shards in all (default: Discord's advice)"
@@ -109,6 +115,22 @@ class Settings(BaseSettings):
     @cached_property
     def token(self) -> str | None:
         return self.discord_token.get_secret_value() if self.discord_token else None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no log line may show: the bot token and the database password (as written in
+        DATABASE_URL and percent-decoded)."""
+        password = database_password(self.database_url)
+        candidates = (self.token, password, unquote(password))
+        return tuple(dict.fromkeys(secret for secret in candidates if secret))
+
+
+def database_password(url: str) -> str:
+    """The password in a database URL: what follows the first `:` of the part between `://`
+    and the last `@` ("" without one). Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+    _scheme, separator, rest = url.partition("://")
+    userinfo, _at, _host = rest.rpartition("@")
+    return userinfo.partition(":")[2] if separator else ""
 
 
 def settings_problem(error: ValidationError) -> str:

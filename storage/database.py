@@ -7,7 +7,6 @@ surfaces as one `DatabaseError` whose message never shows the password.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,12 +35,21 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: them back (about twice the disk calls, and a tenth of a cycle's CPU in the kernel).
 SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000", "cache_size=-16384")
 
-_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):[^/\s]*@")
 
-
-def mask_password(text: str) -> str:
-    """`text` with the password of any URL in it replaced by `***`."""
-    return _PASSWORD.sub(r"\1:***@", text)
+def hide_password(url: str) -> str:
+    """`url` with its password shown as `***`, found by parsing the URL as SQLAlchemy does (a
+    password may hold `/`, `:` or spaces). A URL SQLAlchemy cannot parse, or with more than one
+    `@` (an unescaped one in the password), shows `***` for all between `://` and its last `@`."""
+    if "@" not in url:
+        return url  # no credentials
+    if url.count("@") == 1:
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            pass
+    scheme, separator, rest = url.partition("://")
+    _userinfo, _at, host = rest.rpartition("@")
+    return f"{scheme}{separator}***@{host}"
 
 
 class Database:
@@ -156,4 +164,4 @@ def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _unusable(url: str, exc: BaseException) -> DatabaseError:
     reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return DatabaseError(mask_password(f"Cannot use DATABASE_URL '{url}': {reason}"))
+    return DatabaseError(f"Cannot use DATABASE_URL '{hide_password(url)}': {reason}")

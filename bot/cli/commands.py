@@ -376,8 +376,8 @@ HANDLERS: dict[str, Handler] = {
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """Run the parsed command; a `SentinelError` is one line on stderr and exit 1."""
-    secrets = [settings.token] if settings.token else []
-    configure_logging(settings.log_level, secrets=secrets)
+    secrets = settings.secrets
+    configure_logging(settings.log_level, secrets=secrets, log_format=settings.log_format)
     handler = HANDLERS[args.command or "run"]
     try:
         return asyncio.run(handler(args, settings))

@@ -79,17 +79,41 @@ async def test_a_mistyped_slug_suggests_the_closest(
     assert grid.err.strip().endswith("Did you mean: flatpages?")
 
 
+@pytest.mark.parametrize("password", ["hunter2", "hun/ter2", "hun ter2"])
+@pytest.mark.parametrize(
+    "scheme",
+    ["postgresql+asyncpg", "postgresql+nosuchdriver"],  # refused on connecting, or at once
+)
 async def test_bad_database_url_is_one_line_without_the_password(
-    cli_env: dict[str, str], tmp_path: Path
+    cli_env: dict[str, str], tmp_path: Path, password: str, scheme: str
 ) -> None:
-    env = cli_env | {"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:1/sentinel"}
+    env = cli_env | {"DATABASE_URL": f"{scheme}://bot:{password}@127.0.0.1:1/sentinel"}
 
-    result = await djp_sentinel_process(env, tmp_path, "package", "django-flatblocks")
+    result = await djp_sentinel(env, tmp_path, "package", "django-flatblocks")
 
     assert result.code == 1
     assert len(result.err.strip().splitlines()) == 1
-    assert result.err.startswith("error: Cannot use DATABASE_URL")
-    assert "hunter2" not in result.err
+    assert result.err.startswith(f"error: Cannot use DATABASE_URL '{scheme}://bot:***@127.0.0.1")
+    assert "ter2" not in result.err
+
+
+async def test_json_logs_are_one_object_a_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = cli_env | {"LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
+
+    result = await djp_sentinel(env, tmp_path, "package", "django-flatblocks")
+
+    lines = result.err.splitlines()
+    entries = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    assert result.code == 0
+    assert any(entry["logger"] == "httpx" and "GET" in entry["message"] for entry in entries)
+    assert {key for entry in entries for key in entry} <= {
+        "time",
+        "level",
+        "logger",
+        "message",
+        "traceback",
+        "stack",
+    }
 
 
 async def test_sync_then_stale_lists_the_quiet_packages(
