@@ -7,6 +7,8 @@ surfaces as one `DatabaseError` whose message never shows the password.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +35,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: `cache_size` in KiB (16 MiB, SQLite's default is 2): a refresh writes 2,000 packages a
 #: transaction, and a smaller cache spills their pages to the WAL mid-transaction and reads
 #: them back (about twice the disk calls, and a tenth of a cycle's CPU in the kernel).
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
 SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000", "cache_size=-16384")
 
 
@@ -65,7 +69,7 @@ class Database:
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite":
-                _create_parent_directory(parsed)
+                _create_private_file(parsed)
             engine = create_async_engine(
                 parsed,
                 json_serializer=_json_text,
@@ -149,10 +153,25 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _create_parent_directory(url: URL) -> None:
+def _create_private_file(url: URL) -> None:
+    """Make the SQLite file (webhook URLs in it are credentials) readable by its owner only:
+    missing directories are created 0700, a new database file 0600 before SQLite opens it
+    (SQLite gives its WAL and shared-memory files the database file's mode), and an existing
+    one, with its WAL and shared-memory files, is narrowed to 0600. Existing directories are
+    left as they are (the database may sit in a folder the operator shares)."""
     database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    for directory in reversed([p for p in path.parents if not p.exists()]):
+        directory.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
+        directory.chmod(PRIVATE_DIRECTORY)  # mkdir's mode is narrowed by the umask only
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours to narrow
+            if file.stat().st_mode & 0o077:
+                file.chmod(PRIVATE_FILE)
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
