@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
     )
     discord_gateway_url: str | None = Field(
         default=None, description="gateway URL (default: the one DISCORD_API_BASE announces)"
+    )
+    webhook_test_host: str | None = Field(
+        default=None,
+        description="tests only: a local Discord's host (127.0.0.1, or 127.0.0.1:PORT) whose "
+        "http webhook URLs are accepted besides Discord's https hosts",
     )
     dev_guild_id: int | None = Field(
         default=None, description="sync slash commands to this guild only, at start"
@@ -103,6 +109,13 @@ class Settings(BaseSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("webhook_test_host")
+    @classmethod
+    def _a_host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+(?::\d+)?", value):
+            raise ValueError("give a host name or address, and a port if one, e.g. 127.0.0.1")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -51,6 +51,9 @@ from tests.fakes.discord_rest import API_PREFIX, Fault, PostHold, RecordedReques
 from tests.fakes.discord_state import WAIT_TIMEOUT, DiscordState, FakeWebhook, Violation
 
 DEFAULT_TOKEN = "fake-bot-token"
+#: The fake listens here: its webhook URLs are http://127.0.0.1:PORT/…, which djp-sentinel
+#: accepts only with this as its WEBHOOK_TEST_HOST setting.
+WEBHOOK_TEST_HOST = "127.0.0.1"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MEMBER_OVERWRITE = 1
 

@@ -20,7 +20,7 @@ import pytest
 from storage import packages, subscriptions
 from storage.database import Database
 from storage.models import TargetKind
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_gateway import shard_of
 from tests.fakes.discord_models import FakeChannel, FakeGuild
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -68,6 +68,7 @@ async def fleet(
             "DATABASE_URL": url,
             "DISCORD_TOKEN": fake.token,
             "DISCORD_API_BASE": fake.api_base,
+            "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
             "DJP_API_URL": djp_api.base_url,
             "POLL_INTERVAL_SECONDS": str(INTERVAL),
             "SHARD_COUNT": "2",
