@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy import URL, Connection, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -35,6 +35,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: `cache_size` in KiB (16 MiB, SQLite's default is 2): a refresh writes 2,000 packages a
 #: transaction, and a smaller cache spills their pages to the WAL mid-transaction and reads
 #: them back (about twice the disk calls, and a tenth of a cycle's CPU in the kernel).
+#: The advisory lock migrations run under, one per schema (see `storage.coordination`'s own).
+_MIGRATION_LOCK = "hashtext('djp-sentinel migrations ' || current_schema())"
 PRIVATE_DIRECTORY = 0o700
 PRIVATE_FILE = 0o600
 SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000", "cache_size=-16384")
@@ -108,7 +110,11 @@ class Database:
 
     async def upgrade(self, revision: str = "head") -> list[str]:
         """Apply the Alembic migrations up to `revision` on this engine's connection; return
-        the ones applied, oldest first, as "0002 channel settings" ([] when up to date)."""
+        the ones applied, oldest first, as "0002 channel settings" ([] when up to date).
+
+        On PostgreSQL the transaction first takes an advisory lock (per schema), so processes
+        starting at once migrate one after the other: the first applies the migrations, the
+        others wait for its commit, then find the database current."""
         connection = self.engine.connect()
         try:
             await connection.start()
@@ -116,6 +122,10 @@ class Database:
             raise _unusable(self.url, exc) from None
         try:
             async with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(
+                        text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+                    )
                 return await connection.run_sync(_run_upgrade, revision)
         finally:
             await connection.close()

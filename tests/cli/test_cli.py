@@ -6,6 +6,7 @@ script runs as a real process where the exit code and stderr of a failure are th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
-from tests.plugins.database import follow, migrated
+from tests.plugins.database import TEST_DATABASE_URL, follow, migrated
+from tests.plugins.fleet import fresh_postgres_database
 
 
 async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -155,6 +157,23 @@ async def test_db_upgrade_says_what_it_applied(cli_env: dict[str, str], tmp_path
     assert lines[0] == f"Applied {len(lines) - 1} migrations to {database}:"
     assert lines[1].startswith("  0001 Initial schema")
     assert again.out.strip() == f"The database {database} is up to date: no migration to apply."
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL to run on PostgreSQL")
+async def test_processes_starting_at_once_on_an_empty_postgresql_database_migrate_it_once(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert TEST_DATABASE_URL is not None
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        env = cli_env | {"DATABASE_URL": url}
+        results = await asyncio.gather(
+            *(djp_sentinel_process(env, tmp_path, "db", "upgrade") for _ in range(4))
+        )
+
+    assert [(r.code, r.err) for r in results] == [(0, "")] * 4
+    outs = sorted(result.out.splitlines()[0] for result in results)
+    assert outs[0].startswith("Applied ")  # one process migrated; the others waited for it
+    assert all("is up to date: no migration to apply" in out for out in outs[1:])
 
 
 async def test_grid_prints_a_ranked_table(cli_env: dict[str, str], tmp_path: Path) -> None:
