@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     SmallInteger,
     String,
@@ -390,3 +391,13 @@ class DeliveryWorkerRow(Base):
     #: `host:pid:random`, unique per process start and readable by people.
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Installation(Base):
+    """This installation's one row: the key its exports are signed with (`bot.app.transfer`)."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: 32 random bytes, hex: an HMAC key, never shown.
+    export_key: Mapped[str] = mapped_column(String(64))

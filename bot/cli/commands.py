@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import sys
@@ -20,7 +21,13 @@ from bot.app.grid_table import GridTable, load_grid_table
 from bot.app.lookup import not_found
 from bot.app.runtime import Runtime, open_runtime
 from bot.app.summaries import look_up_package
-from bot.app.transfer import document_json, export_document, import_document, parse_document
+from bot.app.transfer import (
+    MAX_BYTES,
+    document_json,
+    export_backup,
+    import_document,
+    parse_document,
+)
 from bot.cli.main import EXIT_FAILURE, EXIT_OK
 from bot.cli.terminal import (
     SyncProgress,
@@ -34,7 +41,7 @@ from bot.config import Settings
 from bot.core.events import AlertPreferences, UnknownEvent, parse_events
 from bot.core.health import Health
 from bot.core.records import PackageRecord
-from bot.delivery.webhook import webhook_http_client
+from bot.delivery.webhook import resolve_webhook, webhook_http_client
 from bot.errors import NotFound, SentinelError
 from bot.logs import configure_logging, redact
 from bot.messages.cards import PackageSummary, package_card, package_links
@@ -314,7 +321,7 @@ def _grid_json(table: GridTable) -> dict[str, Any]:
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime:
-        document = await export_document(runtime.database, now=runtime.clock(), guild_id=args.guild)
+        document = await export_backup(runtime.database, now=runtime.clock(), guild_id=args.guild)
         if not document.subscriptions:
             name = database_name(runtime.database)
             print(f"note: no subscriptions in {name}.", file=sys.stderr)
@@ -323,10 +330,21 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    test_host = settings.webhook_test_host
     with args.file:
-        document = parse_document(args.file.read())  # all checked before the database is opened
-    async with open_runtime(settings) as runtime:
-        summary = await import_document(runtime.database, document, now=runtime.clock())
+        text = args.file.read(MAX_BYTES + 1)  # a larger file is refused unread
+    document = parse_document(text, test_host=test_host)  # checked before opening the database
+    async with (
+        open_runtime(settings) as runtime,
+        webhook_http_client(settings.http_timeout_seconds) as http,
+    ):
+        summary = await import_document(
+            runtime.database,
+            document,
+            now=runtime.clock(),
+            guild=args.guild,
+            resolve=functools.partial(resolve_webhook, http, test_host=test_host),
+        )
     print(summary.describe())
     return EXIT_OK
 

@@ -215,9 +215,13 @@ async def test_export_then_import_into_an_empty_database(
     (tmp_path / "backup.json").write_text(exported.out)
     empty = cli_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
 
-    imported = await djp_sentinel(empty, tmp_path, "import", "backup.json")
+    refused = await djp_sentinel(empty, tmp_path, "import", "backup.json")
+    imported = await djp_sentinel(empty, tmp_path, "import", "backup.json", "--guild", "1")
     again = await djp_sentinel(empty, tmp_path, "export", "--guild", "1")
 
+    # Another database is another installation: its file is taken one guild at a time.
+    assert refused.code == 1
+    assert "not written by this installation's `export`" in refused.err
     assert imported.code == 0, imported.err
     assert imported.out.strip() == (
         "Imported 1 subscription (1 new), the settings of 0 channels "
@@ -227,6 +231,33 @@ async def test_export_then_import_into_an_empty_database(
     assert subscription["target_kind"] == "grid"
     assert subscription["target_id"] == 48
     assert subscription["events"] == ["grid", "stale"]
+
+
+async def test_this_installations_own_backup_restores_without_guild(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        for guild in (1, 2):
+            await subscriptions.subscribe(
+                session,
+                guild_id=guild,
+                channel_id=guild * 10,
+                target_kind=TargetKind.GRID,
+                target_id=48,
+                created_by=3,
+                webhook_url=f"https://discord.com/api/webhooks/{guild}/token",
+            )
+    exported = await djp_sentinel(cli_env, tmp_path, "export")
+    (tmp_path / "backup.json").write_text(exported.out)
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.unsubscribe(
+            session, channel_id=20, target_kind=TargetKind.GRID, target_id=48
+        )
+
+    restored = await djp_sentinel(cli_env, tmp_path, "import", "backup.json")
+
+    assert restored.code == 0, restored.err
+    assert restored.out.startswith("Imported 2 subscriptions (1 new)")
 
 
 async def test_an_invalid_import_names_the_problem_and_changes_nothing(
