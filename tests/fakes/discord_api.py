@@ -226,6 +226,17 @@ class FakeDiscord:
         guild, channel = self.state.find_channel(channel_id)
         guild.channels.remove(channel)
 
+    async def delete_channel_live(self, channel_id: int) -> None:
+        """Delete the channel as a member would: gone, and CHANNEL_DELETE sent to the bot."""
+        guild, channel = self.state.find_channel(channel_id)
+        self.delete_channel(channel_id)
+        await self.gateway.dispatch("CHANNEL_DELETE", channel.payload(), guild_id=guild.id)
+
+    async def remove_bot(self, guild: FakeGuild) -> None:
+        """The bot is kicked from (or leaves) `guild`: GUILD_DELETE without `unavailable`."""
+        self.state.guilds.remove(guild)
+        await self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild_id=guild.id)
+
     def fail_next(self, route_substring: str, status: int = 500, times: int = 1) -> None:
         """Answer `status` to the next `times` requests whose "METHOD /path" has the substring."""
         self.rest.faults.append(Fault(route_substring, status, times))
