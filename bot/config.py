@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = Field(
         default=None, description="the shards this process holds, e.g. 0,1"
     )
+    retention_days: int = Field(
+        default=90, ge=1, description="days settled alerts and poll-cycle figures are kept"
+    )
+    history_retention_days: int = Field(
+        default=730,
+        ge=60,
+        description="days of package history kept (each package's newest row, and its "
+        "versions' newest rows, are always kept)",
+    )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="serve /healthz and /metrics on this port"
     )

@@ -12,6 +12,8 @@ fetches only what fell due, so the API sees no more requests than with one monit
 
 from __future__ import annotations
 
+from functools import partial
+
 from discord.ext import commands
 
 from bot import metrics
@@ -28,6 +30,7 @@ from bot.process.jobs import (
 )
 from bot.process.liveness import SLACK
 from bot.process.loops import Loop
+from bot.process.retention import RETENTION_INTERVAL, retention_pass
 from bot.process.roles import Role
 
 #: Seconds between two attempts of a standby monitor to take the lead.
@@ -53,6 +56,7 @@ class Background(commands.Cog):
             ready=self._until_ready,
             after_pass=lambda: self._beat("delivery", self.delivering.interval()),
         )
+        self.pruning = Loop("retention", partial(retention_pass, bot.runtime), RETENTION_INTERVAL)
 
     @property
     def poll_interval(self) -> float:
@@ -62,6 +66,7 @@ class Background(commands.Cog):
         if Role.MONITOR in self.bot.roles:
             self.bot.liveness.expect("monitor")
             self.polling.start()
+            self.pruning.start()
         if Role.DELIVERY in self.bot.roles:
             self.bot.liveness.expect("delivery")
             self.delivering.start()
@@ -69,6 +74,7 @@ class Background(commands.Cog):
     async def cog_unload(self) -> None:
         await self.polling.stop()
         await self.delivering.stop()
+        await self.pruning.stop()
         with survive("leaving the delivery workers"):
             await self.registration.leave()
 

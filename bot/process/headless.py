@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from bot.process.jobs import (
 )
 from bot.process.liveness import SLACK, Liveness
 from bot.process.loops import Loop
+from bot.process.retention import RETENTION_INTERVAL, retention_pass
 from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ async def serve_headless(
     loops: list[Loop[Any]] = [
         Loop("refresh cycle", refresh, poll_interval, after_pass=beating("monitor", poll_interval)),
         delivery,
+        Loop("retention", partial(retention_pass, runtime), RETENTION_INTERVAL),
     ]
     for each in loops:
         each.start()
