@@ -12,13 +12,9 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
@@ -30,6 +26,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.errors import DatabaseError
+from storage.revisions import is_current
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: `cache_size` in KiB (16 MiB, SQLite's default is 2): a refresh writes 2,000 packages a
@@ -112,7 +112,9 @@ class Database:
         """Apply the Alembic migrations up to `revision` on this engine's connection; return
         the ones applied, oldest first, as "0002 channel settings" ([] when up to date).
 
-        On PostgreSQL the transaction first takes an advisory lock (per schema), so processes
+        A database already at the head is told apart without importing Alembic
+        (`storage.revisions`): commands that find it current start faster. Otherwise, on
+        PostgreSQL, the transaction first takes an advisory lock (per schema), so processes
         starting at once migrate one after the other: the first applies the migrations, the
         others wait for its commit, then find the database current."""
         connection = self.engine.connect()
@@ -122,6 +124,8 @@ class Database:
             raise _unusable(self.url, exc) from None
         try:
             async with connection.begin():
+                if revision == "head" and await connection.run_sync(is_current):
+                    return []
                 if connection.dialect.name == "postgresql":
                     await connection.execute(
                         text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
@@ -136,6 +140,8 @@ class Database:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Alembic's configuration, built in code: no `alembic.ini` is needed at runtime."""
+    from alembic.config import Config  # imported when a migration runs, not at every start
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -143,6 +149,10 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _run_upgrade(connection: Connection, revision: str) -> list[str]:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     config = alembic_config(connection)
     before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, revision)

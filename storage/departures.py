@@ -1,5 +1,6 @@
 """Forgetting a guild the bot left, or a channel that was deleted: its subscriptions (webhook
-URLs included), channel settings, feature-complete marks and alerts."""
+URLs included), channel settings, feature-complete marks, imported requirement pins and
+alerts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import ColumnElement, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage._sql import affected_rows
-from storage.models import Alert, ChannelSettings, FeatureComplete, Subscription
+from storage.models import Alert, ChannelSettings, FeatureComplete, Pin, Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +20,11 @@ class Forgotten:
     subscriptions: int
     channel_settings: int
     marks: int
+    pins: int
     alerts: int
 
     def __bool__(self) -> bool:
-        return any((self.subscriptions, self.channel_settings, self.marks, self.alerts))
+        return any((self.subscriptions, self.channel_settings, self.marks, self.pins, self.alerts))
 
 
 async def forget_guild(session: AsyncSession, guild_id: int) -> Forgotten:
@@ -32,6 +34,7 @@ async def forget_guild(session: AsyncSession, guild_id: int) -> Forgotten:
         Subscription.guild_id == guild_id,
         ChannelSettings.guild_id == guild_id,
         FeatureComplete.guild_id == guild_id,
+        Pin.guild_id == guild_id,
         Alert.guild_id == guild_id,
     )
 
@@ -43,6 +46,7 @@ async def forget_channel(session: AsyncSession, channel_id: int) -> Forgotten:
         Subscription.channel_id == channel_id,
         ChannelSettings.channel_id == channel_id,
         FeatureComplete.channel_id == channel_id,
+        Pin.channel_id == channel_id,
         Alert.channel_id == channel_id,
     )
 
@@ -52,6 +56,7 @@ async def _forget(
     subscriptions: ColumnElement[bool],
     channel_settings: ColumnElement[bool],
     marks: ColumnElement[bool],
+    pins: ColumnElement[bool],
     alerts: ColumnElement[bool],
 ) -> Forgotten:
     # Alerts first: deleting a subscription would only unlink its alerts (SET NULL).
@@ -62,5 +67,6 @@ async def _forget(
             session, delete(ChannelSettings).where(channel_settings)
         ),
         marks=await affected_rows(session, delete(FeatureComplete).where(marks)),
+        pins=await affected_rows(session, delete(Pin).where(pins)),
         alerts=deleted_alerts,
     )

@@ -1,45 +1,22 @@
-"""Neutral cards: what a package summary says, independent of where it is shown.
+"""Package cards: what a package summary says, as a `bot.core.card.Card`.
 
-The Discord adapter turns a `Card` into an embed with link buttons; the CLI turns it into a
+The Discord adapter turns the card into an embed with link buttons; the CLI turns it into a
 terminal panel. Text here is plain upstream text: escaping for a medium is the adapter's job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from bot.core.advisories import PackageAdvisories, open_advisories_line
+from bot.core.card import Card, Fact, Link
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.core.shortcodes import render_shortcodes
 from bot.core.sparkline import NO_DATA, commit_summary, sparkline
 from bot.core.timefmt import describe_age
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    name: str
-    value: str
-    inline: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    title: str
-    url: str | None
-    description: str
-    fields: tuple[Field, ...]
-    links: tuple[Link, ...]
-    footer: str
-    health: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +35,8 @@ class PackageSummary:
     grids: tuple[GridRef, ...]
     site_url: str
     observed_at: datetime
+    #: Security advisories (None: the bot does not follow them).
+    advisories: PackageAdvisories | None = None
 
 
 def site_root(api_url: str) -> str:
@@ -78,17 +57,21 @@ def _count(value: int | None) -> str:
     return "unknown" if value is None else f"{value:,}"
 
 
-def _last_commit(record: PackageRecord, now: datetime) -> str:
-    if record.last_updated is None:
+def _last_commit(health: Health, now: datetime) -> str:
+    """The last commit the health reasons speak of (the newer of the date and the weekly
+    counts), so the card's lines agree."""
+    if health.last_commit is None:
         return "unknown"
-    return f"{record.last_updated:%Y-%m-%d} ({describe_age(record.last_updated, now)})"
+    return f"{health.last_commit:%Y-%m-%d} ({describe_age(health.last_commit, now)})"
 
 
-def _activity(counts: Sequence[int]) -> str:
-    """The sparkline over its summary; unknown data is said once."""
+def _activity(record: PackageRecord, now: datetime) -> str:
+    """The sparkline over its summary, which says which weeks it covers; unknown data is said
+    once."""
+    counts = record.commits_over_52
     if not counts:
         return NO_DATA
-    return f"{sparkline(counts)}\n{commit_summary(counts)}"
+    return f"{sparkline(counts)}\n{commit_summary(counts, record.last_fetched, now)}"
 
 
 def package_links(summary: PackageSummary) -> tuple[Link, ...]:
@@ -109,21 +92,23 @@ def package_links(summary: PackageSummary) -> tuple[Link, ...]:
 def package_card(summary: PackageSummary) -> Card:
     record, health = summary.record, summary.health
     grids = ", ".join(grid.title for grid in summary.grids) or "none"
-    fields = (
-        Field("Latest version", record.pypi_version or "not on PyPI"),
-        Field("Stars", _count(record.repo_watchers)),
-        Field("Forks", _count(record.repo_forks)),
-        Field("Last commit", _last_commit(record, summary.observed_at)),
-        Field("Category", summary.category or "unknown"),
-        Field("Grids", grids),
-        Field("52-week activity", _activity(record.commits_over_52), inline=False),
-        Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
+    facts: tuple[Fact, ...] = (
+        Fact("Latest version", record.pypi_version or "not on PyPI"),
+        Fact("Stars", _count(record.repo_watchers)),
+        Fact("Forks", _count(record.repo_forks)),
+        Fact("Last commit", _last_commit(health, summary.observed_at)),
+        Fact("Category", summary.category or "unknown"),
+        Fact("Grids", grids),
+        Fact("52-week activity", _activity(record, summary.observed_at), inline=False),
+        Fact(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )
+    if summary.advisories is not None:
+        facts += (Fact("Advisories", open_advisories_line(summary.advisories.views), inline=False),)
     return Card(
         title=render_shortcodes(record.title),
         url=package_page(summary.site_url, record.slug),
         description=render_shortcodes(record.repo_description) or "No description.",
-        fields=fields,
+        facts=facts,
         links=package_links(summary),
         footer=f"{record.slug} · id {record.id} · data from Django Packages",
         health=health.state,

@@ -62,6 +62,7 @@ def fakes(
         "DISCORD_API_BASE": scene.fake.api_base,
         "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
         "DJP_API_URL": djp_api.base_url,
+        "OSV_API_URL": "",
         "POLL_INTERVAL_SECONDS": "3600",
     }
 

@@ -165,6 +165,7 @@ def sentinel_env(api: FakeDjangoPackages, fake: FakeDiscord, database_url: str) 
         "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
         "DATABASE_URL": database_url,
         "DJP_API_URL": api.base_url,
+        "OSV_API_URL": "",
         "POLL_INTERVAL_SECONDS": "3600",
         "LOG_LEVEL": "INFO",
     }
