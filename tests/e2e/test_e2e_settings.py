@@ -300,7 +300,9 @@ async def test_an_imported_watch_shows_its_slug_before_the_first_refresh(
             )
         ],
     )
-    await import_document(runtime.database, document, now=runtime.clock())
+    await import_document(
+        runtime.database, document, now=runtime.clock(), guild=discord_scene.guild.id
+    )
 
     listing = await discord_scene.fake.run_command(
         "watch list", user=discord_scene.member, channel_id=alerts.id
