@@ -19,31 +19,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import NewAlert
 from bot.core.bypass import Bypass
-from bot.core.events import ReleaseLevel
 from storage._sql import affected_rows, dialect_insert
 from storage.models import Alert, AlertStatus, Subscription
 
 #: Attempts at a claim when other workers keep taking every candidate first.
 CLAIM_ROUNDS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class NewAlert:
-    """An alert to deliver; `dedup_key` (`f"{channel_id}:{change.key}"`) makes it unique."""
-
-    subscription_id: int | None
-    guild_id: int
-    channel_id: int
-    event: str
-    dedup_key: str
-    summary: str
-    payload: dict[str, Any]
-    package_id: int | None = None
-    grid_id: int | None = None
-    release_level: ReleaseLevel | None = None
-    #: Posted at once with its role, past a digest and the daily cap (`Alert.urgent`).
-    urgent: bool = False
 
 
 _NEW_ALERT_FIELDS = tuple(field.name for field in fields(NewAlert))

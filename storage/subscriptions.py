@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Row, Select, and_, delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import Follower
 from bot.core.events.base import AlertPreferences, Event
 from storage._sql import KEEP, Keep, affected_rows, dialect_insert, given
 from storage.models import GridMember, Subscription, TargetKind
@@ -166,17 +166,6 @@ async def followed_package_ids(
     for channel_id, package_id in rows.tuples():
         followed[channel_id].add(package_id)
     return {channel_id: frozenset(ids) for channel_id, ids in followed.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Follower:
-    """An active subscription as a refresh cycle reads it: where its alerts go and what it
-    wants (plain rows: a cycle reads thousands, and never changes them)."""
-
-    id: int
-    guild_id: int
-    channel_id: int
-    preferences: AlertPreferences
 
 
 def _followers() -> Select[Any]:

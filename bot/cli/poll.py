@@ -29,19 +29,9 @@ async def poll(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve(settings: Settings) -> int:
     """Refresh and deliver on schedule until stopped, serving `/healthz` and `/metrics`."""
-    from bot.process.headless import serve_headless
-    from bot.process.liveness import Liveness
-    from bot.process.metrics_server import serving_metrics
-    from storage.coordination import sole_process
+    from bot.process.headless import run_headless
 
-    liveness = Liveness()
-    with sole_process(settings.database_url):
-        async with (
-            open_runtime(settings) as runtime,
-            webhook_http_client(settings.http_timeout_seconds) as http,
-            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
-        ):
-            await serve_headless(runtime, http, liveness=liveness)
+    await run_headless(settings)
     return 0
 
 

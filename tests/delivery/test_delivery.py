@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import DEFAULT_DJP_API_URL
+from bot.core.alerting import NewAlert
 from bot.core.events import Change, Event
 from bot.core.records import parse_package
 from bot.delivery import identity
@@ -20,14 +21,15 @@ from bot.delivery.senders import Destination, Message, RoutingSender, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryWorker
 from bot.messages.cards import package_page, site_root
-from bot.refresh.monitor import alerts_for
-from storage import outbox, packages, subscriptions
+from bot.refresh.audience import Followed, alerts_for
+from storage import outbox, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus, Subscription
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook
 from tests.plugins.data import seed_package
+from tests.plugins.packages import store_records
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 SITE = site_root(DEFAULT_DJP_API_URL)
@@ -78,7 +80,7 @@ async def stored(database: Database) -> None:
     """django-flatblocks is a stored package, so alerts can link to its page."""
     async with database.transaction() as session:
         record = parse_package(seed_package("django-flatblocks"))
-        await packages.save_observations(session, [record], now=NOW, next_poll_at=NOW)
+        await store_records(session, [record], now=NOW)
 
 
 def worker_for(
@@ -136,7 +138,7 @@ async def enqueue(
     for n in range(count):
         version = f"1.0.{n + 1}"
         alerts.append(
-            outbox.NewAlert(
+            NewAlert(
                 subscription_id=subscription_id,
                 guild_id=scene.guild.id,
                 channel_id=scene.alerts.id,
@@ -370,7 +372,7 @@ async def test_a_paused_subscription_gets_no_new_alerts(
     change = Change(Event.RELEASE, FLATBLOCKS, f"{FLATBLOCKS}:release:2.0", "x 2.0 released")
     async with database.session() as session:
         audience = await subscriptions.subscriptions_for_packages(session, [FLATBLOCKS])
-    assert alerts_for([change], audience, by="package") == []
+    assert alerts_for([change], audience, by=Followed.PACKAGE) == []
 
 
 @pytest.mark.usefixtures("stored")

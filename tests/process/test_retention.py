@@ -11,9 +11,10 @@ from sqlalchemy import select
 from bot.app.runtime import Runtime
 from bot.core.records import parse_package
 from bot.process.retention import retention_pass
-from storage import cycles, packages
+from storage import cycles
 from storage.models import Alert, AlertStatus, Cycle, PackageHistory
 from tests.plugins.data import seed_package
+from tests.plugins.packages import store_records
 
 FLATBLOCKS = 265
 DAY = timedelta(days=1)
@@ -52,9 +53,7 @@ async def test_old_settled_rows_go_and_what_matters_stays(runtime: Runtime) -> N
     old, recent = now - 100 * DAY, now - 80 * DAY
     ancient, kept_history = now - 800 * DAY, now - 700 * DAY
     async with runtime.database.transaction() as session:
-        await packages.save_observations(
-            session, [parse_package(seed_package("django-flatblocks"))], now=now, next_poll_at=now
-        )
+        await store_records(session, [parse_package(seed_package("django-flatblocks"))], now=now)
         session.add_all(
             [
                 alert(1, AlertStatus.SENT, old),
