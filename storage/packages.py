@@ -345,9 +345,12 @@ async def known_versions_of(
 
 
 async def package_names(session: AsyncSession) -> list[tuple[str, str, int]]:
-    """(slug, title, stars) of every stored package: what lookup by name needs, nothing more."""
+    """(slug, title, stars) of every stored package still on Django Packages: what lookup by
+    name needs, nothing more (a removed package is never suggested)."""
     rows = await session.execute(
-        select(Package.slug, Package.title, func.coalesce(Package.repo_watchers, 0))
+        select(Package.slug, Package.title, func.coalesce(Package.repo_watchers, 0)).where(
+            Package.removed_at.is_(None)
+        )
     )
     return [(slug, title, stars) for slug, title, stars in rows.tuples()]
 

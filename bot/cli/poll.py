@@ -38,7 +38,10 @@ async def serve(settings: Settings) -> int:
 def report(once: OnceReport) -> None:
     """The changes on stdout, what was delivered after them; failures and notes on stderr."""
     console = data_console()
-    print_changes(console, once.changes)
+    if once.changes or not once.delivered.sent:
+        print_changes(console, once.changes)
+    else:  # what is delivered was found earlier (by `sync`, or a cycle that could not deliver)
+        console.print("No new changes; delivering what an earlier sync or cycle found.")
     if once.unwatched:
         plural = "s" if once.unwatched != 1 else ""
         note(f"({once.unwatched} change{plural} of packages nobody watches not shown: --all)")

@@ -11,6 +11,7 @@ from bot.delivery.senders import (
     Destination,
     DestinationGone,
     Message,
+    MessageRejected,
     RoutingSender,
 )
 from bot.delivery.webhook import WebhookSender
@@ -29,8 +30,9 @@ class DiscordSender:
     discord.py handles 429s and waits out per-route buckets from the rate-limit headers; 403
     and 404 mean the channel is out of reach (`DestinationGone`, worded for `/watch list`);
     5xx, network errors and a 429 that outlasts discord.py's retries may pass
-    (`DeliveryFailed`). A message's `nonce` is sent with
-    `enforce_nonce`: Discord then answers a repeat of it with the message it already created.
+    (`DeliveryFailed`); a 400 is the message's own fault (`MessageRejected`). A message's
+    `nonce` is sent with `enforce_nonce`: Discord then answers a repeat of it with the message
+    it already created.
     """
 
     def __init__(self, client: discord.Client) -> None:
@@ -57,6 +59,8 @@ class DiscordSender:
         except (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryFailed(f"Could not post to {channel}: {exc}") from exc
         except discord.HTTPException as exc:
+            if exc.status == 400:
+                raise MessageRejected(f"Discord refused the message for {channel}: {exc}") from exc
             if exc.status != TOO_MANY_REQUESTS:
                 raise
             raise DeliveryFailed(f"Discord kept rate limiting posts to {channel}.") from exc

@@ -276,6 +276,7 @@ class Monitor:
             if package_id not in stored or stored[package_id].removed_at is not None:
                 return
             await packages.mark_removed(session, package_id, now=now)
+            self.names.package_removed(stored[package_id].record.slug)
             changes = [removed_change(stored[package_id].record)]
             enqueued = await announce(session, changes, Followed.PACKAGE, now)
         report.applied(Applied(changes, enqueued))

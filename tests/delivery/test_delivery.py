@@ -509,3 +509,45 @@ async def test_a_broken_sender_delays_its_channel_but_not_the_others(
 
     assert (report.sent, report.retrying) == (1, 1)
     assert len(discord_scene.fake.messages(discord_scene.alerts.id)) == 1
+
+
+@pytest.mark.usefixtures("stored")
+async def test_a_message_discord_refuses_is_sent_alert_by_alert_and_only_the_bad_one_fails(
+    database: Database, discord_scene: DiscordScene, hook: FakeWebhook, http, clock
+) -> None:
+    fake = discord_scene.fake
+    role = discord_scene.guild.add_role("Releases", mentionable=True)
+    sub = await subscribe(database, discord_scene, webhook_url=hook.url, role_id=role.id)
+    await enqueue(database, discord_scene, sub, 3)
+    fake.fail_next(HOOK_ROUTE, 400, times=2)  # the packed message, then the first alert alone
+
+    report = await worker_for(database, http, clock).run_once()
+
+    first, second = fake.messages(discord_scene.alerts.id)
+    assert [len(m.embeds) for m in (first, second)] == [1, 1]
+    assert first.mentions.roles == frozenset({role.id})  # the role is pinged once
+    assert second.mentions.nobody
+    assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
+    statuses = [(a.status, a.attempts) for a in await alerts_in(database)]
+    assert statuses[0][0] == AlertStatus.FAILED
+    assert statuses[1:] == [(AlertStatus.SENT, 1)] * 2
+    assert "400" in ((await alerts_in(database))[0].last_error or "")
+
+
+@pytest.mark.usefixtures("stored")
+async def test_a_refused_message_fails_at_once_without_holding_back_the_next(
+    database: Database, discord_scene: DiscordScene, hook: FakeWebhook, http, clock
+) -> None:
+    fake = discord_scene.fake
+    sub = await subscribe(database, discord_scene, webhook_url=hook.url)
+    await enqueue(database, discord_scene, sub, 13)  # two messages: 10 alerts, then 3
+    fake.fail_next(HOOK_ROUTE, 400, times=11)  # the first message, and each of its alerts
+
+    report = await worker_for(database, http, clock).run_once()
+    clock.advance(hours=2)
+    again = await worker_for(database, http, clock).run_once()
+
+    assert [len(m.embeds) for m in fake.messages(discord_scene.alerts.id)] == [3]
+    assert (report.sent, report.failed, report.retrying) == (3, 10, 0)
+    assert again.messages == 0  # nothing retried
+    assert webhook_posts(fake) == 12
