@@ -10,6 +10,7 @@ from bot.discordbot.bot import extensions
 
 EXPECTED = {
     "background",
+    "departures",
     "grids",
     "help",
     "packages",
