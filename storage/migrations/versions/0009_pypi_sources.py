@@ -1,7 +1,7 @@
 """PyPI and endoflife.date: each watched project's last answer, announced releases, and
 upstream documents; subscriptions on the old default events also get `compat` and `yanked`.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-07
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
