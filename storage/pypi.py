@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.pypi import PypiProject, project_from_json, project_to_json
+from bot.core.pypi import project_from_json, project_to_json
+from bot.core.pypi_checks import Checked, PypiTarget, StoredProject
 from storage._sql import chunks, dialect_insert, upsert
 from storage.models import AnnouncedRelease, Package, PypiProjectRow, SourceDocument
 from storage.packages import watched_package_ids
-
-
-@dataclass(frozen=True, slots=True)
-class PypiTarget:
-    """A watched package with a `pypi_url`, and what its next request needs."""
-
-    package_id: int
-    pypi_url: str
-    etag: str | None
-    checked_at: datetime | None
-    next_check_at: datetime | None
-    failure_count: int
 
 
 async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
@@ -52,12 +40,6 @@ async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class StoredProject:
-    project: PypiProject | None
-    declared: tuple[str, ...]
-
-
 async def stored_projects(
     session: AsyncSession, package_ids: Collection[int]
 ) -> dict[int, StoredProject]:
@@ -79,20 +61,6 @@ async def etag_of(session: AsyncSession, package_id: int) -> str | None:
     return await session.scalar(
         select(PypiProjectRow.etag).where(PypiProjectRow.package_id == package_id)
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """The outcome of one request: `project` when a new answer was read (else unchanged)."""
-
-    package_id: int
-    name: str
-    checked_at: datetime
-    next_check_at: datetime
-    etag: str | None = None
-    project: PypiProject | None = None
-    declared: tuple[str, ...] | None = None
-    error: str | None = None
 
 
 async def save_checks(session: AsyncSession, checks: Iterable[Checked]) -> None:

@@ -101,6 +101,7 @@ DISCORD_LAYERS = {"bot.discordbot", "cogs"}
 PURE_MODULES = {
     "bot.refresh.audience",
     "bot.refresh.compare",
+    "bot.refresh.pypi_compare",
     "bot.refresh.schedule",
     "bot.refresh.staleness",
 }

@@ -10,14 +10,20 @@ announced as new. Unknown (no stored answer, a failed request) is never a change
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from packaging.version import Version
 
 from bot.core.events import Change, Event
 from bot.core.events.compat import compat_change
 from bot.core.events.release import release_change
 from bot.core.events.yanked import yanked_change
 from bot.core.pypi import PypiProject, PypiRelease, parse_version
+from bot.core.pypi_checks import Checked, PypiTarget, StoredProject
+from bot.core.pypi_names import normalise_project_name
+from bot.refresh.schedule import retry_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,20 @@ def _newest(versions: Iterable[str]) -> str | None:
     return max(parsed)[1] if parsed else None
 
 
+def _fresh(
+    before: Mapping[str, PypiRelease], now: Mapping[str, PypiRelease], announced: Collection[str]
+) -> list[tuple[Version, str]]:
+    """The releases new since `before`, neither yanked nor announced, oldest first."""
+    return sorted(
+        (parsed, version)
+        for version, release in now.items()
+        if version not in before
+        and not release.yanked
+        and version not in announced
+        and (parsed := parse_version(version)) is not None
+    )
+
+
 def _releases_to_announce(
     package_id: int,
     name: str,
@@ -57,14 +77,7 @@ def _releases_to_announce(
     leaves pre-releases out still hears of the final release.
     """
     before, now = _releases(previous), _releases(current)
-    fresh = sorted(
-        (parsed, version)
-        for version, release in now.items()
-        if version not in before
-        and not release.yanked
-        and version not in announced
-        and (parsed := parse_version(version)) is not None
-    )
+    fresh = _fresh(before, now, announced)
     if not fresh:
         return [], []
     last = parse_version(_newest([*announced, previous.version]) or "")
@@ -73,14 +86,12 @@ def _releases_to_announce(
     pre = fresh[-1] if fresh[-1][0].is_prerelease else None
     changes: list[Change] = []
     announcing: list[str] = []
-    for newest, others in (
-        (finals[-1] if finals else None, finals[:-1]),
-        (pre, []),
-    ):
+    for newest, others in ((finals[-1] if finals else None, finals[:-1]), (pre, [])):
         if newest is None:
             continue
         between = [v for p, v in others if last is None or p > last]
         version = newest[1]
+        uploaded = now[version].uploaded
         changes.append(
             release_change(
                 package_id,
@@ -88,7 +99,7 @@ def _releases_to_announce(
                 previous.version,
                 version,
                 known,
-                uploaded=now[version].uploaded,
+                uploaded=uploaded,
                 between=between,
             )
         )
@@ -145,6 +156,94 @@ def compare(
     return Decision(changes, announcing, declared)
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One request's outcome: a new project, a 304 (neither), or an error."""
+
+    project: PypiProject | None = None
+    etag: str | None = None
+    error: str | None = None
+    #: The error is PyPI's answer (no such project), not PyPI failing.
+    answered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What PyPI replied for one watched package's project (`name`)."""
+
+    target: PypiTarget
+    name: str
+    reply: Reply
+
+
+@dataclass(slots=True)
+class PassDecision:
+    """What one pass writes: the changes to announce, the versions they announce per
+    package, and each request's outcome."""
+
+    changes: list[Change] = field(default_factory=list)
+    announcing: dict[int, list[str]] = field(default_factory=dict)
+    checks: list[Checked] = field(default_factory=list)
+
+
+def decide_pass(
+    answers: Sequence[Answer],
+    stored: Mapping[int, StoredProject],
+    announced: Mapping[int, Collection[str]],
+    titles: Mapping[int, str],
+    *,
+    now: datetime,
+    interval: timedelta,
+) -> PassDecision:
+    """Each answer compared with the stored one of its package (`stored`, `announced`: as
+    read for the packages with a new answer); a failure is asked again after the backoff, a
+    304 or a new answer after `interval`."""
+    decided = PassDecision()
+    for answer in answers:
+        pid, project = answer.target.package_id, answer.reply.project
+        if project is None:
+            decided.checks.append(_unread(answer, now, interval))
+            continue
+        previous, declared_before = _baseline(stored.get(pid), answer.name)
+        name = titles.get(pid) or project.name
+        found = compare(pid, name, previous, declared_before, project, announced.get(pid, {}))
+        decided.changes += found.changes
+        decided.announcing[pid] = found.announced
+        decided.checks.append(
+            Checked(
+                pid,
+                answer.name,
+                now,
+                now + interval,
+                etag=answer.reply.etag,
+                project=project,
+                declared=found.declared,
+            )
+        )
+    return decided
+
+
+def _unread(answer: Answer, now: datetime, interval: timedelta) -> Checked:
+    """A failed request (asked again after the backoff) or a 304 (only the times move)."""
+    pid, error = answer.target.package_id, answer.reply.error
+    if error is None:
+        return Checked(pid, answer.name, now, now + interval)
+    delay = retry_delay(interval, answer.target.failure_count + 1)
+    return Checked(pid, answer.name, now, now + delay, error=error)
+
+
+def _baseline(
+    before: StoredProject | None, name: str
+) -> tuple[PypiProject | None, tuple[str, ...]]:
+    """The stored answer and declaration to compare with: none when there is no answer yet,
+    or when the `pypi_url` now names another project (it starts afresh, a silent baseline)."""
+    if before is None or before.project is None:
+        return None, ()
+    if normalise_project_name(before.project.name) != name:
+        return None, ()
+    return before.project, before.declared
+
+
 def explain_rollbacks(
     changes: list[Change], projects: Mapping[int, PypiProject], names: Mapping[int, str]
 ) -> list[Change]:
@@ -171,3 +270,13 @@ def explain_rollbacks(
             continue
         explained.append(change)
     return explained
+
+
+def announced_releases(changes: Iterable[Change]) -> dict[int, list[str]]:
+    """The release each new-release change announces, by package: remembered, so that the
+    PyPI pass never announces it again."""
+    return {
+        change.package_id: [str(change.data["new"])]
+        for change in changes
+        if change.event == Event.RELEASE and change.data.get("kind") == "new"
+    }

@@ -26,18 +26,18 @@ from bot.core.clock import Clock, utcnow
 from bot.core.endoflife import DjangoCycle, parse_cycles
 from bot.core.events import Change
 from bot.core.pypi import PypiProject, parse_project
-from bot.core.pypi_names import normalise_project_name, pypi_project_name
+from bot.core.pypi_checks import PypiTarget
+from bot.core.pypi_names import pypi_project_name
 from bot.errors import InvalidRecord, SentinelError
 from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, Gone, PypiClient
 from bot.refresh.apply import announce
 from bot.refresh.audience import Followed
 from bot.refresh.monitor import MonitorSettings
-from bot.refresh.pypi_compare import compare
-from bot.refresh.schedule import DUE_SLACK, retry_delay
+from bot.refresh.pypi_compare import Answer, Reply, decide_pass
+from bot.refresh.schedule import DUE_SLACK
 from storage import packages
 from storage import pypi as stored_pypi
 from storage.database import Database
-from storage.pypi import Checked, PypiTarget
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +59,6 @@ class SourcesReport:
     changes: list[Change] = field(default_factory=list)
     alerts_enqueued: int = 0
     endoflife_requests: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    """One request's outcome: a new project, a 304 (neither), or an error."""
-
-    project: PypiProject | None = None
-    etag: str | None = None
-    error: str | None = None
-    #: The error is PyPI's answer (no such project), not PyPI failing.
-    answered: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    target: PypiTarget
-    name: str
-    reply: _Reply
 
 
 class SourcesPass:
@@ -145,13 +127,13 @@ class SourcesPass:
 
     async def _ask_all(
         self, client: PypiClient, due: Sequence[PypiTarget], report: SourcesReport
-    ) -> list[_Answer]:
+    ) -> list[Answer]:
         """Ask for every due project, stopping once `GIVE_UP_AFTER` fail in a row.
 
         As many askers as the client's concurrency take the projects in turn: thousands of
         tasks queued on one semaphore would cost more than the requests they wait for.
         """
-        answers: list[_Answer] = []
+        answers: list[Answer] = []
         failed_in_a_row = 0
         pending = iter(
             [(t, name) for t in due if (name := pypi_project_name(t.pypi_url)) is not None]
@@ -163,7 +145,7 @@ class SourcesPass:
                 if failed_in_a_row >= GIVE_UP_AFTER:
                     return
                 etag = target.etag if target.checked_at is not None else None
-                answer = _Answer(target, name, await self._ask(client, name, etag))
+                answer = Answer(target, name, await self._ask(client, name, etag))
                 answers.append(answer)
                 if answer.reply.error is not None:
                     report.failures += 1
@@ -178,76 +160,41 @@ class SourcesPass:
             log.warning("PyPI failed %d times in a row: asking again next cycle", GIVE_UP_AFTER)
         return answers
 
-    async def _ask(self, client: PypiClient, name: str, etag: str | None) -> _Reply:
+    async def _ask(self, client: PypiClient, name: str, etag: str | None) -> Reply:
         try:
             answer = await client.project(name, etag)
         except Gone as exc:
-            return _Reply(error=str(exc), answered=True)
+            return Reply(error=str(exc), answered=True)
         except SentinelError as exc:
-            return _Reply(error=str(exc))
+            return Reply(error=str(exc))
         if answer == NOT_MODIFIED:
-            return _Reply(etag=etag)
+            return Reply(etag=etag)
         try:
-            return _Reply(parse_project(answer.body), answer.etag)
+            return Reply(parse_project(answer.body), answer.etag)
         except InvalidRecord as exc:
-            return _Reply(error=f"PyPI sent an unusable answer for {name}: {exc}")
+            return Reply(error=f"PyPI sent an unusable answer for {name}: {exc}")
 
-    async def _apply(
-        self, answers: Sequence[_Answer], now: datetime, report: SourcesReport
-    ) -> None:
-        """Compare the new answers and write everything in one transaction."""
-        interval = self.settings.poll_interval
-        fresh = {a.target.package_id: a for a in answers if a.reply.project is not None}
+    async def _apply(self, answers: Sequence[Answer], now: datetime, report: SourcesReport) -> None:
+        """Read what the new answers are compared with, decide, and write it all in one
+        transaction."""
+        fresh = {a.target.package_id for a in answers if a.reply.project is not None}
         async with self.database.transaction() as session:
-            stored = await stored_pypi.stored_projects(session, fresh)
-            announced = await stored_pypi.announced_versions(session, fresh)
-            titles = await packages.package_titles(session, fresh)
-            changes: list[Change] = []
-            announcing: dict[int, list[str]] = {}
-            checks: list[Checked] = []
-            for answer in answers:
-                pid, reply = answer.target.package_id, answer.reply
-                if reply.error is not None:
-                    delay = retry_delay(interval, answer.target.failure_count + 1)
-                    checks.append(Checked(pid, answer.name, now, now + delay, error=reply.error))
-                    continue
-                if reply.project is None:
-                    checks.append(Checked(pid, answer.name, now, now + interval))
-                    continue
-                before = stored.get(pid)
-                # A `pypi_url` now naming another project starts afresh: a silent baseline.
-                same = (
-                    before is not None
-                    and before.project is not None
-                    and (normalise_project_name(before.project.name) == answer.name)
+            decided = decide_pass(
+                answers,
+                await stored_pypi.stored_projects(session, fresh),
+                await stored_pypi.announced_versions(session, fresh),
+                await packages.package_titles(session, fresh),
+                now=now,
+                interval=self.settings.poll_interval,
+            )
+            await stored_pypi.save_checks(session, decided.checks)
+            await stored_pypi.mark_announced(session, decided.announcing, source="pypi", now=now)
+            if decided.changes:
+                report.alerts_enqueued += await announce(
+                    session, decided.changes, Followed.PACKAGE, now
                 )
-                decision = compare(
-                    pid,
-                    titles.get(pid) or reply.project.name,
-                    before.project if same and before else None,
-                    before.declared if same and before else (),
-                    reply.project,
-                    announced.get(pid, {}),
-                )
-                changes += decision.changes
-                announcing[pid] = decision.announced
-                checks.append(
-                    Checked(
-                        pid,
-                        answer.name,
-                        now,
-                        now + interval,
-                        etag=reply.etag,
-                        project=reply.project,
-                        declared=decision.declared,
-                    )
-                )
-            await stored_pypi.save_checks(session, checks)
-            await stored_pypi.mark_announced(session, announcing, source="pypi", now=now)
-            if changes:
-                report.alerts_enqueued += await announce(session, changes, Followed.PACKAGE, now)
         report.projects_read += len(fresh)
-        report.changes += changes
+        report.changes += decided.changes
 
     # -- endoflife.date --------------------------------------------------------------------
 

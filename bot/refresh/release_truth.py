@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.events import Event
 from bot.refresh.compare import Comparison
-from bot.refresh.pypi_compare import explain_rollbacks
+from bot.refresh.pypi_compare import announced_releases, explain_rollbacks
 from storage import packages
 from storage import pypi as stored_pypi
 
@@ -33,12 +33,7 @@ async def reconcile(session: AsyncSession, comparison: Comparison, *, now: datet
     checked = [
         explain_rollbacks(listed, projects, titles) if listed else listed for listed in changes
     ]
-    announced = {
-        change.package_id: [str(change.data["new"])]
-        for listed in checked
-        for change in listed
-        if change.event == Event.RELEASE and change.data.get("kind") == "new"
-    }
+    announced = announced_releases(change for listed in checked for change in listed)
     await stored_pypi.mark_announced(session, announced, source="djp", now=now)
     observations = [
         replace(seen, changes=listed)

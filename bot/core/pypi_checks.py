@@ -1,0 +1,42 @@
+"""What the PyPI pass knows of a watched project before it asks (`PypiTarget`,
+`StoredProject`), and what it hands back to be written (`Checked`): the values between the
+pass's decide step (`bot.refresh.pypi_compare`) and `storage.pypi`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.pypi import PypiProject
+
+
+@dataclass(frozen=True, slots=True)
+class PypiTarget:
+    """A watched package with a `pypi_url`, and what its next request needs."""
+
+    package_id: int
+    pypi_url: str
+    etag: str | None
+    checked_at: datetime | None
+    next_check_at: datetime | None
+    failure_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProject:
+    project: PypiProject | None
+    declared: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The outcome of one request: `project` when a new answer was read (else unchanged)."""
+
+    package_id: int
+    name: str
+    checked_at: datetime
+    next_check_at: datetime
+    etag: str | None = None
+    project: PypiProject | None = None
+    declared: tuple[str, ...] | None = None
+    error: str | None = None
