@@ -5,14 +5,13 @@ known per PyPI name with what they said, when each name was last checked, and wh
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.advisories import Seen
+from bot.core.advisories import FollowedPackage, Seen
 from storage._sql import dialect_insert
 from storage.models import (
     Alert,
@@ -25,17 +24,6 @@ from storage.models import (
     TargetKind,
 )
 from storage.subscriptions import ACTIVE
-
-
-@dataclass(frozen=True, slots=True)
-class FollowedPackage:
-    """A package some active subscription reaches, as the OSV poll needs it."""
-
-    id: int
-    slug: str
-    title: str
-    pypi_url: str | None
-    latest: str | None
 
 
 async def followed_packages(session: AsyncSession) -> list[FollowedPackage]:

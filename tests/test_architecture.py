@@ -99,6 +99,7 @@ DISCORD_LAYERS = {"bot.discordbot", "cogs"}
 #: The pure decide steps: what they return depends on their arguments alone. They may use the
 #: domain and each other, never storage, an HTTP or Discord client, or a clock.
 PURE_MODULES = {
+    "bot.refresh.advisory_compare",
     "bot.refresh.audience",
     "bot.refresh.compare",
     "bot.refresh.pypi_compare",

@@ -368,6 +368,17 @@ def highest(severities: Iterable[str | None]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowedPackage:
+    """A package some active subscription reaches, as the OSV poll needs it."""
+
+    id: int
+    slug: str
+    title: str
+    pypi_url: str | None
+    latest: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Seen:
     """What was known of one record id at the previous check."""
 

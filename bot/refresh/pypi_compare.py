@@ -63,6 +63,16 @@ def _fresh(
     )
 
 
+def _announcements(fresh: list[tuple[Version, str]]) -> list[tuple[str, list[tuple[Version, str]]]]:
+    """The versions to announce among `fresh` (not empty), each with the releases it may name
+    as published since: the newest final with the older finals, a newer pre-release alone."""
+    finals = [(p, v) for p, v in fresh if not p.is_prerelease]
+    found = [(finals[-1][1], finals[:-1])] if finals else []
+    if fresh[-1][0].is_prerelease:
+        found.append((fresh[-1][1], []))
+    return found
+
+
 def _releases_to_announce(
     package_id: int,
     name: str,
@@ -82,15 +92,10 @@ def _releases_to_announce(
         return [], []
     last = parse_version(_newest([*announced, previous.version]) or "")
     known = frozenset(before) | frozenset(announced)
-    finals = [(p, v) for p, v in fresh if not p.is_prerelease]
-    pre = fresh[-1] if fresh[-1][0].is_prerelease else None
     changes: list[Change] = []
     announcing: list[str] = []
-    for newest, others in ((finals[-1] if finals else None, finals[:-1]), (pre, [])):
-        if newest is None:
-            continue
+    for version, others in _announcements(fresh):
         between = [v for p, v in others if last is None or p > last]
-        version = newest[1]
         uploaded = now[version].uploaded
         changes.append(
             release_change(
