@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.core.events import Change, Event
 from bot.core.events.release import release_change
+from bot.core.events.yanked import yanked_change
 from bot.core.pypi import PypiProject, PypiRelease
-from bot.refresh.pypi_compare import compare, explain_rollbacks
+from bot.core.pypi_checks import PypiTarget, StoredProject
+from bot.refresh.pypi_compare import (
+    Answer,
+    Reply,
+    announced_releases,
+    compare,
+    decide_pass,
+    explain_rollbacks,
+)
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PID = 265
@@ -134,3 +145,80 @@ def test_a_yanked_release_is_never_announced_as_new_and_unknown_changes_nothing(
 
     assert explain_rollbacks([move], {PID: pypi}, {}) == []
     assert explain_rollbacks([move], {}, {}) == [move]
+
+
+HOUR = timedelta(hours=1)
+
+
+def answer(reply: Reply, *, failures: int = 0, name: str = "flatblocks") -> Answer:
+    target = PypiTarget(PID, f"https://pypi.org/project/{name}/", "e0", AT, AT, failures)
+    return Answer(target, name, reply)
+
+
+@pytest.mark.parametrize(
+    ("reply", "failures", "next_check", "error"),
+    [
+        (Reply(error="PyPI timed out"), 0, AT + HOUR, "PyPI timed out"),
+        (Reply(error="PyPI timed out"), 2, AT + 4 * HOUR, "PyPI timed out"),  # backing off
+        (Reply(error="no such project", answered=True), 0, AT + HOUR, "no such project"),
+        (Reply(etag="e0"), 3, AT + HOUR, None),  # a 304: only the times move
+    ],
+    ids=["failed", "failed-again", "gone", "not-modified"],
+)
+def test_an_answer_without_a_project_only_schedules_the_next_request(
+    reply: Reply, failures: int, next_check: datetime, error: str | None
+) -> None:
+    decided = decide_pass([answer(reply, failures=failures)], {}, {}, {}, now=AT, interval=HOUR)
+
+    [check] = decided.checks
+    assert (check.next_check_at, check.error, check.project, check.etag) == (
+        next_check,
+        error,
+        None,
+        None,
+    )
+    assert (decided.changes, decided.announcing) == ([], {})
+
+
+@pytest.mark.parametrize(
+    ("stored", "released"),
+    [
+        (None, []),  # never answered: the silent baseline
+        (StoredProject(None, ()), []),  # only failures stored: still the baseline
+        (StoredProject(project("1.0"), ("4.2", "5.0")), ["1.1"]),
+        # the `pypi_url` now names another project: it starts afresh
+        (StoredProject(replace(project("1.0"), name="django-flatblocks"), ()), []),
+    ],
+    ids=["first", "only-failures", "new-release", "another-project"],
+)
+def test_a_new_answer_is_compared_with_the_stored_one_of_the_same_project(
+    stored: StoredProject | None, released: list[str]
+) -> None:
+    new = Reply(project("1.1", "1.0"), etag="e1")
+    stored_projects = {PID: stored} if stored else {}
+
+    decided = decide_pass(
+        [answer(new)], stored_projects, {PID: {}}, {PID: "Flat Blocks"}, now=AT, interval=HOUR
+    )
+
+    [check] = decided.checks
+    assert (check.next_check_at, check.etag, check.project) == (AT + HOUR, "e1", new.project)
+    assert check.declared == ("4.2", "5.0")
+    assert [c.data["new"] for c in decided.changes] == released
+    assert decided.announcing == {PID: released}
+    assert all(c.summary.startswith("Flat Blocks 1.1") for c in decided.changes)
+
+
+@pytest.mark.parametrize(
+    ("change", "announced"),
+    [
+        (django_packages_release("1.0", "1.1"), {PID: ["1.1"]}),
+        (django_packages_release("1.1", "1.0"), {}),  # a move back announces nothing
+        (yanked_change(PID, "flatblocks", "1.1", None, "1.0"), {}),
+    ],
+    ids=["new", "move-back", "yank"],
+)
+def test_the_releases_django_packages_announced_are_remembered(
+    change: Change, announced: dict[int, list[str]]
+) -> None:
+    assert announced_releases([change]) == announced
