@@ -2,7 +2,7 @@
 
 One alert per vulnerability per channel however many records and aliases it has (a PYSEC and
 a GHSA record sharing a CVE are one; `bot.core.advisories.group`). The poll of OSV
-(`bot.refresh.advisories`) decides what is news and calls `advisory_change`: a new
+(`bot.refresh.advisory_compare`) decides what is news and calls `advisory_change`: a new
 vulnerability (`new`), one whose affected or fixed versions moved (`updated`), or one whose
 records were all withdrawn (`withdrawn`, a one-line retraction). A channel that imported its
 requirements (`/watch import`) gets the alert worded against its pin.
