@@ -30,13 +30,17 @@ from bot.discordbot.options import (
     WEEKDAY_VALUES,
     BadOption,
     DigestModeName,
+    Entries,
     EventsTransformer,
     MentionRole,
+    Slug,
     Switch,
+    TargetKey,
     Weekday,
     manager_only,
     parse_bypass,
 )
+from bot.discordbot.permissions import server_manager_only, text_channel_only
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.subscriptions import (
     Target,
@@ -67,6 +71,7 @@ class Settings(
         super().__init__()
 
     @app_commands.command(name="show", description="This channel's settings and subscriptions.")
+    @text_channel_only()
     @manager_only
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
@@ -83,11 +88,12 @@ class Settings(
         prereleases="Announce pre-releases (alphas, betas, release candidates)",
     )
     @app_commands.autocomplete(target=followed_autocomplete)
+    @text_channel_only()
     @manager_only
     async def alerts(
         self,
         interaction: discord.Interaction,
-        target: str,
+        target: TargetKey,
         events: Events | None = None,
         role: MentionRole | None = None,
         clear_role: bool = False,
@@ -118,6 +124,7 @@ class Settings(
         weekday="The day of the weekly digest and of the weekly stale report",
         bypass="Alerts posted at once anyway, e.g. stale, release:major; none to clear",
     )
+    @text_channel_only()
     @manager_only
     async def digest(
         self,
@@ -125,7 +132,7 @@ class Settings(
         mode: DigestModeName,
         hour: Hour | None = None,
         weekday: Weekday | None = None,
-        bypass: str | None = None,
+        bypass: Entries | None = None,
     ) -> None:
         changes: dict[str, Any] = {"digest_mode": DigestMode(mode)}
         if hour is not None:
@@ -141,6 +148,7 @@ class Settings(
     @app_commands.describe(
         days="Days without a commit before a package is stale; leave out for the default"
     )
+    @text_channel_only()
     @manager_only
     async def staleness(self, interaction: discord.Interaction, days: Days | None = None) -> None:
         preferences = await self._update(interaction, stale_after_days=days)
@@ -150,8 +158,9 @@ class Settings(
     @app_commands.command(name="complete", description="Mark a package finished: never stale here.")
     @app_commands.describe(slug="The package's slug, e.g. django-flatblocks")
     @app_commands.autocomplete(slug=package_autocomplete)
+    @text_channel_only()
     @manager_only
-    async def complete(self, interaction: discord.Interaction, slug: str) -> None:
+    async def complete(self, interaction: discord.Interaction, slug: Slug) -> None:
         runtime = self.bot.runtime
         assert interaction.guild_id is not None
         assert interaction.channel_id is not None
@@ -173,8 +182,9 @@ class Settings(
 
     @app_commands.command(name="incomplete", description="Remove a feature-complete mark.")
     @app_commands.describe(slug="A package marked feature-complete in this channel")
+    @text_channel_only()
     @manager_only
-    async def incomplete(self, interaction: discord.Interaction, slug: str) -> None:
+    async def incomplete(self, interaction: discord.Interaction, slug: Slug) -> None:
         runtime = self.bot.runtime
         assert interaction.channel_id is not None
         async with runtime.database.transaction() as session:
@@ -208,6 +218,7 @@ class Settings(
 
     @app_commands.command(name="cap", description="At most this many alerts a day here.")
     @app_commands.describe(per_day="Alerts a day posted on their own; leave out for no cap")
+    @text_channel_only()
     @manager_only
     async def cap(self, interaction: discord.Interaction, per_day: PerDay | None = None) -> None:
         preferences = await self._update(interaction, daily_cap=per_day)
@@ -215,13 +226,14 @@ class Settings(
 
     @app_commands.command(name="report", description="A weekly list of what is stale here.")
     @app_commands.describe(state="on or off")
+    @text_channel_only()
     @manager_only
     async def report(self, interaction: discord.Interaction, state: Switch) -> None:
         preferences = await self._update(interaction, stale_report=state == "on")
         await answer(interaction, report_sentence(preferences))
 
     @app_commands.command(name="export", description="This server's subscriptions and settings.")
-    @manager_only
+    @server_manager_only()
     async def export(self, interaction: discord.Interaction) -> None:
         runtime = self.bot.runtime
         assert interaction.guild_id is not None

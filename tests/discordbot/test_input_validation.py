@@ -14,11 +14,11 @@ from bot.app.runtime import Runtime
 from bot.core.slugs import MAX_ID, MAX_SLUG_LENGTH, InvalidSlug, checked_key
 from bot.discordbot.bot import SentinelBot
 from storage import subscriptions
+from tests.fakes.discord_models import MENTION_EVERYONE
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
 
-MENTION_EVERYONE = 1 << 17
 HOSTILE_SLUGS = [
     ".",
     "..",
@@ -142,7 +142,8 @@ async def test_an_unreadable_record_is_told_without_field_names(
     [
         ("everyone", "everyone cannot be an alert's role"),
         ("bot", "belongs to an app or integration"),
-        ("unmentionable", "I cannot mention the role Quiet"),
+        ("unmentionable", "You cannot mention the role Quiet yourself"),
+        ("unmentionable by the bot", "I cannot mention the role Quiet"),
     ],
 )
 @pytest.mark.parametrize("command", ["watch add", "settings alerts"])
@@ -166,7 +167,9 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
         "everyone": scene.guild.everyone,
         "bot": next(r for r in scene.guild.roles if r.managed),
         "unmentionable": scene.guild.add_role("Quiet"),
-    }[role]
+    }[role.removesuffix(" by the bot")]
+    if role == "unmentionable by the bot":  # the manager may, so only the bot is missing it
+        scene.managers.permissions |= MENTION_EVERYONE
     options = (
         {"slug": "django-flatblocks"} if command == "watch add" else {"target": "django-flatblocks"}
     )
@@ -184,11 +187,12 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
     assert scene.fake.violations == []
 
 
-async def test_an_unmentionable_role_is_fine_when_the_bot_may_mention_everyone(
+async def test_an_unmentionable_role_is_fine_when_manager_and_bot_may_mention_everyone(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
     scene = discord_scene
     next(r for r in scene.guild.roles if r.managed).permissions |= MENTION_EVERYONE
+    scene.managers.permissions |= MENTION_EVERYONE
     quiet = scene.guild.add_role("Quiet")
 
     record = await scene.fake.run_command(
