@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import Match, package_autocomplete, stored_package
+from bot.discordbot.catalog import Match, may_answer, package_autocomplete, stored_package
 from bot.discordbot.channel_settings import (
     cap_sentence,
     channel_embeds,
@@ -209,6 +209,8 @@ class Settings(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         assert interaction.channel_id is not None
+        if not may_answer(self.bot.runtime, interaction):
+            return []
         async with self.bot.runtime.database.session() as session:
             marked = await channels.feature_complete_ids(session, interaction.channel_id)
             stored = await packages.load_packages(session, marked)

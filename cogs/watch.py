@@ -10,7 +10,7 @@ from discord.ext import commands
 from bot.core.events import Event, MinReleaseLevel
 from bot.delivery.senders import DeliveryFailed, DestinationGone
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import Match, package_autocomplete
+from bot.discordbot.catalog import Match, may_answer, package_autocomplete
 from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
@@ -126,6 +126,8 @@ class Watch(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         assert interaction.channel_id is not None
+        if not may_answer(self.bot.runtime, interaction):
+            return []
         targets = await channel_targets(self.bot.runtime, interaction.channel_id)
         watched = [t for t in targets if t.kind == TargetKind.PACKAGE]
         return [Match(t.slug, t.title).choice() for t in matching(watched, current)]

@@ -12,6 +12,7 @@ from discord import app_commands
 from bot.app.runtime import Runtime
 from bot.core.fuzzy import rank
 from bot.discordbot.bot import SentinelBot
+from bot.discordbot.catalog import may_answer
 from bot.discordbot.options import BadOption, describe_events
 from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
 from storage import grids, packages, subscriptions
@@ -143,7 +144,10 @@ async def followed_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Autocomplete for an option naming one of this channel's subscriptions."""
     assert interaction.channel_id is not None
-    targets = await channel_targets(interaction.client.runtime, interaction.channel_id)
+    runtime = interaction.client.runtime
+    if not may_answer(runtime, interaction):
+        return []
+    targets = await channel_targets(runtime, interaction.channel_id)
     return [
         app_commands.Choice(
             name=truncate(f"{t.kind}: {t.title} ({t.slug})", CHOICE_NAME), value=t.key

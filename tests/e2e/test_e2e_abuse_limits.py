@@ -1,0 +1,83 @@
+"""Limits against abuse, as a user (or a script) meets them: autocomplete, quotas, samples."""
+
+from __future__ import annotations
+
+from bot.app.throttles import ANSWERS_PER_PERSON
+from bot.core.fuzzy import MAX_QUERY
+from bot.discordbot.bot import SentinelBot
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+
+TYPED = "django-flatblocks-and-more-words-than-that"
+
+
+def searches(djp_api: FakeDjangoPackages) -> list[str]:
+    """The texts Django Packages was asked to search for."""
+    return [r.query.get("q", "") for r in djp_api.requests if r.path.endswith("/search/")]
+
+
+async def type_slowly(scene: DiscordScene, text: str, user_name: str = "typist") -> None:
+    """A member types `text` into /package's slug, one keystroke (autocomplete) at a time."""
+    typist = scene.fake.add_member(scene.guild, user_name)
+    for end in range(1, len(text) + 1):
+        await scene.fake.autocomplete("package", {"slug": text[:end]}, focused="slug", user=typist)
+
+
+async def test_typing_before_the_first_crawl_searches_django_packages_a_few_times_only(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    """40 keystrokes, each with fewer than 25 local matches, were 40 searches."""
+    settings = sentinel.runtime.settings
+    await type_slowly(discord_scene, TYPED[:40])
+
+    assert 0 < len(searches(djp_api)) <= settings.upstream_searches_per_user_minute
+    assert all(len(text) >= 3 for text in searches(djp_api))  # one letter matches everything
+    assert discord_scene.fake.violations == []
+
+
+async def test_everyones_typing_shares_one_search_budget(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    budget = sentinel.runtime.settings.upstream_searches_per_minute
+    typists = budget // sentinel.runtime.settings.upstream_searches_per_user_minute + 2
+    for number in range(typists):
+        await type_slowly(discord_scene, TYPED[:12], f"typist-{number}")
+
+    assert len(searches(djp_api)) == budget
+
+
+async def test_a_huge_autocomplete_value_is_answered_in_time_and_searched_cut_short(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+    huge = "flatblocks " * 600  # 6,600 characters: Discord does not bound autocomplete input
+
+    await fake.autocomplete("package", {"slug": huge}, focused="slug")
+
+    [record] = [r for r in fake.interactions if r.choices is not None]
+    assert record.ack_seconds is not None
+    assert record.ack_seconds < fake.ack_deadline
+    assert [len(text) for text in searches(djp_api)] == [MAX_QUERY]
+    assert fake.violations == []
+
+
+async def test_a_script_firing_autocomplete_gets_no_choices_past_a_typists_pace(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+    await sentinel.runtime.monitor.sync_catalog()
+    script = fake.add_member(discord_scene.guild, "script")
+    per_burst, _ = ANSWERS_PER_PERSON
+
+    answers = [
+        await fake.autocomplete("package", {"slug": "flat"}, focused="slug", user=script)
+        for _ in range(per_burst + 5)
+    ]
+    someone_else = await fake.autocomplete(
+        "package", {"slug": "flat"}, focused="slug", user=discord_scene.member
+    )
+
+    assert all(answers[:per_burst])
+    assert answers[per_burst:] == [[]] * 5
+    assert someone_else
+    assert fake.violations == []
