@@ -89,9 +89,6 @@ class Settings(BaseSettings):
     max_marks_per_guild: int = Field(
         default=1000, ge=1, description="feature-complete marks in one server in all"
     )
-    max_webhooks_per_guild: int = Field(
-        default=10, ge=0, description="distinct webhook URLs one server's subscriptions may use"
-    )
 
     @field_validator("shard_ids", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.quotas import check_new_mark
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
 from bot.discordbot.bot import SentinelBot
@@ -166,6 +167,13 @@ class Settings(
         assert interaction.channel_id is not None
         record = await defer_if_slow(interaction, stored_package(runtime, slug))
         async with runtime.database.transaction() as session:
+            await check_new_mark(
+                session,
+                runtime.settings,
+                guild_id=interaction.guild_id,
+                channel_id=interaction.channel_id,
+                package_id=record.id,
+            )
             await channels.mark_feature_complete(
                 session,
                 guild_id=interaction.guild_id,

@@ -11,11 +11,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, select, union
+from sqlalchemy import delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage._sql import affected_rows, dialect_insert
 from storage.models import ChannelSettings, DigestMode, FeatureComplete
+from storage.subscriptions import Counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,24 @@ async def feature_complete_marks(
     if guild_id is not None:
         query = query.where(FeatureComplete.guild_id == guild_id)
     return [Mark(*row) for row in (await session.execute(query)).tuples()]
+
+
+async def mark_counts(session: AsyncSession, guild_id: int, channel_id: int) -> Counts:
+    """A guild's feature-complete marks, and the channel's."""
+    in_channel = func.count().filter(FeatureComplete.channel_id == channel_id)
+    query = select(func.count(), in_channel).where(FeatureComplete.guild_id == guild_id)
+    guild, channel = (await session.execute(query)).one()
+    return Counts(guild, channel)
+
+
+async def is_marked(session: AsyncSession, channel_id: int, package_id: int) -> bool:
+    """Whether the package is already marked feature-complete in the channel."""
+    found = await session.scalar(
+        select(FeatureComplete.package_id).where(
+            FeatureComplete.channel_id == channel_id, FeatureComplete.package_id == package_id
+        )
+    )
+    return found is not None
 
 
 async def mark_feature_complete(

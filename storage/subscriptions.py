@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Row, Select, and_, delete, select, union
+from sqlalchemy import Row, Select, and_, delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.events.base import AlertPreferences, Event
@@ -100,6 +100,36 @@ async def unsubscribe(
         ),
     )
     return removed > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many rows a guild holds in all, and how many of them one of its channels holds."""
+
+    guild: int
+    channel: int
+
+
+async def subscription_counts(session: AsyncSession, guild_id: int, channel_id: int) -> Counts:
+    """A guild's subscriptions, and the channel's (paused ones included: resuming is free)."""
+    in_channel = func.count().filter(Subscription.channel_id == channel_id)
+    query = select(func.count(), in_channel).where(Subscription.guild_id == guild_id)
+    guild, channel = (await session.execute(query)).one()
+    return Counts(guild, channel)
+
+
+async def is_subscribed(
+    session: AsyncSession, channel_id: int, target_kind: TargetKind | str, target_id: int
+) -> bool:
+    """Whether the channel already follows that package or grid (paused or not)."""
+    found = await session.scalar(
+        select(Subscription.id).where(
+            Subscription.channel_id == channel_id,
+            Subscription.target_kind == str(target_kind),
+            Subscription.target_id == target_id,
+        )
+    )
+    return found is not None
 
 
 async def channel_subscriptions(session: AsyncSession, channel_id: int) -> list[Subscription]:

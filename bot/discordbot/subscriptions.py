@@ -9,6 +9,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.app.quotas import check_new_subscription
 from bot.app.runtime import Runtime
 from bot.core.fuzzy import rank
 from bot.discordbot.bot import SentinelBot
@@ -177,7 +178,7 @@ async def subscribe_here(
     **options: Any,
 ) -> tuple[Subscription, subscriptions.Outcome]:
     """Subscribe `channel_id` (by default the channel an interaction came from), or update its
-    subscription.
+    subscription; a new one must fit the quotas (`bot.app.quotas`).
 
     `options` go to `storage.subscriptions.subscribe`; one that is `None` (an option left out of
     the command) keeps the stored value, and `clear_role` removes the role to mention. Returns
@@ -190,6 +191,14 @@ async def subscribe_here(
     if clear_role:
         changes["role_id"] = None
     async with runtime.database.transaction() as session:
+        await check_new_subscription(
+            session,
+            runtime.settings,
+            guild_id=interaction.guild_id,
+            channel_id=channel_id,
+            kind=kind,
+            target_id=target_id,
+        )
         return await subscriptions.subscribe(
             session,
             guild_id=interaction.guild_id,

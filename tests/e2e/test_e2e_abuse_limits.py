@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.app.runtime import Runtime
 from bot.app.throttles import ANSWERS_PER_PERSON
+from bot.config import Settings
 from bot.core.fuzzy import MAX_QUERY
 from bot.discordbot.bot import SentinelBot
+from storage import channels, subscriptions
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 
 TYPED = "django-flatblocks-and-more-words-than-that"
+SLUGS = ["django-flatblocks", "django-rest-registration", "django-cache-machine", "django-valkey"]
+
+
+@pytest.fixture
+def app_settings(djp_settings: Settings) -> Settings:
+    """Small quotas: two subscriptions a channel, three a server; one mark a channel."""
+    return djp_settings.model_copy(
+        update={
+            "max_subscriptions_per_channel": 2,
+            "max_subscriptions_per_guild": 3,
+            "max_marks_per_channel": 1,
+            "max_marks_per_guild": 2,
+        }
+    )
 
 
 def searches(djp_api: FakeDjangoPackages) -> list[str]:
@@ -81,3 +100,50 @@ async def test_a_script_firing_autocomplete_gets_no_choices_past_a_typists_pace(
     assert answers[per_burst:] == [[]] * 5
     assert someone_else
     assert fake.violations == []
+
+
+async def test_a_channel_and_a_server_follow_at_most_their_quota(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    scene = discord_scene
+
+    async def watch(slug: str, channel_id: int) -> str:
+        record = await scene.fake.run_command(
+            "watch add", {"slug": slug}, user=scene.manager, channel_id=channel_id
+        )
+        return record.content or ""
+
+    in_alerts = [await watch(slug, scene.alerts.id) for slug in SLUGS[:3]]
+    again = await watch(SLUGS[0], scene.alerts.id)  # changing what exists is always allowed
+    in_general = [await watch(slug, scene.general.id) for slug in SLUGS[2:]]
+
+    assert "Now watching" in in_alerts[1]
+    assert in_alerts[2].startswith("This channel has reached its limit of subscriptions")
+    assert "/watch remove" in in_alerts[2]
+    assert "already watching" in again
+    assert "Now watching" in in_general[0]
+    assert in_general[1].startswith("This server has reached its limit of subscriptions")
+    async with runtime.database.session() as session:
+        stored = await subscriptions.guild_subscriptions(session, scene.guild.id)
+    assert len(stored) == 3
+    assert scene.fake.violations == []
+
+
+async def test_feature_complete_marks_have_a_quota(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    scene = discord_scene
+
+    async def mark(slug: str) -> str:
+        record = await scene.fake.run_command(
+            "settings complete", {"slug": slug}, user=scene.manager, channel_id=scene.alerts.id
+        )
+        return record.content or ""
+
+    first, second = await mark(SLUGS[0]), await mark(SLUGS[1])
+
+    assert "marked feature-complete here" in first
+    assert second.startswith("This channel has reached its limit of feature-complete marks (1)")
+    assert "/settings incomplete" in second
+    async with runtime.database.session() as session:
+        assert len(await channels.feature_complete_ids(session, scene.alerts.id)) == 1
