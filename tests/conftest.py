@@ -7,5 +7,4 @@ pytest_plugins = [
     "tests.plugins.djp_api",
     "tests.plugins.discord",
     "tests.plugins.app",
-    "tests.plugins.monitor",
 ]

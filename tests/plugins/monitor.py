@@ -1,7 +1,8 @@
 """A monitor the test drives by hand: a clock that moves only when told, on the real database
 and the fake Django Packages API.
 
-The `clock` and `monitor` fixtures serve the poll-cycle tests under `tests/refresh/`.
+The `clock` and `monitor` fixtures serve the poll-cycle tests under `tests/refresh/` (registered
+by its conftest).
 """
 
 from __future__ import annotations
