@@ -15,8 +15,8 @@ from bot.core.records import PackageRecord, parse_package
 from bot.errors import ApiUnavailable, NotFound
 from bot.refresh.staleness import ChannelStaleness
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.data import seed_package
 from tests.plugins.app import SteppingClock
+from tests.plugins.data import seed_package
 from tests.plugins.djp_api import TEST_RETRY
 
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)
