@@ -6,8 +6,6 @@ gives (a change made later reaches the bot only through the interaction's own pa
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from bot.app.runtime import Runtime
@@ -18,7 +16,7 @@ from tests.fakes.discord_models import (
     MENTION_EVERYONE,
     Overwrite,
 )
-from tests.fakes.discord_runner import BotStarter, DiscordScene
+from tests.fakes.discord_runner import BotStarter, DiscordScene, change_role
 from tests.plugins.app import BotFactory
 
 FLATBLOCKS = {"slug": "django-flatblocks"}
@@ -125,9 +123,7 @@ async def test_watch_test_will_not_ping_a_role_made_unmentionable_since(
     )
     posted = len(scene.fake.messages(scene.alerts.id))
     staff.mentionable = False
-    updated = asyncio.ensure_future(bot.wait_for("guild_role_update", timeout=5))
-    await scene.fake.update_role(scene.guild, staff)
-    await updated
+    await change_role(bot, scene.fake, scene.guild, staff)
 
     record = await scene.fake.run_command(
         "watch test", {"ping": True}, user=scene.manager, channel_id=scene.alerts.id
