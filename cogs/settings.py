@@ -9,7 +9,7 @@ subscriptions and settings as JSON. Every change answers with what is now in for
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Unpack
 
 import discord
 from discord import app_commands
@@ -45,6 +45,7 @@ from bot.discordbot.permissions import server_manager_only, text_channel_only
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.subscriptions import (
     Target,
+    alert_changes,
     describe,
     followed_autocomplete,
     followed_target,
@@ -53,7 +54,7 @@ from bot.discordbot.subscriptions import (
 )
 from bot.messages.limits import escape_text
 from storage import channels, packages
-from storage.channels import ChannelPreferences
+from storage.channels import ChannelPreferences, SettingChanges
 from storage.models import DigestMode, TargetKind
 
 Events = app_commands.Transform[frozenset[Event], EventsTransformer]
@@ -110,11 +111,13 @@ class Settings(
             interaction,
             TargetKind(followed.kind),
             followed.id,
-            clear_role=clear_role,
-            events=events,
-            role_id=role.id if role else None,
-            min_release_level=min_level,
-            include_prereleases=prereleases,
+            **alert_changes(
+                events=events,
+                role=role,
+                clear_role=clear_role,
+                min_level=min_level,
+                prereleases=prereleases,
+            ),
         )
         await answer(interaction, f"**{followed.label()}**\n{describe(subscription)}")
 
@@ -135,7 +138,7 @@ class Settings(
         weekday: Weekday | None = None,
         bypass: Entries | None = None,
     ) -> None:
-        changes: dict[str, Any] = {"digest_mode": DigestMode(mode)}
+        changes: SettingChanges = {"digest_mode": DigestMode(mode)}
         if hour is not None:
             changes["digest_hour"] = hour
         if weekday is not None:
@@ -259,7 +262,9 @@ class Settings(
             ephemeral=True,
         )
 
-    async def _update(self, interaction: discord.Interaction, **changes: Any) -> ChannelPreferences:
+    async def _update(
+        self, interaction: discord.Interaction, **changes: Unpack[SettingChanges]
+    ) -> ChannelPreferences:
         """Change this channel's settings; returns them as now in force."""
         assert interaction.guild_id is not None
         assert interaction.channel_id is not None

@@ -31,6 +31,7 @@ from bot.discordbot.reach import check_alert_channel
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.sample import post_sample
 from bot.discordbot.subscriptions import (
+    alert_changes,
     channel_targets,
     describe,
     followed_autocomplete,
@@ -88,9 +89,7 @@ class Watch(
             TargetKind.PACKAGE,
             record.id,
             channel_id=where.id,
-            events=events,
-            role_id=role.id if role else None,
-            min_release_level=min_level,
+            **alert_changes(events=events, role=role, min_level=min_level),
         )
         here = where.id == interaction.channel_id
         place, there = ("here", "") if here else (f"in {where.mention}", f" in {where.mention}")

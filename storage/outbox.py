@@ -132,9 +132,7 @@ async def claim_due(
     position = func.row_number().over(
         partition_by=Alert.guild_id, order_by=(Alert.channel_id, Alert.id)
     )
-    ranked = (
-        select(Alert.id, (position - 1).label("position")).where(due(now), *where).subquery()
-    )
+    ranked = select(Alert.id, (position - 1).label("position")).where(due(now), *where).subquery()
     turn = ranked.c.position / GUILD_TURN  # integer division on both backends
     candidates = (
         select(Alert.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Row, Select, and_, delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,16 @@ ACTIVE = Subscription.paused_reason.is_(None)
 
 #: What `subscribe` did: made the subscription, changed it, or found it already as asked.
 Outcome = Literal["created", "updated", "unchanged"]
+
+
+class AlertChanges(TypedDict, total=False):
+    """What a member may change of a subscription's alerts (`subscribe`'s options of the same
+    names): one left out keeps its stored value, `role_id=None` stops the mention."""
+
+    events: Iterable[str]
+    role_id: int | None
+    min_release_level: str
+    include_prereleases: bool
 
 
 async def subscribe(
