@@ -16,8 +16,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.quotas import check_new_mark
+from bot.app.runtime import Runtime
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
+from bot.core.records import PackageRecord
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, may_answer, package_autocomplete, stored_package
 from bot.discordbot.channel_settings import (
@@ -168,23 +170,10 @@ class Settings(
         runtime = self.bot.runtime
         assert interaction.guild_id is not None
         assert interaction.channel_id is not None
-        record = await defer_if_slow(interaction, stored_package(runtime, slug))
-        async with runtime.database.transaction() as session:
-            await check_new_mark(
-                session,
-                runtime.settings,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                package_id=record.id,
-            )
-            await channels.mark_feature_complete(
-                session,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                package_id=record.id,
-                marked_by=interaction.user.id,
-                now=runtime.clock(),
-            )
+        marking = mark_complete(
+            runtime, interaction.guild_id, interaction.channel_id, slug, interaction.user.id
+        )
+        record = await defer_if_slow(interaction, marking)
         await answer(
             interaction,
             f"**{escape_text(record.title)}** is marked feature-complete here: "
@@ -277,6 +266,31 @@ class Settings(
                 now=self.bot.runtime.clock(),
                 **changes,
             )
+
+
+async def mark_complete(
+    runtime: Runtime, guild_id: int, channel_id: int, slug: str, marked_by: int
+) -> PackageRecord:
+    """Mark a package feature-complete in a channel, within the quotas (fetching the package
+    first if it is not stored); returns its record."""
+    record = await stored_package(runtime, slug)
+    async with runtime.database.transaction() as session:
+        await check_new_mark(
+            session,
+            runtime.settings,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            package_id=record.id,
+        )
+        await channels.mark_feature_complete(
+            session,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            package_id=record.id,
+            marked_by=marked_by,
+            now=runtime.clock(),
+        )
+    return record
 
 
 async def setup(bot: SentinelBot) -> None:
