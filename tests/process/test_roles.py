@@ -64,8 +64,8 @@ async def test_monitor_and_delivery_post_alerts_without_a_gateway_and_serve_metr
         djp_api.update_package(265, pypi_version="9.0.0")
         [alert] = await fake.wait_for_messages(discord_scene.alerts.id, 1)
         await until_healthy(port)
-        async with httpx.AsyncClient() as http:
-            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        # The post reaches Discord a moment before the worker settles and counts it.
+        metrics = await until_metric(port, 'djp_sentinel_alerts_total{outcome="posted"}')
     finally:
         process.send_signal(signal.SIGTERM)
         await database.dispose()
@@ -84,6 +84,16 @@ async def test_monitor_and_delivery_post_alerts_without_a_gateway_and_serve_metr
         "djp_sentinel_packages_fetched_total",
     ):
         assert series in metrics
+
+
+async def until_metric(port: int, series: str) -> str:
+    """Scrape `/metrics` on `port` until it shows `series`; the whole page."""
+    async with httpx.AsyncClient() as http, asyncio.timeout(PROBE_TIMEOUT):
+        while True:
+            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            if series in metrics:
+                return metrics
+            await asyncio.sleep(0.1)
 
 
 async def until_stored(database: Database, package_id: int) -> None:
