@@ -49,7 +49,7 @@ async def check_new_subscription(
         await subscriptions.subscription_counts(session, guild_id, channel_id),
         settings.max_subscriptions_per_channel,
         settings.max_subscriptions_per_guild,
-        "subscriptions (packages and grids followed)",
+        "subscriptions",
         "remove one with /watch remove or /grid unsubscribe",
     )
 
