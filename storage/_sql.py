@@ -8,7 +8,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -23,11 +23,13 @@ from sqlalchemy import (
     func,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.slugs import InvalidSlug, checked_key
 from storage.models import Grid, Package
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 class Keep(Enum):
@@ -53,7 +55,15 @@ def dialect_insert(session: AsyncSession, table: Table) -> sqlite.Insert | postg
 
 
 def _insert_for(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    """The dialect's INSERT; each dialect module is imported by the first statement for it
+    (on SQLite, the PostgreSQL dialect is never loaded)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 async def affected_rows(session: AsyncSession, statement: Delete | Update) -> int:

@@ -31,8 +31,8 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 from bot.core.events.base import DEFAULT_EVENTS, MIN_RELEASE_LEVELS, AlertPreferences, Event
 
@@ -97,7 +97,19 @@ def _from_sqlite_text(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
-JsonType = JSON().with_variant(JSONB(), "postgresql")
+class JsonType(TypeDecorator[Any]):
+    """JSON, as JSONB on PostgreSQL. The PostgreSQL dialect is imported when a PostgreSQL
+    engine first uses the type, not with the models: a command on SQLite never loads it."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
 
 
 class TargetKind(StrEnum):
@@ -131,9 +143,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         datetime: UtcDateTime(),
-        list[int]: JsonType,
-        list[str]: JsonType,
-        dict[str, Any]: JsonType,
+        list[int]: JsonType(),
+        list[str]: JsonType(),
+        dict[str, Any]: JsonType(),
     }
 
 

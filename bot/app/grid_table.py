@@ -38,6 +38,8 @@ class GridRow:
     #: E.g. "4 years ago", as seen when the table was built.
     last_commit_age: str | None
     health: Health
+    #: The whole record, for what the table does not show (`grid --json`).
+    record: PackageRecord
     #: The 52 weekly commit counts, oldest first; () when unknown.
     commits: tuple[int, ...] = ()
     #: When Django Packages counted them (the last week ends then).
@@ -90,6 +92,7 @@ def rank_members(
                 health=health,
                 commits=tuple(record.commits_over_52),
                 counted_at=record.last_fetched,
+                record=record,
             )
         )
     rows.sort(key=_stars_first if sort == "stars" else _latest_commit_first)

@@ -81,13 +81,14 @@ def tune_garbage_collection() -> None:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """Connect to the database (applying migrations) and open the HTTP client."""
+async def open_runtime(settings: Settings, *, metrics: bool = True) -> AsyncIterator[Runtime]:
+    """Connect to the database (applying migrations) and open the HTTP client; `metrics=False`
+    for a one-shot command, which serves no metrics (its requests are not counted)."""
     database = Database.from_url(settings.database_url)
     try:
         await database.upgrade()
         tune_garbage_collection()
-        async with DjangoPackagesClient.from_settings(settings) as client:
+        async with DjangoPackagesClient.from_settings(settings, metrics=metrics) as client:
             monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
             pacer = Pacer(delivery_budget(settings.discord_global_rate))
             try:

@@ -4,13 +4,17 @@ Every failure a user can cause or meet — an unknown slug, an unreachable API, 
 `DATABASE_URL`, a missing token — prints one line on stderr and exits non-zero; tracebacks are
 for bugs only.
 
-Only argument parsing lives here, so `--help`, `--version` and usage errors start fast: the
-commands (`bot.cli.commands`), the database, HTTP and Discord are imported once a command runs.
+Only argument parsing lives here, so `--help`, `--version` and usage errors start fast. Each
+command lives in a module of its own (`COMMANDS`), imported once that command runs, and imports
+only what it uses: `stale` never loads Discord, Alembic, Pillow, aiohttp, prometheus-client or
+rapidfuzz (`tests/cli/test_cli_imports.py` checks).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,12 +22,31 @@ from pathlib import Path
 from bot import __version__
 from bot.process.roles import Role, parse_roles
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_FAILURE, EXIT_USAGE = 1, 2
 SORT_KEYS = ("stars", "activity")
 #: `bot.core.events.MIN_RELEASE_LEVELS`, spelled out so that parsing stays light (a test checks).
 MIN_RELEASE_LEVELS = ("major", "minor", "patch")
+#: Said instead of anything else on a system that is not POSIX (Windows has no `fcntl`).
+UNSUPPORTED_SYSTEM = (
+    "error: djp-sentinel runs on Linux, macOS and other POSIX systems, not on Windows "
+    "(WSL works): see the README."
+)
 #: Commands that talk to Discord as the bot.
 NEEDS_TOKEN = frozenset({"run", "sync-commands"})
+#: Each command's handler, as "module:function", imported only when it runs.
+COMMANDS = {
+    "run": "bot.cli.discord_bot:run",
+    "sync-commands": "bot.cli.discord_bot:sync_commands",
+    "package": "bot.cli.package:package",
+    "sync": "bot.cli.sync:sync",
+    "poll": "bot.cli.poll:poll",
+    "stale": "bot.cli.stale:stale",
+    "webhook": "bot.cli.webhook:webhook",
+    "grid": "bot.cli.grid:grid",
+    "export": "bot.cli.transfer:export",
+    "import": "bot.cli.transfer:restore",
+    "db": "bot.cli.db:db",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -54,6 +77,26 @@ def role_list(value: str) -> list[Role]:
         return sorted(parse_roles([value]))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def limit(value: str) -> int:
+    """A `--limit` value: rows to show, 0 for all."""
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = -1
+    if rows < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of rows (0 shows all)")
+    return rows
+
+
+def add_limit(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--limit",
+        type=limit,
+        metavar="N",
+        help=f"show the first N {what} (0: all); default 25 in a table, all with --json",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     stale = commands.add_parser("stale", help="list stale packages with the reasons")
     stale.add_argument("--grid", metavar="SLUG", help="only the members of this grid")
+    add_limit(stale, "stale packages, quiet longest first")
     stale.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     grid = commands.add_parser("grid", help="print a grid as a ranked table")
@@ -140,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument(
         "--sort", choices=SORT_KEYS, default="stars", help="most stars, or latest commit, first"
     )
+    add_limit(grid, "members")
     grid.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     export = commands.add_parser("export", help="print subscriptions and settings as JSON")
@@ -161,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if os.name != "posix":
+        print(UNSUPPORTED_SYSTEM, file=sys.stderr)
+        return EXIT_USAGE
     from pydantic import ValidationError
 
     from bot.config import Settings, settings_problem
@@ -178,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    from bot.cli.commands import run_command
+    from bot.cli.running import Handler, run_command
 
-    return run_command(args, settings)
+    module, function = COMMANDS[command].split(":")
+    handler: Handler = getattr(importlib.import_module(module), function)
+    return run_command(handler, args, settings)

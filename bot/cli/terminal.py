@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
-from bot.app.grid_table import GridTable
+from bot.app.grid_table import GridRow, GridTable
 from bot.core.events import Change
 from bot.core.health import Health
 from bot.core.records import PackageRecord
@@ -27,6 +19,9 @@ from bot.messages.cards import Card
 
 if TYPE_CHECKING:
     from bot.app.webhook_subscriptions import WebhookWatch
+
+#: A stale package and the health that says so.
+StaleRow: TypeAlias = tuple[PackageRecord, Health]
 
 RELEASE_LEVELS = {
     "major": "major only",
@@ -76,11 +71,15 @@ def print_changes(console: Console, changes: Sequence[Change]) -> None:
         console.print(f"[bold]{change.event}[/bold]  {escape(change.summary)}")
 
 
-def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) -> None:
-    if not rows:
+def print_stale(console: Console, rows: Sequence[StaleRow], *, total: int) -> None:
+    """`rows`, the first of `total` stale packages."""
+    if not total:
         console.print("No stale packages.")
         return
-    table = Table(title=f"{len(rows)} stale package{'s' if len(rows) != 1 else ''}")
+    title = f"{total:,} stale package{'s' if total != 1 else ''}"
+    if len(rows) < total:
+        title += f", the {len(rows):,} quiet longest"
+    table = Table(title=title)
     table.add_column("Package", style="bold")
     table.add_column("Last commit")
     table.add_column("Reasons")
@@ -90,8 +89,9 @@ def print_stale(console: Console, rows: Sequence[tuple[PackageRecord, Health]]) 
     console.print(table)
 
 
-def print_grid_table(console: Console, table: GridTable) -> None:
-    """A grid's ranked members: stars, latest version, last commit and health."""
+def print_grid_table(console: Console, table: GridTable, rows: Sequence[GridRow]) -> None:
+    """A grid's ranked members (`rows`, the first of `table.rows`): stars, latest version, last
+    commit and health."""
     order = "most stars first" if table.sort == "stars" else "latest commit first"
     grid = Table(title=f"{escape(table.title)} ({escape(table.slug)}), {order}")
     grid.add_column("#", justify="right")
@@ -100,7 +100,7 @@ def print_grid_table(console: Console, table: GridTable) -> None:
     grid.add_column("Version")
     grid.add_column("Last commit")
     grid.add_column("Health")
-    for row in table.rows:
+    for row in rows:
         commit = (
             f"{row.last_commit:%Y-%m-%d} ({row.last_commit_age})" if row.last_commit else "unknown"
         )
@@ -119,58 +119,23 @@ def print_grid_table(console: Console, table: GridTable) -> None:
 
 
 def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> None:
+    """One row per subscription, in three columns that fit 80: where it posts (webhook id,
+    channel, thread), what it follows, and which alerts (events, releases, state)."""
     if not watches:
         console.print("No webhook subscriptions.")
         return
     table = Table(title="Webhook subscriptions (remove one with: webhook remove WEBHOOK TARGET)")
-    for column in ("Webhook", "Channel", "Follows"):  # ids and names stay whole, on one line
-        table.add_column(column, no_wrap=True)
-    for column in ("Events", "Releases", "State"):
-        table.add_column(column, overflow="fold")
+    table.add_column("Webhook / channel", no_wrap=True)  # ids stay whole, one to a line
+    table.add_column("Follows", overflow="fold", ratio=1)
+    table.add_column("Alerts", overflow="fold", ratio=2)
     for watch in watches:
-        where = str(watch.channel_id)
+        where = f"{watch.webhook_id}\nchannel {watch.channel_id}"
         if watch.thread_id is not None:
             where += f"\nthread {watch.thread_id}"
-        table.add_row(
-            str(watch.webhook_id),
-            where,
-            escape(f"{watch.kind} {watch.slug}"),
-            ", ".join(watch.events),
-            RELEASE_LEVELS[watch.min_release_level]
-            + ("" if watch.include_prereleases else ", no pre-releases"),
-            escape(f"paused: {watch.paused_reason}") if watch.paused_reason else "active",
+        releases = RELEASE_LEVELS[watch.min_release_level] + (
+            "" if watch.include_prereleases else ", no pre-releases"
         )
+        state = f"paused: {watch.paused_reason}" if watch.paused_reason else "active"
+        alerts = "\n".join((", ".join(watch.events), releases, state))
+        table.add_row(where, escape(f"{watch.kind} {watch.slug}"), escape(alerts))
     console.print(table)
-
-
-class SyncProgress:
-    """`sync`'s progress, phase by phase (categories, packages, grids), on a terminal only."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.bar: Progress | None = None
-        self.tasks: dict[str, TaskID] = {}
-
-    def __enter__(self) -> SyncProgress:
-        if self.console.is_terminal:
-            self.bar = Progress(
-                TextColumn("{task.description:<10}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=self.console,
-                transient=True,
-            )
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def update(self, phase: str, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        if phase not in self.tasks:
-            self.tasks[phase] = self.bar.add_task(phase.capitalize(), total=total)
-        self.bar.update(self.tasks[phase], completed=done, total=total)

@@ -7,11 +7,15 @@ about a millisecond for 6,000 entries, in two stages:
 1. candidates: entries whose name contains what was typed (separators ignored), entries
    holding a word close to a typed word ("flatblcoks" ≈ "flatblocks"), or a word starting
    with the last, half-typed one, and the names closest as a whole;
-2. ranking: rapidfuzz's `WRatio` (the best of whole, partial and token-order comparisons)
-   against slug and title, an exact slug first, then similarity, then popularity.
+2. ranking by what was typed, in tiers (`Tier`): the exact slug, then names that start with
+   the text, then names that contain it, then names that only resemble it; within a tier,
+   rapidfuzz's `WRatio` (the best of whole, partial and token-order comparisons) against slug
+   and title, then popularity. A name holding what was typed is never outranked by a
+   look-alike, however popular ("orbit-ta" offers django-orbit-tasks before django-orbit-tags).
 
 The "django" that starts most names is left out of both sides: it says nothing about which
-package was meant.
+package was meant. rapidfuzz is imported at the first fuzzy comparison, not with the module:
+commands that never search by name do not load it.
 """
 
 from __future__ import annotations
@@ -22,11 +26,10 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import lru_cache
 from itertools import accumulate, islice
 from typing import TypeVar
-
-from rapidfuzz import fuzz, process
 
 from bot.core.slugs import MAX_SLUG_LENGTH
 
@@ -87,6 +90,30 @@ def _query_key(text: str) -> str:
 @lru_cache(maxsize=1 << 16)
 def _compact(text: str) -> str:
     return "".join(words(text))
+
+
+class Tier(IntEnum):
+    """How a name relates to what was typed, best first (separators and case ignored)."""
+
+    EXACT = 0  # the slug itself
+    PREFIX = 1  # the slug or title starts with the text
+    SUBSTRING = 2  # the slug or title contains it
+    FUZZY = 3  # it only resembles the text
+
+
+def tier(typed: str, slug: str, title: str) -> Tier:
+    """Where a name with `slug` and `title` ranks for `typed` (already stripped, lower-case)."""
+    if slug.lower() == typed:
+        return Tier.EXACT
+    query = _compact(typed)
+    if not query:
+        return Tier.FUZZY
+    names = (_compact(slug), _compact(title))
+    if any(name.startswith(query) for name in names):
+        return Tier.PREFIX
+    if any(query in name for name in names):
+        return Tier.SUBSTRING
+    return Tier.FUZZY
 
 
 class FuzzyIndex:
@@ -153,30 +180,26 @@ class FuzzyIndex:
         query = _query_key(text)
         if not query:
             return self._ordered[:limit] if not text.strip() else []
-        exact = text.strip().lower()
+        typed, ordered = text.strip().lower(), self._ordered
         if len(query) < SHORT_QUERY:  # too short to be a typo of anything: popularity decides
-            found = self._containing(query.replace(" ", ""), limit + 1)
-            ranked = sorted(found, key=lambda p: (self._ordered[p].slug.lower() != exact, p))
-            return [self._ordered[position] for position in ranked[:limit]]
+            found = self._containing(query.replace(" ", ""), RANKED_CANDIDATES)
+            tiers = {p: tier(typed, ordered[p].slug, ordered[p].title) for p in found}
+            ranked = sorted(found, key=lambda p: (tiers[p], p))
+            return [ordered[position] for position in ranked[:limit]]
+        from rapidfuzz import fuzz, process
+
         candidates = self._candidates(query)
         best: dict[int, float] = {}
         for keys in (self._slug_keys, self._title_keys):
             choices = {position: keys[position] for position in candidates}
             for _, score, position in process.extract(
-                query, choices, scorer=fuzz.WRatio, score_cutoff=cutoff, limit=None
+                query, choices, scorer=fuzz.WRatio, limit=None
             ):
                 best[position] = max(score, best.get(position, 0.0))
-        ordered = self._ordered
-        ranked = sorted(
-            best,
-            key=lambda p: (
-                ordered[p].slug.lower() != exact,
-                -round(best[p]),
-                -ordered[p].weight,
-                p,
-            ),
-        )
-        return [self._ordered[position] for position in ranked[:limit]]
+        tiers = {p: tier(typed, ordered[p].slug, ordered[p].title) for p in best}
+        kept = [p for p in best if tiers[p] < Tier.FUZZY or best[p] >= cutoff]
+        ranked = sorted(kept, key=lambda p: (tiers[p], -round(best[p]), -ordered[p].weight, p))
+        return [ordered[position] for position in ranked[:limit]]
 
     def _containing(self, compact: str, limit: int) -> list[int]:
         """Positions of the entries whose name contains `compact`, most popular first."""
@@ -191,6 +214,8 @@ class FuzzyIndex:
     def _candidates(self, query: str) -> list[int]:
         """Positions worth ranking, at most `RANKED_CANDIDATES`: the entries matching most of
         the typed words first, then the most popular."""
+        from rapidfuzz import fuzz, process
+
         hits: Counter[int] = Counter(self._containing(query.replace(" ", ""), RANKED_CANDIDATES))
         hits.update(hits)  # the whole text found in a name counts double
         typed = query.split()
@@ -216,16 +241,17 @@ class FuzzyIndex:
 
 
 def rank(items: Sequence[T], text: str, names: Callable[[T], tuple[str, str]]) -> list[T]:
-    """A short list (a channel's subscriptions, say) best match first, by the same similarity
-    as `FuzzyIndex.search`; `names` gives an item's slug and title."""
+    """A short list (a channel's subscriptions, say) best match first, by the same tiers and
+    similarity as `FuzzyIndex.search`; `names` gives an item's slug and title."""
     text = query_text(text)
-    query, exact = _query_key(text), text.strip().lower()
+    query, typed = _query_key(text), text.strip().lower()
     if not query:
         return list(items)
+    from rapidfuzz import fuzz
 
-    def order(item: T) -> tuple[bool, int]:
+    def order(item: T) -> tuple[Tier, int]:
         slug, title = names(item)
         score = max(fuzz.WRatio(query, _key(slug)), fuzz.WRatio(query, _key(title)))
-        return slug.lower() != exact, -round(score)
+        return tier(typed, slug, title), -round(score)
 
     return sorted(items, key=order)

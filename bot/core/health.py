@@ -37,6 +37,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from bot.core.records import COMMIT_WEEKS, PackageRecord
+from bot.core.sparkline import window_words
 from bot.core.timefmt import describe_age
 
 ACTIVE_DAYS = 91
@@ -112,6 +113,8 @@ class _Evidence:
     age: timedelta
     #: The window is all zeros and agrees with the date: "no commits in the last 52 weeks".
     window_quiet: bool
+    #: When Django Packages counted the window (it ends then); None if unknown.
+    counted_at: datetime | None
 
 
 def _newest_commit(activity: Activity, now: datetime) -> tuple[datetime, bool] | None:
@@ -146,13 +149,13 @@ def _evidence(activity: Activity, now: datetime) -> _Evidence | None:
     if age is None:
         return None
     if newest is None:  # a quiet window alone
-        return _Evidence(None, False, age, window_quiet=True)
+        return _Evidence(None, False, age, window_quiet=True, counted_at=activity.last_fetched)
     when, exact = newest
     quiet = (
         activity.newest_busy_week == COMMIT_WEEKS
         and when <= (activity.last_fetched or now) - COMMIT_WEEKS * WEEK
     )
-    return _Evidence(when, exact, age, quiet)
+    return _Evidence(when, exact, age, quiet, activity.last_fetched)
 
 
 _NO_TIME = timedelta(0)
@@ -177,7 +180,7 @@ def _commit_reasons(evidence: _Evidence, now: datetime) -> list[str]:
         what = f"last commit {when}" if evidence.exact else f"last commits in the week of {when}"
         reasons.append(f"{what} ({describe_age(evidence.last_commit, now)})")
     if evidence.window_quiet:
-        reasons.append(f"no commits in the last {COMMIT_WEEKS} weeks")
+        reasons.append(f"no commits in {window_words(COMMIT_WEEKS, evidence.counted_at, now)}")
     return reasons
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 
-from bot import metrics
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
 from bot.errors import SentinelError
 
@@ -180,6 +179,8 @@ def _retry_after(response: httpx.Response) -> float:
 
 async def _count_rate_limit(response: httpx.Response) -> None:
     if response.status_code == httpx.codes.TOO_MANY_REQUESTS:
+        from bot import metrics  # prometheus-client, loaded by the first 429 only
+
         metrics.DISCORD_RATE_LIMITED.labels("webhook").inc()
 
 

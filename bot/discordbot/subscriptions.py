@@ -44,15 +44,19 @@ class Target:
         return f"{self.kind}:{self.slug}"
 
     def label(self) -> str:
-        """Title and slug, escaped, e.g. Django Flatblocks (django-flatblocks)."""
-        name = f"{escape_text(self.title)} ({escape_text(self.slug)})"
+        """Title and slug, escaped, e.g. Django Flatblocks (django-flatblocks); the slug alone
+        when the title is not known yet."""
+        name = escape_text(self.slug)
+        if self.title != self.slug:
+            name = f"{escape_text(self.title)} ({name})"
         return f"grid {name}" if self.kind == TargetKind.GRID else name
 
 
 async def targets_of(
     runtime: Runtime, subs: Sequence[Subscription]
 ) -> dict[tuple[str, int], Target]:
-    """The names of what `subs` follow; a target not stored (yet) is named by its id."""
+    """The names of what `subs` follow; a target not stored yet is named by the slug an
+    import remembered for it (its title comes with the first refresh), else by its id."""
     found: dict[tuple[str, int], Target] = {}
     package_ids = [s.target_id for s in subs if s.target_kind == TargetKind.PACKAGE]
     grid_ids = [s.target_id for s in subs if s.target_kind == TargetKind.GRID]
@@ -66,7 +70,7 @@ async def targets_of(
             if grid := await grids.find_grid(session, grid_id):
                 found[(TargetKind.GRID, grid.id)] = Target("grid", grid.id, grid.slug, grid.title)
     for sub in subs:
-        name = str(sub.target_id)
+        name = sub.target_slug or str(sub.target_id)
         found.setdefault(
             (sub.target_kind, sub.target_id), Target(sub.target_kind, sub.target_id, name, name)
         )

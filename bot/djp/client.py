@@ -19,7 +19,7 @@ from typing import Any, Self, TypeVar
 import httpx
 import orjson
 
-from bot import __version__, metrics
+from bot import __version__
 from bot.config import DEFAULT_DJP_API_URL, Settings
 from bot.core.records import (
     CategoryRecord,
@@ -63,7 +63,9 @@ class DjangoPackagesClient:
 
     Use `from_settings()` for a client that owns its HTTP connection pool, or pass an
     `httpx.AsyncClient` you manage yourself. `sleep` and `random` are injectable so tests can
-    see the backoff waits without waiting.
+    see the backoff waits without waiting. `metrics=False` leaves requests out of the
+    Prometheus series (a one-shot command, which serves none, then never imports
+    prometheus-client).
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class DjangoPackagesClient:
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
         owns_http: bool = False,
+        metrics: bool = True,
     ) -> None:
         self._http = http
+        self._count = _count_request if metrics else _uncounted
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._limit = asyncio.Semaphore(concurrency)
         self._retry = retry
@@ -94,6 +98,7 @@ class DjangoPackagesClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
+        metrics: bool = True,
     ) -> Self:
         """A client with its own HTTP pool (closed by `aclose()`), configured from settings."""
         http = httpx.AsyncClient(timeout=settings.http_timeout_seconds, follow_redirects=True)
@@ -105,6 +110,7 @@ class DjangoPackagesClient:
             sleep=sleep,
             random=random,
             owns_http=True,
+            metrics=metrics,
         )
 
     async def aclose(self) -> None:
@@ -235,21 +241,27 @@ class DjangoPackagesClient:
             try:
                 response = await self._http.get(url, params=params, headers=HEADERS)
             except httpx.TimeoutException as exc:
-                _count_request(None)
+                self._count(None)
                 raise _TransientError("timed out") from exc
             except httpx.TransportError as exc:
-                _count_request(None)
+                self._count(None)
                 raise _TransientError(f"network error: {str(exc) or type(exc).__name__}") from exc
-        _count_request(response.status_code)
+        self._count(response.status_code)
         return _json_body(response, missing)
 
 
 def _count_request(status: int | None) -> None:
     """One request in the metrics, by status (`error`: no response); 4xx/5xx are failures."""
+    from bot import metrics  # prometheus-client: loaded by a client that counts, when it counts
+
     label = "error" if status is None else str(status)
     metrics.API_REQUESTS.labels(label).inc()
     if status is None or status >= 400:
         metrics.API_FAILURES.labels(label).inc()
+
+
+def _uncounted(status: int | None) -> None:
+    """A request left out of the metrics."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ terminal panel. Text here is plain upstream text: escaping for a medium is the a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -78,17 +77,21 @@ def _count(value: int | None) -> str:
     return "unknown" if value is None else f"{value:,}"
 
 
-def _last_commit(record: PackageRecord, now: datetime) -> str:
-    if record.last_updated is None:
+def _last_commit(health: Health, now: datetime) -> str:
+    """The last commit the health reasons speak of (the newer of the date and the weekly
+    counts), so the card's lines agree."""
+    if health.last_commit is None:
         return "unknown"
-    return f"{record.last_updated:%Y-%m-%d} ({describe_age(record.last_updated, now)})"
+    return f"{health.last_commit:%Y-%m-%d} ({describe_age(health.last_commit, now)})"
 
 
-def _activity(counts: Sequence[int]) -> str:
-    """The sparkline over its summary; unknown data is said once."""
+def _activity(record: PackageRecord, now: datetime) -> str:
+    """The sparkline over its summary, which says which weeks it covers; unknown data is said
+    once."""
+    counts = record.commits_over_52
     if not counts:
         return NO_DATA
-    return f"{sparkline(counts)}\n{commit_summary(counts)}"
+    return f"{sparkline(counts)}\n{commit_summary(counts, record.last_fetched, now)}"
 
 
 def package_links(summary: PackageSummary) -> tuple[Link, ...]:
@@ -113,10 +116,10 @@ def package_card(summary: PackageSummary) -> Card:
         Field("Latest version", record.pypi_version or "not on PyPI"),
         Field("Stars", _count(record.repo_watchers)),
         Field("Forks", _count(record.repo_forks)),
-        Field("Last commit", _last_commit(record, summary.observed_at)),
+        Field("Last commit", _last_commit(health, summary.observed_at)),
         Field("Category", summary.category or "unknown"),
         Field("Grids", grids),
-        Field("52-week activity", _activity(record.commits_over_52), inline=False),
+        Field("52-week activity", _activity(record, summary.observed_at), inline=False),
         Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )
     return Card(

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.core.sparkline import counted_recently
 from bot.messages.cards import PackageSummary
 
 WEEKS = 52
@@ -134,9 +135,17 @@ RECENT_CHARTS = 256
 
 @lru_cache(maxsize=RECENT_CHARTS)
 def commit_chart(
-    counts: tuple[int, ...], counted_at: datetime, last_commit: datetime | None, title: str
+    counts: tuple[int, ...],
+    counted_at: datetime,
+    last_commit: datetime | None,
+    title: str,
+    now: datetime,
 ) -> bytes | None:
-    """A bar chart of 52 weekly commit counts, or None without data (`[]` is unknown)."""
+    """A bar chart of 52 weekly commit counts, or None without data (`[]` is unknown).
+
+    The bars end at `counted_at`; unless that was within a day of `now`, the header names the
+    last week's end ("in the 52 weeks to 27 Feb 2026"), so the chart never reads as the last
+    52 weeks when it is not."""
     if len(counts) != WEEKS:
         return None
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
@@ -146,7 +155,8 @@ def commit_chart(
     plot = _Plot(MARGIN_LEFT, top, WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM, busiest)
     total = sum(counts)
     draw.text((MARGIN_LEFT, 10), title, fill=TEXT, font=_font(16))
-    summary = f"{total} commit{'s' if total != 1 else ''} in 52 weeks"
+    window = chart_window(counted_at, now)
+    summary = f"{total} commit{'s' if total != 1 else ''} in {window}"
     draw.text((WIDTH - MARGIN_RIGHT, 12), summary, fill=MUTED, font=_font(13), anchor="ra")
     for value in {busiest, busiest // 2} - {0} if total else ():
         y = plot.y(value)
@@ -154,7 +164,7 @@ def commit_chart(
         draw.text((plot.left - 6, y), str(value), fill=MUTED, font=_font(11), anchor="rm")
     if not total:
         middle = ((plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2)
-        draw.text(middle, "no commits in 52 weeks", fill=MUTED, font=_font(14), anchor="mm")
+        draw.text(middle, f"no commits in {window}", fill=MUTED, font=_font(14), anchor="mm")
     draw.line((plot.left, plot.bottom, plot.right, plot.bottom), fill=GRIDLINE)
     for week, count in enumerate(counts):
         x0, x1 = plot.x(week) + 1.5, plot.x(week + 1) - 1.5
@@ -169,6 +179,14 @@ def commit_chart(
         draw.text((x, plot.bottom + 7), label, fill=MUTED, font=_font(11), anchor="ma")
     _mark_last_commit(draw, plot, ends, last_commit)
     return _png(image)
+
+
+def chart_window(counted_at: datetime, now: datetime) -> str:
+    """The weeks a commit chart shows: "the last 52 weeks" when counted within a day of `now`,
+    else "the 52 weeks to 27 Feb 2026" (the day Django Packages counted them)."""
+    if counted_recently(counted_at, now):
+        return "the last 52 weeks"
+    return f"the 52 weeks to {counted_at:%-d %b %Y}"
 
 
 def _mark_last_commit(
@@ -250,4 +268,5 @@ def package_chart(summary: PackageSummary) -> bytes | None:
         record.last_fetched or summary.observed_at,
         summary.health.last_commit,
         f"{record.title}: commits per week",
+        summary.observed_at,
     )

@@ -7,11 +7,14 @@ script runs as a real process where the exit code and stderr of a failure are th
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
+from bot.cli.main import UNSUPPORTED_SYSTEM, main
 from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -34,7 +37,7 @@ async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_pa
         "32",
         "2022-02-15 (4 years ago)",
         "▁▁▁▁",
-        "no commits in the last 52 weeks",
+        "no commits in the 52 weeks before Django Packages last checked",
         "Health: stale",
         "App",
         "Flatpages",
@@ -43,14 +46,16 @@ async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_pa
         "/packages/p/django-flatblocks/",
     ):
         assert fact in result.out
+    assert "in the last 52 weeks" not in result.out  # counted months ago: never "the last"
 
 
 async def test_package_json_is_machine_readable(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = await djp_sentinel(cli_env, tmp_path, "package", "265", "--json")
 
     document = json.loads(result.out)
-    assert document["record"]["slug"] == "django-flatblocks"
-    assert document["record"]["pypi_version"] == "1.0.0"
+    assert document["slug"] == "django-flatblocks"
+    assert document["version"] == "1.0.0"
+    assert document["last_commit"] == "2022-02-15"
     assert document["health"]["state"] == "stale"
     assert document["grids"] == [{"slug": "flatpages", "title": "Flatpages"}]
     assert document["links"]["PyPI"] == "https://pypi.org/project/django-flatblocks/"
@@ -312,3 +317,11 @@ async def test_package_chart_writes_the_png_discord_shows(
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert result.err.strip() == f"Wrote the commit chart to activity.png ({len(png):,} bytes)."
     assert "Latest version" in result.out
+
+
+def test_windows_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with mock.patch.object(os, "name", "nt"):
+        code = main(["stale"])
+
+    assert code == 2
+    assert capsys.readouterr().err == UNSUPPORTED_SYSTEM + "\n"

@@ -53,11 +53,28 @@ async def test_stale_and_grid_print_json(cli_env: dict[str, str], tmp_path: Path
     [flatblocks] = json.loads(stale.out)
     assert flatblocks["slug"] == "django-flatblocks"
     assert flatblocks["last_commit"] == "2022-02-15"
-    assert flatblocks["reasons"][0] == "last commit 2022-02-15 (4 years ago)"
+    assert flatblocks["health"]["reasons"][0] == "last commit 2022-02-15 (4 years ago)"
     table = json.loads(grid.out)
     assert table["slug"] == "caching"
     assert table["packages"][0]["rank"] == 1
     assert {"slug", "stars", "version", "last_commit", "health"} <= set(table["packages"][0])
+
+
+async def test_a_package_has_one_json_shape_in_package_grid_and_stale(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    await djp_sentinel(cli_env, tmp_path, "sync")
+
+    package = json.loads((await djp_sentinel(cli_env, tmp_path, "package", "265", "--json")).out)
+    [stale] = json.loads(
+        (await djp_sentinel(cli_env, tmp_path, "stale", "--grid", "flatpages", "--json")).out
+    )
+    grid = json.loads((await djp_sentinel(cli_env, tmp_path, "grid", "flatpages", "--json")).out)
+    [row] = [row for row in grid["packages"] if row["slug"] == "django-flatblocks"]
+
+    assert stale == {key: package[key] for key in stale}  # the same facts, the same values
+    assert {key: value for key, value in row.items() if key != "rank"} == stale
+    assert {"category", "grids", "links"} <= set(package) - set(stale)
 
 
 async def test_stale_shows_the_last_commit_its_reasons_use(
@@ -72,7 +89,7 @@ async def test_stale_shows_the_last_commit_its_reasons_use(
 
     flatblocks = next(row for row in json.loads(stale.out) if row["slug"] == "django-flatblocks")
     assert flatblocks["last_commit"] != "2022-02-15"
-    assert flatblocks["last_commit"] in flatblocks["reasons"][0]
+    assert flatblocks["last_commit"] in flatblocks["health"]["reasons"][0]
 
 
 async def test_the_default_database_is_in_the_data_directory_and_named_when_empty(
@@ -90,7 +107,8 @@ async def test_the_default_database_is_in_the_data_directory_and_named_when_empt
     assert database.exists()
     for result in (here, there):
         assert result.code == 0, result.err
-        assert f"The database {database} holds no packages yet" in " ".join(result.out.split())
+        assert f"The database {database} holds no packages yet" in " ".join(result.err.split())
+        assert "holds no packages" not in result.out  # a note, not data
 
 
 async def test_help_lists_the_settings_and_the_events(

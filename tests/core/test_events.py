@@ -526,7 +526,7 @@ def test_stale_from_a_quiet_window_alone_keys_an_unknown_commit_date() -> None:
 
     assert change.key == f"{FLATBLOCKS}:stale:entered:unknown"
     assert change.data["reasons"] == [
-        "no commits in the last 52 weeks",
+        "no commits in the 52 weeks before Django Packages last checked, 3 days ago",
         "quiet for longer than the 120-day staleness threshold",
     ]
 

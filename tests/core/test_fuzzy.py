@@ -72,6 +72,54 @@ def test_short_lists_rank_by_the_same_similarity() -> None:
     assert rank(followed, "", lambda pair: pair) == followed
 
 
+#: Two-letter endings of 40 popular look-alikes: "orbit tb", "orbit sc", … (never "ta").
+ENDINGS = [a + b for a in "tsa" for b in "bcdefghijklmnop"][:40]
+#: The 40 look-alikes, and the package someone typing "orbit-ta" means, the least popular.
+LOOK_ALIKES = [
+    *(
+        Entry(f"django-orbit-{e}", f"Django Orbit {e.upper()}", 1000 - n)
+        for n, e in enumerate(ENDINGS)
+    ),
+    Entry("django-orbit-tasks", "Django Orbit Tasks", 1),
+]
+
+
+def test_a_name_holding_what_was_typed_outranks_every_look_alike() -> None:
+    index = FuzzyIndex(LOOK_ALIKES)
+
+    offered = slugs(index.search("orbit-ta", 25))
+
+    assert len(LOOK_ALIKES) == 41
+    assert offered[0] == "django-orbit-tasks"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("django-orbit-tb", ["django-orbit-tb"]),  # the exact slug
+        ("bit-tas", ["django-orbit-tasks"]),  # a substring before any look-alike
+    ],
+)
+def test_exact_then_prefix_then_substring_then_fuzzy(typed: str, expected: list[str]) -> None:
+    offered = slugs(FuzzyIndex(LOOK_ALIKES).search(typed, 25))
+
+    assert offered[: len(expected)] == expected
+
+
+def test_every_name_starting_with_the_text_comes_before_those_only_containing_it() -> None:
+    starting = {e.slug for e in LOOK_ALIKES if e.slug.startswith("django-orbit-t")}
+
+    offered = slugs(FuzzyIndex(LOOK_ALIKES).search("orbit-t", 25))
+
+    assert set(offered[: len(starting)]) == starting
+
+
+def test_short_lists_put_a_containing_name_before_a_look_alike() -> None:
+    watched = ["django-orbit-tb", "django-orbit-tc", "django-orbit-tasks"]
+
+    assert rank(watched, "orbit-ta", lambda slug: (slug, slug))[0] == "django-orbit-tasks"
+
+
 def test_what_people_type_is_never_kept() -> None:
     """Distinct long queries (a script's, or Discord's unbounded autocomplete text) leave no
     memory behind: 2,000 of them grew a cache of user text by about 23 MiB."""

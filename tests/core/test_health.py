@@ -9,6 +9,8 @@ from tests.plugins.data import SEED_SLUGS, seed_package
 
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)
 FRESH = (NOW - timedelta(days=1)).isoformat()
+#: The window of a record Django Packages counted five days before `NOW`, in words.
+FIVE_DAYS_BEFORE = "the 52 weeks before Django Packages last checked, 5 days ago"
 
 
 def package(slug: str = "django-flatblocks", **fields: Any) -> PackageRecord:
@@ -119,12 +121,12 @@ def test_exact_last_updated_wins_over_the_same_week_in_the_window() -> None:
 @pytest.mark.parametrize(
     ("stale_after_days", "state", "reasons"),
     [
-        (365, HealthState.DORMANT, ("no commits in the last 52 weeks",)),
+        (365, HealthState.DORMANT, (f"no commits in {FIVE_DAYS_BEFORE}",)),
         (
             120,
             HealthState.STALE,
             (
-                "no commits in the last 52 weeks",
+                f"no commits in {FIVE_DAYS_BEFORE}",
                 "quiet for longer than the 120-day staleness threshold",
             ),
         ),
@@ -149,11 +151,14 @@ def test_a_quiet_window_without_a_date_claims_no_more_than_52_weeks(
             {},
             (
                 "last commit 2022-02-15 (4 years ago)",
-                "no commits in the last 52 weeks",
+                "no commits in the 52 weeks before Django Packages last checked, 4 days ago",
                 "quiet for longer than the 365-day staleness threshold",
             ),
         ),
-        ({"last_updated": None}, ("no commits in the last 52 weeks",)),
+        (
+            {"last_updated": None},
+            ("no commits in the 52 weeks before Django Packages last checked, 4 days ago",),
+        ),
         (
             {"last_updated": days_ago(30), "commits_over_52": window()},
             ("last commit 2026-01-21 (1 month ago)",),

@@ -142,8 +142,7 @@ async def test_watch_test_posts_a_sample_alert_with_its_role_mention(
     [sample] = alerts_in(fake, alerts.id)
     assert tested.ephemeral
     assert tested.content == (
-        f"Posted a sample alert for django-flatblocks (django-flatblocks) in <#{alerts.id}> "
-        "as the bot."
+        f"Posted a sample alert for django-flatblocks in <#{alerts.id}> as the bot."
     )
     assert sample.mentions == Mentions(roles=frozenset({role.id}))
     assert sample.content.startswith(f"<@&{role.id}> 🧪 A sample alert")

@@ -131,7 +131,7 @@ async def test_the_weekly_stale_report_lists_reasons_and_pings_nobody(
     [embed] = report.embeds
     assert embed["title"] == "Weekly stale report: 1 stale package among the 1 followed here"
     assert embed["description"].startswith("**[django-flatblocks](")
-    assert "no commits in the last 52 weeks" in embed["description"]
+    assert "no commits in the 52 weeks before Django Packages last checked" in embed["description"]
     assert report.mentions == Mentions()
     assert not report.content  # no role mention, though the watch has one
     assert fake.violations == []

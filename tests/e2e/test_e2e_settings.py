@@ -9,12 +9,17 @@ from dataclasses import replace
 from typing import Any
 
 from bot.app.runtime import Runtime
-from bot.app.transfer import import_document, parse_document
+from bot.app.transfer import (
+    SubscriptionEntry,
+    TransferDocument,
+    import_document,
+    parse_document,
+)
 from bot.discordbot.bot import SentinelBot
 from storage import channels, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
-from storage.models import DigestMode
+from storage.models import DigestMode, TargetKind
 from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import MANAGE_GUILD
 from tests.fakes.discord_runner import DiscordScene, change_role, running_bot
@@ -277,3 +282,33 @@ async def test_members_without_manage_channels_change_nothing(
         assert await channels.preferences(session, alerts.id) == ChannelPreferences(alerts.id)
         assert await channels.feature_complete_ids(session, alerts.id) == frozenset()
     assert fake.violations == []
+
+
+async def test_an_imported_watch_shows_its_slug_before_the_first_refresh(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    alerts = discord_scene.alerts
+    document = TransferDocument(
+        exported_at=runtime.clock(),
+        subscriptions=[
+            SubscriptionEntry(
+                guild_id=discord_scene.guild.id,
+                channel_id=alerts.id,
+                target_kind=TargetKind.PACKAGE,
+                target_id=6287,  # not stored: nothing has been refreshed yet
+                target_slug="django-orbit-tasks",
+                events=["release"],
+                min_release_level="patch",
+                include_prereleases=True,
+            )
+        ],
+    )
+    await import_document(runtime.database, document, now=runtime.clock())
+
+    listing = await discord_scene.fake.run_command(
+        "watch list", user=discord_scene.member, channel_id=alerts.id
+    )
+
+    _, embed = listing.embeds
+    assert "**django-orbit-tasks**" in embed["description"]
+    assert "6287" not in embed["description"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw
@@ -30,6 +30,7 @@ from bot.messages.chart import (
     _month_ticks,
     _png,
     _shade,
+    chart_window,
     commit_chart,
     grid_chart,
     week_ends,
@@ -46,7 +47,9 @@ class Member:
 
 
 def test_a_commit_chart_is_a_small_png() -> None:
-    png = commit_chart((1, 0, 5) * 17 + (2,), COUNTED, datetime(2026, 11, 3, tzinfo=UTC), "x")
+    png = commit_chart(
+        (1, 0, 5) * 17 + (2,), COUNTED, datetime(2026, 11, 3, tzinfo=UTC), "x", COUNTED
+    )
 
     assert png is not None
     with Image.open(io.BytesIO(png)) as image:
@@ -55,7 +58,7 @@ def test_a_commit_chart_is_a_small_png() -> None:
 
 
 def test_unknown_commit_data_draws_nothing() -> None:
-    assert commit_chart((), COUNTED, None, "x") is None
+    assert commit_chart((), COUNTED, None, "x", COUNTED) is None
     assert grid_chart("g", [], COUNTED) is None
 
 
@@ -74,9 +77,9 @@ def test_the_axis_names_months_with_the_year_at_its_start_and_in_january() -> No
 
 def test_a_last_commit_outside_the_counted_weeks_is_noted_not_marked() -> None:
     counts = [0] * 51 + [1]
-    inside = commit_chart(tuple(counts), COUNTED, datetime(2026, 11, 18, tzinfo=UTC), "x")
-    after = commit_chart(tuple(counts), COUNTED, datetime(2026, 11, 25, tzinfo=UTC), "x")
-    before = commit_chart(tuple(counts), COUNTED, datetime(2022, 2, 15, tzinfo=UTC), "x")
+    inside = commit_chart(tuple(counts), COUNTED, datetime(2026, 11, 18, tzinfo=UTC), "x", COUNTED)
+    after = commit_chart(tuple(counts), COUNTED, datetime(2026, 11, 25, tzinfo=UTC), "x", COUNTED)
+    before = commit_chart(tuple(counts), COUNTED, datetime(2022, 2, 15, tzinfo=UTC), "x", COUNTED)
 
     charts = {inside, after, before}
     assert None not in charts
@@ -96,7 +99,7 @@ def colours_of(png: bytes, box: tuple[int, int, int, int] | None = None) -> set[
 
 def test_a_chart_keeps_its_colours_exactly() -> None:
     counts = [0, 3, 9] * 17 + [1]
-    marked = commit_chart(tuple(counts), COUNTED, datetime(2026, 6, 3, tzinfo=UTC), "x")
+    marked = commit_chart(tuple(counts), COUNTED, datetime(2026, 6, 3, tzinfo=UTC), "x", COUNTED)
     strips = [Member("busy", [9, 0, 1, 4] * 13), Member("quiet", [0] * 51 + [1])]
     grid = grid_chart("g", strips, COUNTED)
 
@@ -135,7 +138,7 @@ def test_the_palette_keeps_text_edges_and_greens_close_to_what_was_drawn() -> No
 def test_the_last_commit_label_or_note_is_never_drawn_over_the_bars(
     last_commit: datetime, marked: bool
 ) -> None:
-    png = commit_chart((5,) * WEEKS, COUNTED, last_commit, "x")  # every bar at full height
+    png = commit_chart((5,) * WEEKS, COUNTED, last_commit, "x", COUNTED)  # every bar at full height
     assert png is not None
     plot = (MARGIN_LEFT, MARGIN_TOP + LABEL_LANE, WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM)
 
@@ -147,3 +150,8 @@ def test_the_last_commit_label_or_note_is_never_drawn_over_the_bars(
             bars = image.convert("RGB").crop(plot)
         columns = {x for x in range(bars.width) if bars.getpixel((x, bars.height // 2)) == MARKER}
         assert len(columns) <= 3  # the line, not a label
+
+
+def test_a_chart_counted_long_ago_names_the_day_its_weeks_end() -> None:
+    assert chart_window(COUNTED, COUNTED + timedelta(hours=3)) == "the last 52 weeks"
+    assert chart_window(COUNTED, COUNTED + timedelta(days=283)) == "the 52 weeks to 20 Nov 2026"

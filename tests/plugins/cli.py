@@ -54,19 +54,24 @@ async def djp_sentinel(env: dict[str, str], cwd: Path, *args: str) -> Result:
     return await asyncio.to_thread(_run_main, env, cwd, list(args))
 
 
-async def djp_sentinel_process(env: dict[str, str], cwd: Path, *args: str) -> Result:
-    """Run the installed console script while this event loop keeps serving the fakes."""
+async def djp_sentinel_process(
+    env: dict[str, str], cwd: Path, *args: str, stdout: int = asyncio.subprocess.PIPE
+) -> Result:
+    """Run the installed console script while this event loop keeps serving the fakes
+    (`stdout`: a file descriptor to write to instead of a pipe read here)."""
+    return await run_process(env, cwd, str(CONSOLE_SCRIPT), *args, stdout=stdout)
+
+
+async def run_process(
+    env: dict[str, str], cwd: Path, *command: str, stdout: int = asyncio.subprocess.PIPE
+) -> Result:
+    """Run `command` as a process while this event loop keeps serving the fakes."""
     process = await asyncio.create_subprocess_exec(
-        CONSOLE_SCRIPT,
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        *command, env=env, cwd=cwd, stdout=stdout, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode is not None
-    return Result(process.returncode, out.decode(), err.decode())
+    return Result(process.returncode, (out or b"").decode(), err.decode())
 
 
 def _run_main(env: dict[str, str], cwd: Path, argv: list[str]) -> Result:

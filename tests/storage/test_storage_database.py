@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, column, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +20,7 @@ from storage import cycles
 from storage.database import Database, alembic_config
 from storage.errors import DatabaseError
 from storage.models import Alert, Base, Package, PackageHistory
+from storage.revisions import head_revision, is_current
 from tests.plugins.data import seed_package
 from tests.plugins.database import migrated
 
@@ -215,3 +217,29 @@ async def test_a_failed_transaction_leaves_nothing_behind(database: Database) ->
         await crash_mid_cycle()
     async with database.session() as session:
         assert await cycles.last_cycle(session) is None
+
+
+def test_the_head_read_without_alembic_is_alembic_s_head() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+
+    assert head_revision() == scripts.get_current_head()
+
+
+def test_a_chain_that_is_not_plain_leaves_the_decision_to_alembic(tmp_path: Path) -> None:
+    for name, down in (("0001", "None"), ("0002", '"0001"'), ("0003", '"0001"')):  # a branch
+        (tmp_path / f"{name}.py").write_text(f'revision = "{name}"\ndown_revision = {down}\n')
+
+    assert head_revision(tmp_path) is None
+
+
+async def test_a_database_behind_the_head_is_migrated_and_then_current(
+    database: Database,
+) -> None:
+    async with database.engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0007"))
+        assert not await connection.run_sync(is_current)
+
+    applied = await database.upgrade()
+
+    assert [migration.split()[0] for migration in applied] == ["0004", "0008"]
+    assert await database.upgrade() == []

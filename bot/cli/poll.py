@@ -1,0 +1,67 @@
+"""`djp-sentinel poll [--once [--all]]`: the headless mode, or one cycle of it."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.app.runtime import open_runtime
+from bot.cli.common import empty_database
+from bot.cli.output import data_console, note
+from bot.cli.terminal import print_changes
+from bot.config import Settings
+from bot.delivery.webhook import webhook_http_client
+from bot.process.once import OnceReport, poll_once
+
+
+async def poll(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.once:
+        return await serve(settings)
+    async with (
+        open_runtime(settings, metrics=False) as runtime,
+        webhook_http_client(settings.http_timeout_seconds) as http,
+    ):
+        once = await poll_once(runtime, http, everything=args.all)
+        empty = await empty_database(runtime)
+    note(empty)
+    report(once)
+    return 0
+
+
+async def serve(settings: Settings) -> int:
+    """Refresh and deliver on schedule until stopped, serving `/healthz` and `/metrics`."""
+    from bot.process.headless import serve_headless
+    from bot.process.liveness import Liveness
+    from bot.process.metrics_server import serving_metrics
+    from storage.coordination import sole_process
+
+    liveness = Liveness()
+    with sole_process(settings.database_url):
+        async with (
+            open_runtime(settings) as runtime,
+            webhook_http_client(settings.http_timeout_seconds) as http,
+            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
+        ):
+            await serve_headless(runtime, http, liveness=liveness)
+    return 0
+
+
+def report(once: OnceReport) -> None:
+    """The changes on stdout, what was delivered after them; failures and notes on stderr."""
+    console = data_console()
+    print_changes(console, once.changes)
+    if once.unwatched:
+        plural = "s" if once.unwatched != 1 else ""
+        note(f"({once.unwatched} change{plural} of packages nobody watches not shown: --all)")
+    for target, error in once.refreshed.cycle.failures.items():
+        note(f"failed {target}: {error}")
+    if once.refreshed.stale_reports:
+        plural = "s" if once.refreshed.stale_reports != 1 else ""
+        console.print(f"Queued {once.refreshed.stale_reports} weekly stale report{plural}.")
+    delivered = once.delivered
+    console.print(
+        f"Delivered {delivered.sent} alert{'s' if delivered.sent != 1 else ''} "
+        f"in {delivered.messages} message{'s' if delivered.messages != 1 else ''}"
+        + (f"; {delivered.waiting} wait for the bot (no webhook)" if delivered.waiting else "")
+        + (f"; {delivered.retrying} will be retried" if delivered.retrying else "")
+        + "."
+    )
