@@ -105,7 +105,7 @@ def tier(typed: str, slug: str, title: str) -> Tier:
     """Where a name with `slug` and `title` ranks for `typed` (already stripped, lower-case)."""
     if slug.lower() == typed:
         return Tier.EXACT
-    query = _compact(typed)
+    query = "".join(words(typed))  # not `_compact`: typed text is never cached
     if not query:
         return Tier.FUZZY
     names = (_compact(slug), _compact(title))
