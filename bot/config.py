@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DJP_API_URL = "https://djangopackages.org/api/v4/"
+DEFAULT_OSV_API_URL = "https://api.osv.dev/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     )
     djp_api_url: str = Field(
         default=DEFAULT_DJP_API_URL, description="base of the Django Packages API"
+    )
+    osv_api_url: str = Field(
+        default=DEFAULT_OSV_API_URL,
+        description="base of the OSV API, for security advisories (empty: advisories off)",
     )
     discord_api_base: str | None = Field(
         default=None, description="REST base for Discord (a proxy, or a local fake)"
@@ -111,10 +116,11 @@ class Settings(BaseSettings):
             raise ValueError(f"shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
         return value
 
-    @field_validator("djp_api_url")
+    @field_validator("djp_api_url", "osv_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
-        return value if value.endswith("/") else value + "/"
+        value = value.strip()
+        return value if not value or value.endswith("/") else value + "/"
 
     @field_validator("log_level")
     @classmethod

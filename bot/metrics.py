@@ -28,6 +28,12 @@ API_FAILURES = Counter(
     "Requests to Django Packages that failed, by HTTP status or `error`.",
     ["status"],
 )
+OSV_REQUESTS = Counter(
+    f"{PREFIX}_osv_requests",
+    "Requests to OSV by the advisory pass, by kind (`batch`: querybatch, `record`: a vuln).",
+    ["kind"],
+)
+OSV_FAILURES = Counter(f"{PREFIX}_osv_failures", "Advisory passes OSV could not answer.")
 CHANGES = Counter(f"{PREFIX}_changes", "Changes detected, by event.", ["event"])
 ALERTS_ENQUEUED = Counter(
     f"{PREFIX}_alerts_enqueued", "Alerts written to the outbox, by event.", ["event"]

@@ -21,6 +21,10 @@ COMMANDS = (
     ("/status", "Last and next refresh, alerts waiting, subscriptions paused."),
     ("/watch list", "What this channel follows, and how (privately)."),
     ("/watch add slug [channel]", "Managers: watch a package here or in another channel."),
+    (
+        "/watch import file",
+        "Managers: watch a requirements.txt, pyproject.toml or uv.lock's packages, with pins.",
+    ),
     ("/watch test [target]", "Managers: post a sample alert exactly as a real one looks."),
     ("/watch remove slug", "Managers: stop watching a package here."),
     ("/grid subscribe grid [channel]", "Managers: follow a grid's membership and its members."),

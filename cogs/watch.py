@@ -29,6 +29,7 @@ from bot.discordbot.permissions import (
 )
 from bot.discordbot.reach import check_alert_channel
 from bot.discordbot.replies import answer, defer_if_slow
+from bot.discordbot.requirements_import import import_here
 from bot.discordbot.sample import post_sample
 from bot.discordbot.subscriptions import (
     alert_changes,
@@ -106,6 +107,18 @@ class Watch(
             f"{first}\n{describe(subscription)}\n"
             f"Run /watch test{there} to see how its alerts will look.",
         )
+
+    @app_commands.command(
+        name="import", description="Watch the packages of a requirements file, with their pins."
+    )
+    @app_commands.describe(
+        file="requirements.txt, pyproject.toml or uv.lock: its packages on Django Packages "
+        "are watched here, and alerts speak to its pins"
+    )
+    @setup_cooldown()
+    @manager_only
+    async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
+        await import_here(self.bot.runtime, interaction, file)
 
     @app_commands.command(name="remove", description="Stop watching a package in this channel.")
     @app_commands.describe(slug="A package this channel watches")

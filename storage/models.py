@@ -322,6 +322,9 @@ class Alert(Base):
     #: The delivery worker holding the alert (`bot.delivery.identity`), until `lease_until`.
     claimed_by: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
+    #: Posted at once with its role, past a digest and the daily cap (a HIGH or CRITICAL
+    #: advisory affecting the latest release or the channel's pin).
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
 
 class Cycle(Base):
@@ -402,3 +405,55 @@ class DeliveryWorkerRow(Base):
     #: `host:pid:random`, unique per process start and readable by people.
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OsvRecord(Base):
+    """The last copy of an OSV record read, kept so an id is fetched again only when OSV's
+    `modified` time for it moves."""
+
+    __tablename__ = "osv_records"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    modified: Mapped[str] = mapped_column(String(64))
+    record: Mapped[dict[str, Any]]
+    fetched_at: Mapped[datetime]
+
+
+class OsvPackage(Base):
+    """A PyPI name whose advisories are followed: since when (the silent baseline is what was
+    known at the first check) and when OSV was last asked."""
+
+    __tablename__ = "osv_packages"
+
+    pypi_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    checked_at: Mapped[datetime]
+
+
+class KnownAdvisory(Base):
+    """An advisory id known for a PyPI name, with what it said when last read: a `modified`
+    move that leaves `material` unchanged is not news."""
+
+    __tablename__ = "known_advisories"
+
+    pypi_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    osv_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    material: Mapped[str] = mapped_column(String(32))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    seen_at: Mapped[datetime]
+
+
+class Pin(Base):
+    """A requirement a channel imported (`/watch import`): the version its alerts speak to,
+    whether or not the package is on Django Packages (`package_id` None)."""
+
+    __tablename__ = "pins"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pypi_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    package_id: Mapped[int | None]
+    #: The specifier as written (`==3.14.0`, `>=4.2,<5`), "" for a bare name.
+    specifier: Mapped[str] = mapped_column(Text)
+    #: The pinned (`==`) or locked version; None when the file only gives a range.
+    version: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

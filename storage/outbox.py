@@ -46,6 +46,8 @@ class NewAlert:
     package_id: int | None = None
     grid_id: int | None = None
     release_level: ReleaseLevel | None = None
+    #: Posted at once with its role, past a digest and the daily cap (`Alert.urgent`).
+    urgent: bool = False
 
 
 _NEW_ALERT_FIELDS = tuple(field.name for field in fields(NewAlert))
@@ -87,7 +89,9 @@ def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:
 
 
 def _held(hold: Hold) -> ColumnElement[bool]:
-    held = and_(Alert.channel_id.in_(hold.channel_ids), Alert.created_at > hold.since)
+    held = and_(
+        Alert.channel_id.in_(hold.channel_ids), Alert.created_at > hold.since, not_(Alert.urgent)
+    )
     return and_(held, not_(matches_bypass(hold.bypass))) if hold.bypass else held
 
 

@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.plugins.cli",
     "tests.plugins.database",
     "tests.plugins.djp_api",
+    "tests.plugins.osv_api",
     "tests.plugins.discord",
     "tests.plugins.app",
 ]

@@ -22,14 +22,24 @@ FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs", "bot.metrics"}
 ALLOWED: dict[str, set[str]] = {
     "bot.core": set(),
     "bot.djp": {"bot.core"},
+    "bot.osv": {"bot.core"},
     "bot.messages": {"bot.core"},
     "storage": {"bot.core"},
-    "bot.refresh": {"bot.core", "bot.djp", "bot.messages", "storage"},
+    "bot.refresh": {"bot.core", "bot.djp", "bot.osv", "bot.messages", "storage"},
     "bot.delivery": {"bot.core", "bot.messages", "storage"},
-    "bot.app": {"bot.core", "bot.djp", "bot.messages", "bot.refresh", "bot.delivery", "storage"},
+    "bot.app": {
+        "bot.core",
+        "bot.djp",
+        "bot.osv",
+        "bot.messages",
+        "bot.refresh",
+        "bot.delivery",
+        "storage",
+    },
     "bot.process": {
         "bot.core",
         "bot.djp",
+        "bot.osv",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",
@@ -39,6 +49,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.discordbot": {
         "bot.core",
         "bot.djp",
+        "bot.osv",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",
@@ -50,6 +61,7 @@ ALLOWED: dict[str, set[str]] = {
     "cogs": {
         "bot.core",
         "bot.djp",
+        "bot.osv",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",
@@ -61,6 +73,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.cli": {
         "bot.core",
         "bot.djp",
+        "bot.osv",
         "bot.messages",
         "bot.refresh",
         "bot.delivery",

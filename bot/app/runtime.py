@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -15,6 +15,8 @@ from bot.config import Settings
 from bot.core.clock import Clock, utcnow
 from bot.delivery.pacing import Pacer, delivery_budget
 from bot.djp.client import DjangoPackagesClient
+from bot.osv.client import OsvClient
+from bot.refresh.advisories import AdvisoryWatch
 from bot.refresh.monitor import Monitor, MonitorSettings
 from storage import lookups
 from storage.database import Database
@@ -33,6 +35,8 @@ class Runtime:
     clock: Clock
     #: Delivery's share of Discord's global budget, shared by every delivery worker here.
     pacer: Pacer
+    #: The OSV poll (None when `OSV_API_URL` is empty: advisories off).
+    advisories: AdvisoryWatch | None = None
     #: Lookups of stored packages (by id or slug), read together: one batch in flight.
     stored_packages: Batcher[int | str, PackageLookup] = field(
         init=False, repr=False, compare=False
@@ -88,11 +92,24 @@ async def open_runtime(settings: Settings, *, metrics: bool = True) -> AsyncIter
     try:
         await database.upgrade()
         tune_garbage_collection()
-        async with DjangoPackagesClient.from_settings(settings, metrics=metrics) as client:
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(
+                DjangoPackagesClient.from_settings(settings, metrics=metrics)
+            )
             monitor = Monitor(client, database, monitor_settings(settings), clock=utcnow)
             pacer = Pacer(delivery_budget(settings.discord_global_rate))
+            advisories = None
+            if settings.osv_api_url:
+                osv = await stack.enter_async_context(
+                    OsvClient.open(settings.osv_api_url, timeout=settings.http_timeout_seconds)
+                )
+                advisories = AdvisoryWatch(
+                    osv, database, interval=monitor.settings.poll_interval, clock=utcnow
+                )
             try:
-                yield Runtime(settings, database, client, monitor, clock=utcnow, pacer=pacer)
+                yield Runtime(
+                    settings, database, client, monitor, utcnow, pacer, advisories=advisories
+                )
             finally:
                 monitor.cancel_background_refreshes()
                 await monitor.background_refreshes()

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.app.advisories import package_advisories
 from bot.app.runtime import Runtime
 from bot.config import Settings
 from bot.core.health import classify
@@ -100,6 +101,7 @@ async def summarise(runtime: Runtime, record: PackageRecord, names: _Names) -> P
         grids=tuple(known_grids[gid] for gid in record.grid_ids if gid in known_grids),
         site_url=site_root(runtime.settings.djp_api_url),
         observed_at=now,
+        advisories=await package_advisories(runtime, record),
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ COMMANDS = {
     "export": "bot.cli.transfer:export",
     "import": "bot.cli.transfer:restore",
     "db": "bot.cli.db:db",
+    "check": "bot.cli.check:check",
 }
 
 
@@ -97,6 +99,13 @@ def add_limit(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="N",
         help=f"show the first N {what} (0: all); default 25 in a table, all with --json",
     )
+
+
+def django_version(value: str) -> str:
+    """A `--django` value: "5.2", for argparse."""
+    if re.fullmatch(r"\d+\.\d+", value) is None:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Django version such as 5.2")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +206,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=argparse.FileType("rb"),
         help="a document written by `export` (- for stdin)",
     )
+
+    check = commands.add_parser(
+        "check",
+        help="check a requirements file: listings, latest versions, advisories (no database)",
+    )
+    check.add_argument("file", help="requirements*.txt, pyproject.toml or uv.lock")
+    check.add_argument(
+        "--django", type=django_version, metavar="X.Y", help="a Django version to check against"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -43,6 +43,7 @@ def package_json(lookup: Lookup) -> dict[str, Any]:
         "grids": [{"slug": grid.slug, "title": grid.title} for grid in summary.grids],
         "links": {link.label: link.url for link in package_links(summary)},
         "from_cache": lookup.from_cache,
+        "advisories": summary.advisories.as_json() if summary.advisories else None,
     }
 
 

@@ -12,10 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.app.grid_table import GridRow, GridTable
+from bot.core.card import Card
 from bot.core.events import Change
 from bot.core.health import Health
 from bot.core.records import PackageRecord
-from bot.messages.cards import Card
 
 if TYPE_CHECKING:
     from bot.app.webhook_subscriptions import WebhookWatch
@@ -42,8 +42,8 @@ def card_panel(card: Card) -> Panel:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
-    for field in card.fields:
-        facts.add_row(escape(field.name), escape(field.value))
+    for fact in card.facts:
+        facts.add_row(escape(fact.name), escape(fact.value))
     links = Table.grid(padding=(0, 2))
     links.add_column(style="bold", no_wrap=True)
     links.add_column(style="cyan", overflow="fold")  # folded, never cut: a link stays whole

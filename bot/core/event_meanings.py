@@ -21,5 +21,8 @@ MEANINGS: Mapping[str, str] = MappingProxyType(
         "grid": "a package joins or leaves a followed grid",
         "repo": "the repository or docs URL, title or category changes (off by default)",
         "removed": "the package disappears from Django Packages",
+        "advisory": "a security advisory (OSV) names the package: severity, affected and fixed "
+        "versions, your pin; HIGH or CRITICAL ones affecting the latest release or your pin "
+        "are posted at once, past a digest and the daily cap",
     }
 )

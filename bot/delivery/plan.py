@@ -3,7 +3,9 @@
 A digest channel's alerts created up to its latest digest time go out as that destination's
 digest; the rest (immediate mode, or bypassing the digest) go out one embed each, grouped per
 destination and role. A daily cap lets `daily_cap` of those through per UTC day; the first
-overflow of the day becomes one summary line, and overflow after it is dropped.
+overflow of the day becomes one summary line, and overflow after it is dropped. An urgent
+alert (a HIGH or CRITICAL advisory affecting the latest release or the channel's pin) is posted
+on its own at once, outside the digest and the cap.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ def plan_delivery(routed: Routed, states: Mapping[int, ChannelState], links: Sit
 
 
 def _plan_channel(plan: Plan, pairs: Routed, state: ChannelState, links: SiteLinks) -> None:
+    urgent = [(a, s) for a, s in pairs if a.urgent]
+    for destination, group in _by_destination(urgent).items():
+        plan.add(destination, _alert_posts(group, links))
+    pairs = [(a, s) for a, s in pairs if not a.urgent]
     due = state.digest_time
     digest = [(a, s) for a, s in pairs if due is not None and a.created_at <= due]
     single = [(a, s) for a, s in pairs if due is None or a.created_at > due]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.messages.cards import Card
+from bot.core.card import Card
 from bot.messages.limits import escape_text, fit_message
 
 T = TypeVar("T")
@@ -36,9 +36,9 @@ def card_embed(card: Card) -> discord.Embed:
         description=escape_text(card.description),
         colour=HEALTH_COLOURS.get(card.health, discord.Colour.greyple()),
     )
-    for field in card.fields:
+    for fact in card.facts:
         embed.add_field(
-            name=escape_text(field.name), value=escape_text(field.value), inline=field.inline
+            name=escape_text(fact.name), value=escape_text(fact.value), inline=fact.inline
         )
     embed.set_footer(text=escape_text(card.footer))
     return embed

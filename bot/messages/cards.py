@@ -1,6 +1,6 @@
-"""Neutral cards: what a package summary says, independent of where it is shown.
+"""Package cards: what a package summary says, as a `bot.core.card.Card`.
 
-The Discord adapter turns a `Card` into an embed with link buttons; the CLI turns it into a
+The Discord adapter turns the card into an embed with link buttons; the CLI turns it into a
 terminal panel. Text here is plain upstream text: escaping for a medium is the adapter's job.
 """
 
@@ -10,35 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from bot.core.advisories import PackageAdvisories, open_advisories_line
+from bot.core.card import Card, Fact, Link
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.core.shortcodes import render_shortcodes
 from bot.core.sparkline import NO_DATA, commit_summary, sparkline
 from bot.core.timefmt import describe_age
-
-
-@dataclass(frozen=True, slots=True)
-class Field:
-    name: str
-    value: str
-    inline: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    label: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    title: str
-    url: str | None
-    description: str
-    fields: tuple[Field, ...]
-    links: tuple[Link, ...]
-    footer: str
-    health: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +35,8 @@ class PackageSummary:
     grids: tuple[GridRef, ...]
     site_url: str
     observed_at: datetime
+    #: Security advisories (None: the bot does not follow them).
+    advisories: PackageAdvisories | None = None
 
 
 def site_root(api_url: str) -> str:
@@ -112,21 +92,23 @@ def package_links(summary: PackageSummary) -> tuple[Link, ...]:
 def package_card(summary: PackageSummary) -> Card:
     record, health = summary.record, summary.health
     grids = ", ".join(grid.title for grid in summary.grids) or "none"
-    fields = (
-        Field("Latest version", record.pypi_version or "not on PyPI"),
-        Field("Stars", _count(record.repo_watchers)),
-        Field("Forks", _count(record.repo_forks)),
-        Field("Last commit", _last_commit(health, summary.observed_at)),
-        Field("Category", summary.category or "unknown"),
-        Field("Grids", grids),
-        Field("52-week activity", _activity(record, summary.observed_at), inline=False),
-        Field(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
+    facts: tuple[Fact, ...] = (
+        Fact("Latest version", record.pypi_version or "not on PyPI"),
+        Fact("Stars", _count(record.repo_watchers)),
+        Fact("Forks", _count(record.repo_forks)),
+        Fact("Last commit", _last_commit(health, summary.observed_at)),
+        Fact("Category", summary.category or "unknown"),
+        Fact("Grids", grids),
+        Fact("52-week activity", _activity(record, summary.observed_at), inline=False),
+        Fact(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )
+    if summary.advisories is not None:
+        facts += (Fact("Advisories", open_advisories_line(summary.advisories.views), inline=False),)
     return Card(
         title=render_shortcodes(record.title),
         url=package_page(summary.site_url, record.slug),
         description=render_shortcodes(record.repo_description) or "No description.",
-        fields=fields,
+        facts=facts,
         links=package_links(summary),
         footer=f"{record.slug} · id {record.id} · data from Django Packages",
         health=health.state,

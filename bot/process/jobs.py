@@ -20,6 +20,8 @@ from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import DeliveryReport, DeliveryWorker
 from bot.errors import SentinelError
 from bot.messages.cards import site_root
+from bot.osv.client import OsvUnavailable
+from bot.refresh.advisories import AdvisoryWatch
 from bot.refresh.monitor import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
 from storage import outbox
@@ -51,6 +53,8 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
     """One refresh cycle, then the weekly stale reports that fell due."""
     started = time.monotonic()
     cycle = await runtime.monitor.run_cycle(everything=everything)
+    if runtime.advisories is not None:
+        await advisory_pass(runtime.advisories)
     stale_reports = await enqueue_stale_reports(
         runtime.database,
         now=runtime.clock(),
@@ -68,6 +72,28 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
     )
     await _count_refresh(runtime, cycle, time.monotonic() - started)
     return RefreshPass(cycle, stale_reports)
+
+
+async def advisory_pass(watch: AdvisoryWatch) -> None:
+    """The OSV pass after a refresh cycle: its failure is logged and counted, never raised."""
+    before = watch.client.requests
+    try:
+        with survive("OSV advisories pass"):
+            try:
+                report = await watch.run()
+            except OsvUnavailable:
+                metrics.OSV_FAILURES.inc()
+                raise
+            log.info(
+                "advisories: %d names checked, %d requests, %d alerts",
+                report.names_checked,
+                report.batch_requests + report.record_requests,
+                report.alerts_enqueued,
+            )
+    finally:
+        after = watch.client.requests
+        metrics.OSV_REQUESTS.labels("batch").inc(after.batches - before.batches)
+        metrics.OSV_REQUESTS.labels("record").inc(after.records - before.records)
 
 
 async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -> None:

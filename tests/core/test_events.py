@@ -4,6 +4,7 @@ from typing import Any
 import pytest
 
 from bot.core import bypass
+from bot.core.advisories import group, parse_advisory
 from bot.core.events import (
     DEFAULT_EVENTS,
     REGISTRY,
@@ -16,9 +17,11 @@ from bot.core.events import (
     removed_change,
     wants,
 )
+from bot.core.events.advisory import advisory_change
 from bot.core.events.base import MinReleaseLevel
 from bot.core.events.popularity import milestones
 from bot.core.records import PackageRecord, parse_grid, parse_package
+from tests.fakes.osv_api import real_records
 from tests.plugins.data import SEED_SLUGS, load_json, seed_package
 
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)
@@ -754,6 +757,14 @@ def one_change_of_each_event() -> dict[Event, Change]:
         *health_changes(Event.ACTIVITY, (0, 80), (0, 100)),
         *grid_membership_changes(GRID, frozenset(), frozenset({FLATBLOCKS}), {}),
         removed_change(previous),
+        advisory_change(
+            str(FLATBLOCKS),
+            FLATBLOCKS,
+            "django-flatblocks",
+            group([parse_advisory(real_records()["PYSEC-2021-10"], "django-debug-toolbar")])[0],
+            status="new",
+            latest="1.0.1",
+        ),
     ]
     return {change.event: change for change in changes}
 

@@ -60,6 +60,7 @@ def fakes(
         "DISCORD_TOKEN": token or scene.fake.token,
         "DISCORD_API_BASE": scene.fake.api_base,
         "DJP_API_URL": djp_api.base_url,
+        "OSV_API_URL": "",
         "POLL_INTERVAL_SECONDS": "3600",
     }
 

@@ -198,6 +198,7 @@ async def test_help_is_private_and_paged(
         "grid",
         "repo",
         "removed",
+        "advisory",
     ]
     assert fake.violations == []
 

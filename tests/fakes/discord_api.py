@@ -38,6 +38,7 @@ from tests.fakes.discord_interactions import (
 )
 from tests.fakes.discord_models import (
     SEND_MESSAGES,
+    FakeAttachment,
     FakeChannel,
     FakeGuild,
     FakeMember,
@@ -81,11 +82,13 @@ class FakeDiscord:
         )
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self._attachments: dict[int, FakeAttachment] = {}
 
     async def __aenter__(self) -> Self:
         app = web.Application(middlewares=[self.rest.middleware], client_max_size=MAX_UPLOAD_BYTES)
         self.rest.add_routes(app)
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/attachments/{id}/{filename}", self._serve_attachment)
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
@@ -107,6 +110,20 @@ class FakeDiscord:
     @property
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self._port}/gateway"
+
+    def attachment(self, filename: str, content: bytes) -> FakeAttachment:
+        """A file to pass as an attachment option, served as Discord's CDN serves uploads."""
+        attachment_id = self.state.new_id()
+        url = f"http://127.0.0.1:{self._port}/attachments/{attachment_id}/{filename}"
+        attachment = FakeAttachment(attachment_id, filename, content, url)
+        self._attachments[attachment_id] = attachment
+        return attachment
+
+    async def _serve_attachment(self, request: web.Request) -> web.Response:
+        found = self._attachments.get(int(request.match_info["id"]))
+        if found is None or found.filename != request.match_info["filename"]:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found.content, content_type="application/octet-stream")
 
     # --- the world ---------------------------------------------------------------------------
 

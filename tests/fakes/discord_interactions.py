@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.fakes.discord_models import (
     EPHEMERAL,
+    FakeAttachment,
     FakeChannel,
     FakeGuild,
     FakeMember,
@@ -28,7 +29,7 @@ ALLOWED_RESPONSES = {
 }
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 
-OptionValue = str | int | float | bool | FakeMember | FakeRole | FakeChannel
+OptionValue = str | int | float | bool | FakeMember | FakeRole | FakeChannel | FakeAttachment
 
 
 @dataclass
@@ -117,18 +118,21 @@ def option_type(value: OptionValue) -> int:
         (FakeMember, 6),
         (FakeChannel, 7),
         (FakeRole, 8),
+        (FakeAttachment, 11),
     ]
     return next(code for kind, code in types if isinstance(value, kind))
 
 
 def _option_value(value: OptionValue) -> str | int | float | bool:
-    return str(value.id) if isinstance(value, FakeMember | FakeRole | FakeChannel) else value
+    if isinstance(value, FakeMember | FakeRole | FakeChannel | FakeAttachment):
+        return str(value.id)
+    return value
 
 
 def resolved_payload(
     guild: FakeGuild, values: Mapping[str, OptionValue], bot: FakeMember
 ) -> dict[str, Any]:
-    """The `resolved` map Discord sends with user, role and channel options."""
+    """The `resolved` map Discord sends with user, role, channel and attachment options."""
     resolved: dict[str, dict[str, Any]] = {}
     for value in values.values():
         key = str(getattr(value, "id", ""))
@@ -142,6 +146,8 @@ def resolved_payload(
         elif isinstance(value, FakeChannel):
             channel = {**value.payload(), "permissions": str(guild.permissions(bot, value))}
             resolved.setdefault("channels", {})[key] = channel
+        elif isinstance(value, FakeAttachment):
+            resolved.setdefault("attachments", {})[key] = value.payload()
     return resolved
 
 

@@ -89,6 +89,28 @@ class FakeUser:
 
 
 @dataclass
+class FakeAttachment:
+    """A file a user attaches to a command option; the fake serves `content` at `url`, as
+    Discord's CDN does (`FakeDiscord.attachment` makes one)."""
+
+    id: int
+    filename: str
+    content: bytes
+    url: str
+    content_type: str = "text/plain; charset=utf-8"
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": len(self.content),
+            "url": self.url,
+            "proxy_url": self.url,
+            "content_type": self.content_type,
+        }
+
+
+@dataclass
 class FakeRole:
     id: int
     name: str

@@ -45,6 +45,24 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
         {"field": "repo_url", "old": "https://example.test/old", "new": "https://example.test/new"},
     ),
     "removed": ("django-flatblocks was removed from Django Packages", {"slug": "x"}),
+    "advisory": (
+        "django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj: latest release 3.2 is "
+        "affected, fixed in 3.2.1",
+        {
+            "package": "django-flatblocks",
+            "key": "GHSA-pghf-347x-c2gj",
+            "ids": ["GHSA-pghf-347x-c2gj", "PYSEC-2021-10", "CVE-2021-30459"],
+            "status": "new",
+            "summary": "SQL Injection via in django-debug-toolbar",
+            "severity": "HIGH",
+            "ranges": [">=3.0.0,<3.2.1"],
+            "fixed": ["3.2.1"],
+            "latest": "3.2",
+            "affects_latest": True,
+            "links": ["https://github.com/advisories/GHSA-pghf-347x-c2gj"],
+            "pin": None,
+        },
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from bot.delivery.pacing import Pacer, delivery_budget
 from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
 from bot.djp.client import DjangoPackagesClient
+from bot.refresh.advisories import AdvisoryWatch
 from bot.refresh.monitor import Monitor
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
@@ -71,15 +72,30 @@ def app_settings(djp_settings: Settings) -> Settings:
 
 
 @pytest.fixture
+def advisory_watch(
+    request: pytest.FixtureRequest, database: Database, clock: SteppingClock
+) -> AdvisoryWatch | None:
+    """The OSV poll of the bot under test: off, unless the test is marked `osv` (then on the
+    fake OSV, `osv_api`, at the bot's poll interval)."""
+    if request.node.get_closest_marker("osv") is None:
+        return None
+    client = request.getfixturevalue("osv_client")
+    return AdvisoryWatch(client, database, interval=timedelta(seconds=IDLE_INTERVAL), clock=clock)
+
+
+@pytest.fixture
 def runtime(
     app_settings: Settings,
     database: Database,
     djp_client: DjangoPackagesClient,
     clock: SteppingClock,
+    advisory_watch: AdvisoryWatch | None,
 ) -> Runtime:
     monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
     pacer = Pacer(delivery_budget(app_settings.discord_global_rate))
-    return Runtime(app_settings, database, djp_client, monitor, clock, pacer)
+    return Runtime(
+        app_settings, database, djp_client, monitor, clock, pacer, advisories=advisory_watch
+    )
 
 
 @pytest.fixture

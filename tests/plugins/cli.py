@@ -42,6 +42,7 @@ def cli_env(djp_api: FakeDjangoPackages, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "DATABASE_URL"}}
     env |= {
         "DJP_API_URL": djp_api.base_url,
+        "OSV_API_URL": "",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         "LOG_LEVEL": "WARNING",
         "COLUMNS": "120",

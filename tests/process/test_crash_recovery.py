@@ -164,6 +164,7 @@ def sentinel_env(api: FakeDjangoPackages, fake: FakeDiscord, database_url: str) 
         "DISCORD_GATEWAY_URL": fake.gateway_url,
         "DATABASE_URL": database_url,
         "DJP_API_URL": api.base_url,
+        "OSV_API_URL": "",
         "POLL_INTERVAL_SECONDS": "3600",
         "LOG_LEVEL": "INFO",
     }

@@ -69,6 +69,7 @@ async def fleet(
             "DISCORD_TOKEN": fake.token,
             "DISCORD_API_BASE": fake.api_base,
             "DJP_API_URL": djp_api.base_url,
+            "OSV_API_URL": "",
             "POLL_INTERVAL_SECONDS": str(INTERVAL),
             "SHARD_COUNT": "2",
             "LOG_LEVEL": "INFO",

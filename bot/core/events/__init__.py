@@ -14,6 +14,7 @@ from typing import cast
 
 from bot.core.events import (
     activity,
+    advisory,
     grid,
     popularity,
     release,
@@ -58,6 +59,7 @@ REGISTRY: Mapping[str, EventKind] = MappingProxyType(
             grid.KIND,
             repo.KIND,
             removed.KIND,
+            advisory.KIND,
             stale_report.KIND,
         )
     }

@@ -11,6 +11,9 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any, Literal, NamedTuple, Protocol, get_args
 
+# Re-exported: the kinds import a card's types from here.
+from bot.core.card import Card as Card
+from bot.core.card import Fact as Fact
 from bot.core.health import Activity, Health, HealthState, classify, state_at
 from bot.core.records import PackageRecord
 
@@ -25,6 +28,7 @@ class Event(StrEnum):
     GRID = "grid"
     REPO = "repo"
     REMOVED = "removed"
+    ADVISORY = "advisory"
 
 
 DEFAULT_EVENTS: frozenset[Event] = frozenset(Event) - {Event.REPO}
@@ -169,24 +173,6 @@ class Markup(Protocol):
     def stale_line(self, slug: str, title: str | None, reasons: Iterable[str]) -> str:
         """A listed stale package, linking to its page, and why it is stale."""
         ...
-
-
-class Fact(NamedTuple):
-    """One embed field; `value` is markdown in which upstream text is already escaped."""
-
-    name: str
-    value: str
-    inline: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    """What an alert's embed shows besides its summary: facts as fields, or `lines` listed in
-    the description with a `footer` (a report)."""
-
-    facts: list[Fact] = field(default_factory=list)
-    lines: list[str] | None = None
-    footer: str | None = None
 
 
 class DigestLine(NamedTuple):

@@ -1,0 +1,180 @@
+"""Async client for the OSV API (`POST v1/querybatch`, `GET v1/vulns/{id}`).
+
+Isolated like every upstream: each call either answers in full or raises `OsvUnavailable`
+(network error, timeout, an HTTP error status, a body that is not the documented shape), and
+the caller tries again at its next interval. No retries here: a missed poll only delays news.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+from urllib.parse import quote
+
+import httpx
+
+from bot import __version__
+from bot.errors import SentinelError
+
+#: OSV accepts at most 1,000 queries per batch.
+BATCH_SIZE = 1000
+#: Records read at once.
+CONCURRENCY = 4
+#: Pages followed for one query before giving up on it (a runaway token).
+MAX_PAGES = 20
+HEADERS = {
+    "Accept": "application/json",
+    "User-Agent": f"djp-sentinel/{__version__} (+https://github.com/djp-sentinel/djp-sentinel)",
+}
+
+
+class OsvUnavailable(SentinelError):
+    """OSV could not be reached, or answered something that is not what its API documents."""
+
+
+@dataclass(frozen=True, slots=True)
+class VulnRef:
+    """An id a batch query returned, with its record's `modified` time."""
+
+    id: str
+    modified: str
+
+
+@dataclass(frozen=True, slots=True)
+class Requests:
+    """How many requests of each kind a client made (for the benchmark and the logs)."""
+
+    batches: int = 0
+    records: int = 0
+
+
+class OsvClient:
+    """One HTTP pool; `base_url` ends with a slash (`https://api.osv.dev/`)."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        batch_size: int = BATCH_SIZE,
+        owns_http: bool = False,
+    ) -> None:
+        self._http = http
+        self._base = base_url if base_url.endswith("/") else base_url + "/"
+        self._batch_size = batch_size
+        self._owns_http = owns_http
+        self.requests = Requests()
+
+    @classmethod
+    def open(cls, base_url: str, *, timeout: float) -> Self:
+        """A client with its own HTTP pool (closed by `aclose()`)."""
+        return cls(
+            httpx.AsyncClient(timeout=timeout, headers=HEADERS), base_url=base_url, owns_http=True
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def vulns_for(self, names: Sequence[str]) -> dict[str, list[VulnRef]]:
+        """Every advisory id naming each PyPI package (any version), by name: batches of
+        `batch_size` queries, each query's pages followed by `next_page_token`."""
+        found: dict[str, list[VulnRef]] = {name: [] for name in names}
+        pending: list[tuple[str, str | None]] = [(name, None) for name in dict.fromkeys(names)]
+        for _ in range(MAX_PAGES):
+            if not pending:
+                return found
+            following: list[tuple[str, str | None]] = []
+            for start in range(0, len(pending), self._batch_size):
+                chunk = pending[start : start + self._batch_size]
+                results = await self._batch(chunk)
+                for (name, _token), result in zip(chunk, results, strict=True):
+                    refs, token = _result(result)
+                    found[name] += refs
+                    if token:
+                        following.append((name, token))
+            pending = following
+        raise OsvUnavailable("OSV kept paging one query past 20 pages.")
+
+    async def vulns(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of `ids`, `CONCURRENCY` requests at a time (those OSV no longer has
+        are left out)."""
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(vuln_id: str) -> dict[str, Any] | None:
+            async with gate:
+                return await self.vuln(vuln_id)
+
+        records = await asyncio.gather(*(one(vuln_id) for vuln_id in ids))
+        return {record["id"]: record for record in records if record is not None}
+
+    async def vuln(self, vuln_id: str) -> dict[str, Any] | None:
+        """The full record of `vuln_id`, or None when OSV has none (404)."""
+        body = await self._call("GET", f"v1/vulns/{quote(vuln_id, safe='')}", missing_ok=True)
+        self.requests = Requests(self.requests.batches, self.requests.records + 1)
+        if body is None:
+            return None
+        if not isinstance(body, dict) or body.get("id") != vuln_id:
+            raise OsvUnavailable(f"OSV answered something else than the record {vuln_id}.")
+        return body
+
+    async def _batch(self, chunk: Sequence[tuple[str, str | None]]) -> list[Any]:
+        queries = [
+            {"package": {"name": name, "ecosystem": "PyPI"}}
+            | ({"page_token": token} if token else {})
+            for name, token in chunk
+        ]
+        body = await self._call("POST", "v1/querybatch", json_body={"queries": queries})
+        self.requests = Requests(self.requests.batches + 1, self.requests.records)
+        results = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(results, list) or len(results) != len(chunk):
+            raise OsvUnavailable("OSV's batch answer does not list one result per query.")
+        return results
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        missing_ok: bool = False,
+    ) -> Any:
+        try:
+            response = await self._http.request(method, self._base + path, json=json_body)
+        except httpx.HTTPError as exc:
+            raise OsvUnavailable(f"OSV could not be reached ({type(exc).__name__}).") from exc
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code != 200:
+            raise OsvUnavailable(f"OSV answered HTTP {response.status_code}.")
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise OsvUnavailable("OSV answered with a body that is not JSON.") from exc
+
+
+def _result(result: Any) -> tuple[list[VulnRef], str | None]:
+    """One query's result: its ids with their `modified` times, and the next page's token.
+    An empty object (`{}`) is a query with no advisory, as OSV sends it."""
+    if not isinstance(result, dict):
+        raise OsvUnavailable("OSV's batch answer holds a result that is not an object.")
+    refs = []
+    for vuln in result.get("vulns") or ():
+        if not (
+            isinstance(vuln, dict)
+            and isinstance(vuln.get("id"), str)
+            and isinstance(vuln.get("modified"), str)
+        ):
+            raise OsvUnavailable("OSV's batch answer names an advisory without id or modified.")
+        refs.append(VulnRef(vuln["id"], vuln["modified"]))
+    token = result.get("next_page_token")
+    return refs, token if isinstance(token, str) and token else None

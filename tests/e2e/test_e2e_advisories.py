@@ -1,0 +1,192 @@
+"""Security advisories end to end: the real bot, the fake Discord, the fake Django Packages
+and the fake OSV serving real records. django-flatblocks is pointed at the PyPI project
+django-debug-toolbar, whose real records are a PYSEC/GHSA pair (CVE-2021-30459, HIGH)."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import REGISTRY
+
+from bot.discordbot.bot import SentinelBot
+from tests.fakes.discord_models import FakeRole
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.fakes.osv_api import FakeOsv, Record
+from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+from tests.plugins.osv_api import TOOLBAR_PAIR
+
+FLATBLOCKS = 265
+pytestmark = pytest.mark.osv
+
+
+def failed_passes() -> float:
+    """`djp_sentinel_osv_failures_total` as /metrics serves it."""
+    return REGISTRY.get_sample_value("djp_sentinel_osv_failures_total") or 0.0
+
+
+async def watch_toolbar(
+    scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    role: FakeRole | None = None,
+    version: str = "3.2",
+) -> None:
+    djp_api.update_package(
+        FLATBLOCKS,
+        pypi_url="https://pypi.org/project/django-debug-toolbar/",
+        pypi_version=version,
+    )
+    await scene.fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks"} | ({"role": role} if role else {}),
+        user=scene.manager,
+        channel_id=scene.alerts.id,
+    )
+
+
+async def test_a_new_advisory_pair_is_one_alert_per_channel_listing_every_id(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts, general = discord_scene.fake, discord_scene.alerts, discord_scene.general
+    await watch_toolbar(discord_scene, djp_api)
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks"},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
+    baseline = await next_cycle(sentinel, clock)
+    for record in toolbar_pair.values():
+        osv_api.put(record)
+    published = await next_cycle(sentinel, clock)
+
+    assert baseline.sent == 0
+    assert published.sent == 2
+    [alert] = alerts_in(fake, alerts.id)
+    [same] = alerts_in(fake, general.id)
+    assert same.embeds[0]["title"] == alert.embeds[0]["title"]
+    embed = alert.embeds[0]
+    assert embed["title"].startswith(
+        "django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj"
+    )
+    assert "latest release 3.2 is affected, fixed in 3.2.1" in embed["title"]
+    text = str(embed)
+    for vuln_id in (*TOOLBAR_PAIR, "CVE-2021-30459"):
+        assert vuln_id in text
+    assert ">=3.0.0,<3.2.1" in text
+    assert "https://github.com/advisories/GHSA-pghf-347x-c2gj" in text
+    assert fake.violations == []
+
+
+async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api)
+    await next_cycle(sentinel, clock)
+    for record in toolbar_pair.values():
+        osv_api.put(record)
+    await next_cycle(sentinel, clock)
+    gets_before = osv_api.count("GET")
+    osv_api.update("GHSA-pghf-347x-c2gj", modified="2026-11-30T08:00:00Z")
+    bumped = await next_cycle(sentinel, clock)
+    gets_for_bump = osv_api.count("GET") - gets_before
+    quiet = await next_cycle(sentinel, clock)
+    for vuln_id in TOOLBAR_PAIR:
+        osv_api.update(vuln_id, withdrawn="2026-12-01T00:00:00Z", modified="2026-12-01T00:00:00Z")
+    withdrawn = await next_cycle(sentinel, clock)
+    again = await next_cycle(sentinel, clock)
+
+    assert (bumped.sent, quiet.sent) == (0, 0)
+    assert gets_for_bump == 1  # only the record whose modified moved is read again
+    assert (withdrawn.sent, again.sent) == (1, 0)
+    retraction = alerts_in(fake, alerts.id)[-1]
+    assert retraction.embeds[0]["title"] == (
+        "django-flatblocks: advisory GHSA-pghf-347x-c2gj was withdrawn"
+    )
+
+
+async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api)
+    await next_cycle(sentinel, clock)
+    failures_before = failed_passes()
+    osv_api.failure = "down"
+    for record in toolbar_pair.values():
+        osv_api.put(record)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.2.1")
+    down = [await next_cycle(sentinel, clock) for _ in range(3)]
+    osv_api.failure = "malformed"
+    garbled = await next_cycle(sentinel, clock)
+    osv_api.failure = None
+    back = await next_cycle(sentinel, clock)
+
+    assert [report.sent for report in down] == [1, 0, 0]  # the release, on time
+    assert failed_passes() - failures_before == 4  # three down, one garbled
+    assert "3.2.1 released" in alerts_in(fake, alerts.id)[0].embeds[0]["title"]
+    assert garbled.sent == 0
+    assert back.sent == 1  # the advisory, once OSV answers again
+    assert (
+        "latest release 3.2.1 is not affected" in alerts_in(fake, alerts.id)[-1].embeds[0]["title"]
+    )
+
+
+async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    clock.advance(clock.until_hour(1))  # within one UTC day, the digest due at 23:00
+    await watch_toolbar(discord_scene, djp_api, role=discord_scene.managers, version="3.1")
+    digest: dict[str, str | int] = {"mode": "daily", "hour": 23, "bypass": "release"}
+    await fake.run_command("settings digest", digest, user=manager, channel_id=alerts.id)
+    await fake.run_command("settings cap", {"per_day": 1}, user=manager, channel_id=alerts.id)
+    await next_cycle(sentinel, clock)
+    djp_api.update_package(FLATBLOCKS, pypi_version="3.2.0")  # affected
+    releases = await next_cycle(sentinel, clock)  # the day's one alert, past the digest
+    for record in toolbar_pair.values():
+        osv_api.put(record)
+    urgent = await next_cycle(sentinel, clock)
+
+    assert releases.sent == 1
+    assert urgent.sent == 1  # over the cap, and out of the digest
+    release, advisory = alerts_in(fake, alerts.id)
+    assert "3.2.0 released" in release.embeds[0]["title"]
+    assert advisory.content == f"<@&{discord_scene.managers.id}>"
+    assert "HIGH security advisory" in advisory.embeds[0]["title"]
+    assert "latest release 3.2.0 is affected, fixed in 3.2.1" in advisory.embeds[0]["title"]
+
+
+async def test_package_shows_the_advisories_affecting_the_latest_release(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    djp_api.update_package(
+        FLATBLOCKS, pypi_url="https://pypi.org/project/django-debug-toolbar/", pypi_version="3.2"
+    )
+
+    record = await discord_scene.fake.run_command("package", {"slug": "django-flatblocks"})
+
+    fields = {field["name"]: field["value"] for field in record.embeds[0]["fields"]}
+    assert fields["Advisories"] == (
+        "1 affects the latest release, highest HIGH\n• GHSA-pghf-347x-c2gj (HIGH): fixed in 3.2.1"
+    )

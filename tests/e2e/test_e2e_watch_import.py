@@ -1,0 +1,170 @@
+"""`/watch import`: a team's requirements file becomes the channel's watches and pins, and
+advisories speak to the pin. The real bot, the fake Discord (the file as an attachment), the
+fake Django Packages and the fake OSV (real records)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.discordbot.bot import SentinelBot
+from storage import pins
+from storage.database import Database
+from tests.fakes.discord_interactions import InteractionRecord
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.osv_api import FakeOsv, Record
+from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+
+pytestmark = pytest.mark.osv
+DATA = Path(__file__).parents[1] / "data" / "requirements"
+TOOLBAR = 34  # django-debug-toolbar, latest 6.0.0
+
+
+async def import_file(
+    scene: DiscordScene, filename: str, content: bytes | None = None
+) -> InteractionRecord:
+    if content is None:
+        content = (DATA / filename).read_bytes()
+    attachment = scene.fake.attachment(filename, content)
+    return await scene.fake.run_command(
+        "watch import", {"file": attachment}, user=scene.manager, channel_id=scene.alerts.id
+    )
+
+
+async def watched_slugs(scene: DiscordScene) -> str:
+    listed = await scene.fake.run_command("watch list", channel_id=scene.alerts.id)
+    return str(listed.content) + str(listed.embeds)
+
+
+async def test_a_requirements_file_is_watched_with_its_pins_and_alerts_speak_to_them(
+    discord_scene: DiscordScene,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    imported = await import_file(discord_scene, "requirements.txt")
+    await next_cycle(sentinel, clock)  # the silent baseline
+    for record in toolbar_pair.values():
+        osv_api.put(record)
+    published = await next_cycle(sentinel, clock)
+
+    assert imported.content == (
+        "Read requirements.txt: 3 requirements.\n"
+        "Now watching (2): **django-debug-toolbar** (3.2), **django-flatblocks** (`<1.1,>=1.0`).\n"
+        "Not on Django Packages (1; their advisories are still followed): requests (2.31.0).\n"
+        "Skipped 2 line(s) naming no package (options, paths or URLs)."
+    )
+    assert "django-flatblocks" in await watched_slugs(discord_scene)
+    assert published.sent == 1
+    [alert] = alerts_in(fake, alerts.id)
+    title = alert.embeds[0]["title"]
+    assert "latest release 6.0.0 is not affected" in title
+    assert "your pin 3.2 is affected, fixed in 3.2.1" in title
+    assert fake.violations == []
+
+
+async def test_a_range_that_excludes_the_fix_is_said(
+    discord_scene: DiscordScene,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    imported = await import_file(discord_scene, "pyproject.toml")
+    await next_cycle(sentinel, clock)
+    for record in toolbar_pair.values():
+        osv_api.put(record)
+    await next_cycle(sentinel, clock)
+
+    assert (imported.content or "").startswith(
+        "Read pyproject.toml: 5 requirements.\n"
+        "Now watching (3): **django-debug-toolbar** (`<3.2,>=3.0`), **django-flatblocks** (any "
+        "version), **Django-REST-registration** (0.9.0).\n"
+    )
+    [alert] = alerts_in(fake, alerts.id)
+    # Upstream-free, but escaped like every summary: Discord shows the backticks as written.
+    assert r"3.2.1 is outside your range \`<3.2,>=3.0\`" in alert.embeds[0]["title"]
+
+
+async def test_a_re_import_shows_the_difference_and_updates_pins(
+    discord_scene: DiscordScene, database: Database, sentinel: SentinelBot
+) -> None:
+    first = await import_file(discord_scene, "requirements.txt")
+    again = await import_file(discord_scene, "uv.lock")
+
+    assert first.content is not None
+    assert again.content == (
+        "Read uv.lock: 4 requirements.\n"
+        "Already watched (1): **django-debug-toolbar** (3.2.1).\n"
+        "Not on Django Packages (3; their advisories are still followed): asgiref (3.8.1), "
+        "django (4.2.11), sqlparse (0.5.0).\n"
+        "Pins changed (1): django-debug-toolbar 3.2 → 3.2.1.\n"
+        "No longer in the file (2; still watched, /watch remove stops one): "
+        "django-flatblocks, requests."
+    )
+    async with database.session() as session:
+        pinned = await pins.channel_pins(session, discord_scene.alerts.id)
+    assert {name: pin.version for name, pin in pinned.items()} == {
+        "asgiref": "3.8.1",
+        "django": "4.2.11",
+        "django-debug-toolbar": "3.2.1",
+        "sqlparse": "0.5.0",
+    }
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "answer"),
+    [
+        (
+            "pyproject.toml",
+            (DATA / "broken-pyproject.toml").read_bytes(),
+            "pyproject.toml is not valid TOML",
+        ),
+        ("Pipfile", b"[packages]\n", "'Pipfile' is not a file I can read"),
+        ("requirements.txt", b"django\n" * 100_000, "requirements.txt is 683 KiB"),
+    ],
+    ids=["malformed", "unknown-format", "oversized"],
+)
+async def test_a_file_that_cannot_be_read_is_one_sentence_and_changes_nothing(
+    discord_scene: DiscordScene,
+    database: Database,
+    sentinel: SentinelBot,
+    filename: str,
+    content: bytes,
+    answer: str,
+) -> None:
+    await import_file(discord_scene, "requirements.txt")
+    refused = await import_file(discord_scene, filename, content)
+
+    assert (refused.content or "").startswith(answer)
+    assert (refused.content or "").endswith("Nothing was changed.")
+    assert refused.ephemeral
+    async with database.session() as session:
+        pinned = await pins.channel_pins(session, discord_scene.alerts.id)
+    assert set(pinned) == {"django-debug-toolbar", "django-flatblocks", "requests"}
+
+
+async def test_advisories_of_a_requirement_not_on_django_packages_still_arrive(
+    discord_scene: DiscordScene, osv_api: FakeOsv, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    held = osv_api.records.pop("PYSEC-2020-263")  # djangorestframework, not listed in the fake
+    content = b"djangorestframework==3.11.0\ndjango-flatblocks==1.0.0\n"
+    imported = await import_file(discord_scene, "requirements.txt", content)
+    await next_cycle(sentinel, clock)
+    osv_api.put(held)
+    published = await next_cycle(sentinel, clock)
+
+    assert "Not on Django Packages (1; their advisories are still followed)" in str(
+        imported.content
+    )
+    assert published.sent == 1
+    [alert] = alerts_in(fake, alerts.id)
+    assert alert.embeds[0]["title"] == (
+        "djangorestframework: security advisory PYSEC-2020-263: fixed in 3.11.2; "
+        "your pin 3.11.0 is affected, fixed in 3.11.2"
+    )

@@ -1,0 +1,1 @@
+"""Tests of the OSV client against the loopback fake."""
