@@ -116,6 +116,7 @@ class Watch(
         "are watched here, and alerts speak to its pins"
     )
     @setup_cooldown()
+    @text_channel_only()
     @manager_only
     async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         await import_here(self.bot.runtime, interaction, file)

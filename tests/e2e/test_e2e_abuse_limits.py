@@ -147,3 +147,21 @@ async def test_feature_complete_marks_have_a_quota(
     assert "/settings incomplete" in second
     async with runtime.database.session() as session:
         assert len(await channels.feature_complete_ids(session, scene.alerts.id)) == 1
+
+
+async def test_a_requirements_import_is_held_to_the_quota_and_changes_nothing(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    """Three packages on Django Packages in one file, where a channel may follow two."""
+    scene = discord_scene
+    content = b"django-flatblocks==1.0\ndjango-debug-toolbar==3.2\ndjango-valkey==0.1\n"
+    attachment = scene.fake.attachment("requirements.txt", content)
+
+    record = await scene.fake.run_command(
+        "watch import", {"file": attachment}, user=scene.manager, channel_id=scene.alerts.id
+    )
+
+    assert (record.content or "").startswith("This channel has reached its limit of subscriptions")
+    async with runtime.database.session() as session:
+        assert await subscriptions.channel_subscriptions(session, scene.alerts.id) == []
+    assert scene.fake.violations == []
