@@ -46,7 +46,9 @@ sys.path.insert(0, str(ROOT))
 from bot.app.runtime import tune_garbage_collection
 from bot.config import Settings
 from bot.djp.client import DjangoPackagesClient
-from bot.refresh.monitor import CATALOG_PAGE_SIZE, CycleReport, Monitor, MonitorSettings
+from bot.refresh.monitor import Monitor, MonitorSettings
+from bot.refresh.report import CycleReport
+from bot.refresh.schedule import CATALOG_PAGE_SIZE
 from storage import subscriptions
 from storage._sql import upsert
 from storage.database import Database

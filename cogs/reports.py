@@ -16,7 +16,7 @@ from bot.discordbot.options import Slug, lookup_cooldown
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.tables import site_links, stale_embed
 from bot.messages.limits import escape_text
-from bot.refresh.staleness import stale_among
+from bot.refresh.stale_reads import stale_among
 from storage import cycles, grids, outbox, packages, subscriptions
 
 

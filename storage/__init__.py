@@ -3,7 +3,7 @@
 Queries are plain async functions taking an `AsyncSession`; callers own the transaction:
 
     async with database.transaction() as session:
-        changed = await packages.save_observations(session, records, now=now, next_poll_at=due)
+        stored = await packages.load_packages(session, package_ids)
 
 Write functions read their optional settings one way: left out (`KEEP`) is unchanged, `None`
 clears, any other value sets.
@@ -15,7 +15,6 @@ from storage.database import Database
 from storage.errors import DatabaseError
 from storage.grids import GridRef
 from storage.models import Alert, AlertStatus, Grid, Subscription, TargetKind
-from storage.outbox import NewAlert
 from storage.packages import StoredPackage
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "DatabaseError",
     "Grid",
     "GridRef",
-    "NewAlert",
     "StoredPackage",
     "Subscription",
     "TargetKind",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
@@ -119,6 +119,34 @@ async def bring_schedule_forward(
         .values(next_poll_at=latest)
         .execution_options(synchronize_session=False)
     )
+
+
+#: When to poll a target again after this many consecutive failures (its backoff).
+RetryAt = Callable[[int], datetime]
+
+
+async def record_failure(
+    session: AsyncSession,
+    model: type[Package] | type[Grid],
+    target_id: int,
+    error: str,
+    retry_at: RetryAt,
+) -> int:
+    """Count a failed fetch of a stored package or grid and note the error; its next poll
+    is `retry_at(failures)` for the count this write returns, so the backoff follows the
+    stored count. Returns the count (0 for a target never stored: there is no row to mark)."""
+    count = await session.scalar(
+        update(model)
+        .where(model.id == target_id)
+        .values(failure_count=model.failure_count + 1, last_error=error)
+        .returning(model.failure_count)
+    )
+    if not count:
+        return 0
+    await session.execute(
+        update(model).where(model.id == target_id).values(next_poll_at=retry_at(count))
+    )
+    return count
 
 
 def by_id_or_slug(model: type[Package] | type[Grid], key: int | str) -> ColumnElement[bool]:

@@ -2,17 +2,20 @@
 
 On PostgreSQL any number of processes may run: the monitor is elected with a session-level
 advisory lock held on a connection of its own (`Leadership`), so exactly one refreshes and the
-lock goes when its holder dies. SQLite serves one bot process: `sole_process` holds an
-exclusive lock file beside the database file while a long-running process lives, and a second
-one is refused with one line; short CLI commands do not take it and keep working beside it.
+lock goes when its holder dies; gateway shards are owned the same way (`ShardOwnership`), so a
+second gateway for the same shards waits as a hot spare. SQLite serves one bot process:
+`sole_process` holds an exclusive lock file beside the database file while a long-running
+process lives, and a second one is refused with one line; short CLI commands do not take it and
+keep working beside it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -26,8 +29,8 @@ from storage.errors import DatabaseError
 log = logging.getLogger(__name__)
 
 ONE_PROCESS = "SQLite serves one bot process; use PostgreSQL to run several"
-#: One lock per schema: processes of different installations on one server never collide.
-_MONITOR_LOCK = "hashtext('djp-sentinel monitor ' || current_schema())"
+#: One lock per name and schema: installations sharing a server never collide.
+_LOCK_KEY = "hashtext('djp-sentinel ' || :name || ' ' || current_schema())"
 
 
 @contextmanager
@@ -57,55 +60,99 @@ def sole_process(database_url: str) -> Iterator[None]:
         os.close(descriptor)  # closing releases the lock
 
 
-class Leadership:
-    """Whether this process is the elected monitor; `hold()` before every cycle.
+class Ownership:
+    """Something one process of the deployment owns at a time, held through session-level
+    advisory locks on a connection of its own; `hold()` before acting as the owner.
 
-    On PostgreSQL the first process to take the advisory lock leads until its connection ends
-    (stop, crash, network loss); the others stand by and take it over on their next `hold()`.
-    Elsewhere (SQLite: one process) this process always leads.
+    On PostgreSQL the first process to take every lock of `names` owns them until its
+    connection ends (stop, crash, network loss); the others stand by and take them over on
+    their next `hold()`. Elsewhere (SQLite: one process) this process always owns them.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, what: str, names: Sequence[str]) -> None:
         self.database = database
-        self.elected = database.engine.dialect.name != "postgresql"
+        self.what = what
+        self.names = tuple(names)
+        self.shared = database.engine.dialect.name == "postgresql"
+        self.elected = not self.shared
         self._connection: AsyncConnection | None = None
+        self._busy = asyncio.Lock()  # one connection: one statement at a time
 
     async def hold(self) -> bool:
-        """Check that the lock is still ours, or try to take it; whether this process leads."""
-        if self.database.engine.dialect.name != "postgresql":
+        """Check that the locks are still ours, or try to take them; whether this process owns
+        them."""
+        if not self.shared:
             return True
-        try:
-            if self._connection is None:
-                self._connection = await self.database.engine.connect()
-                await self._connection.execution_options(isolation_level="AUTOCOMMIT")
-            if self.elected:
-                await self._connection.execute(text("SELECT 1"))
-            else:
-                result = await self._connection.execute(
-                    text(f"SELECT pg_try_advisory_lock({_MONITOR_LOCK})")
-                )
-                self.elected = bool(result.scalar())
+        async with self._busy:
+            try:
+                if self._connection is None:
+                    self._connection = await self.database.engine.connect()
+                    await self._connection.execution_options(isolation_level="AUTOCOMMIT")
                 if self.elected:
-                    log.info("elected monitor: this process now runs the refresh cycles")
-        except (DBAPIError, OSError) as exc:
-            if self.elected:
-                log.warning("lost the monitor lock with the database connection: %s", exc)
-            await self._forget()
-        return self.elected
+                    await self._connection.execute(text("SELECT 1"))
+                else:
+                    self.elected = await self._take(self._connection)
+                    if self.elected:
+                        log.info("took over %s", self.what)
+            except (DBAPIError, OSError) as exc:
+                if self.elected:
+                    reason = " ".join(str(getattr(exc, "orig", exc)).split())
+                    log.warning("lost %s with the database connection: %s", self.what, reason)
+                await self._forget()
+            return self.elected
 
     async def release(self) -> None:
-        """Hand leadership over now (a standby takes it at its next `hold()`)."""
-        if self._connection is not None and self.elected:
-            with suppress(DBAPIError, OSError):
-                await self._connection.execute(text(f"SELECT pg_advisory_unlock({_MONITOR_LOCK})"))
-        await self._forget()
+        """Hand over now (a standby takes over at its next `hold()`)."""
+        async with self._busy:
+            if self._connection is not None and self.elected:
+                with suppress(DBAPIError, OSError):
+                    await self._unlock(self._connection, self.names)
+            await self._forget()
+
+    async def _take(self, connection: AsyncConnection) -> bool:
+        """Every lock, or none: a partial hold is given back, so two processes wanting
+        overlapping sets never block each other for good."""
+        taken: list[str] = []
+        for name in self.names:
+            result = await connection.execute(
+                text(f"SELECT pg_try_advisory_lock({_LOCK_KEY})"), {"name": name}
+            )
+            if not result.scalar():
+                await self._unlock(connection, taken)
+                return False
+            taken.append(name)
+        return True
+
+    @staticmethod
+    async def _unlock(connection: AsyncConnection, names: Sequence[str]) -> None:
+        for name in names:
+            await connection.execute(
+                text(f"SELECT pg_advisory_unlock({_LOCK_KEY})"), {"name": name}
+            )
 
     async def _forget(self) -> None:
-        """Drop the dedicated connection for good: a pooled one would keep the lock alive."""
+        """Drop the dedicated connection for good: a pooled one would keep the locks alive."""
         connection, self._connection = self._connection, None
-        self.elected = self.database.engine.dialect.name != "postgresql"
+        self.elected = not self.shared
         if connection is not None:
             with suppress(DBAPIError, OSError):
                 await connection.invalidate()
             with suppress(DBAPIError, OSError):
                 await connection.close()
+
+
+class Leadership(Ownership):
+    """Whether this process is the elected monitor, the one that refreshes."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database, "the monitor lead", ["monitor"])
+
+
+class ShardOwnership(Ownership):
+    """The gateway shards `shard_ids` of `shard_count`: one process connects them, the others
+    wait as hot spares."""
+
+    def __init__(self, database: Database, shard_count: int, shard_ids: Sequence[int]) -> None:
+        names = [f"gateway shard {shard} of {shard_count}" for shard in sorted(shard_ids)]
+        shards = ", ".join(str(shard) for shard in sorted(shard_ids))
+        super().__init__(database, f"gateway shard(s) {shards} of {shard_count}", names)

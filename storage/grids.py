@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import CategoryRecord, GridRecord
 from storage import _sql
-from storage._sql import by_id_or_slug, dialect_insert, release_slugs, upsert
+from storage._sql import RetryAt, by_id_or_slug, dialect_insert, release_slugs, upsert
 from storage.models import Category, Grid, GridMember, Subscription, TargetKind
 from storage.subscriptions import ACTIVE
 
@@ -146,16 +146,11 @@ async def due_grid_ids(session: AsyncSession, now: datetime) -> list[int]:
 
 
 async def record_grid_failure(
-    session: AsyncSession, grid_id: int, error: str, *, retry_at: datetime
+    session: AsyncSession, grid_id: int, error: str, *, retry_at: RetryAt
 ) -> int:
-    """Note a failed grid fetch and when to retry; return the failure count (0 if not stored)."""
-    count = await session.scalar(
-        update(Grid)
-        .where(Grid.id == grid_id)
-        .values(failure_count=Grid.failure_count + 1, last_error=error, next_poll_at=retry_at)
-        .returning(Grid.failure_count)
-    )
-    return count or 0
+    """Note a failed grid fetch; the next poll is `retry_at(failures)` for the consecutive
+    failure count, which is returned (0 for a grid never stored)."""
+    return await _sql.record_failure(session, Grid, grid_id, error, retry_at)
 
 
 async def save_categories(session: AsyncSession, records: Sequence[CategoryRecord]) -> None:

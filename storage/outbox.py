@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import NewAlert
 from bot.core.bypass import Bypass
-from bot.core.events import ReleaseLevel
 from storage._sql import affected_rows, dialect_insert
 from storage.models import Alert, AlertStatus, Subscription
 
@@ -30,24 +30,6 @@ CLAIM_ROUNDS = 3
 #: first turn of every server before any server's second, so one noisy server cannot starve
 #: the others of the shared Discord budget.
 GUILD_TURN = 10
-
-
-@dataclass(frozen=True, slots=True)
-class NewAlert:
-    """An alert to deliver; `dedup_key` (`f"{channel_id}:{change.key}"`) makes it unique."""
-
-    subscription_id: int | None
-    guild_id: int
-    channel_id: int
-    event: str
-    dedup_key: str
-    summary: str
-    payload: dict[str, Any]
-    package_id: int | None = None
-    grid_id: int | None = None
-    release_level: ReleaseLevel | None = None
-    #: Posted at once with its role, past a digest and the daily cap (`Alert.urgent`).
-    urgent: bool = False
 
 
 _NEW_ALERT_FIELDS = tuple(field.name for field in fields(NewAlert))

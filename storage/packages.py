@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Row,
@@ -23,9 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.health import Activity, newest_busy_week
+from bot.core.observations import LastSeen, Observed, Revisited
 from bot.core.records import PackageRecord
 from storage import _sql
-from storage._sql import by_id_or_slug, release_slugs, upsert
+from storage._sql import RetryAt, by_id_or_slug, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 
 
@@ -133,22 +134,6 @@ def _history_row(seen: Observed, now: datetime) -> dict[str, Any]:
     }
 
 
-class LastSeen(NamedTuple):
-    """What a refresh needs of a stored package to tell whether it moved, without rebuilding
-    its record: the content hash and payload fingerprint, when we read it, and its `Activity`
-    (upstream's `last_fetched` then, the moment its commit window was computed, which the
-    hashes leave out). `NamedTuple`s, like `Revisited`: a refresh reads one per package."""
-
-    content_hash: str
-    payload_hash: str | None
-    fetched_at: datetime
-    activity: Activity
-
-    @property
-    def last_fetched(self) -> datetime | None:
-        return self.activity.last_fetched
-
-
 async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, LastSeen]:
     """`LastSeen` of the stored packages among `ids`, by id; unknown ids are left out."""
     table = Package.__table__  # plain columns: 500 rows a batch skip the ORM's row handling
@@ -166,48 +151,6 @@ async def last_seen(session: AsyncSession, ids: Iterable[int]) -> dict[int, Last
         package_id: LastSeen(content_hash, payload_hash, fetched_at, Activity(*activity))
         for package_id, content_hash, payload_hash, fetched_at, *activity in rows.tuples()
     }
-
-
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """A package whose content is new or moved: its record (unknown fields already filled
-    from the last known one), content hash, and payload fingerprint (None when it was fetched
-    on its own)."""
-
-    record: PackageRecord
-    content_hash: str
-    payload_hash: str | None
-
-
-class Revisited(NamedTuple):
-    """A stored package fetched again with the same content: all its row needs."""
-
-    package_id: int
-    last_fetched: datetime | None
-    payload_hash: str | None
-
-
-async def save_observations(
-    session: AsyncSession,
-    records: Sequence[PackageRecord],
-    *,
-    now: datetime,
-    next_poll_at: datetime,
-) -> list[int]:
-    """Store freshly fetched records; return the ids that are new or whose content changed."""
-    hashes = {record.id: record.content_hash() for record in records}
-    stored = await last_seen(session, hashes)
-    changed = [
-        Observed(record, hashes[record.id], None)
-        for record in records
-        if record.id not in stored or stored[record.id].content_hash != hashes[record.id]
-    ]
-    moved = {seen.record.id for seen in changed}
-    revisited = [Revisited(r.id, r.last_fetched, None) for r in records if r.id not in moved]
-    await write_observations(
-        session, changed, revisited, stored, now=now, next_poll_at=next_poll_at
-    )
-    return [seen.record.id for seen in changed]
 
 
 async def write_observations(
@@ -304,19 +247,11 @@ async def find_package(session: AsyncSession, key: int | str) -> StoredPackage |
 
 
 async def record_failure(
-    session: AsyncSession, package_id: int, error: str, *, retry_at: datetime
+    session: AsyncSession, package_id: int, error: str, *, retry_at: RetryAt
 ) -> int:
-    """Note a failed fetch and when to retry; return the consecutive failure count.
-
-    A package that was never stored has no row to mark: 0 is returned.
-    """
-    count = await session.scalar(
-        update(Package)
-        .where(Package.id == package_id)
-        .values(failure_count=Package.failure_count + 1, last_error=error, next_poll_at=retry_at)
-        .returning(Package.failure_count)
-    )
-    return count or 0
+    """Note a failed fetch; the next poll is `retry_at(failures)` for the consecutive failure
+    count, which is returned (0 for a package never stored: there is no row to mark)."""
+    return await _sql.record_failure(session, Package, package_id, error, retry_at)
 
 
 async def record_missing(session: AsyncSession, package_id: int, *, retry_at: datetime) -> int:
@@ -410,9 +345,12 @@ async def known_versions_of(
 
 
 async def package_names(session: AsyncSession) -> list[tuple[str, str, int]]:
-    """(slug, title, stars) of every stored package: what lookup by name needs, nothing more."""
+    """(slug, title, stars) of every stored package still on Django Packages: what lookup by
+    name needs, nothing more (a removed package is never suggested)."""
     rows = await session.execute(
-        select(Package.slug, Package.title, func.coalesce(Package.repo_watchers, 0))
+        select(Package.slug, Package.title, func.coalesce(Package.repo_watchers, 0)).where(
+            Package.removed_at.is_(None)
+        )
     )
     return [(slug, title, stars) for slug, title, stars in rows.tuples()]
 

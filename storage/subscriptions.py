@@ -10,6 +10,7 @@ from typing import Any, Literal, TypedDict
 from sqlalchemy import Row, Select, and_, delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import Follower
 from bot.core.events.base import AlertPreferences, Event
 from storage._sql import KEEP, Keep, affected_rows, dialect_insert, given
 from storage.models import GridMember, Subscription, TargetKind
@@ -206,17 +207,6 @@ async def followed_package_ids(
     for channel_id, package_id in rows.tuples():
         followed[channel_id].add(package_id)
     return {channel_id: frozenset(ids) for channel_id, ids in followed.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class Follower:
-    """An active subscription as a refresh cycle reads it: where its alerts go and what it
-    wants (plain rows: a cycle reads thousands, and never changes them)."""
-
-    id: int
-    guild_id: int
-    channel_id: int
-    preferences: AlertPreferences
 
 
 def _followers() -> Select[Any]:

@@ -1,7 +1,8 @@
 """The layers stay visible: each package imports only the layers below it.
 
 `bot.core` is the domain and imports nothing above it; only the Discord adapter
-(`bot.discordbot`) and the cogs import discord. Every import counts, including ones deferred
+(`bot.discordbot`) and the cogs import discord; the pure decide steps (`PURE_MODULES`) use no
+storage, HTTP, Discord or clock. Every import counts, including ones deferred
 into a function body, so a lazy import cannot smuggle a layer upwards.
 """
 
@@ -88,6 +89,19 @@ ALLOWED: dict[str, set[str]] = {
 IO_LIBRARIES = {"discord", "httpx", "sqlalchemy", "aiohttp", "asyncpg", "aiosqlite", "alembic"}
 DISCORD_LAYERS = {"bot.discordbot", "cogs"}
 
+#: The pure decide steps: what they return depends on their arguments alone. They may use the
+#: domain and each other, never storage, an HTTP or Discord client, or a clock.
+PURE_MODULES = {
+    "bot.refresh.audience",
+    "bot.refresh.compare",
+    "bot.refresh.schedule",
+    "bot.refresh.staleness",
+}
+PURE_MAY_IMPORT = {"bot.core", "bot.errors", *PURE_MODULES}
+CLOCKS = {"time", "bot.core.clock"}
+#: Calls that read the clock without importing one (`datetime.now()`, `date.today()`).
+CLOCK_CALLS = {"now", "utcnow", "today"}
+
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
@@ -133,6 +147,35 @@ def violations() -> Iterator[str]:
                 yield f"{importer} ({layer}) imports {imported} ({target})"
 
 
+def pure_may_import(imported: str) -> bool:
+    """Whether a pure module may import `imported`: no clock, I/O library or first-party
+    module but the domain, the errors and the other pure modules."""
+    top = imported.split(".")[0]
+    if top in CLOCKS or imported in CLOCKS or top in IO_LIBRARIES:
+        return False
+    if top not in ("bot", "cogs", "storage") or imported == "bot":
+        return True
+    return any(imported == name or imported.startswith(name + ".") for name in PURE_MAY_IMPORT)
+
+
+def impurities(path: Path) -> Iterator[str]:
+    """What makes a pure module impure: an import it may not use, or a call reading the time."""
+    importer = module_name(path)
+    for imported in sorted(set(imports_of(path))):
+        if not pure_may_import(imported):
+            yield f"{importer} (pure) imports {imported}"
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        call = node.func if isinstance(node, ast.Call) else None
+        if isinstance(call, ast.Attribute) and call.attr in CLOCK_CALLS:
+            yield f"{importer} (pure) reads the clock: {call.attr}()"
+
+
+def pure_violations() -> Iterator[str]:
+    for path in source_files():
+        if module_name(path) in PURE_MODULES:
+            yield from impurities(path)
+
+
 def test_every_module_belongs_to_a_layer_or_the_foundation() -> None:
     loose = [
         module_name(path)
@@ -145,6 +188,45 @@ def test_every_module_belongs_to_a_layer_or_the_foundation() -> None:
 
 def test_layers_import_only_downwards() -> None:
     assert sorted(violations()) == []
+
+
+def test_the_pure_modules_exist() -> None:
+    missing = [
+        name for name in PURE_MODULES if not (ROOT / (name.replace(".", "/") + ".py")).exists()
+    ]
+    assert missing == []
+
+
+def test_pure_steps_use_no_storage_http_discord_or_clock() -> None:
+    assert sorted(pure_violations()) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("from storage import packages", "imports storage"),
+        ("from storage.models import Package", "imports storage.models"),
+        ("import httpx", "imports httpx"),
+        ("from sqlalchemy.ext.asyncio import AsyncSession", "imports sqlalchemy.ext.asyncio"),
+        ("import discord", "imports discord"),
+        ("import time", "imports time"),
+        ("from bot.core.clock import utcnow", "imports bot.core.clock"),
+        ("from bot.refresh.monitor import Monitor", "imports bot.refresh.monitor"),
+        ("from bot.djp.client import DjangoPackagesClient", "imports bot.djp.client"),
+        ("from bot.metrics import CYCLES", "imports bot.metrics"),
+        ("from datetime import datetime\nNOW = datetime.now()", "reads the clock: now()"),
+    ],
+)
+def test_the_purity_check_catches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, expected: str
+) -> None:
+    """Plant one impurity in a copy of a pure module and see the check name it."""
+    planted = tmp_path / "bot" / "refresh" / "compare.py"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(f"from bot.core.records import PackageRecord\n{line}\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    assert [v for v in impurities(planted) if expected in v] != []
+    assert not any("bot.core.records" in v for v in impurities(planted))
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
-from bot.process.roles import Role, parse_roles
+from bot.process.roles import Role, needs_discord, parse_roles
 
 EXIT_FAILURE, EXIT_USAGE = 1, 2
 SORT_KEYS = ("stars", "activity")
@@ -79,6 +79,11 @@ def role_list(value: str) -> list[Role]:
         return sorted(parse_roles([value]))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def needs_token(args: argparse.Namespace) -> bool:
+    """Every command of `NEEDS_TOKEN` does, but `run --role monitor`, which never calls Discord."""
+    return args.command != "run" or needs_discord(parse_roles(getattr(args, "roles", [])))
 
 
 def limit(value: str) -> int:
@@ -238,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {settings_problem(exc)}.", file=sys.stderr)
         return EXIT_USAGE
     command = args.command or "run"
-    if command in NEEDS_TOKEN and settings.token is None:
+    if command in NEEDS_TOKEN and settings.token is None and needs_token(args):
         print(
             "error: DISCORD_TOKEN is not set: put it in .env (see .env.example) "
             f"or export it before `djp-sentinel {command}`.",

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
+from bot.core.printable import printable
+
 T = TypeVar("T")
 
 #: The width of piped output: no line is that long, so none is wrapped.
@@ -32,10 +34,11 @@ def data_console() -> Console:
 
 
 def note(line: str | None) -> None:
-    """A note or warning beside the data (yellow on a terminal), on stderr."""
+    """A note or warning beside the data (yellow on a terminal), on stderr; what upstream
+    wrote into it is shown without control sequences (`printable`)."""
     if line:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"[yellow]{escape(line)}[/yellow]"
+            f"[yellow]{escape(printable(line))}[/yellow]"
         )
 
 

@@ -29,26 +29,19 @@ async def poll(args: argparse.Namespace, settings: Settings) -> int:
 
 async def serve(settings: Settings) -> int:
     """Refresh and deliver on schedule until stopped, serving `/healthz` and `/metrics`."""
-    from bot.process.headless import serve_headless
-    from bot.process.liveness import Liveness
-    from bot.process.metrics_server import serving_metrics
-    from storage.coordination import sole_process
+    from bot.process.headless import run_headless
 
-    liveness = Liveness()
-    with sole_process(settings.database_url):
-        async with (
-            open_runtime(settings) as runtime,
-            webhook_http_client(settings.http_timeout_seconds) as http,
-            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
-        ):
-            await serve_headless(runtime, http, liveness=liveness)
+    await run_headless(settings)
     return 0
 
 
 def report(once: OnceReport) -> None:
     """The changes on stdout, what was delivered after them; failures and notes on stderr."""
     console = data_console()
-    print_changes(console, once.changes)
+    if once.changes or not once.delivered.sent:
+        print_changes(console, once.changes)
+    else:  # what is delivered was found earlier (by `sync`, or a cycle that could not deliver)
+        console.print("No new changes; delivering what an earlier sync or cycle found.")
     if once.unwatched:
         plural = "s" if once.unwatched != 1 else ""
         note(f"({once.unwatched} change{plural} of packages nobody watches not shown: --all)")

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.cli.main import EXIT_FAILURE
 from bot.config import Settings
+from bot.core.printable import printable
 from bot.errors import SentinelError
 from bot.logs import configure_logging, redact
 
@@ -34,7 +35,7 @@ def run_command(handler: Handler, args: argparse.Namespace, settings: Settings) 
         code = asyncio.run(handler(args, settings))
         sys.stdout.flush()  # a closed pipe shows here when the output fit in the buffer
     except SentinelError as exc:
-        print(f"error: {redact(exc.user_message, secrets)}", file=sys.stderr)
+        print(f"error: {printable(redact(exc.user_message, secrets))}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

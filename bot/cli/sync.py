@@ -1,4 +1,5 @@
-"""`djp-sentinel sync`: the whole catalog, with a progress bar on a terminal."""
+"""`djp-sentinel sync`: the whole catalog, with a progress bar on a terminal; then the changes
+it found of what is watched (as `poll --once` shows them) and the alerts it queued."""
 
 from __future__ import annotations
 
@@ -9,18 +10,34 @@ from rich.console import Console
 from bot.app.runtime import open_runtime
 from bot.cli.output import data_console, note
 from bot.cli.progress import SyncProgress
+from bot.cli.terminal import print_changes
 from bot.config import Settings
+from bot.process.once import concerns, watched
 
 
 async def sync(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings, metrics=False) as runtime:
         with SyncProgress(Console(stderr=True)) as progress:
             report = await runtime.monitor.sync_catalog(progress.update)
-    data_console().print(
+        package_ids, grid_ids = await watched(runtime)
+    console = data_console()
+    console.print(
         f"Synced {report.packages_fetched} packages, {report.grids_fetched} grids and "
         f"{report.categories_fetched} categories in {report.requests} requests; "
         f"{len(report.changes)} changes, {len(report.failures)} skipped."
     )
+    concerning = [c for c in report.changes if concerns(c, package_ids, grid_ids)]
+    if concerning:
+        print_changes(console, concerning)
+    if unwatched := len(report.changes) - len(concerning):
+        plural = "s" if unwatched != 1 else ""
+        note(f"({unwatched} change{plural} of packages nobody watches not shown)")
+    if report.alerts_enqueued:
+        plural = "s" if report.alerts_enqueued != 1 else ""
+        console.print(
+            f"Queued {report.alerts_enqueued} alert{plural}: "
+            "the bot or `poll --once` delivers them."
+        )
     for target, error in report.failures.items():
         note(f"skipped {target}: {error}")
     return 0 if "catalog" not in report.failures else 1

@@ -1,4 +1,8 @@
-"""Terminal rendering of cards, change lists and stale reports (rich)."""
+"""Terminal rendering of cards, change lists and stale reports (rich).
+
+Every string that came from upstream goes through `printable` (no control sequences reach
+the operator's terminal) and, where rich reads markup, `escape`: `shown` does both.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from bot.app.grid_table import GridRow, GridTable
 from bot.core.card import Card
 from bot.core.events import Change
 from bot.core.health import Health
+from bot.core.printable import printable
 from bot.core.records import PackageRecord
 
 if TYPE_CHECKING:
@@ -38,22 +43,28 @@ HEALTH_STYLES = {
 }
 
 
+def shown(text: str) -> str:
+    """Upstream text as rich markup that prints it literally, without control sequences (its
+    line breaks kept: a card's values and reasons are laid out in lines)."""
+    return escape(printable(text, lines=True))
+
+
 def card_panel(card: Card) -> Panel:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold", no_wrap=True)
     facts.add_column(overflow="fold")
     for fact in card.facts:
-        facts.add_row(escape(fact.name), escape(fact.value))
+        facts.add_row(shown(fact.name), shown(fact.value))
     links = Table.grid(padding=(0, 2))
     links.add_column(style="bold", no_wrap=True)
     links.add_column(style="cyan", overflow="fold")  # folded, never cut: a link stays whole
     for link in card.links:
-        links.add_row(escape(link.label), escape(link.url))
-    body = Group(Text(card.description), Text(), facts, Text(), links)
+        links.add_row(shown(link.label), shown(link.url))
+    body = Group(Text(printable(card.description, lines=True)), Text(), facts, Text(), links)
     return Panel(
         body,
-        title=Text(card.title, style="bold"),
-        subtitle=Text(card.footer, style="dim"),
+        title=Text(printable(card.title), style="bold"),
+        subtitle=Text(printable(card.footer), style="dim"),
         border_style=HEALTH_STYLES.get(card.health, "white"),
         expand=False,
     )
@@ -68,7 +79,7 @@ def print_changes(console: Console, changes: Sequence[Change]) -> None:
         console.print("No changes.")
         return
     for change in changes:
-        console.print(f"[bold]{change.event}[/bold]  {escape(change.summary)}")
+        console.print(f"[bold]{change.event}[/bold]  {shown(change.summary)}")
 
 
 def print_stale(console: Console, rows: Sequence[StaleRow], *, total: int) -> None:
@@ -85,7 +96,7 @@ def print_stale(console: Console, rows: Sequence[StaleRow], *, total: int) -> No
     table.add_column("Reasons")
     for record, health in rows:  # the last commit the reasons speak of, not raw last_updated
         last = f"{health.last_commit:%Y-%m-%d}" if health.last_commit else "unknown"
-        table.add_row(escape(record.slug), last, escape("\n".join(health.reasons)))
+        table.add_row(shown(record.slug), last, "\n".join(map(shown, health.reasons)))
     console.print(table)
 
 
@@ -93,7 +104,7 @@ def print_grid_table(console: Console, table: GridTable, rows: Sequence[GridRow]
     """A grid's ranked members (`rows`, the first of `table.rows`): stars, latest version, last
     commit and health."""
     order = "most stars first" if table.sort == "stars" else "latest commit first"
-    grid = Table(title=f"{escape(table.title)} ({escape(table.slug)}), {order}")
+    grid = Table(title=f"{shown(table.title)} ({shown(table.slug)}), {order}")
     grid.add_column("#", justify="right")
     grid.add_column("Package", style="bold")
     grid.add_column("Stars", justify="right")
@@ -107,9 +118,9 @@ def print_grid_table(console: Console, table: GridTable, rows: Sequence[GridRow]
         state = row.health.state
         grid.add_row(
             str(row.rank),
-            escape(row.slug),
+            shown(row.slug),
             "unknown" if row.stars is None else f"{row.stars:,}",
-            escape(row.version or "not on PyPI"),
+            shown(row.version or "not on PyPI"),
             commit,
             Text(state, style=HEALTH_STYLES[state]),
         )
@@ -137,5 +148,5 @@ def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> 
         )
         state = f"paused: {watch.paused_reason}" if watch.paused_reason else "active"
         alerts = "\n".join((", ".join(watch.events), releases, state))
-        table.add_row(where, escape(f"{watch.kind} {watch.slug}"), escape(alerts))
+        table.add_row(where, shown(f"{watch.kind} {watch.slug}"), escape(alerts))
     console.print(table)

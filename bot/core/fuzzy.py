@@ -150,6 +150,12 @@ class FuzzyIndex:
             else:
                 self._build = True
 
+    def remove(self, slugs: Iterable[str]) -> None:
+        """Forget these entries (packages gone from Django Packages)."""
+        for slug in slugs:
+            if self._entries.pop(slug, None) is not None:
+                self._build = True
+
     def prepare(self) -> None:
         """(Re)build the lookup tables after a change; queries between changes share them."""
         if not self._build:

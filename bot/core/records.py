@@ -31,7 +31,8 @@ from pydantic import (
 )
 
 from bot import __version__
-from bot.core.slugs import MAX_ID
+from bot.core.printable import printable
+from bot.core.slugs import MAX_ID, SLUG_PATTERN
 from bot.errors import InvalidRecord
 
 UPSTREAM_TZ = ZoneInfo("America/New_York")
@@ -119,7 +120,7 @@ class PackageRecord(_Record):
     """
 
     id: RecordId
-    slug: StrictStr = Field(min_length=1)
+    slug: StrictStr = Field(pattern=SLUG_PATTERN)
     title: StrictStr
     category_id: int | None = Field(default=None, validation_alias="category")
     grid_ids: tuple[int, ...] = Field(default=(), validation_alias="grids")
@@ -195,7 +196,7 @@ class GridRecord(_Record):
     """A grid (curated comparison list) and the ids of its member packages."""
 
     id: RecordId
-    slug: StrictStr = Field(min_length=1)
+    slug: StrictStr = Field(pattern=SLUG_PATTERN)
     title: StrictStr
     description: StrictStr = ""
     is_locked: StrictBool = False
@@ -219,7 +220,7 @@ class CategoryRecord(_Record):
     """A package category (App, Framework, Other, ...)."""
 
     id: RecordId
-    slug: StrictStr
+    slug: StrictStr = Field(pattern=SLUG_PATTERN)
     title: StrictStr
     title_plural: StrictStr = ""
     description: StrictStr = ""
@@ -230,7 +231,7 @@ class SearchHit(_Record):
     """One entry of `/api/v4/search/`: a package or a grid."""
 
     item_type: Literal["package", "grid"]
-    slug: StrictStr
+    slug: StrictStr = Field(pattern=SLUG_PATTERN)
     title: StrictStr
     description: StrictStr = ""
     repo_watchers: int = 0
@@ -303,7 +304,9 @@ def _parse(model: type[R], kind: str, data: Any) -> R:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "(record)"
         record_id = data.get("id") if isinstance(data, dict) else None
-        raise InvalidRecord(kind, record_id, field, error["msg"]) from None
+        if not isinstance(record_id, int):  # upstream text: it ends up in log lines
+            record_id = printable(repr(record_id))[:40]
+        raise InvalidRecord(kind, record_id, printable(field), printable(error["msg"])) from None
 
 
 def parse_package(data: Any) -> PackageRecord:

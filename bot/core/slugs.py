@@ -3,7 +3,8 @@
 Django Packages names packages and grids by id (digits) or by slug (Django's `SlugField`:
 ASCII letters, digits, `-` and `_`). Anything else cannot name one, and sent as a URL path it
 would reach other routes (`.` and `..` walk up to the list endpoints), so it is refused before
-any request or lookup, with one sentence the user can act on.
+any request or lookup, with one sentence the user can act on. A slug received from upstream
+is held to the same pattern (`bot.core.records`): it becomes URLs and markdown links as well.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from bot.errors import SentinelError
 MAX_SLUG_LENGTH = 100
 #: Ids are positive 32-bit integers upstream (and in our tables).
 MAX_ID = 2**31 - 1
-_SLUG = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_SLUG_LENGTH}}}")
+#: What a slug may be, typed or received: upstream slugs become URLs and markdown links too.
+SLUG_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_SLUG_LENGTH}}}$"
+_SLUG = re.compile(SLUG_PATTERN)
 
 Kind = Literal["package", "grid"]
 

@@ -30,6 +30,11 @@ class DestinationGone(SentinelError):
     """
 
 
+class MessageRejected(SentinelError):
+    """Discord refused the message itself (400): sent again it would be refused again, so its
+    alerts fail for good and the destination's other messages go on."""
+
+
 class NoRoute(SentinelError):
     """No sender in this process reaches the destination (a channel, with no bot running).
 

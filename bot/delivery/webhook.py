@@ -14,7 +14,13 @@ from typing import Any
 
 import httpx
 
-from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, Message
+from bot.delivery.senders import (
+    DeliveryFailed,
+    Destination,
+    DestinationGone,
+    Message,
+    MessageRejected,
+)
 from bot.errors import SentinelError
 
 WEBHOOK_URL = re.compile(
@@ -87,6 +93,9 @@ class WebhookSender:
                 raise DeliveryFailed(f"Discord rate-limits webhook {hook} for {wait:.0f} s.")
             await self.sleep(wait)
             response = await self._post(hook, url, message)
+        if response.status_code == httpx.codes.BAD_REQUEST:
+            detail = f"400 {_discord_message(response)}".strip()
+            raise MessageRejected(f"Discord refused the message for webhook {hook} ({detail}).")
         return int(_answer(hook, response)["id"])
 
     async def _post(self, hook: int, url: str, message: Message) -> httpx.Response:

@@ -22,6 +22,9 @@ no longer asks for them (its events or release filter changed meanwhile) are dro
 
 Outcomes per message: sent (a cap summary's alerts: dropped, with the summary's time);
 `DeliveryFailed` retries with exponential backoff until `max_attempts`, then fails;
+`MessageRejected` (Discord's 400) fails the message at once, logged once, and the destination
+goes on with its next message; a rejected message of several alerts is first tried again as
+one message per alert, without link buttons, so only the alert Discord refuses fails;
 `DestinationGone` pauses the destination's subscriptions with the reason and drops their
 pending alerts; `NoRoute` leaves the alerts pending for later.
 """
@@ -46,7 +49,14 @@ from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.identity import WorkerId
 from bot.delivery.pacing import Pacer
 from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
-from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, NoRoute, Sender
+from bot.delivery.senders import (
+    DeliveryFailed,
+    Destination,
+    DestinationGone,
+    MessageRejected,
+    NoRoute,
+    Sender,
+)
 from bot.delivery.settler import Settler
 from bot.messages.alerts import PackageUrls, SiteLinks
 from storage import channels, delivery_queries, outbox, subscriptions
@@ -268,17 +278,18 @@ class DeliveryWorker:
         report: DeliveryReport,
         settler: Settler,
     ) -> None:
-        """Post one destination's messages in order, stopping at the first that fails."""
+        """Post one destination's messages in order, stopping at the first that fails (one
+        Discord refuses is failed, and the next goes on)."""
         for index, post in enumerate(posts):
             if self._lease_lost:
                 return  # its alerts stay claimed until the lease ends, then go to another worker
             alerts = post.alerts
             later = [alert for rest in posts[index + 1 :] for alert in rest.alerts]
             try:
-                async with self.pacer.request() if self.pacer else nullcontext():
-                    message_id = await self.sender.send(
-                        destination, {**post.message, "nonce": post.nonce}
-                    )
+                message_id = await self._send(destination, post)
+            except MessageRejected as rejected:
+                await self._rejected(destination, post, rejected, report, settler)
+                continue
             except NoRoute:
                 await self._postpone([*alerts, *later], NO_ROUTE_WAIT)
                 report.waiting += len(alerts) + len(later)
@@ -292,6 +303,51 @@ class DeliveryWorker:
                 await self._retry(alerts, later, str(exc) or repr(exc), report)
                 return
             await settler.posted(post, message_id, at_once=destination.webhook_url is not None)
+
+    async def _send(self, destination: Destination, post: Post) -> int:
+        async with self.pacer.request() if self.pacer else nullcontext():
+            return await self.sender.send(destination, {**post.message, "nonce": post.nonce})
+
+    async def _rejected(
+        self,
+        destination: Destination,
+        post: Post,
+        rejected: MessageRejected,
+        report: DeliveryReport,
+        settler: Settler,
+    ) -> None:
+        """A message Discord refused: its alerts one by one if it packed several (each alone,
+        without the link buttons), failing for good only what Discord still refuses. The
+        message's role ping goes with the first one posted only: a role is pinged once."""
+        embeds = post.message.get("embeds") or []
+        if len(post.alerts) > 1 and len(embeds) == len(post.alerts) and not post.summary:
+            log.warning(
+                "Discord refused a message of %d alerts: sending them one by one: %s",
+                len(post.alerts),
+                rejected,
+            )
+            message = {k: v for k, v in post.message.items() if k != "components"}
+            quiet = {k: v for k, v in message.items() if k not in ("content", "allowed_mentions")}
+            for embed, alert in zip(embeds, post.alerts, strict=True):
+                single = Post({**message, "embeds": [embed]}, [alert])
+                try:
+                    message_id = await self._send(destination, single)
+                except MessageRejected as again:
+                    await self._fail([alert], str(again), report)
+                except (NoRoute, DestinationGone, DeliveryFailed) as exc:
+                    await self._retry([alert], [], str(exc), report)
+                else:
+                    await settler.posted(single, message_id, at_once=True)
+                    message = quiet
+            return
+        await self._fail(post.alerts, str(rejected), report)
+
+    async def _fail(self, alerts: Sequence[Alert], error: str, report: DeliveryReport) -> None:
+        """Fail alerts Discord refused, for good: sent again, they would be refused again."""
+        log.warning("Discord refused a message; its alert(s) will not be retried: %s", error)
+        async with self.database.transaction() as session:
+            await outbox.mark_failed(session, [a.id for a in alerts], error=error)
+        report.failed += len(alerts)
 
     async def _postpone(self, alerts: Sequence[Alert], wait: timedelta) -> None:
         async with self.database.transaction() as session:

@@ -22,14 +22,11 @@ from bot import metrics
 from bot.app.runtime import Runtime
 from bot.discordbot.latency import observe_latency
 from bot.discordbot.tree import SentinelTree
+from bot.process.assembly import DELIVERY_INTERVAL
 from bot.process.liveness import Liveness
 from bot.process.roles import ALL_ROLES, Role
-from storage.coordination import Leadership
 
 log = logging.getLogger(__name__)
-
-#: Seconds between two passes over the alert outbox.
-DELIVERY_INTERVAL = 5.0
 
 
 def extensions() -> list[str]:
@@ -42,7 +39,7 @@ class SentinelBot(commands.AutoShardedBot):
 
     `http_client` posts to webhook subscriptions. `delivery_interval` is how often the outbox is
     emptied (tests make it short). `roles` are the parts of the work this process does;
-    `leadership` elects the one monitor among processes; `liveness` is what `/healthz` reads.
+    `liveness` is what `/healthz` reads.
     """
 
     def __init__(
@@ -52,7 +49,6 @@ class SentinelBot(commands.AutoShardedBot):
         *,
         delivery_interval: float = DELIVERY_INTERVAL,
         roles: frozenset[Role] = ALL_ROLES,
-        leadership: Leadership | None = None,
         liveness: Liveness | None = None,
         **options: Any,
     ) -> None:
@@ -68,7 +64,6 @@ class SentinelBot(commands.AutoShardedBot):
         self.http_client = http_client
         self.delivery_interval = delivery_interval
         self.roles = roles
-        self.leadership = leadership or Leadership(runtime.database)
         self.liveness = liveness or Liveness()
         self._connected_shards: set[int] = set()
         if Role.GATEWAY in roles:
@@ -104,11 +99,6 @@ class SentinelBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         for extension in extensions():
             await self.load_extension(extension)
-
-    async def close(self) -> None:
-        await super().close()
-        await self.leadership.release()
-        metrics.LEADER.set(0)
 
     async def on_ready(self) -> None:
         log.info(

@@ -10,7 +10,8 @@ from bot.core.bypass import describe as describe_bypass
 from bot.discordbot.options import WEEKDAY_VALUES
 from bot.discordbot.subscriptions import channel_overview
 from bot.messages.limits import escape_text
-from bot.refresh.staleness import ChannelStaleness, channel_staleness
+from bot.refresh.stale_reads import channel_staleness
+from bot.refresh.staleness import ChannelStaleness
 from storage import channels, packages
 from storage.channels import ChannelPreferences
 from storage.models import DigestMode

@@ -1,10 +1,12 @@
 """Run the Discord bot: `djp-sentinel run [--role ...]` and `djp-sentinel sync-commands`.
 
-Resources are built here, main-style, and handed to the bot: the database, the Django Packages
-client and monitor (`open_runtime`), an HTTP client for webhook deliveries, the monitor
-election and the `/healthz` + `/metrics` endpoint. Every role logs in over REST; only the
-gateway role connects to the gateway (with its shards). SIGINT and SIGTERM close the bot, which
-stops its loops between passes; the database is disposed last.
+Resources are built here, main-style, and handed to the bot: the `/healthz` + `/metrics`
+endpoint (first, so a process waiting for Discord says so), the database, the Django Packages
+client and monitor (`open_runtime`) and an HTTP client for webhook deliveries; the loops of the
+process's roles are `bot.process.assembly`'s. A monitor-only process runs without Discord;
+delivery logs in over REST; only the gateway role connects to the gateway, once it owns its
+shards (`bot.discordbot.gateway`). SIGINT and SIGTERM close the bot, which stops its loops
+between passes; the database is disposed last.
 
 An unreachable Discord at start is not a crash: every start-up call is retried with capped
 exponential backoff and one log line per failed attempt, so a process supervisor sees a process
@@ -15,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import aiohttp
@@ -28,16 +29,18 @@ from bot.app.runtime import open_runtime
 from bot.config import Settings
 from bot.delivery.webhook import webhook_http_client
 from bot.discordbot.bot import SentinelBot
+from bot.discordbot.gateway import discover_gateway, ownership, serve_gateway
 from bot.discordbot.rate_limits import count_rate_limits
 from bot.errors import SentinelError
+from bot.process.headless import run_headless
 from bot.process.liveness import Liveness
 from bot.process.metrics_server import serving_metrics
-from bot.process.roles import ALL_ROLES, Role, describe
+from bot.process.roles import ALL_ROLES, Role, describe, needs_discord
+from bot.process.stopping import stop_signal
 from storage.coordination import sole_process
 
 log = logging.getLogger(__name__)
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WEBHOOK_TIMEOUT = 10.0
 #: Waits between attempts to reach Discord at start: 1, 2, 4, ... seconds, never more than 60.
 FIRST_RETRY_DELAY = 1.0
@@ -65,14 +68,6 @@ def point_at(settings: Settings) -> None:
         discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
     if settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-async def discover_gateway(bot: discord.Client, settings: Settings) -> None:
-    """With only the REST base overridden, dial the gateway that base announces."""
-    if settings.discord_api_base and not settings.discord_gateway_url:
-        _shards, url, _limits = await bot.http.get_bot_gateway()
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        log.info("gateway announced by %s: %s", settings.discord_api_base, url)
 
 
 async def sync_tree(bot: SentinelBot, guild_id: int | None) -> int:
@@ -175,25 +170,42 @@ async def run_bot(settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> int
     """Do this process's roles until SIGINT or SIGTERM; 0 on a clean stop.
 
     On SQLite the process first takes the database's process lock: a second long-running
-    process is refused with one line. With `DEV_GUILD_ID`, a gateway process syncs the commands
-    to that guild once, before connecting.
+    process is refused with one line. `/healthz` and `/metrics` are served from the start. A
+    monitor-only process never contacts Discord; the others log in over REST, and only a
+    gateway process connects to the gateway, once it owns its shards (`serve_gateway`). With
+    `DEV_GUILD_ID`, a gateway process syncs the commands to that guild once, before that.
     """
+    if not needs_discord(roles):
+        await run_headless(settings, roles)
+        return 0
     liveness = Liveness()
     with sole_process(settings.database_url):
-        async with (
-            logged_in(settings, roles, liveness) as bot,
-            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
-        ):
+        async with serving_metrics(liveness, settings.metrics_host, settings.metrics_port):
             log.info("running as %s", describe(roles))
-            if Role.GATEWAY in roles:
-                if settings.dev_guild_id is not None:
-                    guild_id = settings.dev_guild_id
-                    await until_reachable(lambda: sync_tree(bot, guild_id), "the command sync")
-                await until_reachable(
-                    lambda: discover_gateway(bot, settings), "the gateway address"
-                )
-            await serve_until_signalled(bot, connect=Role.GATEWAY in roles)
+            await serve_with_discord(settings, roles, liveness)
     return 0
+
+
+async def serve_with_discord(
+    settings: Settings, roles: frozenset[Role], liveness: Liveness
+) -> None:
+    """Log in (and, for the gateway, ask what it needs first) while `/healthz` says the process
+    waits for Discord; then run until stopped."""
+    async with AsyncExitStack() as stack:
+        with liveness.waiting_for("Discord"):
+            bot = await stack.enter_async_context(logged_in(settings, roles, liveness))
+            gateway = await prepare_gateway(bot, settings) if Role.GATEWAY in roles else None
+        await serve_until_signalled(bot, gateway)
+
+
+async def prepare_gateway(bot: SentinelBot, settings: Settings) -> Awaitable[None]:
+    """What a gateway process asks Discord before it connects (the development guild's
+    commands, the shards and their gateway); the connection itself, to await."""
+    if settings.dev_guild_id is not None:
+        guild_id = settings.dev_guild_id
+        await until_reachable(lambda: sync_tree(bot, guild_id), "the command sync")
+    await until_reachable(lambda: discover_gateway(bot, settings), "the gateway address")
+    return serve_gateway(bot, ownership(bot))
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> int:
@@ -205,25 +217,20 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     return 0
 
 
-async def serve_until_signalled(bot: discord.Client, *, connect: bool = True) -> None:
-    """Run until a stop signal arrives (or the gateway connection, if `connect`, ends), then
-    close the bot."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop.set)
-    stopping = asyncio.create_task(stop.wait())
-    connection = asyncio.create_task(bot.connect()) if connect else None
-    try:
-        await asyncio.wait(
-            {stopping, *filter(None, [connection])}, return_when=asyncio.FIRST_COMPLETED
-        )
-        if stop.is_set():
-            log.info("stop signal received: closing")
-        await bot.close()
-        if connection is not None:
-            await connection
-    finally:
-        stopping.cancel()
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
+async def serve_until_signalled(bot: discord.Client, gateway: Awaitable[None] | None) -> None:
+    """Run until a stop signal arrives (or the `gateway` work, if any, ends), then close the
+    bot."""
+    async with stop_signal() as stop:
+        stopping = asyncio.create_task(stop.wait())
+        connection = asyncio.ensure_future(gateway) if gateway is not None else None
+        try:
+            await asyncio.wait(
+                {stopping, *filter(None, [connection])}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if stop.is_set():
+                log.info("stop signal received: closing")
+            await bot.close()
+            if connection is not None:
+                await connection
+        finally:
+            stopping.cancel()

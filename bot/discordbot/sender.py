@@ -11,11 +11,14 @@ from bot.delivery.senders import (
     Destination,
     DestinationGone,
     Message,
+    MessageRejected,
     RoutingSender,
 )
 from bot.delivery.webhook import WebhookSender
 from bot.discordbot.bot import SentinelBot
 from bot.messages.limits import check_message
+
+TOO_MANY_REQUESTS = 429
 
 #: Unless the message widens it (a role a manager configured), nobody is pinged.
 NO_PINGS: dict[str, list[str]] = {"parse": []}
@@ -26,8 +29,10 @@ class DiscordSender:
 
     discord.py handles 429s and waits out per-route buckets from the rate-limit headers; 403
     and 404 mean the channel is out of reach (`DestinationGone`, worded for `/watch list`);
-    5xx and network errors may pass (`DeliveryFailed`). A message's `nonce` is sent with
-    `enforce_nonce`: Discord then answers a repeat of it with the message it already created.
+    5xx, network errors and a 429 that outlasts discord.py's retries may pass
+    (`DeliveryFailed`); a 400 is the message's own fault (`MessageRejected`). A message's
+    `nonce` is sent with `enforce_nonce`: Discord then answers a repeat of it with the message
+    it already created.
     """
 
     def __init__(self, client: discord.Client) -> None:
@@ -53,6 +58,12 @@ class DiscordSender:
             raise DestinationGone(f"Channel deleted or hidden from the bot: {channel}.") from exc
         except (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise DeliveryFailed(f"Could not post to {channel}: {exc}") from exc
+        except discord.HTTPException as exc:
+            if exc.status == 400:
+                raise MessageRejected(f"Discord refused the message for {channel}: {exc}") from exc
+            if exc.status != TOO_MANY_REQUESTS:
+                raise
+            raise DeliveryFailed(f"Discord kept rate limiting posts to {channel}.") from exc
         return int(posted["id"])
 
 

@@ -8,6 +8,7 @@ a manager configured can ever be mentioned, never for a kind that does not ping.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,11 +26,14 @@ from bot.messages.limits import (
     Message,
     check_message,
     escape_text,
+    link_url,
     pack_embeds,
     truncate,
 )
 
 MISSING = "—"
+#: Characters that could end a link early or start markdown in a listed URL.
+_MARKDOWN_IN_URL = re.compile(r"[<>()\[\]`|*~\\]")
 ACTION_ROW, BUTTON, LINK_STYLE = 1, 2, 5
 #: Discord's limits: action rows per message, characters per button label.
 MAX_ROWS, BUTTON_LABEL = 5, 80
@@ -87,12 +91,22 @@ class _Markdown:
     def bullets(self, items: Iterable[str]) -> str:
         return "\n".join(f"• {escape_text(item)}" for item in items)
 
+    def urls(self, items: Iterable[str]) -> str:
+        return "\n".join(f"• {live_url(item) or escape_text(item)}" for item in items)
+
     def grid(self, slug: str | None, title: str | None) -> str:
         shown = _text(title or slug)
         return f"[{shown}]({self.links.grid(slug)})" if slug else shown
 
     def stale_line(self, slug: str, title: str | None, reasons: Iterable[str]) -> str:
         return stale_line(slug, title, reasons, self.links)
+
+
+def live_url(url: str) -> str | None:
+    """`url` as Discord shows a link, if it may be one: a URL Discord accepts (`link_url`)
+    with nothing markdown could read (an upstream URL linking is a choice, never an accident)."""
+    checked = link_url(url)
+    return checked if checked and not _MARKDOWN_IN_URL.search(checked) else None
 
 
 def package_link(slug: str, title: str | None, links: SiteLinks) -> str:
@@ -183,8 +197,8 @@ def release_buttons(alert: OutboxAlert, links: SiteLinks, *, named: bool) -> lis
             "label": truncate(prefix + label, BUTTON_LABEL),
             "url": url,
         }
-        for label, url in candidates
-        if url and url.startswith(("https://", "http://"))
+        for label, candidate in candidates
+        if (url := link_url(candidate))
     ]
 
 

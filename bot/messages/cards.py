@@ -17,6 +17,7 @@ from bot.core.records import PackageRecord
 from bot.core.shortcodes import render_shortcodes
 from bot.core.sparkline import NO_DATA, commit_summary, sparkline
 from bot.core.timefmt import describe_age
+from bot.messages.limits import link_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +84,7 @@ def package_links(summary: PackageSummary) -> tuple[Link, ...]:
         ("Docs", record.documentation_url),
     )
     return tuple(
-        Link(label, url)
-        for label, url in candidates
-        if url and url.startswith(("https://", "http://"))
+        Link(label, url) for label, candidate in candidates if (url := link_url(candidate))
     )
 
 

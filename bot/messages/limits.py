@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 CONTENT = 2000
 EMBEDS_PER_MESSAGE = 10
@@ -24,6 +25,7 @@ AUTHOR = 256
 EMBED_TOTAL = 6000
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_NAME = 100
+BUTTON_URL = 512
 ELLIPSIS = "…"
 
 Embed = dict[str, Any]
@@ -31,6 +33,13 @@ Message = dict[str, Any]
 
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]])|^([#>-])", re.MULTILINE)
 _MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(\d+)>")
+#: Other `<…>` syntax Discord renders: timestamps, command mentions, custom emoji, guide links.
+_ANGLE_SYNTAX = re.compile(r"<(?=t:|/|a?:\w|id:)")
+#: A URL's scheme, which Discord turns into a live link in the bot's own voice.
+_URL_SCHEME = re.compile(r"(?i)\b(https?|ftp|steam|discord):(?=//)")
+#: Invite hosts Discord links (and previews) even without a scheme.
+_INVITE = re.compile(r"(?i)\b(discord(?:app)?)(?=\.(?:gg|com/invite|me)/)")
+_ZWSP = "\u200b"
 
 
 class LimitExceeded(ValueError):
@@ -38,13 +47,34 @@ class LimitExceeded(ValueError):
 
 
 def escape_text(text: str) -> str:
-    """Neutralise markdown and mentions in upstream text, so it shows literally.
+    """Neutralise markdown, mentions, links and invites in upstream text, so it shows literally.
 
     `AllowedMentions.none()` already stops pings; breaking the syntax as well keeps
-    `@everyone` from even rendering as a mention where a manager allowed a role ping.
+    `@everyone` from even rendering as a mention where a manager allowed a role ping. Bare
+    URLs and invites would be live links (and invite previews) in the bot's own voice, and
+    `<t:…>`, `</cmd:id>` and `<:emoji:id>` would render; a zero-width space breaks each.
     """
     escaped = _MARKDOWN.sub(lambda m: "\\" + m.group(0), text)
-    return _MENTION.sub(_defuse_mention, escaped)
+    escaped = _MENTION.sub(_defuse_mention, escaped)
+    escaped = _ANGLE_SYNTAX.sub("<" + _ZWSP, escaped)
+    escaped = _URL_SCHEME.sub(lambda m: m.group(1) + ":" + _ZWSP, escaped)
+    return _INVITE.sub(lambda m: m.group(1) + _ZWSP, escaped)
+
+
+def link_url(url: str | None) -> str | None:
+    """`url` if Discord takes it as a link button's or an embed's URL, else None: http(s),
+    a host, no whitespace or control characters, at most 512 characters. Upstream URLs are
+    free text; one Discord refuses fails the whole message with a 400."""
+    if not url or len(url) > BUTTON_URL or any(c.isspace() or not c.isprintable() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    return url
 
 
 def _defuse_mention(match: re.Match[str]) -> str:

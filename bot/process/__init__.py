@@ -1,2 +1,2 @@
-"""Process wiring: the roles a process runs, the loops and jobs of each role, headless mode,
-`poll --once`, liveness and the metrics server."""
+"""Process wiring: the roles a process runs, the loops of each role (`assembly`) and their jobs,
+headless mode, `poll --once`, liveness and the metrics server."""

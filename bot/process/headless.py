@@ -1,92 +1,70 @@
-"""Headless mode: refresh and deliver to webhook subscriptions, with no Discord gateway.
+"""Processes without a Discord connection: headless `djp-sentinel poll` and `run --role monitor`.
 
-`djp-sentinel poll` runs this: the same poll cycle and outbox as the bot, posting through each
-subscription's webhook URL. Alerts of subscriptions without a webhook wait for a bot to run.
+`poll` refreshes and delivers to webhook subscriptions: the same poll cycle and outbox as the
+bot, posting through each subscription's webhook URL. Alerts of subscriptions without a webhook
+wait for a bot to run. A monitor-only `run` needs nothing from Discord at all.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-from collections.abc import Callable
-from typing import Any
+from contextlib import AsyncExitStack
 
 import httpx
 
-from bot import metrics
-from bot.app.runtime import Runtime
-from bot.process.jobs import (
-    delivery_pass,
-    delivery_registration,
-    delivery_worker,
-    refresh_pass,
-    survive,
-)
-from bot.process.liveness import SLACK, Liveness
-from bot.process.loops import Loop
-from storage.coordination import Leadership
+from bot.app.runtime import Runtime, open_runtime
+from bot.config import Settings
+from bot.delivery.webhook import webhook_http_client
+from bot.process.assembly import ProcessLoops
+from bot.process.liveness import Liveness
+from bot.process.metrics_server import serving_metrics
+from bot.process.roles import Role, describe
+from bot.process.stopping import stop_signal
+from storage.coordination import sole_process
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two passes over the outbox.
-DELIVERY_INTERVAL = 5.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: What `djp-sentinel poll` does.
+HEADLESS_ROLES = frozenset({Role.MONITOR, Role.DELIVERY})
 
 
 async def serve_headless(
     runtime: Runtime,
     http: httpx.AsyncClient,
     *,
+    roles: frozenset[Role] = HEADLESS_ROLES,
     liveness: Liveness | None = None,
-    delivery_interval: float = DELIVERY_INTERVAL,
 ) -> None:
-    """Refresh every `POLL_INTERVAL_SECONDS` and deliver every few seconds until SIGINT/SIGTERM.
+    """Run the loops of `roles` (`bot.process.assembly`) until SIGINT/SIGTERM, with webhooks as
+    the only way to post.
 
-    A stop signal stops the loops between passes (`bot.process.loops`), as a closing bot does. On
-    PostgreSQL only the elected monitor refreshes, as with `run --role monitor`. Each pass
-    beats in `liveness`, which `/healthz` reads.
+    A stop signal stops the loops between passes, as a closing bot does. On PostgreSQL only the
+    elected monitor refreshes, as with `run --role monitor`. Each pass beats in `liveness`,
+    which `/healthz` reads.
     """
-    liveness = liveness or Liveness()
-    worker = delivery_worker(runtime, None, http)
-    leadership = Leadership(runtime.database)
-    registration = delivery_registration(runtime, delivery_interval)
+    loops = ProcessLoops(runtime, roles, http, liveness=liveness)
+    async with stop_signal() as stop:
+        loops.start()
+        try:
+            await stop.wait()
+            log.info("stop signal received: stopping")
+        finally:
+            await loops.stop()
 
-    async def deliver() -> None:
-        await delivery_pass(runtime, worker, registration)
 
-    async def refresh() -> None:
-        leading = await leadership.hold()
-        metrics.LEADER.set(leading)
-        if leading:
-            await refresh_pass(runtime)
-            delivery.wake()  # deliver what the cycle found now, not at the next tick
-
-    def beating(name: str, seconds: float) -> Callable[[], None]:
-        liveness.expect(name)
-        return lambda: liveness.beat(name, seconds + SLACK)
-
-    poll_interval = runtime.settings.poll_interval_seconds
-    delivery = Loop(
-        "delivery", deliver, delivery_interval, after_pass=beating("delivery", delivery_interval)
-    )
-    loops: list[Loop[Any]] = [
-        Loop("refresh cycle", refresh, poll_interval, after_pass=beating("monitor", poll_interval)),
-        delivery,
-    ]
-    for each in loops:
-        each.start()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-        log.info("stop signal received: stopping")
-    finally:
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
-        await asyncio.gather(*(each.stop() for each in loops))
-        await leadership.release()
-        with survive("leaving the delivery workers"):
-            await registration.leave()
+async def run_headless(settings: Settings, roles: frozenset[Role] = HEADLESS_ROLES) -> None:
+    """A process without Discord, from start to stop: the SQLite process lock, `/healthz` and
+    `/metrics` from the start (waiting for the database while it opens), then `serve_headless`.
+    """
+    liveness = Liveness()
+    with sole_process(settings.database_url):
+        async with (
+            serving_metrics(liveness, settings.metrics_host, settings.metrics_port),
+            AsyncExitStack() as stack,
+        ):
+            log.info("running as %s", describe(roles))
+            with liveness.waiting_for("the database"):
+                runtime = await stack.enter_async_context(open_runtime(settings))
+            http = webhook_http_client(settings.http_timeout_seconds)
+            await stack.enter_async_context(http)
+            await serve_headless(runtime, http, roles=roles, liveness=liveness)

@@ -22,7 +22,7 @@ from bot.errors import SentinelError
 from bot.messages.cards import site_root
 from bot.osv.client import OsvUnavailable
 from bot.refresh.advisories import AdvisoryWatch
-from bot.refresh.monitor import CycleReport
+from bot.refresh.report import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
 from storage import outbox
 

@@ -1,4 +1,8 @@
-"""The HTTP endpoint of one process (`METRICS_PORT`): `/healthz` and Prometheus `/metrics`."""
+"""The HTTP endpoint of one process (`METRICS_PORT`): `/healthz` and Prometheus `/metrics`.
+
+`/metrics` is prometheus-client's own handler: it negotiates the format (OpenMetrics for a
+scraper that asks for it, the text format otherwise) and compresses when asked.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from bot.errors import SentinelError
 from bot.process.liveness import Liveness
@@ -22,14 +26,9 @@ def metrics_app(liveness: Liveness) -> web.Application:
             return web.Response(status=503, text=f"not working: {', '.join(failing)}\n")
         return web.Response(text="ok\n")
 
-    async def metrics(_request: web.Request) -> web.Response:
-        response = web.Response(body=generate_latest())
-        response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-        return response
-
     app = web.Application()
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/metrics", make_aiohttp_handler())
     return app
 
 

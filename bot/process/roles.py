@@ -41,3 +41,9 @@ def parse_roles(values: Iterable[str]) -> frozenset[Role]:
 def describe(roles: frozenset[Role]) -> str:
     """`all`, or the roles in a stable order, e.g. `monitor+delivery`."""
     return "all" if roles == ALL_ROLES else "+".join(role for role in Role if role in roles)
+
+
+def needs_discord(roles: frozenset[Role]) -> bool:
+    """Whether a process of `roles` talks to Discord (and needs `DISCORD_TOKEN`): the monitor
+    alone only reads Django Packages and writes the outbox."""
+    return bool(roles - {Role.MONITOR})

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.advisories import Advisory, News, Seen, news, parse_records
+from bot.core.alerting import Follower, NewAlert
 from bot.core.clock import Clock
 from bot.core.events import wants
 from bot.core.events.advisory import PinView, advisory_change, is_urgent
@@ -29,7 +30,7 @@ from storage import advisories, outbox, pins, subscriptions
 from storage.advisories import FollowedPackage
 from storage.database import Database
 from storage.models import Pin
-from storage.subscriptions import Follower, subscriptions_for_packages
+from storage.subscriptions import subscriptions_for_packages
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class AdvisoryWatch:
         by_name: Mapping[str, Sequence[FollowedPackage]],
         report: AdvisoryReport,
         now: datetime,
-    ) -> list[outbox.NewAlert]:
+    ) -> list[NewAlert]:
         """For each name whose ids or records moved: what is news (the pure decision), the
         alerts it raises, and what is known of the name from now on."""
         moved = asked.moved()
@@ -148,7 +149,7 @@ class AdvisoryWatch:
         records = await advisories.records(session, set().union(*current_ids.values()))
         pinned = await pins.pins_for(session, moved)
         subjects = await _subjects(session, moved, by_name, pinned)
-        alerts: list[outbox.NewAlert] = []
+        alerts: list[NewAlert] = []
         for name in moved:
             current, malformed = parse_records(
                 [records[i] for i in sorted(current_ids[name]) if i in records], name
@@ -246,10 +247,10 @@ class Subject:
         return str(self.package_id) if self.package_id is not None else f"pypi:{self.label}"
 
 
-def _alerts(subject: Subject, found: Sequence[News], pins: Sequence[Pin]) -> list[outbox.NewAlert]:
+def _alerts(subject: Subject, found: Sequence[News], pins: Sequence[Pin]) -> list[NewAlert]:
     """One alert per (channel, vulnerability), worded against the channel's pin."""
     pin_of = {pin.channel_id: PinView(pin.specifier, pin.version) for pin in pins}
-    rows: dict[str, outbox.NewAlert] = {}
+    rows: dict[str, NewAlert] = {}
     for item in found:
         for follower in subject.followers:
             change = advisory_change(
@@ -266,7 +267,7 @@ def _alerts(subject: Subject, found: Sequence[News], pins: Sequence[Pin]) -> lis
             key = f"{follower.channel_id}:{change.key}"
             rows.setdefault(
                 key,
-                outbox.NewAlert(
+                NewAlert(
                     subscription_id=follower.id,
                     guild_id=follower.guild_id,
                     channel_id=follower.channel_id,
@@ -282,8 +283,8 @@ def _alerts(subject: Subject, found: Sequence[News], pins: Sequence[Pin]) -> lis
 
 
 async def _retractions_to_announced(
-    session: AsyncSession, alerts: list[outbox.NewAlert]
-) -> list[outbox.NewAlert]:
+    session: AsyncSession, alerts: list[NewAlert]
+) -> list[NewAlert]:
     """Retractions only for the channels that heard of the advisory."""
     originals = {
         alert.dedup_key: alert.dedup_key.removesuffix(":withdrawn")

@@ -55,6 +55,16 @@ class CatalogNames:
     def packages_stored(self, records: Iterable[PackageRecord]) -> None:
         self._stored("package", (Entry(r.slug, r.title, r.repo_watchers or 0) for r in records))
 
+    def package_removed(self, slug: str) -> None:
+        """A package gone from Django Packages: never offered again (see `package_names`)."""
+        self.indexes["package"].remove([slug])
+        if self._stored_while_loading is not None:
+            self._stored_while_loading = [
+                (kind, entry)
+                for kind, entry in self._stored_while_loading
+                if (kind, entry.slug) != ("package", slug)
+            ]
+
     def grid_stored(self, grid: GridRecord) -> None:
         self._stored("grid", [Entry(grid.slug, grid.title, len(grid.package_ids))])
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.core.alerting import NewAlert
 from bot.core.events import stale_report
 from bot.core.events.stale_report import weekly_report
 from bot.core.health import Health
 from bot.core.records import PackageRecord
-from bot.refresh.staleness import ChannelStaleness, channel_staleness, stale_among
+from bot.refresh.stale_reads import channel_staleness, stale_among
+from bot.refresh.staleness import ChannelStaleness
 from storage import channels, outbox, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
@@ -51,11 +53,11 @@ def report_alert(
     staleness: ChannelStaleness,
     rows: Sequence[tuple[PackageRecord, Health]],
     checked: int,
-) -> outbox.NewAlert:
+) -> NewAlert:
     """One channel's report as an outbox row, delivered through `route` (its oldest active
     subscription, which decides the destination: bot or webhook)."""
     report = weekly_report(week, staleness.stale_after_days, rows, checked)
-    return outbox.NewAlert(
+    return NewAlert(
         subscription_id=route.id,
         guild_id=route.guild_id,
         channel_id=route.channel_id,

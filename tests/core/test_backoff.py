@@ -4,8 +4,8 @@ import pytest
 
 from bot.core.backoff import backoff
 from bot.delivery.worker import retry_delay as delivery_retry
-from bot.refresh.monitor import MAX_BACKOFF
-from bot.refresh.monitor import retry_delay as refresh_retry
+from bot.refresh.schedule import MAX_BACKOFF
+from bot.refresh.schedule import retry_delay as refresh_retry
 
 HOUR = timedelta(hours=1)
 

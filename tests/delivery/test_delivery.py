@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import DEFAULT_DJP_API_URL
+from bot.core.alerting import NewAlert
 from bot.core.events import Change, Event
 from bot.core.records import parse_package
 from bot.delivery import identity
@@ -20,14 +21,15 @@ from bot.delivery.senders import Destination, Message, RoutingSender, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryWorker
 from bot.messages.cards import package_page, site_root
-from bot.refresh.monitor import alerts_for
-from storage import outbox, packages, subscriptions
+from bot.refresh.audience import Followed, alerts_for
+from storage import outbox, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus, Subscription
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook
 from tests.plugins.data import seed_package
+from tests.plugins.packages import store_records
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 SITE = site_root(DEFAULT_DJP_API_URL)
@@ -78,7 +80,7 @@ async def stored(database: Database) -> None:
     """django-flatblocks is a stored package, so alerts can link to its page."""
     async with database.transaction() as session:
         record = parse_package(seed_package("django-flatblocks"))
-        await packages.save_observations(session, [record], now=NOW, next_poll_at=NOW)
+        await store_records(session, [record], now=NOW)
 
 
 def worker_for(
@@ -138,7 +140,7 @@ async def enqueue(
     for n in range(count):
         version = f"1.0.{n + 1}"
         alerts.append(
-            outbox.NewAlert(
+            NewAlert(
                 subscription_id=subscription_id,
                 guild_id=scene.guild.id,
                 channel_id=scene.alerts.id,
@@ -372,7 +374,7 @@ async def test_a_paused_subscription_gets_no_new_alerts(
     change = Change(Event.RELEASE, FLATBLOCKS, f"{FLATBLOCKS}:release:2.0", "x 2.0 released")
     async with database.session() as session:
         audience = await subscriptions.subscriptions_for_packages(session, [FLATBLOCKS])
-    assert alerts_for([change], audience, by="package") == []
+    assert alerts_for([change], audience, by=Followed.PACKAGE) == []
 
 
 @pytest.mark.usefixtures("stored")
@@ -509,6 +511,48 @@ async def test_a_broken_sender_delays_its_channel_but_not_the_others(
 
     assert (report.sent, report.retrying) == (1, 1)
     assert len(discord_scene.fake.messages(discord_scene.alerts.id)) == 1
+
+
+@pytest.mark.usefixtures("stored")
+async def test_a_message_discord_refuses_is_sent_alert_by_alert_and_only_the_bad_one_fails(
+    database: Database, discord_scene: DiscordScene, hook: FakeWebhook, http, clock
+) -> None:
+    fake = discord_scene.fake
+    role = discord_scene.guild.add_role("Releases", mentionable=True)
+    sub = await subscribe(database, discord_scene, webhook_url=hook.url, role_id=role.id)
+    await enqueue(database, discord_scene, sub, 3)
+    fake.fail_next(HOOK_ROUTE, 400, times=2)  # the packed message, then the first alert alone
+
+    report = await worker_for(database, http, clock).run_once()
+
+    first, second = fake.messages(discord_scene.alerts.id)
+    assert [len(m.embeds) for m in (first, second)] == [1, 1]
+    assert first.mentions.roles == frozenset({role.id})  # the role is pinged once
+    assert second.mentions.nobody
+    assert (report.sent, report.failed, report.retrying) == (2, 1, 0)
+    statuses = [(a.status, a.attempts) for a in await alerts_in(database)]
+    assert statuses[0][0] == AlertStatus.FAILED
+    assert statuses[1:] == [(AlertStatus.SENT, 1)] * 2
+    assert "400" in ((await alerts_in(database))[0].last_error or "")
+
+
+@pytest.mark.usefixtures("stored")
+async def test_a_refused_message_fails_at_once_without_holding_back_the_next(
+    database: Database, discord_scene: DiscordScene, hook: FakeWebhook, http, clock
+) -> None:
+    fake = discord_scene.fake
+    sub = await subscribe(database, discord_scene, webhook_url=hook.url)
+    await enqueue(database, discord_scene, sub, 13)  # two messages: 10 alerts, then 3
+    fake.fail_next(HOOK_ROUTE, 400, times=11)  # the first message, and each of its alerts
+
+    report = await worker_for(database, http, clock).run_once()
+    clock.advance(hours=2)
+    again = await worker_for(database, http, clock).run_once()
+
+    assert [len(m.embeds) for m in fake.messages(discord_scene.alerts.id)] == [3]
+    assert (report.sent, report.failed, report.retrying) == (3, 10, 0)
+    assert again.messages == 0  # nothing retried
+    assert webhook_posts(fake) == 12
 
 
 async def test_a_noisy_server_does_not_hold_back_a_quiet_one(

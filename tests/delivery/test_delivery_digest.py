@@ -13,19 +13,21 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.core.alerting import NewAlert
 from bot.core.events import ReleaseLevel
 from bot.core.records import parse_package
 from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryReport, DeliveryWorker
 from bot.messages.limits import embed_size
-from storage import channels, outbox, packages, subscriptions
+from storage import channels, outbox, subscriptions
 from storage.database import Database
 from storage.models import AlertStatus
 from tests.delivery.test_delivery import SITE, Clock, alerts_in, worker_for
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.data import seed_package
+from tests.plugins.packages import store_records
 
 FRIDAY = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
 FLATBLOCKS, REGISTRATION = 265, 4100
@@ -44,7 +46,7 @@ class Channel:
     subscription_id: int
     keys: itertools.count[int]
     #: Alerts `add` holds back while `together()` is open.
-    held: list[outbox.NewAlert] | None = None
+    held: list[NewAlert] | None = None
 
     async def settings(self, **changes: Any) -> None:
         async with self.database.transaction() as session:
@@ -69,7 +71,7 @@ class Channel:
     ) -> None:
         """Enqueue one alert, created now (by the fixture's subscription unless told)."""
         key = f"{self.scene.alerts.id}:{event}:{next(self.keys)}"
-        alert = outbox.NewAlert(
+        alert = NewAlert(
             subscription_id=subscription_id or self.subscription_id,
             guild_id=self.scene.guild.id,
             channel_id=self.scene.alerts.id,
@@ -152,7 +154,7 @@ async def channel(database: Database, discord_scene: DiscordScene) -> AsyncItera
     hook = discord_scene.fake.create_webhook(discord_scene.alerts.id)
     async with database.transaction() as session:
         records = [parse_package(seed_package(slug)) for slug in SLUGS.values()]
-        await packages.save_observations(session, records, now=FRIDAY, next_poll_at=FRIDAY)
+        await store_records(session, records, now=FRIDAY)
         subscription, _ = await subscriptions.subscribe(
             session,
             guild_id=discord_scene.guild.id,

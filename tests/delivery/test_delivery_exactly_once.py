@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from bot.delivery.senders import Destination
@@ -81,3 +83,29 @@ async def test_the_fake_refuses_the_bot_token_over_50_requests_a_second(
     assert len(refused) == 10
     assert refused[0].headers["X-RateLimit-Global"] == "true"
     assert refused[0].json()["global"] is True
+
+
+async def test_a_message_discord_refuses_fails_once_and_the_next_channel_is_posted(
+    sentinel: SentinelBot,
+    discord_scene: DiscordScene,
+    database: Database,
+    clock: SteppingClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = discord_scene.fake
+    refused, fine = await release_in_channels(database, fake, discord_scene.guild, 2, now=clock())
+    fake.fail_next(f"POST /channels/{refused}/", status=400)
+
+    await background(sentinel).deliver_once()
+    clock.advance(timedelta(hours=2))
+    await background(sentinel).deliver_once()
+
+    assert (len(alerts_in(fake, refused)), len(alerts_in(fake, fine))) == (0, 1)
+    async with database.session() as session:
+        stored = {a.channel_id: a for a in await session.scalars(select(Alert))}
+    assert (stored[refused].status, stored[refused].attempts) == (AlertStatus.FAILED, 1)
+    assert "400" in (stored[refused].last_error or "")
+    assert stored[fine].status == AlertStatus.SENT
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert [r.levelname for r in refusals] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]

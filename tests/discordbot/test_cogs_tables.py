@@ -53,7 +53,7 @@ def table(count: int) -> GridTable:
             seed_package("django-flatblocks")
             | {
                 "id": n + 1,
-                "slug": f"package-{n}-" + "s" * 90,
+                "slug": f"package-{n}-" + "s" * 88,  # up to the 100 characters a slug may have
                 "title": f"*{n}* " + "t" * 200,
                 "pypi_version": "1.0.0.dev" + "9" * 50,
             }

@@ -13,7 +13,7 @@ import pytest
 
 from bot import __version__
 from bot.config import Settings
-from bot.djp.client import DjangoPackagesClient
+from bot.djp.client import V4_ROOT, DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound
 from tests.fakes.djp_api import FakeDjangoPackages, Fault, synthetic_content
 from tests.fakes.sleep import RecordingSleep
@@ -121,7 +121,15 @@ async def test_a_detail_record_that_fails_validation_raises_invalid_record_witho
         await djp_client.package(265)
 
     assert caught.value.record_id == 265
-    assert djp_api.request_count == 1
+    with pytest.raises(InvalidRecord):
+        await djp_client.package(265)
+    # Each record once, never retried; the API's root once, to tell a broken record from a
+    # base URL serving another API's records.
+    assert [r.path for r in djp_api.requests] == [
+        "/api/v4/packages/265/",
+        "/api/v4/",
+        "/api/v4/packages/265/",
+    ]
 
 
 # -- the catalog --------------------------------------------------------------------------------
@@ -269,7 +277,7 @@ async def test_a_wrong_base_url_says_to_check_the_setting(
         with pytest.raises(ApiUnavailable, match="DJP_API_URL"):
             await client.categories()
 
-    assert djp_api.request_count == 1
+    assert djp_api.request_count == 2  # the list, then the root that says it is not v4
 
 
 FAULT_REASONS: dict[Fault, str] = {
@@ -427,7 +435,12 @@ async def test_an_injected_http_client_is_left_open():
 
 
 async def test_json_of_the_wrong_shape_is_retried_like_a_broken_body():
-    http = mock_http(lambda request: httpx.Response(200, json=["not", "an", "envelope"]))
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v4/":  # the root is API v4's: the list page is broken
+            return httpx.Response(200, json={kind: "" for kind in V4_ROOT})
+        return httpx.Response(200, json=["not", "an", "envelope"])
+
+    http = mock_http(answer)
     sleeps = RecordingSleep()
     client = DjangoPackagesClient(
         http, base_url="http://127.0.0.1:9/api/v4/", retry=TEST_RETRY, sleep=sleeps
@@ -436,7 +449,7 @@ async def test_json_of_the_wrong_shape_is_retried_like_a_broken_body():
     with pytest.raises(ApiUnavailable, match="count and results"):
         await client.categories()
 
-    assert client.requests_made == TEST_RETRY.attempts
+    assert client.requests_made == TEST_RETRY.attempts + 1  # and the root, once
     await http.aclose()
 
 

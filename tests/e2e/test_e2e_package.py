@@ -114,6 +114,26 @@ async def test_upstream_text_pings_nobody(
     assert discord_fake.violations == []
 
 
+async def test_links_and_discord_syntax_in_upstream_text_stay_inert_and_a_bad_url_is_no_button(
+    discord_fake: FakeDiscord, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    djp_api.update_package(
+        265,
+        repo_description="Free nitro: https://evil.example/x discord.gg/abc <t:1700000000:R>",
+        documentation_url="https://docs .example/ malformed",
+    )
+
+    record = await discord_fake.run_command("package", {"slug": "django-flatblocks"})
+
+    assert record.embeds, discord_fake.violations  # Discord took the answer: no 400
+    description = record.embeds[0]["description"]
+    for live in ("https://evil", "discord.gg/", "<t:"):
+        assert live not in description
+    assert "evil.example/x" in description  # shown, not linked
+    assert "Docs" not in buttons(record.components)
+    assert discord_fake.violations == []
+
+
 async def test_autocomplete_offers_at_most_25_matching_choices(
     discord_fake: FakeDiscord,
     djp_api: FakeDjangoPackages,

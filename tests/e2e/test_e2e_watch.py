@@ -132,6 +132,33 @@ async def test_a_forbidden_channel_pauses_its_watch_and_says_why(
     assert fake.violations == []
 
 
+async def test_a_post_discord_keeps_refusing_is_one_warning_and_a_retry(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_flatblocks(discord_scene)
+    await release_upstream(djp_api, clock)
+    await background(sentinel).poll_once()
+    fake.rate_limit_next("POST /channels/", retry_after=0.01, times=5)  # all discord.py tries
+
+    with caplog.at_level(logging.WARNING):
+        refused = await background(sentinel).deliver_once()
+    clock.advance(timedelta(minutes=1))
+    await background(sentinel).deliver_once()  # (or the loop's own pass, woken by the cycle)
+
+    ours = [r for r in caplog.records if not r.name.startswith("discord")]
+    assert refused.retrying == 1
+    assert [(r.levelno, r.exc_info) for r in ours] == [(logging.WARNING, None)]
+    assert "will retry" in ours[0].getMessage()
+    assert "rate limit" in ours[0].getMessage()
+    assert len(alerts_in(fake, alerts.id)) == 1
+    assert fake.violations == []
+
+
 async def test_alerts_ping_only_the_role_a_manager_chose(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,

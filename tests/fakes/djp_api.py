@@ -9,6 +9,11 @@ change records between calls, corrupt them, add latency and inject faults::
         api.inject("503-html", times=2, path="/packages/")
         ...  # point a client at api.base_url
 
+It can also play a hostile or misconfigured upstream: a server capping `limit` (`max_limit`),
+a lying `count` (`claimed_count`), decompression bombs, JSON nested past any parser's limit,
+redirects elsewhere (faults), and the site's root, API v3 and the retired API v1 beside v4
+(`site_url`).
+
 Standalone: ``python -m tests.fakes.djp_api --port 8765 [--synthetic N] [--latency 0.1]``.
 """
 
@@ -18,8 +23,10 @@ import argparse
 import asyncio
 import contextlib
 import copy
+import functools
 import json
 import random
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Self, get_args
@@ -49,7 +56,18 @@ __all__ = [
 ]
 
 Fault = Literal[
-    "500", "502", "503-html", "html-200", "hang", "malformed", "truncated", "429", "reset"
+    "500",
+    "502",
+    "503-html",
+    "html-200",
+    "hang",
+    "malformed",
+    "truncated",
+    "429",
+    "reset",
+    "gzip-bomb",
+    "deep-json",
+    "redirect",
 ]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -68,7 +86,22 @@ _HTML_PAGES = {
     500: "<!DOCTYPE html><html><body><h1>Server Error (500)</h1></body></html>",
     502: "<html><head><title>502 Bad Gateway</title></head>"
     "<body><center><h1>502 Bad Gateway</h1></center></body></html>",
+    410: "<!DOCTYPE html><html><body><h1>Gone</h1><p>API v1 has been retired.</p></body></html>",
 }
+_HOME_PAGE = (
+    "<!DOCTYPE html><html><head><title>Django Packages : Reusable apps, sites and tools "
+    "directory</title></head><body><h1>Django Packages</h1></body></html>"
+)
+
+
+@functools.cache
+def _gzipped_spaces(size: int) -> bytes:
+    """A gzip body of `size` spaces: a few hundred KiB per GiB."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b" " * (1024 * 1024)
+    whole, rest = divmod(size, len(block))
+    parts = [packer.compress(block) for _ in range(whole)]
+    return b"".join([*parts, packer.compress(b" " * rest), packer.flush()])
 
 
 class LoggedRequest(NamedTuple):
@@ -83,6 +116,7 @@ class _Injection:
     times: int
     path: str | None
     retry_after: str
+    location: str
 
 
 class FakeDjangoPackages:
@@ -111,6 +145,12 @@ class FakeDjangoPackages:
         """The headers of each request in `requests`, in the same order."""
         self.in_flight = 0
         self.max_in_flight = 0
+        self.max_limit: int | None = None
+        """Like DRF's `max_limit`: a larger `limit` asked for is served as this many."""
+        self.claimed_count: int | None = None
+        """Served as every list's `count` instead of the real one (a lying upstream)."""
+        self.bomb_bytes = 64 * 1024 * 1024
+        """What a "gzip-bomb" body inflates to."""
         self._port = port
         self._faults: list[_Injection] = []
         self._originals: dict[int, Payload] = {}
@@ -244,7 +284,13 @@ class FakeDjangoPackages:
     # -- faults -------------------------------------------------------------------------------
 
     def inject(
-        self, fault: Fault, times: int = 1, path: str | None = None, *, retry_after: int | str = 1
+        self,
+        fault: Fault,
+        times: int = 1,
+        path: str | None = None,
+        *,
+        retry_after: int | str = 1,
+        location: str = "",
     ) -> None:
         """Answer the next `times` requests with `fault`.
 
@@ -255,11 +301,13 @@ class FakeDjangoPackages:
         "html-200" (the same page with 200), "hang" (stall past any client timeout),
         "malformed" (not JSON), "truncated" (the real body cut in half), "429" (with
         `Retry-After: retry_after`, seconds or an HTTP-date), "reset" (drop the connection
-        without answering). Faults queue up and are used in the order injected.
+        without answering), "gzip-bomb" (a small gzip body inflating to `bomb_bytes`),
+        "deep-json" (JSON nested 100,000 deep), "redirect" (a 302 to `location`). Faults
+        queue up and are used in the order injected.
         """
         if fault not in get_args(Fault):
             raise ValueError(f"unknown fault {fault!r}; expected one of {get_args(Fault)}")
-        self._faults.append(_Injection(fault, times, path, str(retry_after)))
+        self._faults.append(_Injection(fault, times, path, str(retry_after), location))
 
     def _take_fault(self, path_qs: str) -> _Injection | None:
         for injection in self._faults:
@@ -286,6 +334,9 @@ class FakeDjangoPackages:
         }
         for path, handler in routes.items():
             app.router.add_get(API_PATH + path, handler)
+        app.router.add_get("/", self._home)
+        app.router.add_get("/api/v3/packages/", self._v3_package_list)
+        app.router.add_get("/api/v1/{tail:.*}", self._v1_gone)
         app.router.add_post("/_fake/drift", self._drift)
         return app
 
@@ -345,6 +396,16 @@ class FakeDjangoPackages:
                 assert request.transport is not None
                 request.transport.abort()
                 return web.Response()  # never sent: the connection is gone
+            case "gzip-bomb":
+                return web.Response(
+                    body=_gzipped_spaces(self.bomb_bytes),
+                    content_type="application/json",
+                    headers={"Content-Encoding": "gzip"},
+                )
+            case "deep-json":
+                return _json_text(200, "[" * 100_000 + "]" * 100_000)
+            case "redirect":
+                raise web.HTTPFound(injection.location)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but no longer than the server stays open."""
@@ -354,6 +415,25 @@ class FakeDjangoPackages:
 
     async def _root(self, request: web.Request) -> web.Response:
         return _json({kind: self.base_url + kind + "/" for kind in _ROOT_KINDS})
+
+    @property
+    def site_url(self) -> str:
+        """The site's root (a web page, not the API), e.g. ``http://127.0.0.1:43210/``."""
+        return self.base_url.removesuffix(API_PATH) + "/"
+
+    async def _home(self, request: web.Request) -> web.Response:
+        return web.Response(text=_HOME_PAGE, content_type="text/html")
+
+    async def _v1_gone(self, request: web.Request) -> web.Response:
+        return web.Response(status=410, text=_HTML_PAGES[410], content_type="text/html")
+
+    async def _v3_package_list(self, request: web.Request) -> web.Response:
+        """API v3's envelope (`meta`, `objects`), which v4's client must not take for v4's."""
+        limit = _query_int(request, "limit", DEFAULT_LIMIT, minimum=1)
+        offset = _query_int(request, "offset", 0, minimum=0)
+        packages = sorted(self.packages.values(), key=lambda p: str(p.get("title", "")))
+        meta = {"limit": limit, "offset": offset, "total_count": len(packages)}
+        return _json({"meta": meta, "objects": packages[offset : offset + limit]})
 
     async def _package_list(self, request: web.Request) -> web.Response:
         return self._paged(request, [self._served_package(p) for p in _newest_first(self.packages)])
@@ -402,6 +482,8 @@ class FakeDjangoPackages:
     def _paged(self, request: web.Request, items: list[Payload]) -> web.Response:
         """DRF's LimitOffsetPagination: absolute next/previous links keeping other params."""
         limit = _query_int(request, "limit", DEFAULT_LIMIT, minimum=1)
+        if self.max_limit is not None:
+            limit = min(limit, self.max_limit)
         offset = _query_int(request, "offset", 0, minimum=0)
         url = request.url.update_query(limit=limit)
         next_url = url.update_query(offset=offset + limit) if offset + limit < len(items) else None
@@ -413,7 +495,7 @@ class FakeDjangoPackages:
             previous = url.update_query(offset=offset - limit)
         return _json(
             {
-                "count": len(items),
+                "count": len(items) if self.claimed_count is None else self.claimed_count,
                 "next": str(next_url) if next_url else None,
                 "previous": str(previous) if previous else None,
                 "results": items[offset : offset + limit],

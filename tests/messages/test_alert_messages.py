@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.core.events import REGISTRY, Event
-from bot.messages.alerts import SiteLinks, alert_embed, build_messages
+from bot.messages.alerts import SiteLinks, alert_embed, build_messages, live_url
 from bot.messages.limits import check_message, embed_size
 from storage.models import Alert
 
@@ -91,7 +91,7 @@ def test_every_event_has_an_example_and_its_kind_a_colour_of_its_own() -> None:
 def test_an_alert_is_one_titled_linked_timestamped_embed(event: str) -> None:
     embed = alert_embed(alert(event), LINKS)
 
-    assert embed["title"] == EXAMPLES[event][0]
+    assert embed["title"] == EXAMPLES[event][0].replace("https:", "https:\u200b")  # no live link
     assert embed["url"] == "https://site.test/packages/p/django-flatblocks/"
     assert embed["color"] == REGISTRY[event].colour
     assert embed["timestamp"] == "2026-02-20T12:00:00+00:00"
@@ -240,3 +240,19 @@ def test_a_stale_report_never_pings_the_role() -> None:
     assert alone["allowed_mentions"] == {"parse": []}
     assert "content" not in first  # ten reports
     assert second["content"] == "<@&777>"  # the release after them
+
+
+@pytest.mark.parametrize(
+    ("url", "live"),
+    [
+        ("https://github.com/advisories/GHSA-pghf-347x-c2gj", True),
+        ("https://nvd.nist.gov/vuln/detail/CVE-2021-30459", True),
+        ("https://evil.example/x)[click](https://phish.example", False),
+        ("https://docs .example/", False),
+        ("javascript:alert(1)", False),
+    ],
+)
+def test_an_upstream_url_is_listed_live_only_when_it_can_be_nothing_but_a_link(
+    url: str, live: bool
+) -> None:
+    assert (live_url(url) == url) is live

@@ -14,6 +14,7 @@ from bot.messages.limits import (
     escape_text,
     fit_embed,
     fit_message,
+    link_url,
     pack_embeds,
     truncate,
 )
@@ -26,7 +27,7 @@ from bot.messages.limits import (
             "**bold** _it_ ~~s~~ `c` ||spoiler||",
             r"\*\*bold\*\* \_it\_ \~\~s\~\~ \`c\` \|\|spoiler\|\|",
         ),
-        ("[link](https://x.test)", r"\[link\](https://x.test)"),
+        ("[link](https://x.test)", "\\[link\\](https:\u200b//x.test)"),
         ("# heading\n> quote\n- item", "\\# heading\n\\> quote\n\\- item"),
         ("a\\b", "a\\\\b"),
         ("plain text 1.0.1", "plain text 1.0.1"),
@@ -115,3 +116,46 @@ def test_fit_message_makes_anything_fit() -> None:
     fitted = fit_message(message)
     assert len(fitted["content"]) == 2000
     assert len(fitted["embeds"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("see https://evil.example/x", "see https:\u200b//evil.example/x"),
+        ("HTTP://EVIL.example", "HTTP:\u200b//EVIL.example"),
+        ("join discord.gg/abc now", "join discord\u200b.gg/abc now"),
+        ("discord.com/invite/abc", "discord\u200b.com/invite/abc"),
+        ("ends <t:1700000000:R>", "ends <\u200bt:1700000000:R>"),
+        ("run </ban:123456789>", "run <\u200b/ban:123456789>"),
+        ("<:pepe:123> <a:dance:456>", "<\u200b:pepe:123> <\u200ba:dance:456>"),
+        ("Django<5 and 3<4", "Django<5 and 3<4"),
+    ],
+)
+def test_links_invites_and_discord_syntax_in_upstream_text_stay_inert(
+    text: str, shown: str
+) -> None:
+    assert escape_text(text) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://docs.example/ok path",
+        "https://",
+        "javascript:alert(1)",
+        "http://[::1",
+        "https://example.test:port/",
+        "https://example.test/\x1b]8;;",
+        "https://example.test/" + "a" * 600,
+        "",
+        None,
+    ],
+)
+def test_a_url_discord_would_refuse_never_becomes_a_link(url: str | None) -> None:
+    assert link_url(url) is None
+
+
+def test_a_well_formed_url_is_kept_as_it_is() -> None:
+    url = "https://django-flatblocks.readthedocs.io/en/latest/?q=1#top"
+
+    assert link_url(url) == url

@@ -12,11 +12,13 @@ way an operator's probes would. The database is a fresh one on the `TEST_DATABAS
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +28,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import TEST_DATABASE_URL
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 PROBE_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+#: How long `until` waits by default.
+SETTLE = 120.0
 
 
 @asynccontextmanager
@@ -44,6 +52,35 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@asynccontextmanager
+async def postgres_fleet(
+    directory: Path, fake: FakeDiscord, djp_api: FakeDjangoPackages, **settings: str
+) -> AsyncIterator[Fleet]:
+    """A `Fleet` on a fresh, migrated database of the `TEST_DATABASE_URL` server, pointed at the
+    fakes, with `settings` on top (no Discord token unless given); every process it started is
+    stopped on exit."""
+    assert TEST_DATABASE_URL is not None
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "POLL_INTERVAL", "SHARD_", "METRICS_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
+        env |= {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": url,
+            "DISCORD_API_BASE": fake.api_base,
+            "DJP_API_URL": djp_api.base_url,
+            "OSV_API_URL": "",  # no advisory source: nothing here reaches the internet
+            "LOG_LEVEL": "INFO",
+            **settings,
+        }
+        fleet = Fleet(env, directory)
+        code, err = await fleet.cli("db", "upgrade")
+        assert code == 0, err
+        try:
+            yield fleet
+        finally:
+            await fleet.stop()
 
 
 def free_port() -> int:
@@ -64,6 +101,19 @@ async def until_healthy(port: int) -> httpx.Response:
                 except httpx.TransportError:
                     pass
                 await asyncio.sleep(0.2)
+
+
+async def until(condition: Callable[[], object], what: str, within: float = SETTLE) -> float:
+    """Wait until `condition()` (sync or async) is true; the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"{what}: not within {within:.0f} s")
 
 
 @dataclass
@@ -102,6 +152,11 @@ class Fleet:
 
     async def start(self, name: str, roles: str, **settings: str) -> Member:
         """`djp-sentinel run --role roles` with its own metrics port; its log in a file."""
+        return await self.launch(name, "run", "--role", roles, **settings)
+
+    async def launch(self, name: str, *args: str, **settings: str) -> Member:
+        """`djp-sentinel args` (a long-running command: `run`, `poll`) with its own metrics port;
+        its log in a file."""
         port = free_port()
         log = self.directory / f"{name}.log"
         env = self.environment | settings | {"METRICS_PORT": str(port)}
@@ -110,9 +165,7 @@ class Fleet:
                 sys.executable,
                 "-m",
                 "bot",
-                "run",
-                "--role",
-                roles,
+                *args,
                 cwd=self.directory,
                 env=env,
                 stdout=output,
@@ -141,6 +194,20 @@ class Fleet:
     def kill(self, name: str) -> None:
         """SIGKILL: no goodbye, no lock released by hand, no lease settled."""
         self.members[name].process.send_signal(signal.SIGKILL)
+
+    async def leader(self, *names: str) -> str:
+        """Which of the named monitors leads, once exactly one does (within `PROBE_TIMEOUT`)."""
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            while True:
+                leading = [n for n in names if await self.series(n, "djp_sentinel_monitor_leader")]
+                if len(leading) == 1:
+                    return leading[0]
+                await asyncio.sleep(0.2)
+
+    async def cycled(self, name: str) -> bool:
+        """Whether the process leads and has run a refresh cycle."""
+        leads = await self.series(name, "djp_sentinel_monitor_leader")
+        return bool(leads) and await self.series(name, "djp_sentinel_cycles_total") > 0
 
     async def stop(self) -> dict[str, int]:
         """SIGTERM every process still running; their exit codes."""

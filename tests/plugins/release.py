@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.core.alerting import NewAlert
 from bot.core.records import parse_package
-from storage import outbox, packages, subscriptions
+from storage import outbox, subscriptions
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_models import FakeGuild
 from tests.plugins.data import seed_package
+from tests.plugins.packages import store_records
 
 FLATBLOCKS = 265
 #: django-flatblocks' version in the seed data, and the release announced.
@@ -34,7 +36,7 @@ async def follow_in_channels(
     followed = {}
     async with database.transaction() as session:
         record = parse_package(seed_package("django-flatblocks"))
-        await packages.save_observations(session, [record], now=now, next_poll_at=now)
+        await store_records(session, [record], now=now)
         for channel_id in channel_ids:
             hook = fake.create_webhook(channel_id).url if webhooks else None
             subscription, _ = await subscriptions.subscribe(
@@ -67,8 +69,8 @@ async def release_in_channels(
     return list(followed)
 
 
-def release_alert(guild_id: int, channel_id: int, subscription_id: int) -> outbox.NewAlert:
-    return outbox.NewAlert(
+def release_alert(guild_id: int, channel_id: int, subscription_id: int) -> NewAlert:
+    return NewAlert(
         subscription_id=subscription_id,
         guild_id=guild_id,
         channel_id=channel_id,

@@ -69,3 +69,18 @@ async def test_a_port_in_use_is_one_line() -> None:
         with pytest.raises(SentinelError, match=f"Cannot serve metrics on 127.0.0.1:{port}"):
             async with serving_metrics(Liveness(), "127.0.0.1", port):
                 pass
+
+
+async def test_metrics_speak_openmetrics_to_a_scraper_that_asks_for_it() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    openmetrics = {"Accept": "application/openmetrics-text; version=1.0.0"}
+    async with serving_metrics(Liveness(), "127.0.0.1", port), aiohttp.ClientSession() as http:
+        async with http.get(url, headers=openmetrics) as response:
+            negotiated = (response.headers["Content-Type"], await response.text())
+        async with http.get(url, headers={"Accept-Encoding": "gzip"}) as response:
+            compressed = response.headers.get("Content-Encoding")
+
+    assert negotiated[0].startswith("application/openmetrics-text")
+    assert negotiated[1].endswith("# EOF\n")
+    assert compressed == "gzip"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,13 +13,14 @@ import pytest
 
 from bot.process.roles import ALL_ROLES, Role, parse_roles
 from storage import packages
-from storage.coordination import ONE_PROCESS, Leadership
+from storage.coordination import ONE_PROCESS, Leadership, ShardOwnership
 from storage.database import Database
 from tests.discordbot.test_discord_cli import fakes, finish, start
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.database import follow
+from tests.plugins.database import follow, migrated
 from tests.plugins.fleet import free_port, until_healthy
+from tests.plugins.release import NEW, release_in_channels
 
 PROBE_TIMEOUT = 20.0
 
@@ -84,6 +86,81 @@ async def test_monitor_and_delivery_post_alerts_without_a_gateway_and_serve_metr
         "djp_sentinel_packages_fetched_total",
     ):
         assert series in metrics
+
+
+async def test_a_delivery_process_posts_over_rest_and_never_opens_the_gateway(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    fake = discord_scene.fake
+    settings = fakes(discord_scene, djp_api)
+    url = f"sqlite+aiosqlite:///{tmp_path}/s.db"
+    async with migrated(url) as database:
+        [channel] = await release_in_channels(
+            database, fake, discord_scene.guild, 1, now=datetime.now(UTC)
+        )
+    process = await start(tmp_path, "run", "--role", "delivery", **settings)
+    try:
+        [alert] = await fake.wait_for_messages(channel, 1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+    code, _, err = await finish(process)
+
+    assert code == 0, err
+    assert NEW in alert.embeds[0]["title"]
+    assert fake.connections == []
+    assert not any("/gateway" in request.path for request in fake.requests)
+
+
+async def test_a_monitor_needs_no_token_and_never_calls_discord(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    fake = discord_scene.fake
+    port = free_port()
+    settings = fakes(discord_scene, djp_api) | {"METRICS_PORT": str(port)}
+    del settings["DISCORD_TOKEN"]
+    process = await start(tmp_path, "run", "--role", "monitor", **settings)
+    try:
+        health = await until_healthy(port)
+    finally:
+        process.send_signal(signal.SIGTERM)
+    code, _, err = await finish(process)
+
+    assert code == 0, err
+    assert health.text == "ok\n"  # its first refresh cycle ran
+    assert fake.requests == []
+    assert fake.connections == []
+
+
+async def test_healthz_answers_from_the_start_and_names_discord_while_waiting_for_it(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    port = free_port()
+    unreachable = f"http://127.0.0.1:{free_port()}/api/v10"
+    settings = fakes(discord_scene, djp_api) | {
+        "METRICS_PORT": str(port),
+        "DISCORD_API_BASE": unreachable,
+    }
+    process = await start(tmp_path, "run", "--role", "delivery", **settings)
+    try:
+        health = await first_answer(port, "/healthz")
+        metrics = await first_answer(port, "/metrics")
+    finally:
+        process.send_signal(signal.SIGTERM)
+    await finish(process)
+
+    assert (health.status_code, health.text) == (503, "not working: waiting for Discord\n")
+    assert metrics.status_code == 200
+    assert "djp_sentinel_outbox_pending" in metrics.text
+
+
+async def first_answer(port: int, path: str) -> httpx.Response:
+    """The first answer on `path`, as soon as the process serves it."""
+    async with httpx.AsyncClient() as http, asyncio.timeout(PROBE_TIMEOUT):
+        while True:
+            try:
+                return await http.get(f"http://127.0.0.1:{port}{path}")
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
 
 
 async def until_metric(port: int, series: str) -> str:
@@ -172,3 +249,21 @@ async def test_one_monitor_leads_and_a_standby_takes_over(database: Database) ->
     finally:
         await leader.release()
         await standby.release()
+
+
+async def test_gateway_shards_are_owned_all_or_none(database: Database) -> None:
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("shards are owned on PostgreSQL; SQLite serves one process")
+    both = ShardOwnership(database, 2, [0, 1])
+    second, first = ShardOwnership(database, 2, [1]), ShardOwnership(database, 2, [0])
+    try:
+        assert await second.hold()
+        assert not await both.hold()  # shard 1 is taken: it keeps neither
+        assert await first.hold()  # so shard 0 is still free
+        await second.release()
+        await first.release()
+        assert await both.hold()
+        assert not await first.hold()
+    finally:
+        for ownership in (both, second, first):
+            await ownership.release()

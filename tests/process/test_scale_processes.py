@@ -9,10 +9,9 @@ posted and duplicated, API requests per interval with one and two monitors, take
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ from tests.fakes.discord_models import FakeChannel, FakeGuild
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.app import alerts_in
 from tests.plugins.database import TEST_DATABASE_URL
-from tests.plugins.fleet import ROOT, Fleet, fresh_postgres_database
+from tests.plugins.fleet import Fleet, postgres_fleet, until
 
 pytestmark = pytest.mark.skipif(
     not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: several processes need PostgreSQL"
@@ -56,34 +55,21 @@ async def guilds_on_both_shards(fake: FakeDiscord) -> list[FakeGuild]:
 async def fleet(
     tmp_path: Path, djp_api: FakeDjangoPackages
 ) -> AsyncIterator[tuple[Fleet, FakeDiscord, list[FakeChannel]]]:
-    assert TEST_DATABASE_URL is not None
     async with (
         FakeDiscord(wait_timeout=WAIT, shards=2) as fake,
-        fresh_postgres_database(TEST_DATABASE_URL) as url,
+        postgres_fleet(
+            tmp_path,
+            fake,
+            djp_api,
+            DISCORD_TOKEN=fake.token,
+            POLL_INTERVAL_SECONDS=str(INTERVAL),
+            SHARD_COUNT="2",
+        ) as processes,
     ):
-        names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "POLL_INTERVAL", "SHARD_", "METRICS_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": url,
-            "DISCORD_TOKEN": fake.token,
-            "DISCORD_API_BASE": fake.api_base,
-            "DJP_API_URL": djp_api.base_url,
-            "OSV_API_URL": "",
-            "POLL_INTERVAL_SECONDS": str(INTERVAL),
-            "SHARD_COUNT": "2",
-            "LOG_LEVEL": "INFO",
-        }
-        fleet = Fleet(env, tmp_path)
-        code, err = await fleet.cli("db", "upgrade")
-        assert code == 0, err
         guilds = await guilds_on_both_shards(fake)
         channels = [channel for guild in guilds for channel in guild.channels]
-        await watch(Database.from_url(url), channels, guilds)
-        try:
-            yield fleet, fake, channels
-        finally:
-            await fleet.stop()
+        await watch(Database.from_url(processes.environment["DATABASE_URL"]), channels, guilds)
+        yield processes, fake, channels
 
 
 async def watch(database: Database, channels: list[FakeChannel], guilds: list[FakeGuild]) -> None:
@@ -102,19 +88,6 @@ async def watch(database: Database, channels: list[FakeChannel], guilds: list[Fa
                 )
     finally:
         await database.dispose()
-
-
-async def until(condition: Callable[[], object], what: str, within: float = WAIT) -> float:
-    """Wait until `condition()` (sync or async) is true; the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < within:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return time.monotonic() - started
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"{what}: not within {within:.0f} s")
 
 
 def package_requests(djp_api: FakeDjangoPackages) -> int:
@@ -182,7 +155,7 @@ async def test_a_split_bot_alerts_every_channel_once_and_survives_sigkill_of_its
     standby = "monitor-b" if leader == "monitor-a" else "monitor-a"
     processes.kill(leader)
     takeover = await until(
-        lambda: cycled(processes, standby), "the standby's first cycle", INTERVAL * 5
+        lambda: processes.cycled(standby), "the standby's first cycle", INTERVAL * 5
     )
 
     djp_api.update_package(PACKAGE, pypi_version="10.0.0")
@@ -229,8 +202,3 @@ async def stored(processes: Fleet) -> bool:
             return await packages.find_package(session, PACKAGE) is not None
     finally:
         await database.dispose()
-
-
-async def cycled(processes: Fleet, name: str) -> bool:
-    leads = await processes.series(name, "djp_sentinel_monitor_leader")
-    return bool(leads) and await processes.series(name, "djp_sentinel_cycles_total") > 0

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.events import Event
-from bot.refresh.monitor import CycleReport, Monitor, choose_plan
-from storage import channels, packages
+from bot.refresh.monitor import Monitor
+from bot.refresh.report import CycleReport
+from bot.refresh.schedule import choose_plan
+from storage import channels, grids, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages, Fault
@@ -225,6 +227,27 @@ async def test_a_failing_package_backs_off_without_stalling_the_rest(
         stored = await packages.load_packages(session, [FLATBLOCKS, CACHE_MACHINE])
     assert stored[FLATBLOCKS].failure_count == 3
     assert stored[CACHE_MACHINE].fetched_at == clock.now
+
+
+async def test_a_failing_grid_backs_off_as_a_package_does(
+    monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
+) -> None:
+    await follow(database, CHANNEL, 48, TargetKind.GRID)
+    await monitor.run_cycle()
+    djp_api.inject("500", times=1000, path="/grids/48/")
+
+    fetched_per_cycle = []
+    for _ in range(4):
+        djp_api.reset_log()
+        await next_cycle(monitor, clock)
+        fetched_per_cycle.append(any(r.path.endswith("/grids/48/") for r in djp_api.requests))
+
+    # As a package: one interval after the first failure, two after the second.
+    assert fetched_per_cycle == [True, True, False, True]
+    async with database.session() as session:
+        grid = await grids.find_grid(session, 48)
+    assert grid is not None
+    assert grid.failure_count == 3
 
 
 async def test_a_package_gone_twice_is_announced_removed_once(

@@ -15,7 +15,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.core.events import Event
-from bot.refresh.monitor import CycleReport, Monitor
+from bot.refresh.monitor import Monitor
+from bot.refresh.report import CycleReport
 from storage import channels, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory

@@ -25,7 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.events import Event
-from bot.refresh.monitor import CycleReport, Monitor
+from bot.refresh.monitor import Monitor
+from bot.refresh.report import CycleReport
 from storage import packages, subscriptions
 from storage.database import Database
 from storage.models import Alert, TargetKind

@@ -79,7 +79,7 @@ async def test_due_grids_are_subscribed_and_unsynced_or_due(session: AsyncSessio
     await save(session, grid(1, "fresh"))
     await save(session, grid(2, "due"))
     await save(session, grid(3, "unwatched"), at=NOW - timedelta(days=1))
-    await grids.record_grid_failure(session, 2, "HTTP 503", retry_at=NOW)
+    await grids.record_grid_failure(session, 2, "HTTP 503", retry_at=lambda failures: NOW)
     await subscribe_to_grid(session, 5, channel_id=12)
     await subscriptions.pause_route(
         session, channel_id=12, webhook_url=None, reason="missing permissions", now=NOW
@@ -94,12 +94,17 @@ async def test_due_grids_are_subscribed_and_unsynced_or_due(session: AsyncSessio
 
 async def test_grid_failures_count_up(session: AsyncSession) -> None:
     await save(session, grid())
-    assert await grids.record_grid_failure(session, 48, "HTTP 503", retry_at=LATER) == 1
-    assert await grids.record_grid_failure(session, 48, "timeout", retry_at=LATER) == 2
-    assert await grids.record_grid_failure(session, 99, "timeout", retry_at=LATER) == 0
+
+    def backoff(failures: int) -> datetime:
+        return LATER + timedelta(hours=6 * failures)
+
+    assert await grids.record_grid_failure(session, 48, "HTTP 503", retry_at=backoff) == 1
+    assert await grids.record_grid_failure(session, 48, "timeout", retry_at=backoff) == 2
+    assert await grids.record_grid_failure(session, 99, "timeout", retry_at=backoff) == 0
     stored = await grids.find_grid(session, 48)
     assert stored is not None
-    assert (stored.failure_count, stored.last_error, stored.next_poll_at) == (2, "timeout", LATER)
+    assert (stored.failure_count, stored.last_error) == (2, "timeout")
+    assert stored.next_poll_at == backoff(2)
 
 
 async def test_categories_are_saved_and_updated(session: AsyncSession) -> None:

@@ -12,10 +12,10 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import NewAlert
 from storage import outbox, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus
-from storage.outbox import NewAlert
 from tests.plugins.database import migrated
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)

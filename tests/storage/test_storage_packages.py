@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,22 @@ from storage import grids, packages, subscriptions
 from storage.database import Database
 from storage.models import PackageHistory
 from tests.plugins.data import SEED_SLUGS, seed_package
+from tests.plugins.packages import store_records
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=6)
 FLATBLOCKS = 265
+SECOND = timedelta(seconds=1)
+
+
+def backoff(failures: int) -> datetime:
+    """A retry half an hour later per consecutive failure."""
+    return NOW + timedelta(minutes=30 * failures)
+
+
+def at(moment: datetime) -> Callable[[int], datetime]:
+    """A retry at `moment` whatever the failure count."""
+    return lambda failures: moment
 
 
 def package(seed: str = "django-flatblocks", **changes: Any) -> PackageRecord:
@@ -31,9 +44,7 @@ def variant(package_id: int, slug: str, **changes: Any) -> PackageRecord:
 
 
 async def save(session: AsyncSession, *records: PackageRecord, at: datetime = NOW) -> list[int]:
-    return await packages.save_observations(
-        session, records, now=at, next_poll_at=at + timedelta(hours=6)
-    )
+    return await store_records(session, records, now=at, next_poll_at=at + timedelta(hours=6))
 
 
 async def history_count(session: AsyncSession, package_id: int) -> int:
@@ -89,23 +100,22 @@ async def test_a_refresh_date_alone_is_not_a_change(session: AsyncSession) -> No
 
 async def test_failures_count_up_and_postpone_the_next_poll(session: AsyncSession) -> None:
     await save(session, package())
-    retry_at = NOW + timedelta(minutes=30)
-    assert await packages.record_failure(session, FLATBLOCKS, "HTTP 503", retry_at=NOW) == 1
-    assert await packages.record_failure(session, FLATBLOCKS, "timeout", retry_at=retry_at) == 2
+    assert await packages.record_failure(session, FLATBLOCKS, "HTTP 503", retry_at=backoff) == 1
+    assert await packages.record_failure(session, FLATBLOCKS, "timeout", retry_at=backoff) == 2
     stored = await packages.find_package(session, FLATBLOCKS)
     assert stored is not None
     assert (stored.failure_count, stored.last_error) == (2, "timeout")
-    assert stored.next_poll_at == retry_at
+    assert stored.next_poll_at == backoff(2)
 
 
 async def test_failures_of_a_package_never_stored_are_not_counted(session: AsyncSession) -> None:
-    assert await packages.record_failure(session, 404, "HTTP 500", retry_at=NOW) == 0
+    assert await packages.record_failure(session, 404, "HTTP 500", retry_at=backoff) == 0
     assert await packages.record_missing(session, 404, retry_at=NOW) == 0
 
 
 async def test_a_successful_fetch_clears_failures_and_removal(session: AsyncSession) -> None:
     await save(session, package())
-    await packages.record_failure(session, FLATBLOCKS, "HTTP 503", retry_at=NOW)
+    await packages.record_failure(session, FLATBLOCKS, "HTTP 503", retry_at=backoff)
     assert await packages.record_missing(session, FLATBLOCKS, retry_at=NOW) == 1
     assert await packages.record_missing(session, FLATBLOCKS, retry_at=NOW) == 2
     await packages.mark_removed(session, FLATBLOCKS, now=NOW)
@@ -152,9 +162,9 @@ async def test_due_packages_are_the_watched_ones_not_fresh_or_removed(
     fresh, due, removed, unwatched, paused = 1, 2, 3, 4, 5
     never_stored, grid_member = 6, 7
     await save(session, *(variant(i, f"pkg-{i}") for i in (fresh, due, removed, unwatched, paused)))
-    await packages.record_failure(session, due, "HTTP 503", retry_at=NOW - timedelta(seconds=1))
+    await packages.record_failure(session, due, "HTTP 503", retry_at=at(NOW - SECOND))
     await packages.mark_removed(session, removed, now=NOW)
-    await packages.record_failure(session, removed, "HTTP 404", retry_at=NOW)
+    await packages.record_failure(session, removed, "HTTP 404", retry_at=at(NOW))
     for package_id in (fresh, due, removed, never_stored):
         await subscriptions.subscribe(
             session,
@@ -181,7 +191,7 @@ async def test_due_packages_are_the_watched_ones_not_fresh_or_removed(
         target_id=paused,
         created_by=None,
     )
-    await packages.record_failure(session, paused, "HTTP 503", retry_at=NOW)
+    await packages.record_failure(session, paused, "HTTP 503", retry_at=at(NOW))
     await subscriptions.pause_route(
         session, channel_id=12, webhook_url=None, reason="channel deleted", now=NOW
     )

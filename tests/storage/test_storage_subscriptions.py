@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alerting import Follower
 from bot.core.events.base import DEFAULT_EVENTS
 from bot.core.records import parse_grid
 from storage import grids, subscriptions
@@ -37,7 +38,7 @@ async def subscribe(
     return subscription
 
 
-def ids(audience: dict[int, list[subscriptions.Follower]]) -> dict[int, list[int]]:
+def ids(audience: dict[int, list[Follower]]) -> dict[int, list[int]]:
     """Each target's followers by subscription id."""
     return {target: [follower.id for follower in found] for target, found in audience.items()}
 

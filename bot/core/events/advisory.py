@@ -178,7 +178,7 @@ def card(data: Data, markup: Markup) -> Card:
         facts.append(Fact("Summary", markup.text(data["summary"]), False))
     facts.append(Fact("Ids", markup.text(", ".join(data.get("ids") or [])), False))
     if data.get("links"):
-        facts.append(Fact("Links", markup.bullets(data["links"]), False))
+        facts.append(Fact("Links", markup.urls(data["links"]), False))
     return Card(facts)
 
 

@@ -166,6 +166,10 @@ class Markup(Protocol):
         """Upstream lines as a bulleted list."""
         ...
 
+    def urls(self, items: Iterable[str]) -> str:
+        """Upstream URLs as a bulleted list of live links (those fit to be one; others inert)."""
+        ...
+
     def grid(self, slug: str | None, title: str | None) -> str:
         """A grid's title linking to its page (just the title without a slug)."""
         ...

@@ -1,0 +1,29 @@
+"""Where the client may follow a redirect: within the configured API's origin only.
+
+A redirect is an upstream's instruction to send the next request elsewhere. Followed anywhere,
+a wrong or compromised `DJP_API_URL` could point the bot at another service on its network and
+have that service's JSON stored and shown; followed from https to http, it would give up the
+transport's protection. The same host may still move a request from http to https.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+#: Django Packages redirects once at most (APPEND_SLASH); more is a loop or a detour.
+MAX_REDIRECTS = 3
+
+
+def origin(url: httpx.URL) -> str:
+    """`scheme://host[:port]`, for messages."""
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+def may_follow(base: httpx.URL, target: httpx.URL) -> bool:
+    """Whether a redirect from the API at `base` to `target` stays where it may."""
+    if target.host != base.host:
+        return False
+    if target.scheme == base.scheme:
+        return target.port == base.port
+    return base.scheme == "http" and target.scheme == "https"  # an upgrade, never a downgrade

@@ -1,0 +1,151 @@
+"""Standbys taking over after a SIGKILL of the process they back up, on one PostgreSQL database:
+a headless `poll`, a `run --role monitor` (with no Discord token), and a second gateway for the
+same shards. The poll interval is an hour: a standby must not wait for it. Each takeover time
+is printed (`pytest -s` shows it) beside the bound it is held to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.discordbot.gateway import STANDBY_CHECK as GATEWAY_STANDBY_CHECK
+from bot.process.assembly import STANDBY_CHECK
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_gateway import GatewayConnection
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import TEST_DATABASE_URL
+from tests.plugins.fleet import Fleet, postgres_fleet, until
+
+pytestmark = pytest.mark.skipif(
+    not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: standbys need PostgreSQL"
+)
+
+#: The promise is a first cycle within `STANDBY_CHECK` of the leader's death; on top, the time
+#: the cycle itself and the metrics probe take.
+MONITOR_BOUND = STANDBY_CHECK + 5.0
+#: A spare gateway asks every `GATEWAY_STANDBY_CHECK`; on top, the time its shards connect.
+GATEWAY_BOUND = GATEWAY_STANDBY_CHECK + 9.0
+
+
+@pytest.fixture
+async def fleet(
+    tmp_path: Path, djp_api: FakeDjangoPackages
+) -> AsyncIterator[tuple[Fleet, FakeDiscord]]:
+    """A migrated database and the fakes; the processes get no Discord token unless given."""
+    async with (
+        FakeDiscord(wait_timeout=60) as fake,
+        postgres_fleet(tmp_path, fake, djp_api, POLL_INTERVAL_SECONDS="3600") as processes,
+    ):
+        yield processes, fake
+
+
+@pytest.mark.parametrize(
+    "command", [("poll",), ("run", "--role", "monitor")], ids=["poll", "run-monitor"]
+)
+async def test_a_standby_monitor_cycles_within_seconds_of_the_leaders_death(
+    fleet: tuple[Fleet, FakeDiscord], command: tuple[str, ...]
+) -> None:
+    processes, fake = fleet
+    await processes.launch("a", *command)
+    await processes.healthy("a")
+    await processes.launch("b", *command)
+    await processes.healthy("b")
+    leader = await processes.leader("a", "b")
+    standby = "b" if leader == "a" else "a"
+    cycled_before = await processes.cycled(standby)
+
+    processes.kill(leader)
+    takeover = await until(
+        lambda: processes.cycled(standby), "the standby's first cycle", 3 * MONITOR_BOUND
+    )
+
+    print(
+        f"\n{' '.join(command)}: standby's first cycle {takeover:.1f} s after SIGKILL of the "
+        f"leader (poll interval 3600 s; bound {MONITOR_BOUND:.0f} s)"
+    )
+    assert not cycled_before
+    assert takeover <= MONITOR_BOUND, processes.logs()
+    assert fake.requests == []  # no token, no bot: Discord never hears from a monitor
+    assert fake.connections == []
+
+
+async def test_a_second_gateway_stands_by_and_takes_the_shards_over_after_sigkill(
+    fleet: tuple[Fleet, FakeDiscord],
+) -> None:
+    processes, fake = fleet
+    DiscordScene.build(fake)  # a guild with a member to run the command
+    await processes.start("gateway-a", "gateway", DISCORD_TOKEN=fake.token)
+    await processes.healthy("gateway-a")
+    await processes.start("gateway-b", "gateway", DISCORD_TOKEN=fake.token)
+    await until(lambda: "standing by" in processes.members["gateway-b"].log.read_text(), "spare")
+    await processes.healthy("gateway-b")  # a spare is working as it should
+    [owner] = fake.gateway.live
+    before = await fake.run_command("package", {"slug": "django-flatblocks"})
+
+    processes.kill("gateway-a")
+    takeover = await until(lambda: spare_session(fake, owner), "the spare's session", 60)
+    after = await fake.run_command("package", {"slug": "django-flatblocks"})
+
+    print(
+        f"\ngateway: the spare's session ready {takeover:.1f} s after SIGKILL of the owner "
+        f"(bound {GATEWAY_BOUND:.0f} s)"
+    )
+    assert takeover <= GATEWAY_BOUND, processes.logs()
+    assert len(fake.connections) == 2  # the spare never connected beside the owner
+    for answer in (before, after):
+        assert answer.embeds[0]["title"] == "django-flatblocks"
+        assert answer.errors == []  # answered once: a second answer is refused
+    assert fake.violations == []
+
+
+def spare_session(fake: FakeDiscord, owner: GatewayConnection) -> bool:
+    """The one live session is a new one: the spare's."""
+    return [c is owner for c in fake.gateway.live] == [False]
+
+
+async def test_an_owner_that_loses_its_shard_locks_stops_and_the_spare_answers_alone(
+    fleet: tuple[Fleet, FakeDiscord],
+) -> None:
+    processes, fake = fleet
+    DiscordScene.build(fake)
+    await processes.start("gateway-a", "gateway", DISCORD_TOKEN=fake.token)
+    await processes.healthy("gateway-a")
+    await processes.start("gateway-b", "gateway", DISCORD_TOKEN=fake.token)
+    await until(lambda: "standing by" in processes.members["gateway-b"].log.read_text(), "spare")
+    [owner] = fake.gateway.live
+
+    await end_lock_holders(processes)  # the owner's database connection ends; it is alive
+    await until(lambda: spare_session(fake, owner), "the spare's session", 60)
+    code = await asyncio.wait_for(processes.members["gateway-a"].process.wait(), 30)
+    answer = await fake.run_command("package", {"slug": "django-flatblocks"})
+
+    log = processes.members["gateway-a"].log.read_text()
+    assert code == 1, log
+    assert "error: Lost gateway shard(s) 0 of 1 with the database connection" in log
+    assert "Traceback" not in log
+    assert answer.errors == []
+    assert fake.violations == []
+
+
+async def end_lock_holders(processes: Fleet) -> None:
+    """Terminate the database sessions holding advisory locks, as a failover or a network cut
+    would."""
+    engine = create_async_engine(processes.environment["DATABASE_URL"])
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            )
+    finally:
+        await engine.dispose()
