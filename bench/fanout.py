@@ -42,7 +42,7 @@ from bot.delivery.worker import DeliveryReport, DeliveryWorker  # noqa: E402
 from bot.discordbot.sender import DiscordSender  # noqa: E402
 from bot.messages.cards import site_root  # noqa: E402
 from storage.database import Database  # noqa: E402
-from tests.fakes.discord_api import FakeDiscord  # noqa: E402
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord  # noqa: E402
 from tests.fakes.discord_runner import pointed_at  # noqa: E402
 from tests.plugins.fleet import fresh_postgres_database  # noqa: E402
 from tests.plugins.release import release_in_channels  # noqa: E402
@@ -110,7 +110,9 @@ async def deliver(database: Database, client: discord.Client, rate: int, workers
     outbox is empty."""
     budget = delivery_budget(rate)
     async with httpx.AsyncClient(timeout=10) as http:
-        sender = RoutingSender(DiscordSender(client), WebhookSender(http))
+        sender = RoutingSender(
+            DiscordSender(client), WebhookSender(http, test_host=WEBHOOK_TEST_HOST)
+        )
         team = []
         for slot in range(workers):
             pacer, worker = Pacer(budget), identity.current(slot)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -28,9 +30,11 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         default=None, description="the bot token; `run` and `sync-commands` need it"
     )
+    #: Left out of `repr` (it may hold a password); `secrets` hands its password to the logs.
     database_url: str = Field(
         default_factory=default_database_url,
         description="any SQLAlchemy async URL, e.g. postgresql+asyncpg://…",
+        repr=False,
     )
     djp_api_url: str = Field(
         default=DEFAULT_DJP_API_URL, description="base of the Django Packages API"
@@ -44,6 +48,11 @@ class Settings(BaseSettings):
     )
     discord_gateway_url: str | None = Field(
         default=None, description="gateway URL (default: the one DISCORD_API_BASE announces)"
+    )
+    webhook_test_host: str | None = Field(
+        default=None,
+        description="tests only: a local Discord's host (127.0.0.1, or 127.0.0.1:PORT) whose "
+        "http webhook URLs are accepted besides Discord's https hosts",
     )
     dev_guild_id: int | None = Field(
         default=None, description="sync slash commands to this guild only, at start"
@@ -66,11 +75,23 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="INFO", description="DEBUG adds our debug lines and every HTTP request"
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, for log collectors"
+    )
     shard_count: int | None = Field(
         default=None, ge=1, description="gateway shards in all (default: Discord's advice)"
     )
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = Field(
         default=None, description="the shards this process holds, e.g. 0,1"
+    )
+    retention_days: int = Field(
+        default=90, ge=1, description="days settled alerts and poll-cycle figures are kept"
+    )
+    history_retention_days: int = Field(
+        default=730,
+        ge=60,
+        description="days of package history kept (each package's newest row, and its "
+        "versions' newest rows, are always kept)",
     )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="serve /healthz and /metrics on this port"
@@ -122,6 +143,13 @@ class Settings(BaseSettings):
         value = value.strip()
         return value if not value or value.endswith("/") else value + "/"
 
+    @field_validator("webhook_test_host")
+    @classmethod
+    def _a_host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+(?::\d+)?", value):
+            raise ValueError("give a host name or address, and a port if one, e.g. 127.0.0.1")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -133,6 +161,22 @@ class Settings(BaseSettings):
     @cached_property
     def token(self) -> str | None:
         return self.discord_token.get_secret_value() if self.discord_token else None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What no log line may show: the bot token and the database password (as written in
+        DATABASE_URL and percent-decoded)."""
+        password = database_password(self.database_url)
+        candidates = (self.token, password, unquote(password))
+        return tuple(dict.fromkeys(secret for secret in candidates if secret))
+
+
+def database_password(url: str) -> str:
+    """The password in a database URL: what follows the first `:` of the part between `://`
+    and the last `@` ("" without one). Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+    _scheme, separator, rest = url.partition("://")
+    userinfo, _at, _host = rest.rpartition("@")
+    return userinfo.partition(":")[2] if separator else ""
 
 
 def settings_problem(error: ValidationError) -> str:

@@ -1,17 +1,24 @@
-"""Logging setup: one format, quiet libraries, and no secrets in any line or traceback.
+"""Logging setup: one format (text, or JSON lines for log collectors), quiet libraries, and no
+secrets in any line or traceback.
 
 Redaction applies to the whole formatted record (message, traceback, stack), so a token inside
 an exception's text is hidden too, and to uncaught exceptions, which are logged through the same
-handler instead of Python's raw traceback printer.
+handler instead of Python's raw traceback printer. JSON lines are redacted field by field before
+they are encoded, so a secret is hidden even where JSON would escape one of its characters.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import Literal
+
+LogFormat = Literal["text", "json"]
 
 #: Libraries that log every request or migration step at INFO; shown only at DEBUG.
 CHATTY_LOGGERS = ("httpx", "alembic", "discord.gateway")
@@ -23,17 +30,19 @@ OWN_LOGGERS = ("bot", "cogs", "storage")
 #: discord.py warns at every start about voice support, which the bot never uses.
 VOICE_WARNINGS = ("PyNaCl is not installed", "davey is not installed")
 
-#: A webhook URL is a credential: keep its id for debugging, hide its token.
-_WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[\w-]+")
+#: A webhook URL is a credential, and so is an interaction's (`/webhooks/APP/TOKEN/…` for its
+#: follow-ups, `/interactions/ID/TOKEN/callback` for its answer): keep the id, hide the token.
+_URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s\"']+")
 #: A Discord bot token: base64 user id, timestamp and HMAC, joined by dots.
 _BOT_TOKEN = re.compile(r"\b[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}\b")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with webhook tokens, anything shaped like a bot token, and `secrets` hidden."""
+    """`text` with webhook and interaction tokens, anything shaped like a bot token, and
+    `secrets` hidden."""
     for secret in secrets:
         text = text.replace(secret, HIDDEN)
-    text = _WEBHOOK_TOKEN.sub(rf"\1{HIDDEN}", text)
+    text = _URL_TOKEN.sub(rf"\1{HIDDEN}", text)
     return _BOT_TOKEN.sub(HIDDEN, text)
 
 
@@ -46,6 +55,25 @@ class RedactingFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record), self.secrets)
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object a line: `time` (UTC, ISO 8601), `level`, `logger`, `message`, and
+    `traceback` when the record carries one; each value redacted as the text format is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        redacted = {key: redact(value, self.secrets) for key, value in entry.items()}
+        return json.dumps(redacted, ensure_ascii=False)
 
 
 def _log_uncaught(
@@ -64,11 +92,15 @@ class DropVoiceWarnings(logging.Filter):
         return not str(record.msg).startswith(VOICE_WARNINGS)
 
 
-def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at `level` (a valid level name), hiding webhook tokens, bot tokens and
-    `secrets` everywhere, uncaught exceptions included. Only our own loggers go below INFO."""
+def configure_logging(
+    level: str, *, secrets: Iterable[str] = (), log_format: LogFormat = "text"
+) -> None:
+    """Log to stderr at `level` (a valid level name) as text or JSON lines, hiding webhook and
+    interaction tokens, bot tokens and `secrets` everywhere, uncaught exceptions included. Only
+    our own loggers go below INFO."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(secrets=secrets))
+    formatter = JsonFormatter if log_format == "json" else RedactingFormatter
+    handler.setFormatter(formatter(secrets=secrets))
     numeric = logging.getLevelName(level)
     logging.basicConfig(level=max(numeric, logging.INFO), handlers=[handler], force=True)
     sys.excepthook = _log_uncaught

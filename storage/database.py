@@ -7,14 +7,15 @@ surfaces as one `DatabaseError` whose message never shows the password.
 
 from __future__ import annotations
 
-import re
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import URL, Connection, event, make_url
+from sqlalchemy import URL, Connection, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -34,14 +35,27 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: `cache_size` in KiB (16 MiB, SQLite's default is 2): a refresh writes 2,000 packages a
 #: transaction, and a smaller cache spills their pages to the WAL mid-transaction and reads
 #: them back (about twice the disk calls, and a tenth of a cycle's CPU in the kernel).
+#: The advisory lock migrations run under, one per schema (see `storage.coordination`'s own).
+_MIGRATION_LOCK = "hashtext('djp-sentinel migrations ' || current_schema())"
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
 SQLITE_PRAGMAS = ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=5000", "cache_size=-16384")
 
-_PASSWORD = re.compile(r"(?<=://)([^:/@\s]*):[^/\s]*@")
 
-
-def mask_password(text: str) -> str:
-    """`text` with the password of any URL in it replaced by `***`."""
-    return _PASSWORD.sub(r"\1:***@", text)
+def hide_password(url: str) -> str:
+    """`url` with its password shown as `***`, found by parsing the URL as SQLAlchemy does (a
+    password may hold `/`, `:` or spaces). A URL SQLAlchemy cannot parse, or with more than one
+    `@` (an unescaped one in the password), shows `***` for all between `://` and its last `@`."""
+    if "@" not in url:
+        return url  # no credentials
+    if url.count("@") == 1:
+        try:
+            return make_url(url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            pass
+    scheme, separator, rest = url.partition("://")
+    _userinfo, _at, host = rest.rpartition("@")
+    return f"{scheme}{separator}***@{host}"
 
 
 class Database:
@@ -57,7 +71,7 @@ class Database:
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite":
-                _create_parent_directory(parsed)
+                _create_private_file(parsed)
             engine = create_async_engine(
                 parsed,
                 json_serializer=_json_text,
@@ -99,7 +113,10 @@ class Database:
         the ones applied, oldest first, as "0002 channel settings" ([] when up to date).
 
         A database already at the head is told apart without importing Alembic
-        (`storage.revisions`): commands that find it current start faster."""
+        (`storage.revisions`): commands that find it current start faster. Otherwise, on
+        PostgreSQL, the transaction first takes an advisory lock (per schema), so processes
+        starting at once migrate one after the other: the first applies the migrations, the
+        others wait for its commit, then find the database current."""
         connection = self.engine.connect()
         try:
             await connection.start()
@@ -109,6 +126,10 @@ class Database:
             async with connection.begin():
                 if revision == "head" and await connection.run_sync(is_current):
                     return []
+                if connection.dialect.name == "postgresql":
+                    await connection.execute(
+                        text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+                    )
                 return await connection.run_sync(_run_upgrade, revision)
         finally:
             await connection.close()
@@ -152,10 +173,25 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _create_parent_directory(url: URL) -> None:
+def _create_private_file(url: URL) -> None:
+    """Make the SQLite file (webhook URLs in it are credentials) readable by its owner only:
+    missing directories are created 0700, a new database file 0600 before SQLite opens it
+    (SQLite gives its WAL and shared-memory files the database file's mode), and an existing
+    one, with its WAL and shared-memory files, is narrowed to 0600. Existing directories are
+    left as they are (the database may sit in a folder the operator shares)."""
     database = url.database or ""
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    for directory in reversed([p for p in path.parents if not p.exists()]):
+        directory.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
+        directory.chmod(PRIVATE_DIRECTORY)  # mkdir's mode is narrowed by the umask only
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours to narrow
+            if file.stat().st_mode & 0o077:
+                file.chmod(PRIVATE_FILE)
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -167,4 +203,4 @@ def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _unusable(url: str, exc: BaseException) -> DatabaseError:
     reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-    return DatabaseError(mask_password(f"Cannot use DATABASE_URL '{url}': {reason}"))
+    return DatabaseError(f"Cannot use DATABASE_URL '{hide_password(url)}': {reason}")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     SmallInteger,
     String,
@@ -457,3 +458,13 @@ class Pin(Base):
     #: The pinned (`==`) or locked version; None when the file only gives a range.
     version: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime]
+
+
+class Installation(Base):
+    """This installation's one row: the key its exports are signed with (`bot.app.transfer`)."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: 32 random bytes, hex: an HMAC key, never shown.
+    export_key: Mapped[str] = mapped_column(String(64))

@@ -1,11 +1,18 @@
 """The container deployment, checked without a Docker daemon: `compose.yaml` and the
 `Dockerfile` are parsed, every service command goes through the real argument parser, every
-environment variable is a setting djp-sentinel knows, and the image installs as `make` does."""
+environment variable is a setting djp-sentinel knows, the image installs the application
+without its development tools, and its health check is run for real against a local server."""
 
 from __future__ import annotations
 
+import http.server
+import re
 import shlex
+import subprocess
+import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +21,7 @@ import yaml
 
 from bot.cli.main import build_parser
 from bot.config import Settings
+from bot.process.loops import STOP_GRACE
 from bot.process.roles import parse_roles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +51,39 @@ def instructions(name: str) -> list[str]:
     return [arguments for instruction, arguments in dockerfile() if instruction == name]
 
 
-def make_install_steps() -> list[str]:
-    """The pip commands of the Makefile's install recipe, with `$(BIN)/python` as `python`."""
-    lines = (ROOT / "Makefile").read_text().splitlines()
-    recipe = [line.strip() for line in lines if line.startswith("\t") and "pip install" in line]
-    return [line.replace("$(BIN)/python", "python") for line in recipe]
+def install_steps() -> list[str]:
+    """The image's `pip install` commands."""
+    steps = [step.strip() for run in instructions("RUN") for step in run.split("&&")]
+    return [step for step in steps if "pip install" in step]
+
+
+def health_check_command() -> list[str]:
+    """The HEALTHCHECK's command (shell form), with `python` as this interpreter."""
+    [healthcheck] = instructions("HEALTHCHECK")
+    command = shlex.split(healthcheck.partition(" CMD ")[2])
+    return [sys.executable if command[0] == "python" else command[0], *command[1:]]
+
+
+@pytest.fixture
+def healthz_port() -> Iterator[int]:
+    """A local server answering 200 on /healthz, on a port of its own."""
+
+    class Healthz(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Healthz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("name", sorted(sentinel_services()))
@@ -107,14 +143,45 @@ def test_the_image_is_slim_non_root_and_checks_healthz() -> None:
     assert "/healthz" in healthcheck
 
 
-def test_the_image_installs_as_make_does_and_sets_only_known_settings() -> None:
-    steps = [step.strip() for run in instructions("RUN") for step in run.split("&&")]
+def test_the_image_sets_only_known_settings() -> None:
     variables = {
         name
         for env in instructions("ENV")
         for name, _, _ in (pair.partition("=") for pair in shlex.split(env))
     }
 
-    assert make_install_steps() != []
-    assert [step for step in steps if "pip install" in step] == make_install_steps()
     assert variables - PYTHON_ENVIRONMENT <= SETTINGS
+
+
+def test_the_image_installs_the_application_without_development_tools() -> None:
+    application = [step for step in install_steps() if "--upgrade pip" not in step]
+
+    assert len(application) == 1
+    [install] = application
+    words = shlex.split(install)
+    assert words[-1] == ".", install  # the project itself, with no extras such as [dev]
+    assert not {"-e", "--editable"} & set(words), install
+
+
+def test_the_health_check_follows_metrics_port(healthz_port: int) -> None:
+    def check(port: int) -> int:
+        environment = {"METRICS_PORT": str(port), "PATH": "/usr/bin:/bin"}
+        return subprocess.run(health_check_command(), env=environment, timeout=30).returncode
+
+    assert check(healthz_port) == 0
+    assert check(9) != 0  # nothing answers there: the check fails rather than passing blindly
+
+
+def test_compose_refuses_to_start_without_a_database_password() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    uses = re.findall(r"\$\{POSTGRES_PASSWORD([^}]*)\}", text)
+
+    assert len(uses) == 2  # the database's own, and the application's DATABASE_URL
+    assert all(use.startswith(":?") for use in uses), uses
+
+
+def test_compose_waits_longer_than_the_app_takes_to_stop() -> None:
+    for name, service in sentinel_services().items():
+        grace = service["stop_grace_period"]
+        assert grace.endswith("s"), name
+        assert float(grace.removesuffix("s")) >= STOP_GRACE + 5, name

@@ -1,9 +1,12 @@
+import json
 import logging
 import sys
 
 import pytest
+from pydantic import SecretStr
 
-from bot.logs import DropVoiceWarnings, RedactingFormatter, redact
+from bot.config import Settings
+from bot.logs import DropVoiceWarnings, JsonFormatter, RedactingFormatter, redact
 
 TOKEN = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
 
@@ -22,6 +25,25 @@ def test_webhook_tokens_never_reach_the_log(url: str) -> None:
 
     assert "abc-DEF_ghi" not in line
     assert "/webhooks/123456/***" in line
+
+
+INTERACTION_TOKEN = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5OnNlY3JldA.x-y_z"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://discord.com/api/v10/interactions/987654/{INTERACTION_TOKEN}/callback",
+        f"https://discord.com/api/v10/webhooks/555/{INTERACTION_TOKEN}/messages/@original",
+    ],
+)
+def test_interaction_tokens_never_reach_the_log(url: str) -> None:
+    record = logging.LogRecord("discord.http", logging.DEBUG, __file__, 1, "POST %s", (url,), None)
+
+    line = RedactingFormatter().format(record)
+
+    assert "aW50ZXJhY3Rpb24" not in line
+    assert "/987654/***/callback" in line or "/555/***/messages/@original" in line
 
 
 def test_tracebacks_are_redacted_too() -> None:
@@ -56,3 +78,43 @@ def test_only_the_voice_support_warnings_are_silenced(message: str, shown: bool)
     record = logging.LogRecord("discord.client", logging.WARNING, __file__, 1, message, (), None)
 
     assert DropVoiceWarnings().filter(record) is shown
+
+
+def test_json_lines_carry_the_record_and_hide_its_secrets() -> None:
+    secret = 'pass"word\\with escapes'  # characters JSON would escape, hiding it from a text search
+    try:
+        raise ValueError(f"https://discord.com/api/webhooks/1/hook-token failed with {secret}")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "bot.delivery", logging.ERROR, __file__, 1, "post %s", (TOKEN,), exc_info
+    )
+
+    line = JsonFormatter(secrets=[secret]).format(record)
+
+    entry = json.loads(line)
+    assert "\n" not in line
+    assert (entry["level"], entry["logger"], entry["message"]) == (
+        "ERROR",
+        "bot.delivery",
+        "post ***",
+    )
+    assert entry["time"].endswith("+00:00")
+    assert "ValueError" in entry["traceback"]
+    assert "/webhooks/1/***" in entry["traceback"]
+    for hidden in ("hook-token", secret, TOKEN):
+        assert hidden not in entry["traceback"] + entry["message"]
+
+
+@pytest.mark.parametrize("password", ["hunter2", "hun/ter2", "hun ter2", "p@ss:word"])
+def test_settings_never_show_the_database_password(password: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=f"postgresql+asyncpg://bot:{password}@db:5432/sentinel",
+        discord_token=SecretStr(TOKEN),
+    )
+
+    assert password not in repr(settings)
+    assert password not in str(settings)
+    assert "MTA1Mjk4" not in repr(settings)
+    assert settings.secrets[0].startswith("MTA1Mjk4")

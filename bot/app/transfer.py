@@ -3,9 +3,17 @@
 The document is versioned (`format`, `version`) and validated in full before anything is
 written: schema, types, enums, ranges, unknown event names, duplicates and guild consistency.
 The first problem is reported in one line saying where it is, e.g.
-`subscriptions[3].events: unknown event 'relase'` (indexes count from 0). An import then writes
-everything in one transaction: it adds or overwrites what the document lists and leaves the
-rest alone.
+`subscriptions[3].events: unknown event 'relase'` (indexes count from 0). An import then adds
+or overwrites what the document lists and leaves the rest alone, in transactions of
+`CHUNK_ENTRIES` entries (so other writers are never locked out for long).
+
+What an import trusts: the CLI export is signed (`signature`, an HMAC under this installation's
+key, `storage.installation`). A signed file from this installation is the operator's own backup
+and is restored as it is. Any other file (a Discord `/settings export`, another installation's,
+or one edited by hand) comes from a guild: it is imported only for the guild the operator names
+(`guild`), every entry must belong to that guild, and each webhook URL in it is asked of Discord,
+which must say it posts to that entry's channel. Files are bounded in size (`MAX_BYTES`),
+entries (`MAX_ENTRIES`) and ids (Discord's 64-bit snowflakes).
 
 Webhook URLs are credentials: the CLI export includes them (an operator's backup), the Discord
 `/settings export` leaves the key out. An import keeps a subscription's stored webhook URL when
@@ -14,8 +22,19 @@ the key is absent, and sets or clears it when the key is present.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+import asyncio
+import hashlib
+import hmac
+import json
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
@@ -25,7 +44,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PositiveInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -35,8 +53,10 @@ from pydantic_core import PydanticCustomError
 from bot.core import bypass
 from bot.core.events import Event
 from bot.core.events.base import MinReleaseLevel
+from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
+from bot.delivery.webhook import InvalidWebhookUrl, stored_webhook, webhook_id
 from bot.errors import SentinelError
-from storage import KEEP, channels, grids, subscriptions
+from storage import KEEP, channels, grids, installation, subscriptions
 from storage.channels import SETTING_NAMES
 from storage.database import Database
 from storage.delivery_queries import package_slugs
@@ -45,8 +65,18 @@ from storage.models import DigestMode, TargetKind
 FORMAT: Final = "djp-sentinel"
 VERSION = 1
 EVENT_NAMES = frozenset(Event)
-#: What an imported webhook URL must look like: http(s), ending in /webhooks/ID/TOKEN.
-_WEBHOOK_URL = re.compile(r"https?://[^\s/]+(?:/[^\s]*)?/webhooks/\d+/[\w-]+")
+#: The largest import file read (10 MiB: about 20,000 entries as `export` indents them).
+MAX_BYTES = 10 * 1024 * 1024
+#: The most entries (subscriptions, channels and marks together) one file may hold.
+MAX_ENTRIES = 20_000
+#: Entries written per transaction: short enough that other writers are never held for long.
+CHUNK_ENTRIES = 500
+CHUNK_PAUSE = 0.1
+#: Ids are stored as signed 64-bit integers (Discord's snowflakes fit).
+Id = Annotated[int, Field(gt=0, le=2**63 - 1)]
+
+#: Asks Discord where a webhook URL posts (`bot.delivery.webhook.resolve_webhook`).
+ResolveWebhook = Callable[[str], Awaitable[Destination]]
 
 
 class TransferError(SentinelError):
@@ -81,18 +111,18 @@ BypassText = Annotated[str, AfterValidator(_bypass_entry)]
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    guild_id: PositiveInt
-    channel_id: PositiveInt
+    guild_id: Id
+    channel_id: Id
 
 
 class SubscriptionEntry(_Entry):
     """A channel following a package or a grid; the slug is for people reading the file."""
 
     target_kind: TargetKind
-    target_id: PositiveInt
+    target_id: Id
     target_slug: str | None = None
     events: list[str]
-    role_id: PositiveInt | None = None
+    role_id: Id | None = None
     min_release_level: MinReleaseLevel
     include_prereleases: bool
     #: Left out of Discord exports; absent on import means "keep the stored one".
@@ -113,15 +143,16 @@ class ChannelEntry(_Entry):
     digest_weekday: int = Field(ge=0, le=6)
     #: Event names, or releases of a level and above: "stale", "release:major".
     digest_bypass: list[BypassText]
-    stale_after_days: PositiveInt | None = None
-    daily_cap: PositiveInt | None = None
+    #: The ranges `/settings staleness` and `/settings cap` accept.
+    stale_after_days: Annotated[int, Field(gt=0, le=3650)] | None = None
+    daily_cap: Annotated[int, Field(gt=0, le=1000)] | None = None
     stale_report: bool
 
 
 class MarkEntry(_Entry):
     """A package a channel marked feature-complete; the slug is for people reading the file."""
 
-    package_id: PositiveInt
+    package_id: Id
     package_slug: str | None = None
 
 
@@ -149,10 +180,12 @@ class TransferDocument(BaseModel):
     format: Literal["djp-sentinel"] = FORMAT
     version: int = VERSION
     exported_at: datetime
-    guild_id: PositiveInt | None = None
+    guild_id: Id | None = None
     subscriptions: list[SubscriptionEntry] = []
     channels: list[ChannelEntry] = []
     feature_complete: list[MarkEntry] = []
+    #: This installation's HMAC of everything else: present on the CLI's exports only.
+    signature: str | None = None
 
     @field_validator("version")
     @classmethod
@@ -166,6 +199,9 @@ class TransferDocument(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> TransferDocument:
         """No entry twice; a channel belongs to one guild, the document's when it names one."""
+        entries = len(self.subscriptions) + len(self.channels) + len(self.feature_complete)
+        if entries > MAX_ENTRIES:
+            raise _problem("entries", f"{entries:,}, more than the {MAX_ENTRIES:,} of one file")
         _no_duplicates(
             _indexed("subscriptions", self.subscriptions),
             lambda e: (e.channel_id, e.target_kind, e.target_id),
@@ -202,13 +238,16 @@ def _where(location: tuple[int | str, ...]) -> str:
     return path
 
 
-def parse_document(text: str | bytes) -> TransferDocument:
+def parse_document(text: str | bytes, *, test_host: str | None = None) -> TransferDocument:
     """Validate an import document strictly (no "1" for 1, no 1 for true); raise
     `TransferError` naming the first problem, never quoting a value (a webhook URL is a secret).
 
-    Webhook URLs are checked here, on the way in; an export writes whatever is stored, so it
-    never fails on a stored URL (an `http://` one pointing at a local Discord, for example).
+    Webhook URLs are checked here, on the way in: Discord's hosts only (or `test_host`, the
+    WEBHOOK_TEST_HOST setting); an export writes whatever is stored, so it never fails on a
+    stored URL.
     """
+    if len(text) > MAX_BYTES:
+        raise TransferError(f"The file is larger than {MAX_BYTES // 2**20} MiB: nothing imported.")
     try:
         document = TransferDocument.model_validate_json(text, strict=True)
     except ValidationError as exc:
@@ -217,9 +256,32 @@ def parse_document(text: str | bytes) -> TransferDocument:
         where = _where(error["loc"])
         raise TransferError(f"{where}: {message}" if where else message) from None
     for path, entry in _indexed("subscriptions", document.subscriptions):
-        if entry.webhook_url is not None and not _WEBHOOK_URL.fullmatch(entry.webhook_url):
-            raise TransferError(f"{path}.webhook_url: not a Discord webhook URL")
+        if entry.webhook_url is None:
+            continue
+        try:
+            webhook_id(entry.webhook_url, test_host=test_host)
+        except InvalidWebhookUrl:
+            raise TransferError(f"{path}.webhook_url: not a Discord webhook URL") from None
     return document
+
+
+def signed(document: TransferDocument, key: bytes) -> TransferDocument:
+    """`document` with its signature under `key`."""
+    return document.model_copy(update={"signature": _signature(document, key)})
+
+
+def _signature(document: TransferDocument, key: bytes) -> str:
+    """The HMAC-SHA256 of the document's content as JSON with sorted keys, signature left out
+    (the same on export and on import: both sign the validated model, not the file's text)."""
+    content = document.model_dump(mode="json", exclude={"signature"})
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _signed_by(document: TransferDocument, key: bytes) -> bool:
+    return document.signature is not None and hmac.compare_digest(
+        document.signature, _signature(document, key)
+    )
 
 
 # -- export --------------------------------------------------------------------------------------
@@ -283,7 +345,19 @@ async def export_document(
 def document_json(document: TransferDocument, *, webhook_urls: bool) -> str:
     """The document as indented JSON, with or without the subscriptions' webhook URLs."""
     hidden: dict[str, Any] = {} if webhook_urls else {"subscriptions": {"__all__": {"webhook_url"}}}
+    if document.signature is None:
+        hidden["signature"] = True
     return document.model_dump_json(indent=2, exclude=hidden) + "\n"
+
+
+async def export_backup(
+    database: Database, *, now: datetime, guild_id: int | None = None
+) -> TransferDocument:
+    """The CLI's export: webhook URLs included, signed with this installation's key, so that
+    importing it here again is trusted as the operator's own backup."""
+    document = await export_document(database, now=now, guild_id=guild_id)
+    async with database.session() as session:
+        return signed(document, await installation.export_key(session))
 
 
 async def export_guild_json(database: Database, guild_id: int, *, now: datetime) -> str:
@@ -321,46 +395,117 @@ def _count(number: int, noun: str) -> str:
 
 
 async def import_document(
-    database: Database, document: TransferDocument, *, now: datetime
+    database: Database,
+    document: TransferDocument,
+    *,
+    now: datetime,
+    guild: int | None = None,
+    resolve: ResolveWebhook | None = None,
 ) -> ImportSummary:
-    """Write a validated document in one transaction: all of it, or nothing on an error."""
+    """Write a validated document after checking what it may change (see the module's
+    docstring): this installation's signed export as it is; any other file only for `guild`,
+    its webhook URLs confirmed by `resolve` (required for such a file that holds any). Raises
+    `TransferError` before writing anything when the file may not be imported."""
+    async with database.session() as session:
+        own = _signed_by(document, await installation.export_key(session))
+    if guild is not None:
+        _only_guild(document, guild)
+    elif not own:
+        raise TransferError(
+            "This file was not written by this installation's `export` (or was changed since): "
+            "import one guild's entries from it with --guild ID. Nothing was imported."
+        )
+    if not own:
+        await _confirm_webhooks(document, resolve)
+    return await _write(database, document, now=now)
+
+
+def _only_guild(document: TransferDocument, guild: int) -> None:
+    """Refuse a document holding anything of another guild than `guild`."""
+    if document.guild_id is not None and document.guild_id != guild:
+        raise TransferError(f"guild_id: not guild {guild} (--guild). Nothing was imported.")
+    for path, entry in document.entries():
+        if entry.guild_id != guild:
+            raise TransferError(
+                f"{path}.guild_id: not guild {guild} (--guild). Nothing was imported."
+            )
+
+
+async def _confirm_webhooks(document: TransferDocument, resolve: ResolveWebhook | None) -> None:
+    """Ask Discord about each webhook URL of a guild's file: it must post to its entry's
+    channel (else an entry could route a guild's alerts to anyone's webhook)."""
+    for path, entry in _indexed("subscriptions", document.subscriptions):
+        if entry.webhook_url is None:
+            continue
+        hook = stored_webhook(entry.webhook_url)[0]
+        if resolve is None:
+            raise TransferError(f"{path}.webhook_url: cannot ask Discord about webhook {hook}.")
+        try:
+            destination = await resolve(entry.webhook_url)
+        except (InvalidWebhookUrl, DestinationGone, DeliveryFailed) as exc:
+            raise TransferError(f"{path}.webhook_url: {exc} Nothing was imported.") from None
+        if (destination.guild_id, destination.channel_id) != (entry.guild_id, entry.channel_id):
+            raise TransferError(
+                f"{path}.webhook_url: Discord says webhook {hook} posts to channel "
+                f"{destination.channel_id}, not {entry.channel_id}. Nothing was imported."
+            )
+
+
+async def _chunks(entries: Sequence[E]) -> AsyncIterator[Sequence[E]]:
+    """`entries` by `CHUNK_ENTRIES`, with a pause between chunks in which a writer waiting
+    for SQLite's lock gets it (its busy handler retries at most every 100 ms)."""
+    for start in range(0, len(entries), CHUNK_ENTRIES):
+        if start:
+            await asyncio.sleep(CHUNK_PAUSE)
+        yield entries[start : start + CHUNK_ENTRIES]
+
+
+async def _write(database: Database, document: TransferDocument, *, now: datetime) -> ImportSummary:
+    """Write the entries, `CHUNK_ENTRIES` a transaction."""
     created = added = 0
-    async with database.transaction() as session:
-        for entry in document.subscriptions:
-            _, outcome = await subscriptions.subscribe(
-                session,
-                guild_id=entry.guild_id,
-                channel_id=entry.channel_id,
-                target_kind=entry.target_kind,
-                target_id=entry.target_id,
-                created_by=None,
-                events=entry.events,
-                role_id=entry.role_id,
-                min_release_level=entry.min_release_level,
-                include_prereleases=entry.include_prereleases,
-                webhook_url=entry.webhook_url if "webhook_url" in entry.model_fields_set else KEEP,
-                target_slug=entry.target_slug,
-            )
-            created += outcome == "created"
-        for settings in document.channels:
-            await channels.update_preferences(
-                session,
-                guild_id=settings.guild_id,
-                channel_id=settings.channel_id,
-                updated_by=None,
-                now=now,
-                **settings.model_dump(include=set(SETTING_NAMES)),
-            )
-        for mark in document.feature_complete:
-            added += await channels.mark_feature_complete(
-                session,
-                guild_id=mark.guild_id,
-                channel_id=mark.channel_id,
-                package_id=mark.package_id,
-                marked_by=None,
-                now=now,
-                package_slug=mark.package_slug,
-            )
+    async for chunk in _chunks(document.subscriptions):
+        async with database.transaction() as session:
+            for entry in chunk:
+                _, outcome = await subscriptions.subscribe(
+                    session,
+                    guild_id=entry.guild_id,
+                    channel_id=entry.channel_id,
+                    target_kind=entry.target_kind,
+                    target_id=entry.target_id,
+                    created_by=None,
+                    events=entry.events,
+                    role_id=entry.role_id,
+                    min_release_level=entry.min_release_level,
+                    include_prereleases=entry.include_prereleases,
+                    webhook_url=entry.webhook_url
+                    if "webhook_url" in entry.model_fields_set
+                    else KEEP,
+                    target_slug=entry.target_slug,
+                )
+                created += outcome == "created"
+    async for settings_chunk in _chunks(document.channels):
+        async with database.transaction() as session:
+            for settings in settings_chunk:
+                await channels.update_preferences(
+                    session,
+                    guild_id=settings.guild_id,
+                    channel_id=settings.channel_id,
+                    updated_by=None,
+                    now=now,
+                    **settings.model_dump(include=set(SETTING_NAMES)),
+                )
+    async for mark_chunk in _chunks(document.feature_complete):
+        async with database.transaction() as session:
+            for mark in mark_chunk:
+                added += await channels.mark_feature_complete(
+                    session,
+                    guild_id=mark.guild_id,
+                    channel_id=mark.channel_id,
+                    package_id=mark.package_id,
+                    marked_by=None,
+                    now=now,
+                    package_slug=mark.package_slug,
+                )
     return ImportSummary(
         len(document.subscriptions),
         created,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
 from bot.core.slugs import checked_key
-from bot.delivery.webhook import resolve_webhook, webhook_id, webhook_thread
+from bot.delivery.webhook import resolve_webhook, stored_webhook, webhook_id
 from storage import grids, packages, subscriptions
 from storage.models import Subscription, TargetKind
 
@@ -48,7 +48,7 @@ async def watch(
     The target is fetched now, so the baseline is taken when the subscription is made.
     """
     checked_key(key, kind.value)  # a bad slug is refused before asking Discord anything
-    destination = await resolve_webhook(http, url)
+    destination = await resolve_webhook(http, url, test_host=runtime.settings.webhook_test_host)
     if kind is TargetKind.PACKAGE:
         record = await runtime.monitor.refresh_package(key)
         target_id, title = record.id, record.title
@@ -76,7 +76,8 @@ async def unwatch(runtime: Runtime, webhook: str, key: str, *, kind: TargetKind)
 
     `webhook` is the webhook's id (as `webhook list` shows it) or its URL.
     """
-    hook = int(webhook) if webhook.strip().isdigit() else webhook_id(webhook)
+    test_host = runtime.settings.webhook_test_host
+    hook = int(webhook) if webhook.strip().isdigit() else webhook_id(webhook, test_host=test_host)
     async with runtime.database.transaction() as session:
         target_id = await _target_id(session, key, kind)
         for subscription in await subscriptions.all_subscriptions(session):
@@ -110,7 +111,7 @@ async def webhook_watches(runtime: Runtime) -> list[WebhookWatch]:
         )
     return [
         WebhookWatch(
-            webhook_id=webhook_id(s.webhook_url or ""),
+            webhook_id=stored_webhook(s.webhook_url or "")[0],
             channel_id=s.channel_id,
             kind=TargetKind(s.target_kind),
             slug=(package_slugs if s.target_kind == TargetKind.PACKAGE else grid_slugs).get(
@@ -119,7 +120,7 @@ async def webhook_watches(runtime: Runtime) -> list[WebhookWatch]:
             events=tuple(s.events),
             min_release_level=s.min_release_level,
             include_prereleases=s.include_prereleases,
-            thread_id=webhook_thread(s.webhook_url or ""),
+            thread_id=stored_webhook(s.webhook_url or "")[1],
             paused_reason=s.paused_reason,
         )
         for s in routed
@@ -135,4 +136,6 @@ async def _target_id(session: AsyncSession, key: str, kind: TargetKind) -> int |
 
 
 def _routes_through(subscription: Subscription, hook: int) -> bool:
-    return bool(subscription.webhook_url) and webhook_id(subscription.webhook_url or "") == hook
+    return (
+        bool(subscription.webhook_url) and stored_webhook(subscription.webhook_url or "")[0] == hook
+    )

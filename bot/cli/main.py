@@ -211,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=argparse.FileType("rb"),
         help="a document written by `export` (- for stdin)",
     )
+    load.add_argument(
+        "--guild",
+        type=int,
+        metavar="ID",
+        help="import only this guild's entries: required for a file not written by this "
+        "installation's `export` (a /settings export, another installation's)",
+    )
 
     check = commands.add_parser(
         "check",

@@ -29,8 +29,8 @@ Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 def run_command(handler: Handler, args: argparse.Namespace, settings: Settings) -> int:
     """Run `handler` to its exit status."""
-    secrets = [settings.token] if settings.token else []
-    configure_logging(settings.log_level, secrets=secrets)
+    secrets = settings.secrets
+    configure_logging(settings.log_level, secrets=secrets, log_format=settings.log_format)
     try:
         code = asyncio.run(handler(args, settings))
         sys.stdout.flush()  # a closed pipe shows here when the output fit in the buffer

@@ -1,10 +1,13 @@
 """Who holds a claim: a delivery worker is named `host:pid:token:slot`.
 
-`token` is drawn once per process life and `slot` tells apart the workers of one process. A
-claim carries its worker's name, so a process can tell, without waiting for a lease to run
-out, that the holder of some claims is gone: a claimant on this host whose process no longer
-runs, or an earlier life of this very pid (a restarted container is pid 1 again). Their claims
-are taken back at once; claimants on other hosts are trusted until their lease ends.
+`host` names where its pid means something: the host name, the machine's boot and the pid
+namespace (two containers given one host name each run a pid 1, and must not count as one
+host); `token` is drawn once per process life and `slot` tells apart the workers of one
+process. A claim carries its worker's name, so a process can tell, without waiting for a lease
+to run out, that the holder of some claims is gone: a claimant in this pid namespace whose
+process no longer runs, or an earlier life of this very pid. Their claims are taken back at
+once; claimants elsewhere (another machine, another container) are trusted until their lease
+ends.
 """
 
 from __future__ import annotations
@@ -50,8 +53,21 @@ def current(slot: int = 0) -> WorkerId:
 
 @cache
 def _process() -> tuple[str, int, str]:
-    """Host name, pid and a random token, fixed for the life of this process."""
-    return socket.gethostname(), os.getpid(), secrets.token_hex(4)
+    """Where the pid is valid, pid and a random token, fixed for the life of this process."""
+    return pid_space(), os.getpid(), secrets.token_hex(4)
+
+
+def pid_space() -> str:
+    """`hostname/boot/namespace`: the host name, the start of the machine's boot id and the
+    inode of this process's pid namespace, as Linux reports them (the host name alone where
+    /proc does not say)."""
+    parts = [socket.gethostname()]
+    try:
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8])
+        parts.append(os.readlink("/proc/self/ns/pid").strip("pid:[]"))
+    except OSError:
+        return parts[0]
+    return "/".join(parts)
 
 
 def process_alive(pid: int) -> bool:

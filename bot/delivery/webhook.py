@@ -23,12 +23,12 @@ from bot.delivery.senders import (
 )
 from bot.errors import SentinelError
 
-WEBHOOK_URL = re.compile(
-    r"(?:https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com"
-    r"|https?://(?:127\.0\.0\.1|localhost)(?::\d+)?)"
-    r"/api(?:/v\d+)?/webhooks/(?P<id>\d+)/[\w-]+"
-    r"(?:\?thread_id=(?P<thread>\d+))?"
+#: A webhook URL's path (and optional thread), after its origin.
+_WEBHOOK_PATH = re.compile(
+    r"/api(?:/v\d+)?/webhooks/(?P<id>\d+)/[\w-]+(?:\?thread_id=(?P<thread>\d+))?"
 )
+#: Discord's own https hosts: the only origins a webhook URL may have in production.
+_DISCORD_ORIGIN = re.compile(r"https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com")
 #: The longest rate-limit wait honoured in place; longer ones become a retry with backoff.
 MAX_RATE_LIMIT_WAIT = 5.0
 DEFAULT_RETRY_AFTER = 1.0
@@ -40,9 +40,26 @@ class InvalidWebhookUrl(SentinelError):
     """The text given is not a Discord webhook URL."""
 
 
-def webhook_id(url: str) -> int:
+def _match(url: str, test_host: str | None) -> re.Match[str] | None:
+    """The webhook path of `url` if its origin is Discord's https one, or on `test_host` (the
+    WEBHOOK_TEST_HOST setting of a test run against a local Discord: `host` for any port,
+    `host:port` for one)."""
+    url = url.strip()
+    origin = _DISCORD_ORIGIN.match(url)
+    if origin:
+        return _WEBHOOK_PATH.fullmatch(url, origin.end())
+    scheme, separator, rest = url.partition("://")
+    netloc = rest.partition("/")[0]
+    host, colon, port = netloc.partition(":")
+    on_test_host = netloc == test_host or (host == test_host and colon and port.isdigit())
+    if test_host and scheme in ("http", "https") and separator and on_test_host:
+        return _WEBHOOK_PATH.fullmatch(url, len(scheme) + len(separator) + len(netloc))
+    return None
+
+
+def webhook_id(url: str, *, test_host: str | None = None) -> int:
     """The id in a Discord webhook URL; raises `InvalidWebhookUrl` for anything else."""
-    match = WEBHOOK_URL.fullmatch(url.strip())
+    match = _match(url, test_host)
     if match is None:
         raise InvalidWebhookUrl(
             "That is not a Discord webhook URL: copy it from Channel Settings → Integrations → "
@@ -51,10 +68,13 @@ def webhook_id(url: str) -> int:
     return int(match["id"])
 
 
-def webhook_thread(url: str) -> int | None:
-    """The thread a webhook URL posts in (`?thread_id=`), if any."""
-    match = WEBHOOK_URL.fullmatch(url.strip())
-    return int(match["thread"]) if match and match["thread"] else None
+def stored_webhook(url: str) -> tuple[int, int | None]:
+    """The webhook id and thread (`?thread_id=`) of a stored URL, to list it whatever its host
+    (the sender refuses to post to a URL that is not Discord's); (0, None) for no webhook."""
+    match = _WEBHOOK_PATH.search(url)
+    if match is None:
+        return 0, None
+    return int(match["id"]), int(match["thread"]) if match["thread"] else None
 
 
 class WebhookSender:
@@ -72,8 +92,10 @@ class WebhookSender:
         *,
         sleep: Sleep = asyncio.sleep,
         max_wait: float = MAX_RATE_LIMIT_WAIT,
+        test_host: str | None = None,
     ) -> None:
         self.http = http
+        self.test_host = test_host
         self.sleep = sleep
         self.max_wait = max_wait
         #: Webhook id → monotonic time its bucket refills, while it is used up.
@@ -82,7 +104,7 @@ class WebhookSender:
     async def send(self, destination: Destination, message: Message) -> int:
         url = destination.webhook_url or ""
         try:
-            hook = webhook_id(url)
+            hook = webhook_id(url, test_host=self.test_host)
         except InvalidWebhookUrl as exc:
             raise DestinationGone(f"{exc} Subscribe again with a valid URL.") from None
         message = {key: value for key, value in message.items() if key != "nonce"}
@@ -115,13 +137,15 @@ class WebhookSender:
         return response
 
 
-async def resolve_webhook(http: httpx.AsyncClient, url: str) -> Destination:
+async def resolve_webhook(
+    http: httpx.AsyncClient, url: str, *, test_host: str | None = None
+) -> Destination:
     """Ask Discord where a webhook posts, for a subscription made from its URL.
 
     Raises `InvalidWebhookUrl` (not a webhook URL, or not a server channel's),
     `DestinationGone` (deleted or refused) or `DeliveryFailed` (Discord unreachable).
     """
-    hook = webhook_id(url)
+    hook = webhook_id(url, test_host=test_host)
     try:
         response = await http.get(url.strip())
     except httpx.HTTPError as exc:

@@ -69,4 +69,5 @@ class DiscordSender:
 
 def alert_sender(bot: SentinelBot) -> RoutingSender:
     """How the bot posts alerts: channels as the bot user, webhook routes through their URL."""
-    return RoutingSender(DiscordSender(bot), WebhookSender(bot.http_client))
+    webhooks = WebhookSender(bot.http_client, test_host=bot.runtime.settings.webhook_test_host)
+    return RoutingSender(DiscordSender(bot), webhooks)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -36,6 +37,7 @@ from bot.process.jobs import (
 )
 from bot.process.liveness import SLACK, Liveness
 from bot.process.loops import Loop
+from bot.process.retention import RETENTION_INTERVAL, retention_pass
 from bot.process.roles import Role
 from storage.coordination import Leadership
 
@@ -82,6 +84,9 @@ class ProcessLoops:
         self._loops: list[RoleLoop] = []
         poll_interval = runtime.settings.poll_interval_seconds
         self.refresh = self._leading("refresh cycle", "monitor", self._refresh, poll_interval)
+        self._leading(
+            "retention", "retention", partial(retention_pass, runtime), RETENTION_INTERVAL
+        )
         self.delivery = self._shared(
             Role.DELIVERY, "delivery", "delivery", self._deliver, delivery_interval
         )

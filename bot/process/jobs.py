@@ -154,7 +154,7 @@ def delivery_worker(
     bot), paced by the process's share of Discord's budget and on the runtime's clock."""
     return DeliveryWorker(
         runtime.database,
-        RoutingSender(bot, WebhookSender(http)),
+        RoutingSender(bot, WebhookSender(http, test_host=runtime.settings.webhook_test_host)),
         site_url=site_root(runtime.settings.djp_api_url),
         clock=runtime.clock,
         pacer=runtime.pacer,

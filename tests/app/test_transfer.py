@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.app.transfer import (
+    CHUNK_ENTRIES,
+    MAX_BYTES,
+    MAX_ENTRIES,
+    ResolveWebhook,
     TransferDocument,
     TransferError,
     document_json,
+    export_backup,
     export_document,
     export_guild_json,
     import_document,
     parse_document,
 )
+from bot.delivery.webhook import resolve_webhook
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
 from storage import channels, subscriptions
 from storage.database import Database
 from storage.models import DigestMode, TargetKind
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST
+from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.database import open_database
 
 GUILD, OTHER_GUILD = 800_000_000_000_000_001, 800_000_000_000_000_002
@@ -30,7 +42,7 @@ CHANNEL, OTHER_CHANNEL = 900_000_000_000_000_001, 900_000_000_000_000_002
 ROLE = 700_000_000_000_000_001
 FLATBLOCKS, CACHE_MACHINE, FLATPAGES = 265, 155, 48
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)
-WEBHOOK = "https://discord.example/api/webhooks/1/secret-token"
+WEBHOOK = "https://discord.com/api/webhooks/1/secret-token"
 
 
 def monitor_on(database: Database, client: DjangoPackagesClient) -> Monitor:
@@ -96,14 +108,14 @@ async def populate(database: Database, client: DjangoPackagesClient) -> None:
 
 
 def comparable(document: TransferDocument) -> dict[str, Any]:
-    return document.model_dump(mode="json", exclude={"exported_at"})
+    return document.model_dump(mode="json", exclude={"exported_at", "signature"})
 
 
 async def test_an_export_imported_into_an_empty_database_reproduces_it(
     database: Database, djp_client: DjangoPackagesClient, tmp_path: Path
 ) -> None:
     await populate(database, djp_client)
-    original = await export_document(database, now=NOW)
+    original = await export_backup(database, now=NOW)
 
     async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
         summary = await import_document(
@@ -151,7 +163,7 @@ async def test_the_discord_export_leaves_webhook_urls_out_and_importing_it_keeps
     await populate(database, djp_client)
 
     text = await export_guild_json(database, GUILD, now=NOW)
-    await import_document(database, parse_document(text), now=NOW)
+    await import_document(database, parse_document(text), now=NOW, guild=GUILD)
 
     assert "webhook_url" not in text
     assert "secret-token" not in text
@@ -171,7 +183,8 @@ async def test_import_overwrites_what_it_lists_and_leaves_the_rest(
     watch |= {"events": ["release"], "role_id": None, "webhook_url": None}
     document["subscriptions"] = [watch]
 
-    summary = await import_document(database, parse_document(json.dumps(document)), now=NOW)
+    edited = parse_document(json.dumps(document))  # edited by hand: a guild's file
+    summary = await import_document(database, edited, now=NOW, guild=GUILD)
 
     assert (summary.subscriptions, summary.subscriptions_created) == (1, 0)
     async with database.session() as session:
@@ -277,6 +290,18 @@ def channel_0(**changes: Any) -> dict[str, Any]:
             channel_0(stale_after_days=0),
             "channels[0].stale_after_days: input should be greater than 0",
         ),
+        (
+            subscription_1(guild_id=2**70),  # raised OverflowError in the database driver
+            "subscriptions[1].guild_id: input should be less than or equal to 9223372036854775807",
+        ),
+        (
+            subscription_1(webhook_url="http://127.0.0.1:6379/api/webhooks/1/x"),
+            "subscriptions[1].webhook_url: not a Discord webhook URL",
+        ),
+        (
+            channel_0(daily_cap=10**30),
+            "channels[0].daily_cap: input should be less than or equal to 1000",
+        ),
         (valid() | {"version": 2}, "version: version 2 is not supported (only 1)"),
         (
             valid() | {"guild_id": OTHER_GUILD},
@@ -346,12 +371,185 @@ async def test_a_stored_http_webhook_url_exports_and_imports_again(
             webhook_url=url,
         )
 
-    document = await export_document(database, now=NOW)
+    document = await export_backup(database, now=NOW)
     async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
-        await import_document(
-            copy, parse_document(document_json(document, webhook_urls=True)), now=NOW
-        )
+        text = document_json(document, webhook_urls=True)
+        await import_document(copy, parse_document(text, test_host="127.0.0.1"), now=NOW)
         restored = await export_document(copy, now=NOW)
 
     assert document.subscriptions[0].webhook_url == url
     assert comparable(restored) == comparable(document)
+
+
+# -- what an import trusts ---------------------------------------------------------------------
+
+VICTIM, ATTACKER = GUILD, OTHER_GUILD
+
+
+def guild_file(guild: int, channel: int, **subscription: Any) -> str:
+    """A document as a guild could hand it over: unsigned, its entries all in `guild`."""
+    document = valid()
+    document["subscriptions"] = [
+        document["subscriptions"][0] | {"guild_id": guild, "channel_id": channel} | subscription
+    ]
+    document["channels"] = [document["channels"][0] | {"guild_id": guild, "channel_id": channel}]
+    return json.dumps(document)
+
+
+async def stored(database: Database) -> dict[str, Any]:
+    async with database.session() as session:
+        subs = await subscriptions.all_subscriptions(session)
+        prefs = await channels.changed_preferences(session)
+    return {
+        "subscriptions": sorted(
+            (s.guild_id, s.channel_id, s.target_id, s.webhook_url) for s in subs
+        ),
+        "channels": sorted((guild, p.channel_id, p.digest_mode) for guild, p in prefs),
+    }
+
+
+async def test_a_file_not_written_here_is_refused_without_guild(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+    before = await stored(database)
+    attack = guild_file(VICTIM, CHANNEL, webhook_url="https://discord.com/api/webhooks/9/attacker")
+
+    with pytest.raises(TransferError, match=r"not written by this installation.*--guild ID"):
+        await import_document(database, parse_document(attack), now=NOW)
+
+    assert await stored(database) == before  # the victim's alerts still go where they went
+
+
+async def test_a_signature_made_elsewhere_or_an_edit_is_not_trusted(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+    backup = json.loads(document_json(await export_backup(database, now=NOW), webhook_urls=True))
+    backup["subscriptions"][0]["webhook_url"] = "https://discord.com/api/webhooks/9/attacker"
+    before = await stored(database)
+
+    with pytest.raises(TransferError, match="not written by this installation"):
+        await import_document(database, parse_document(json.dumps(backup)), now=NOW)
+
+    assert await stored(database) == before
+
+
+async def test_a_guild_file_may_hold_nothing_of_another_guild(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+    before = await stored(database)
+    attack = guild_file(VICTIM, CHANNEL)  # handed over as the attacker's own server's file
+
+    with pytest.raises(TransferError) as raised:
+        await import_document(database, parse_document(attack), now=NOW, guild=ATTACKER)
+
+    assert str(raised.value) == (
+        f"subscriptions[0].guild_id: not guild {ATTACKER} (--guild). Nothing was imported."
+    )
+    assert await stored(database) == before
+
+
+@pytest.fixture
+async def discord_http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        yield client
+
+
+def resolver(http: httpx.AsyncClient) -> ResolveWebhook:
+    return functools.partial(resolve_webhook, http, test_host=WEBHOOK_TEST_HOST)
+
+
+async def test_a_guild_files_webhook_must_post_to_its_own_channel(
+    database: Database, discord_scene: DiscordScene, discord_http: httpx.AsyncClient
+) -> None:
+    victim = discord_scene.guild
+    elsewhere = discord_scene.fake.add_guild("Attacker's server").add_text_channel("loot")
+    attacker_hook = discord_scene.fake.create_webhook(elsewhere.id)
+    attack = guild_file(victim.id, discord_scene.alerts.id, webhook_url=attacker_hook.url)
+
+    with pytest.raises(TransferError) as raised:
+        await import_document(
+            database,
+            parse_document(attack, test_host=WEBHOOK_TEST_HOST),
+            now=NOW,
+            guild=victim.id,
+            resolve=resolver(discord_http),
+        )
+
+    assert str(raised.value) == (
+        f"subscriptions[0].webhook_url: Discord says webhook {attacker_hook.id} posts to channel "
+        f"{elsewhere.id}, not {discord_scene.alerts.id}. Nothing was imported."
+    )
+    assert await stored(database) == {"subscriptions": [], "channels": []}
+
+
+async def test_a_guild_file_with_its_own_channels_webhook_imports(
+    database: Database, discord_scene: DiscordScene, discord_http: httpx.AsyncClient
+) -> None:
+    hook = discord_scene.fake.create_webhook(discord_scene.alerts.id)
+    guild, channel = discord_scene.guild.id, discord_scene.alerts.id
+    text = guild_file(guild, channel, webhook_url=hook.url)
+
+    summary = await import_document(
+        database,
+        parse_document(text, test_host=WEBHOOK_TEST_HOST),
+        now=NOW,
+        guild=guild,
+        resolve=resolver(discord_http),
+    )
+
+    assert summary.subscriptions_created == 1
+    assert (await stored(database))["subscriptions"] == [(guild, channel, FLATBLOCKS, hook.url)]
+
+
+def entries_file(count: int) -> str:
+    """A compact document with `count` channel entries, one guild."""
+    document = valid()
+    document["subscriptions"] = []
+    template = document["channels"][0]
+    document["channels"] = [template | {"channel_id": CHANNEL + n} for n in range(count)]
+    return json.dumps(document, separators=(",", ":"))
+
+
+def test_a_file_larger_than_the_bound_is_refused_unparsed() -> None:
+    text = entries_file(200_000)  # about 33 MB: the file that ran for 11 minutes
+    assert len(text) > MAX_BYTES
+
+    with pytest.raises(TransferError) as raised:
+        parse_document(text)
+
+    assert str(raised.value) == "The file is larger than 10 MiB: nothing imported."
+
+
+def test_more_entries_than_the_bound_are_refused() -> None:
+    text = entries_file(MAX_ENTRIES + 1)
+    assert len(text) < MAX_BYTES
+
+    with pytest.raises(TransferError) as raised:
+        parse_document(text)
+
+    assert str(raised.value) == "entries: 20,001, more than the 20,000 of one file"
+
+
+async def test_a_large_import_lets_other_writers_in_between_its_chunks(tmp_path: Path) -> None:
+    async with open_database("sqlite", tmp_path) as database:
+        document = parse_document(entries_file(CHUNK_ENTRIES * 6))
+        importing = asyncio.create_task(import_document(database, document, now=NOW, guild=GUILD))
+        while not (await stored(database))["channels"] and not importing.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # until the first chunk is committed and visible
+        async with database.transaction() as session:  # another writer, e.g. /watch add
+            await subscriptions.subscribe(
+                session,
+                guild_id=OTHER_GUILD,
+                channel_id=OTHER_CHANNEL,
+                target_kind=TargetKind.PACKAGE,
+                target_id=FLATBLOCKS,
+                created_by=1,
+            )
+        wrote_during_import = not importing.done()
+        summary = await importing
+
+    assert wrote_during_import
+    assert summary.channels == CHUNK_ENTRIES * 6

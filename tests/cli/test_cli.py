@@ -6,6 +6,7 @@ script runs as a real process where the exit code and stderr of a failure are th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from datetime import UTC, datetime
@@ -19,7 +20,8 @@ from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
-from tests.plugins.database import follow, migrated
+from tests.plugins.database import TEST_DATABASE_URL, follow, migrated
+from tests.plugins.fleet import fresh_postgres_database
 
 
 async def test_package_prints_a_readable_summary(cli_env: dict[str, str], tmp_path: Path) -> None:
@@ -84,17 +86,41 @@ async def test_a_mistyped_slug_suggests_the_closest(
     assert grid.err.strip().endswith("Did you mean: flatpages?")
 
 
+@pytest.mark.parametrize("password", ["hunter2", "hun/ter2", "hun ter2"])
+@pytest.mark.parametrize(
+    "scheme",
+    ["postgresql+asyncpg", "postgresql+nosuchdriver"],  # refused on connecting, or at once
+)
 async def test_bad_database_url_is_one_line_without_the_password(
-    cli_env: dict[str, str], tmp_path: Path
+    cli_env: dict[str, str], tmp_path: Path, password: str, scheme: str
 ) -> None:
-    env = cli_env | {"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:1/sentinel"}
+    env = cli_env | {"DATABASE_URL": f"{scheme}://bot:{password}@127.0.0.1:1/sentinel"}
 
-    result = await djp_sentinel_process(env, tmp_path, "package", "django-flatblocks")
+    result = await djp_sentinel(env, tmp_path, "package", "django-flatblocks")
 
     assert result.code == 1
     assert len(result.err.strip().splitlines()) == 1
-    assert result.err.startswith("error: Cannot use DATABASE_URL")
-    assert "hunter2" not in result.err
+    assert result.err.startswith(f"error: Cannot use DATABASE_URL '{scheme}://bot:***@127.0.0.1")
+    assert "ter2" not in result.err
+
+
+async def test_json_logs_are_one_object_a_line(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = cli_env | {"LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
+
+    result = await djp_sentinel(env, tmp_path, "package", "django-flatblocks")
+
+    lines = result.err.splitlines()
+    entries = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    assert result.code == 0
+    assert any(entry["logger"] == "httpx" and "GET" in entry["message"] for entry in entries)
+    assert {key for entry in entries for key in entry} <= {
+        "time",
+        "level",
+        "logger",
+        "message",
+        "traceback",
+        "stack",
+    }
 
 
 async def test_sync_then_stale_lists_the_quiet_packages(
@@ -138,6 +164,23 @@ async def test_db_upgrade_says_what_it_applied(cli_env: dict[str, str], tmp_path
     assert again.out.strip() == f"The database {database} is up to date: no migration to apply."
 
 
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL to run on PostgreSQL")
+async def test_processes_starting_at_once_on_an_empty_postgresql_database_migrate_it_once(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert TEST_DATABASE_URL is not None
+    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
+        env = cli_env | {"DATABASE_URL": url}
+        results = await asyncio.gather(
+            *(djp_sentinel_process(env, tmp_path, "db", "upgrade") for _ in range(4))
+        )
+
+    assert [(r.code, r.err) for r in results] == [(0, "")] * 4
+    outs = sorted(result.out.splitlines()[0] for result in results)
+    assert outs[0].startswith("Applied ")  # one process migrated; the others waited for it
+    assert all("is up to date: no migration to apply" in out for out in outs[1:])
+
+
 async def test_grid_prints_a_ranked_table(cli_env: dict[str, str], tmp_path: Path) -> None:
     by_stars = await djp_sentinel(cli_env, tmp_path, "grid", "caching")
     by_activity = await djp_sentinel(cli_env, tmp_path, "grid", "caching", "--sort", "activity")
@@ -177,9 +220,13 @@ async def test_export_then_import_into_an_empty_database(
     (tmp_path / "backup.json").write_text(exported.out)
     empty = cli_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
 
-    imported = await djp_sentinel(empty, tmp_path, "import", "backup.json")
+    refused = await djp_sentinel(empty, tmp_path, "import", "backup.json")
+    imported = await djp_sentinel(empty, tmp_path, "import", "backup.json", "--guild", "1")
     again = await djp_sentinel(empty, tmp_path, "export", "--guild", "1")
 
+    # Another database is another installation: its file is taken one guild at a time.
+    assert refused.code == 1
+    assert "not written by this installation's `export`" in refused.err
     assert imported.code == 0, imported.err
     assert imported.out.strip() == (
         "Imported 1 subscription (1 new), the settings of 0 channels "
@@ -189,6 +236,33 @@ async def test_export_then_import_into_an_empty_database(
     assert subscription["target_kind"] == "grid"
     assert subscription["target_id"] == 48
     assert subscription["events"] == ["grid", "stale"]
+
+
+async def test_this_installations_own_backup_restores_without_guild(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        for guild in (1, 2):
+            await subscriptions.subscribe(
+                session,
+                guild_id=guild,
+                channel_id=guild * 10,
+                target_kind=TargetKind.GRID,
+                target_id=48,
+                created_by=3,
+                webhook_url=f"https://discord.com/api/webhooks/{guild}/token",
+            )
+    exported = await djp_sentinel(cli_env, tmp_path, "export")
+    (tmp_path / "backup.json").write_text(exported.out)
+    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+        await subscriptions.unsubscribe(
+            session, channel_id=20, target_kind=TargetKind.GRID, target_id=48
+        )
+
+    restored = await djp_sentinel(cli_env, tmp_path, "import", "backup.json")
+
+    assert restored.code == 0, restored.err
+    assert restored.out.startswith("Imported 2 subscriptions (1 new)")
 
 
 async def test_an_invalid_import_names_the_problem_and_changes_nothing(

@@ -25,7 +25,7 @@ from bot.refresh.audience import Followed, alerts_for
 from storage import outbox, subscriptions
 from storage.database import Database
 from storage.models import Alert, AlertStatus, Subscription
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook
 from tests.plugins.data import seed_package
@@ -92,7 +92,7 @@ def worker_for(
     max_attempts: int = 8,
     batch_size: int = 200,
 ) -> DeliveryWorker:
-    sender = RoutingSender(bot, WebhookSender(http))
+    sender = RoutingSender(bot, WebhookSender(http, test_host=WEBHOOK_TEST_HOST))
     return DeliveryWorker(
         database,
         sender,

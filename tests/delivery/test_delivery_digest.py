@@ -24,6 +24,7 @@ from storage import channels, outbox, subscriptions
 from storage.database import Database
 from storage.models import AlertStatus
 from tests.delivery.test_delivery import SITE, Clock, alerts_in, worker_for
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.data import seed_package
@@ -515,7 +516,7 @@ async def test_a_digest_cut_short_by_a_failure_resumes_with_what_did_not_go_out(
         for n in range(300):
             await channel.release(f"1.{n}", tail=" " + "z" * 400)
     channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
-    sender = FailsSecondPost(WebhookSender(channel.http))
+    sender = FailsSecondPost(WebhookSender(channel.http, test_host=WEBHOOK_TEST_HOST))
     worker = DeliveryWorker(channel.database, sender, site_url=SITE, clock=channel.clock)
 
     first = await worker.run_once()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
 from bot.delivery.webhook import InvalidWebhookUrl, WebhookSender, resolve_webhook, webhook_id
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook
 from tests.fakes.sleep import RecordingSleep
@@ -39,7 +39,7 @@ def sleeps() -> RecordingSleep:
 
 @pytest.fixture
 def sender(http: httpx.AsyncClient, sleeps: RecordingSleep) -> WebhookSender:
-    return WebhookSender(http, sleep=sleeps, max_wait=5.0)
+    return WebhookSender(http, sleep=sleeps, max_wait=5.0, test_host=WEBHOOK_TEST_HOST)
 
 
 def to(hook: FakeWebhook, url: str | None = None) -> Destination:
@@ -130,7 +130,6 @@ async def test_a_refused_webhook_is_gone(
         "https://discord.com/api/webhooks/123/abc_DEF-1",
         "https://discordapp.com/api/webhooks/123/abc",
         "https://canary.discord.com/api/v10/webhooks/123/abc",
-        "http://127.0.0.1:8080/api/v10/webhooks/123/abc",
         " https://discord.com/api/webhooks/123/abc ",
         "https://discord.com/api/webhooks/123/abc?thread_id=5",
     ],
@@ -150,11 +149,45 @@ def test_webhook_urls_are_recognised(url: str) -> None:
         "https://discord.com/api/webhooks/123/abc?thread_id=five",
         "https://discord.com/api/webhooks/123/abc?token=x",
         "not a url",
+        # A local host is a test seam: refused unless WEBHOOK_TEST_HOST names it.
+        "http://127.0.0.1:8080/api/v10/webhooks/123/abc",
+        "http://localhost:6379/api/webhooks/123/abc",
+        "https://localhost/api/webhooks/123/abc",
     ],
 )
 def test_anything_else_is_refused(url: str) -> None:
     with pytest.raises(InvalidWebhookUrl, match="Channel Settings"):
         webhook_id(url)
+
+
+@pytest.mark.parametrize(
+    ("test_host", "url", "accepted"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8080/api/v10/webhooks/123/abc", True),
+        ("127.0.0.1", "http://127.0.0.1/api/webhooks/123/abc", True),
+        ("127.0.0.1:8080", "http://127.0.0.1:8080/api/webhooks/123/abc", True),
+        ("127.0.0.1:8080", "http://127.0.0.1:6379/api/webhooks/123/abc", False),
+        ("127.0.0.1", "http://localhost:8080/api/webhooks/123/abc", False),
+        ("127.0.0.1", "http://127.0.0.1.evil.test/api/webhooks/123/abc", False),
+        ("127.0.0.1", "http://user@127.0.0.1/api/webhooks/123/abc", False),
+    ],
+)
+def test_a_test_host_is_accepted_only_as_named(test_host: str, url: str, accepted: bool) -> None:
+    if accepted:
+        assert webhook_id(url, test_host=test_host) == 123
+    else:
+        with pytest.raises(InvalidWebhookUrl):
+            webhook_id(url, test_host=test_host)
+
+
+async def test_the_sender_never_posts_to_a_local_service_in_production(
+    http: httpx.AsyncClient, hook: FakeWebhook, discord_fake: FakeDiscord
+) -> None:
+    production = WebhookSender(http)  # no WEBHOOK_TEST_HOST: Discord's hosts only
+
+    with pytest.raises(DestinationGone, match="not a Discord webhook URL"):
+        await production.send(to(hook), MESSAGE)
+    assert discord_fake.messages(hook.channel_id) == []
 
 
 async def test_an_invalid_stored_url_makes_the_destination_gone(

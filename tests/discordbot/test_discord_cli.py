@@ -14,6 +14,7 @@ from yarl import URL
 
 from bot.discordbot.run import TokenRejected, until_reachable
 from tests.fakes.cable import Cable
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import MANAGE_CHANNELS
 from tests.fakes.discord_runner import DiscordScene
@@ -59,6 +60,7 @@ def fakes(
     return {
         "DISCORD_TOKEN": token or scene.fake.token,
         "DISCORD_API_BASE": scene.fake.api_base,
+        "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
         "DJP_API_URL": djp_api.base_url,
         "OSV_API_URL": "",
         "POLL_INTERVAL_SECONDS": "3600",

@@ -8,7 +8,16 @@ import pytest
 
 from bot.discordbot.bot import extensions
 
-EXPECTED = {"background", "grids", "help", "packages", "reports", "settings", "watch"}
+EXPECTED = {
+    "background",
+    "departures",
+    "grids",
+    "help",
+    "packages",
+    "reports",
+    "settings",
+    "watch",
+}
 
 
 def test_every_cog_module_is_found() -> None:

@@ -231,7 +231,9 @@ async def test_an_export_imported_into_an_empty_database_reproduces_the_subscrip
         "settings export", user=discord_scene.manager, channel_id=discord_scene.general.id
     )
     name, content = attachment(exported)
-    summary = await import_document(other_database, parse_document(content), now=runtime.clock())
+    summary = await import_document(
+        other_database, parse_document(content), now=runtime.clock(), guild=guild_id
+    )  # a server's file: imported for that server only
 
     assert exported.ephemeral
     assert name == f"djp-sentinel-{guild_id}.json"
@@ -303,7 +305,9 @@ async def test_an_imported_watch_shows_its_slug_before_the_first_refresh(
             )
         ],
     )
-    await import_document(runtime.database, document, now=runtime.clock())
+    await import_document(
+        runtime.database, document, now=runtime.clock(), guild=discord_scene.guild.id
+    )
 
     listing = await discord_scene.fake.run_command(
         "watch list", user=discord_scene.member, channel_id=alerts.id

@@ -52,6 +52,9 @@ from tests.fakes.discord_rest import API_PREFIX, Fault, PostHold, RecordedReques
 from tests.fakes.discord_state import WAIT_TIMEOUT, DiscordState, FakeWebhook, Violation
 
 DEFAULT_TOKEN = "fake-bot-token"
+#: The fake listens here: its webhook URLs are http://127.0.0.1:PORT/…, which djp-sentinel
+#: accepts only with this as its WEBHOOK_TEST_HOST setting.
+WEBHOOK_TEST_HOST = "127.0.0.1"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MEMBER_OVERWRITE = 1
 
@@ -245,6 +248,17 @@ class FakeDiscord:
         """Delete the channel: its routes answer 404 Unknown Channel (10003)."""
         guild, channel = self.state.find_channel(channel_id)
         guild.channels.remove(channel)
+
+    async def delete_channel_live(self, channel_id: int) -> None:
+        """Delete the channel as a member would: gone, and CHANNEL_DELETE sent to the bot."""
+        guild, channel = self.state.find_channel(channel_id)
+        self.delete_channel(channel_id)
+        await self.gateway.dispatch("CHANNEL_DELETE", channel.payload(), guild_id=guild.id)
+
+    async def remove_bot(self, guild: FakeGuild) -> None:
+        """The bot is kicked from (or leaves) `guild`: GUILD_DELETE without `unavailable`."""
+        self.state.guilds.remove(guild)
+        await self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild_id=guild.id)
 
     def fail_next(self, route_substring: str, status: int = 500, times: int = 1) -> None:
         """Answer `status` to the next `times` requests whose "METHOD /path" has the substring."""

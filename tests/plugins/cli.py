@@ -24,6 +24,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.logs import CHATTY_LOGGERS, OWN_LOGGERS
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.djp_api import FakeDjangoPackages
 
 #: The console script `pip install` made for this interpreter.
@@ -46,6 +47,7 @@ def cli_env(djp_api: FakeDjangoPackages, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         "LOG_LEVEL": "WARNING",
         "COLUMNS": "120",
+        "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
     }
     return env
 

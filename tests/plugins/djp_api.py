@@ -14,6 +14,7 @@ import pytest
 from bot.config import Settings
 from bot.djp.client import DjangoPackagesClient
 from bot.djp.retry import RetryPolicy
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.sleep import RecordingSleep
 
@@ -29,12 +30,14 @@ async def djp_api() -> AsyncIterator[FakeDjangoPackages]:
 
 @pytest.fixture
 def djp_settings(djp_api: FakeDjangoPackages) -> Settings:
-    """Settings aimed at the fake API (no `.env` read), with a short timeout."""
+    """Settings aimed at the fake API (no `.env` read), with a short timeout, accepting the
+    fake Discord's webhook URLs."""
     return Settings(
         _env_file=None,
         djp_api_url=djp_api.base_url,
         http_timeout_seconds=0.5,
         http_concurrency=2,
+        webhook_test_host=WEBHOOK_TEST_HOST,
     )
 
 

