@@ -16,36 +16,43 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class FakeApiProcess:
-    """`python -m tests.fakes.djp_api` serving a synthetic catalog on a free port, so its CPU
-    is not the bot's; entering it gives the API base URL."""
+class FakeServerProcess:
+    """`python -m MODULE ARGS` (a fake upstream) in a process of its own, so its CPU is not
+    the bot's; entering it gives the base URL its first line announces."""
 
-    def __init__(self, packages: int, latency: float) -> None:
-        self.args = [
-            sys.executable,
-            "-m",
-            "tests.fakes.djp_api",
-            "--port",
-            "0",
-            "--synthetic",
-            str(packages),
-            "--latency",
-            str(latency),
-        ]
+    def __init__(self, module: str, args: list[str], announced: str) -> None:
+        self.args = [sys.executable, "-m", module, "--port", "0", *args]
+        self.announced = re.compile(announced)
 
     def __enter__(self) -> str:
         self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         banner = self.process.stdout.readline()
-        match = re.search(r"(http://\S+/api/v4/)", banner)
+        match = self.announced.search(banner)
         if match is None:
             self.process.kill()
-            raise RuntimeError(f"the fake API did not start: {banner!r}")
+            raise RuntimeError(f"the fake did not start: {banner!r}")
         return match.group(1)
 
     def __exit__(self, *exc_info: object) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+class FakeApiProcess(FakeServerProcess):
+    """The fake Django Packages API serving a synthetic catalog; gives the API base URL."""
+
+    def __init__(self, packages: int, latency: float) -> None:
+        args = ["--synthetic", str(packages), "--latency", str(latency)]
+        super().__init__("tests.fakes.djp_api", args, r"(http://\S+/api/v4/)")
+
+
+class FakePypiProcess(FakeServerProcess):
+    """The fake PyPI answering for any project name; gives the `PYPI_URL` to use."""
+
+    def __init__(self, latency: float) -> None:
+        args = ["--synthetic", "--latency", str(latency)]
+        super().__init__("tests.fakes.pypi_api", args, r"(http://\S+/)pypi/")
 
 
 class Clock:

@@ -14,17 +14,27 @@ a fresh child process, so `peak_rss_mb` is that scenario's own peak:
 4. measure the floor in the same process: `json.loads` of the same catalog pages plus one plain
    upsert of every payload (id and JSON) into a scratch table of the same database.
 
-`request_floor` is the fewest requests any plan could use: fetching each watched package once,
-or paging the catalog in pages of 500, whichever is smaller. `ratio` is the cycle's CPU over the
-floor's. Each scenario prints one JSON line.
+`watch-all-pypi` is `watch-all` with PyPI on (a fake PyPI in a third process answering every
+project with the real django-crispy-forms capture renamed, ETags and 304s as PyPI): the
+baseline also takes PyPI's first answers, each cycle 5% of the projects publish a release too,
+and a cycle is the Django Packages refresh plus the PyPI pass. Its floor adds `json.loads` of
+the changed projects' answers and one plain upsert of them; `pypi_requests` counts the PyPI
+requests of a cycle and `pypi_not_modified` those answered 304. The last line compares the CPU
+per 1,000 packages of `watch-all-pypi` with `watch-all` (target: at most 2).
 
-    python bench/refresh.py [--packages 6000] [--latency 0.1]
+`request_floor` is the fewest requests any plan could use: fetching each watched package once,
+or paging the catalog in pages of 500, whichever is smaller (with PyPI, plus one conditional
+request per watched project). `ratio` is the cycle's CPU over the floor's. Each scenario prints
+one JSON line.
+
+    python bench/refresh.py [--packages 6000] [--latency 0.1] [--pypi-latency 0.005]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -38,7 +48,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from common import ROOT, Clock, FakeApiProcess
+from common import ROOT, Clock, FakeApiProcess, FakePypiProcess
 from sqlalchemy import JSON, Column, Integer, MetaData, Table
 
 sys.path.insert(0, str(ROOT))
@@ -47,6 +57,7 @@ from bot.app.runtime import tune_garbage_collection
 from bot.config import Settings
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
+from bot.refresh.pypi_pass import SourcesPass, SourcesReport, open_sources
 from bot.refresh.report import CycleReport
 from bot.refresh.schedule import CATALOG_PAGE_SIZE
 from storage import subscriptions
@@ -54,7 +65,7 @@ from storage._sql import upsert
 from storage.database import Database
 from storage.models import TargetKind
 
-SCENARIOS = {"watch-50": 50, "watch-all": None}
+SCENARIOS = {"watch-50": 50, "watch-all": None, "watch-all-pypi": None}
 INTERVAL = timedelta(hours=6)
 DRIFT = 0.05
 CYCLES = 3
@@ -67,6 +78,8 @@ class Figures:
     packages: int
     requests: int
     request_floor: int
+    pypi_requests: int
+    pypi_not_modified: int
     wall_s: float
     cpu_s_per_1000: float
     floor_cpu_s_per_1000: float
@@ -74,30 +87,42 @@ class Figures:
     peak_rss_mb: float
 
 
-async def measure(scenario: str, base_url: str, database_url: str) -> Figures:
-    settings = Settings(_env_file=None, djp_api_url=base_url)
+async def measure(scenario: str, base_url: str, database_url: str, pypi_url: str | None) -> Figures:
+    settings = Settings(
+        _env_file=None, djp_api_url=base_url, pypi_url=pypi_url or "", endoflife_url=""
+    )
     clock = Clock(datetime(2026, 6, 10, 12, tzinfo=UTC))
     database = Database.from_url(database_url)
     await database.upgrade()
     tune_garbage_collection()
-    async with DjangoPackagesClient.from_settings(settings) as client:
-        monitor = Monitor(
-            client, database, MonitorSettings(INTERVAL, settings.stale_after_days), clock=clock
-        )
+    schedule = MonitorSettings(INTERVAL, settings.stale_after_days)
+    async with (
+        DjangoPackagesClient.from_settings(settings) as client,
+        open_sources(settings, database, schedule, clock=clock) as sources,
+    ):
+        monitor = Monitor(client, database, schedule, clock=clock)
         baseline = await monitor.sync_catalog()
         catalog = baseline.packages_fetched
         watched = SCENARIOS[scenario] or catalog
         await _watch(database, range(1, watched + 1))
-        cycles = [await _drifted_cycle(monitor, clock, base_url, seed) for seed in range(CYCLES)]
-    cpu, wall, report = sorted(cycles, key=lambda cycle: cycle[0])[CYCLES // 2]
+        projects = (await sources.run()).requests  # PyPI's baseline (none when off)
+        cycles = [
+            await _drifted_cycle(monitor, sources, clock, (base_url, pypi_url), seed)
+            for seed in range(CYCLES)
+        ]
+    cpu, wall, report, pypi = sorted(cycles, key=lambda cycle: cycle[0])[CYCLES // 2]
     floor = await measure_floor(base_url, database, catalog)
+    if pypi_url:
+        floor += await measure_pypi_floor(pypi_url, database, pypi.projects_read)
     await database.dispose()
     per_1000 = 1000 / max(report.packages_fetched, 1)
     return Figures(
         scenario=scenario,
         packages=report.packages_fetched,
         requests=report.requests,
-        request_floor=min(watched, math.ceil(catalog / CATALOG_PAGE_SIZE)),
+        request_floor=min(watched, math.ceil(catalog / CATALOG_PAGE_SIZE)) + projects,
+        pypi_requests=pypi.requests,
+        pypi_not_modified=pypi.not_modified,
         wall_s=round(wall, 3),
         cpu_s_per_1000=round(cpu * per_1000, 4),
         floor_cpu_s_per_1000=round(floor * 1000 / catalog, 4),
@@ -107,18 +132,42 @@ async def measure(scenario: str, base_url: str, database_url: str) -> Figures:
 
 
 async def _drifted_cycle(
-    monitor: Monitor, clock: Clock, base_url: str, seed: int
-) -> tuple[float, float, CycleReport]:
-    """Move `DRIFT` of the catalog on upstream, then time one poll cycle an interval later: CPU
-    seconds, wall seconds, and the cycle's report."""
+    monitor: Monitor,
+    sources: SourcesPass,
+    clock: Clock,
+    upstreams: tuple[str, str | None],
+    seed: int,
+) -> tuple[float, float, CycleReport, SourcesReport]:
+    """Move `DRIFT` of the catalog (and of PyPI's projects) on upstream, then time one poll
+    cycle and PyPI pass an interval later: CPU seconds, wall seconds, and their reports."""
+    base_url, pypi_url = upstreams
     async with httpx.AsyncClient() as control:
-        await control.post(
-            base_url.replace("/api/v4/", "/_fake/drift"), params={"fraction": DRIFT, "seed": seed}
-        )
+        drift = {"fraction": DRIFT, "seed": seed}
+        await control.post(base_url.replace("/api/v4/", "/_fake/drift"), params=drift)
+        if pypi_url:
+            await control.post(f"{pypi_url}_fake/drift", params=drift)
     clock.advance(INTERVAL)
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     report = await monitor.run_cycle()
-    return time.process_time() - cpu_before, time.perf_counter() - wall_before, report
+    pypi = await sources.run()
+    return time.process_time() - cpu_before, time.perf_counter() - wall_before, report, pypi
+
+
+async def measure_pypi_floor(pypi_url: str, database: Database, changed: int) -> float:
+    """CPU seconds to `json.loads` `changed` project answers and upsert each once (median)."""
+    async with httpx.AsyncClient() as http:
+        body = (await http.get(f"{pypi_url}pypi/floor-project/json")).content
+    rows = [{"id": i, "record": json.loads(body)} for i in range(1, changed + 1)]
+    async with database.transaction() as session:
+        await upsert(session, PYPI_FLOOR_TABLE, rows)  # created by `measure_floor`
+    runs = []
+    for _ in range(FLOOR_RUNS):
+        cpu_before = time.process_time()
+        rows = [{"id": i, "record": json.loads(body)} for i in range(1, changed + 1)]
+        async with database.transaction() as session:
+            await upsert(session, PYPI_FLOOR_TABLE, rows)
+        runs.append(time.process_time() - cpu_before)
+    return statistics.median(runs)
 
 
 async def measure_floor(base_url: str, database: Database, catalog: int) -> float:
@@ -148,8 +197,18 @@ async def measure_floor(base_url: str, database: Database, catalog: int) -> floa
     return statistics.median(runs)
 
 
+FLOOR_METADATA = MetaData()
 FLOOR_TABLE = Table(
-    "floor_packages", MetaData(), Column("id", Integer, primary_key=True), Column("record", JSON)
+    "floor_packages",
+    FLOOR_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("record", JSON),
+)
+PYPI_FLOOR_TABLE = Table(
+    "floor_projects",
+    FLOOR_METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("record", JSON),
 )
 
 
@@ -176,22 +235,40 @@ async def _watch(database: Database, package_ids: range) -> None:
             )
 
 
-def run_scenario(scenario: str, packages: int, latency: float) -> Figures:
-    with tempfile.TemporaryDirectory() as scratch, FakeApiProcess(packages, latency) as base_url:
+def run_scenario(scenario: str, packages: int, latency: float, pypi_latency: float) -> Figures:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        FakeApiProcess(packages, latency) as base_url,
+        contextlib.ExitStack() as stack,
+    ):
+        pypi_url = None
+        if scenario.endswith("-pypi"):
+            pypi_url = stack.enter_context(FakePypiProcess(pypi_latency))
         database_url = f"sqlite+aiosqlite:///{scratch}/bench.db"
-        return asyncio.run(measure(scenario, base_url, database_url))
+        return asyncio.run(measure(scenario, base_url, database_url, pypi_url))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=6000, help="synthetic catalog size")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per API response")
+    parser.add_argument(
+        "--pypi-latency",
+        type=float,
+        default=0.005,
+        help="seconds per PyPI response (a CDN nearby; a cycle asks every watched project)",
+    )
     parser.add_argument("--scenario", choices=SCENARIOS, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.scenario:  # a child process: run one scenario, print its figures
-        print(json.dumps(asdict(run_scenario(args.scenario, args.packages, args.latency))))
+        print(
+            json.dumps(
+                asdict(run_scenario(args.scenario, args.packages, args.latency, args.pypi_latency))
+            )
+        )
         return
+    cpu: dict[str, float] = {}
     for scenario in SCENARIOS:
         child = subprocess.run(
             [sys.executable, __file__, "--scenario", scenario, *_passed_on(args)],
@@ -200,11 +277,22 @@ def main() -> None:
             text=True,
             env=os.environ | {"LOG_LEVEL": "WARNING"},
         )
-        print(child.stdout.strip().splitlines()[-1], flush=True)
+        line = child.stdout.strip().splitlines()[-1]
+        cpu[scenario] = json.loads(line)["cpu_s_per_1000"]
+        print(line, flush=True)
+    on_over_off = cpu["watch-all-pypi"] / cpu["watch-all"]
+    print(json.dumps({"pypi_on_over_off_cpu": round(on_over_off, 2), "target": 2.0}), flush=True)
 
 
 def _passed_on(args: argparse.Namespace) -> list[str]:
-    return ["--packages", str(args.packages), "--latency", str(args.latency)]
+    return [
+        "--packages",
+        str(args.packages),
+        "--latency",
+        str(args.latency),
+        "--pypi-latency",
+        str(args.pypi_latency),
+    ]
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DJP_API_URL = "https://djangopackages.org/api/v4/"
+DEFAULT_PYPI_URL = "https://pypi.org/"
+DEFAULT_ENDOFLIFE_URL = "https://endoflife.date/api/"
 DEFAULT_OSV_API_URL = "https://api.osv.dev/"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -38,6 +40,14 @@ class Settings(BaseSettings):
     )
     djp_api_url: str = Field(
         default=DEFAULT_DJP_API_URL, description="base of the Django Packages API"
+    )
+    pypi_url: str = Field(
+        default=DEFAULT_PYPI_URL,
+        description="base of PyPI's JSON API (reads {PYPI_URL}pypi/<project>/json); empty: off",
+    )
+    endoflife_url: str = Field(
+        default=DEFAULT_ENDOFLIFE_URL,
+        description="base of endoflife.date's API (reads {ENDOFLIFE_URL}django.json); empty: off",
     )
     osv_api_url: str = Field(
         default=DEFAULT_OSV_API_URL,

@@ -18,6 +18,11 @@ COMMANDS = (
     ("/package slug", "A package's summary: version, stars, health, a 52-week commit chart."),
     ("/grid show grid", "A grid's packages ranked by stars or by latest commit."),
     ("/stale [grid]", "Stale packages this channel follows (or in a grid), with reasons."),
+    (
+        "/readiness [django] [grid]",
+        "Which packages followed here (or in a grid) declare a Django version on PyPI: "
+        "ready, no or unknown, with the version's support dates.",
+    ),
     ("/status", "Last and next refresh, alerts waiting, subscriptions paused."),
     ("/watch list", "What this channel follows, and how (privately)."),
     ("/watch add slug [channel]", "Managers: watch a package here or in another channel."),
@@ -56,6 +61,12 @@ SETTINGS = (
         "Daily cap",
         "`/settings cap per_day` posts at most that many alerts a day; the rest are counted "
         "in one line.",
+    ),
+    (
+        "PyPI",
+        "Releases are announced once, from PyPI or Django Packages, whichever sees them "
+        "first, with the upload time. `compat` and `yanked` come from PyPI: only a latest "
+        "final release's `Framework :: Django :: X.Y` classifiers count as support.",
     ),
     (
         "Pings",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final
@@ -64,6 +64,12 @@ def _insert_for(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert(table)
+
+
+def chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+    """`ids` in slices small enough for any backend's limit on bound parameters."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 async def affected_rows(session: AsyncSession, statement: Delete | Update) -> int:

@@ -1,4 +1,4 @@
-"""This installation's own secret: the key that signs its exports (migration 0009 draws it)."""
+"""This installation's own secret: the key that signs its exports (migration 0011 draws it)."""
 
 from __future__ import annotations
 

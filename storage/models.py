@@ -408,6 +408,57 @@ class DeliveryWorkerRow(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class PypiProjectRow(Base):
+    """What PyPI last said about a watched package's project, and when to ask again.
+
+    `project` is `bot.core.pypi.project_to_json` of the last good answer (None: unknown);
+    `etag` makes the next request conditional. `declared` is the Django versions the latest
+    final release that declared any declared: what a `compat` change is measured against.
+    """
+
+    __tablename__ = "pypi_projects"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    etag: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime] = mapped_column(index=True)
+    failure_count: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    project: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    declared: Mapped[list[str]] = mapped_column(default=list)
+
+
+class AnnouncedRelease(Base):
+    """A version announced as a release (by either source), so it is announced once, a later
+    alert lists the versions published since, and a yank of it is news."""
+
+    __tablename__ = "announced_releases"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[str] = mapped_column(String(128), primary_key=True)
+    announced_at: Mapped[datetime]
+    #: "pypi" or "djp": which source saw it first.
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class SourceDocument(Base):
+    """One document of an optional upstream kept with its ETag (endoflife.date's Django
+    cycles): read at most once per its interval, kept when a later read fails."""
+
+    __tablename__ = "source_documents"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[datetime]
+    body: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 class OsvRecord(Base):
     """The last copy of an OSV record read, kept so an id is fetched again only when OSV's
     `modified` time for it moves."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from bot.core.health import Activity, newest_busy_week
 from bot.core.observations import LastSeen, Observed, Revisited
 from bot.core.records import PackageRecord
 from storage import _sql
-from storage._sql import RetryAt, by_id_or_slug, release_slugs, upsert
+from storage._sql import RetryAt, by_id_or_slug, chunks, release_slugs, upsert
 from storage.models import GridMember, Package, PackageHistory, Subscription, TargetKind
 
 
@@ -184,7 +184,7 @@ async def write_observations(
             insert(PackageHistory.__table__), [_history_row(seen, now) for seen in changed]
         )
     table = Package.__table__
-    for chunk in _chunks([seen.package_id for seen in revisited]):
+    for chunk in chunks([seen.package_id for seen in revisited]):
         await session.execute(
             update(table)
             .where(table.c.id.in_(chunk))
@@ -207,12 +207,6 @@ async def write_observations(
             .values(last_fetched=bindparam("last_fetched"), payload_hash=bindparam("payload")),
             moved,
         )
-
-
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
-    """`ids` in slices small enough for any backend's limit on bound parameters."""
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 async def bring_schedule_forward(session: AsyncSession, latest: datetime) -> None:
@@ -270,7 +264,7 @@ async def mark_removed(session: AsyncSession, package_id: int, *, now: datetime)
     await session.execute(update(Package).where(Package.id == package_id).values(removed_at=now))
 
 
-def _watched_package_ids() -> Subquery:
+def watched_package_ids() -> Subquery:
     """The package ids some active subscription watches, directly or through a grid (plain
     columns: thousands of ids a cycle skip the ORM's row handling)."""
     subscription, member = Subscription.__table__.c, GridMember.__table__.c
@@ -294,7 +288,7 @@ def _watched_package_ids() -> Subquery:
 
 async def due_package_ids(session: AsyncSession, now: datetime) -> list[int]:
     """Watched packages to fetch now: never stored, or stored, not removed and due."""
-    watched, package = _watched_package_ids(), Package.__table__
+    watched, package = watched_package_ids(), Package.__table__
     query = (
         select(watched.c.package_id)
         .outerjoin(package, package.c.id == watched.c.package_id)

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.plugins.osv_api",
     "tests.plugins.discord",
     "tests.plugins.app",
+    "tests.plugins.pypi",
 ]

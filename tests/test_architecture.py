@@ -24,13 +24,16 @@ ALLOWED: dict[str, set[str]] = {
     "bot.core": set(),
     "bot.djp": {"bot.core"},
     "bot.osv": {"bot.core"},
+    #: PyPI and endoflife.date reuse the Django Packages client's User-Agent and retry policy.
+    "bot.pypi": {"bot.core", "bot.djp"},
     "bot.messages": {"bot.core"},
     "storage": {"bot.core"},
-    "bot.refresh": {"bot.core", "bot.djp", "bot.osv", "bot.messages", "storage"},
+    "bot.refresh": {"bot.core", "bot.djp", "bot.osv", "bot.pypi", "bot.messages", "storage"},
     "bot.delivery": {"bot.core", "bot.messages", "storage"},
     "bot.app": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.osv",
         "bot.messages",
         "bot.refresh",
@@ -40,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.process": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.osv",
         "bot.messages",
         "bot.refresh",
@@ -50,6 +54,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.discordbot": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.osv",
         "bot.messages",
         "bot.refresh",
@@ -62,6 +67,7 @@ ALLOWED: dict[str, set[str]] = {
     "cogs": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.osv",
         "bot.messages",
         "bot.refresh",
@@ -74,6 +80,7 @@ ALLOWED: dict[str, set[str]] = {
     "bot.cli": {
         "bot.core",
         "bot.djp",
+        "bot.pypi",
         "bot.osv",
         "bot.messages",
         "bot.refresh",

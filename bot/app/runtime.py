@@ -18,6 +18,7 @@ from bot.djp.client import DjangoPackagesClient
 from bot.osv.client import OsvClient
 from bot.refresh.advisories import AdvisoryWatch
 from bot.refresh.monitor import Monitor, MonitorSettings
+from bot.refresh.pypi_pass import SourcesPass, open_sources
 from storage import lookups
 from storage.database import Database
 from storage.lookups import PackageLookup
@@ -37,6 +38,8 @@ class Runtime:
     pacer: Pacer
     #: The OSV poll (None when `OSV_API_URL` is empty: advisories off).
     advisories: AdvisoryWatch | None = None
+    #: The PyPI and endoflife.date pass run after each refresh cycle (None: not in this role).
+    sources: SourcesPass | None = None
     #: Lookups of stored packages (by id or slug), read together: one batch in flight.
     stored_packages: Batcher[int | str, PackageLookup] = field(
         init=False, repr=False, compare=False
@@ -106,9 +109,19 @@ async def open_runtime(settings: Settings, *, metrics: bool = True) -> AsyncIter
                 advisories = AdvisoryWatch(
                     osv, database, interval=monitor.settings.poll_interval, clock=utcnow
                 )
+            sources = await stack.enter_async_context(
+                open_sources(settings, database, monitor.settings, clock=utcnow)
+            )
             try:
                 yield Runtime(
-                    settings, database, client, monitor, utcnow, pacer, advisories=advisories
+                    settings,
+                    database,
+                    client,
+                    monitor,
+                    utcnow,
+                    pacer,
+                    advisories=advisories,
+                    sources=sources,
                 )
             finally:
                 monitor.cancel_background_refreshes()

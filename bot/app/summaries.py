@@ -53,7 +53,9 @@ async def look_up_package(runtime: Runtime, key: str, *, background: bool = Fals
         if fresh or background:
             if not fresh:
                 runtime.monitor.refresh_in_background(stored.record.id)
-            return Lookup(await summarise(runtime, stored.record, _names(found)))
+            return Lookup(
+                await summarise(runtime, stored.record, _names(found), live=not background)
+            )
     try:
         record = await runtime.monitor.refresh_package(key)
     except ApiUnavailable:
@@ -62,7 +64,7 @@ async def look_up_package(runtime: Runtime, key: str, *, background: bool = Fals
         log.warning("Django Packages unreachable; showing the stored copy of %s", key)
         return Lookup(await summarise(runtime, found.package.record, _names(found)), True)
     refreshed = await runtime.stored_packages.load(record.id)
-    return Lookup(await summarise(runtime, record, _names(refreshed)))
+    return Lookup(await summarise(runtime, record, _names(refreshed), live=not background))
 
 
 def fresh_for(settings: Settings) -> timedelta:
@@ -86,8 +88,11 @@ def _names(found: PackageLookup | None) -> _Names:
     return _Names(categories, {grid.id: GridRef(grid.slug, grid.title) for grid in found.grids})
 
 
-async def summarise(runtime: Runtime, record: PackageRecord, names: _Names) -> PackageSummary:
-    """The summary of `record`; names the database lacks are fetched live."""
+async def summarise(
+    runtime: Runtime, record: PackageRecord, names: _Names, *, live: bool = False
+) -> PackageSummary:
+    """The summary of `record`; names the database lacks are fetched live, and so is what
+    PyPI says when `live` (else its stored answer)."""
     now = runtime.clock()
     categories, known_grids = names.categories, dict(names.grids)
     if record.category_id is not None and record.category_id not in categories:
@@ -102,6 +107,9 @@ async def summarise(runtime: Runtime, record: PackageRecord, names: _Names) -> P
         site_url=site_root(runtime.settings.djp_api_url),
         observed_at=now,
         advisories=await package_advisories(runtime, record),
+        pypi=await runtime.sources.project_of(record.id, record.pypi_url, live=live)
+        if runtime.sources
+        else None,
     )
 
 

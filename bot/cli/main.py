@@ -42,6 +42,7 @@ COMMANDS = {
     "sync": "bot.cli.sync:sync",
     "poll": "bot.cli.poll:poll",
     "stale": "bot.cli.stale:stale",
+    "readiness": "bot.cli.readiness:readiness",
     "webhook": "bot.cli.webhook:webhook",
     "grid": "bot.cli.grid:grid",
     "export": "bot.cli.transfer:export",
@@ -192,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     stale.add_argument("--grid", metavar="SLUG", help="only the members of this grid")
     add_limit(stale, "stale packages, quiet longest first")
     stale.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    ready = commands.add_parser(
+        "readiness", help="which watched packages declare support for a Django version"
+    )
+    ready.add_argument(
+        "django", nargs="?", metavar="X.Y", help="Django version (default: the newest release)"
+    )
+    ready.add_argument("--grid", metavar="SLUG", help="the members of this grid instead")
+    ready.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     grid = commands.add_parser("grid", help="print a grid as a ranked table")
     grid.add_argument("slug", help="grid slug or id, e.g. flatpages")

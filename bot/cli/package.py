@@ -44,6 +44,7 @@ def package_json(lookup: Lookup) -> dict[str, Any]:
         "links": {link.label: link.url for link in package_links(summary)},
         "from_cache": lookup.from_cache,
         "advisories": summary.advisories.as_json() if summary.advisories else None,
+        "pypi": summary.pypi.as_json() if summary.pypi else None,
     }
 
 

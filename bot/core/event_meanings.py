@@ -24,5 +24,9 @@ MEANINGS: Mapping[str, str] = MappingProxyType(
         "advisory": "a security advisory (OSV) names the package: severity, affected and fixed "
         "versions, your pin; HIGH or CRITICAL ones affecting the latest release or your pin "
         "are posted at once, past a digest and the daily cap",
+        "compat": "the latest final release on PyPI declares a Django version the previous "
+        "one did not, or stops declaring one (Framework :: Django :: X.Y classifiers)",
+        "yanked": "a release on PyPI that was announced (or the latest) is yanked, with "
+        "PyPI's reason",
     }
 )

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from bot.core.advisories import PackageAdvisories, open_advisories_line
 from bot.core.card import Card, Fact, Link
 from bot.core.health import Health
+from bot.core.pypi import PypiProject
 from bot.core.records import PackageRecord
 from bot.core.shortcodes import render_shortcodes
 from bot.core.sparkline import NO_DATA, commit_summary, sparkline
@@ -38,6 +39,8 @@ class PackageSummary:
     observed_at: datetime
     #: Security advisories (None: the bot does not follow them).
     advisories: PackageAdvisories | None = None
+    #: What PyPI says of the latest release (None: PyPI off, unknown or unreachable).
+    pypi: PypiProject | None = None
 
 
 def site_root(api_url: str) -> str:
@@ -75,6 +78,24 @@ def _activity(record: PackageRecord, now: datetime) -> str:
     return f"{sparkline(counts)}\n{commit_summary(counts, record.last_fetched, now)}"
 
 
+def pypi_facts(pypi: PypiProject | None, now: datetime) -> tuple[Fact, ...]:
+    """What PyPI says of the latest release: declared Django versions, Python, upload, yank."""
+    if pypi is None:
+        return (Fact("PyPI", "unknown (off, not asked yet, or unreachable)", inline=False),)
+    released = (
+        f"{pypi.released:%Y-%m-%d %H:%M} UTC ({describe_age(pypi.released, now)})"
+        if pypi.released
+        else "unknown"
+    )
+    yanked = f"yes: {pypi.yanked_reason or 'no reason given'}" if pypi.yanked else "no"
+    return (
+        Fact("Django (declared)", ", ".join(pypi.django_versions) or "not declared"),
+        Fact("Python", pypi.requires_python or "not declared"),
+        Fact(f"{pypi.version} uploaded", released),
+        Fact("Yanked", yanked),
+    )
+
+
 def package_links(summary: PackageSummary) -> tuple[Link, ...]:
     record = summary.record
     candidates = (
@@ -98,6 +119,7 @@ def package_card(summary: PackageSummary) -> Card:
         Fact("Last commit", _last_commit(health, summary.observed_at)),
         Fact("Category", summary.category or "unknown"),
         Fact("Grids", grids),
+        *(pypi_facts(summary.pypi, summary.observed_at) if record.pypi_url else ()),
         Fact("52-week activity", _activity(record, summary.observed_at), inline=False),
         Fact(f"Health: {health.state}", "\n".join(f"• {r}" for r in health.reasons), inline=False),
     )

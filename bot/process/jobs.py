@@ -55,6 +55,16 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
     cycle = await runtime.monitor.run_cycle(everything=everything)
     if runtime.advisories is not None:
         await advisory_pass(runtime.advisories)
+    if runtime.sources is not None:
+        with survive("PyPI and endoflife.date pass"):
+            sources = await runtime.sources.run()
+            log.info(
+                "PyPI: %d requests (%d not modified), %d changes, %d alerts",
+                sources.requests,
+                sources.not_modified,
+                len(sources.changes),
+                sources.alerts_enqueued,
+            )
     stale_reports = await enqueue_stale_reports(
         runtime.database,
         now=runtime.clock(),

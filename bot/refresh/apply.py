@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.alerting import NewAlert
 from bot.core.events import Change, grid_membership_changes
 from bot.core.records import GridRecord
-from bot.refresh import audience, compare
+from bot.refresh import audience, compare, release_truth
 from bot.refresh.audience import Followed, alerts_for
 from bot.refresh.compare import Batch, Comparison
 from bot.refresh.stale_reads import channel_staleness
@@ -63,6 +63,7 @@ async def apply_packages(
         stale_after_days,
     )
     comparison = await _compare(session, batch, stored, now)
+    comparison = await release_truth.reconcile(session, comparison, now=now)
     alerts = await _package_alerts(session, comparison.observations, stored, now)
     await packages.write_observations(
         session,

@@ -19,7 +19,9 @@ from bot.core.events import (
 )
 from bot.core.events.advisory import advisory_change
 from bot.core.events.base import MinReleaseLevel
+from bot.core.events.compat import compat_change
 from bot.core.events.popularity import milestones
+from bot.core.events.yanked import yanked_change
 from bot.core.records import PackageRecord, parse_grid, parse_package
 from tests.fakes.osv_api import real_records
 from tests.plugins.data import SEED_SLUGS, load_json, seed_package
@@ -336,15 +338,23 @@ def test_a_backport_is_marked_with_the_latest_release() -> None:
     assert (change.data["backport"], change.data["latest"]) == (True, "5.0")
 
 
+def test_the_first_version_after_none_is_announced() -> None:
+    [change] = detected(
+        Event.RELEASE, package(pypi_version=None), package(pypi_version="1.0.0"), context()
+    )
+
+    assert change.summary.endswith("1.0.0 released (first version on PyPI)")
+    assert (change.data["kind"], change.release_level) == ("new", None)
+
+
 @pytest.mark.parametrize(
     ("old", "new", "known"),
     [
         ("1.0.0", None, ()),
         ("1.0.0", "1.0.0", ()),
         ("1.0", "1.0.0", ()),
-        (None, "1.0.0", ()),
     ],
-    ids=["version-disappears", "same", "same-version-respelled", "first-version-ever-seen"],
+    ids=["version-disappears", "same", "same-version-respelled"],
 )
 def test_release_stays_silent(old: str | None, new: str | None, known: tuple[str, ...]) -> None:
     ctx = context(known_versions=frozenset(known))
@@ -765,8 +775,10 @@ def one_change_of_each_event() -> dict[Event, Change]:
             status="new",
             latest="1.0.1",
         ),
+        compat_change(FLATBLOCKS, "flatblocks", "1.0.1", ("4.2",), ("4.2", "5.0")),
+        yanked_change(FLATBLOCKS, "flatblocks", "1.0.1", "broken wheel", "1.0.0"),
     ]
-    return {change.event: change for change in changes}
+    return {change.event: change for change in changes if change is not None}
 
 
 def test_default_preferences_want_everything_but_repo() -> None:

@@ -41,8 +41,8 @@ def test_a_bad_bypass_entry_is_explained_with_every_form_allowed() -> None:
 
     assert str(raised.value) == (
         "Unknown digest bypass 'release:huge': use event names (release, activity, stale, "
-        "popularity, grid, repo, removed, advisory), release:major, release:minor or release:patch "
-        "(that level and above), release:pre, or none."
+        "popularity, grid, repo, removed, advisory, compat, yanked), release:major, release:minor "
+        "or release:patch (that level and above), release:pre, or none."
     )
 
 

@@ -30,6 +30,7 @@ def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
     names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "DEV_GUILD_ID", "POLL_INTERVAL")
     env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
     env.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    env.update(PYPI_URL="", ENDOFLIFE_URL="")  # off: nothing here may reach the internet
     env.update(settings)
     return env
 
@@ -140,7 +141,7 @@ async def test_run_with_a_development_guild_syncs_it_once(
     assert code == 0, err
     assert record.embeds[0]["title"] == "django-flatblocks"
     assert command_syncs(discord_scene) == [str(guild.id)]
-    assert len(fake.synced_commands[guild.id]) == 7
+    assert len(fake.synced_commands[guild.id]) == 8
 
 
 async def test_a_global_sync_leaves_the_development_guild_alone(
@@ -152,7 +153,7 @@ async def test_a_global_sync_leaves_the_development_guild_alone(
     code, out, err = await finish(await start(tmp_path, "sync-commands", **settings))
 
     assert code == 0, err
-    assert out.strip() == "Synced 7 commands globally."
+    assert out.strip() == "Synced 8 commands globally."
     assert command_syncs(discord_scene) == ["global"]
     assert guild.id not in discord_scene.fake.synced_commands
 
@@ -167,9 +168,18 @@ async def test_sync_commands_registers_the_tree_with_one_guild(
     result = await djp_sentinel(env, tmp_path, "sync-commands", "--guild", str(guild.id))
 
     assert result.code == 0, result.err
-    assert result.out.strip() == f"Synced 7 commands to guild {guild.id}."
+    assert result.out.strip() == f"Synced 8 commands to guild {guild.id}."
     synced = {c["name"]: c for c in discord_scene.fake.synced_commands[guild.id]}
-    assert set(synced) == {"package", "watch", "grid", "stale", "status", "settings", "help"}
+    assert set(synced) == {
+        "package",
+        "watch",
+        "grid",
+        "stale",
+        "readiness",
+        "status",
+        "settings",
+        "help",
+    }
     hidden = {name for name, c in synced.items() if c["default_member_permissions"]}
     assert hidden == {"settings"}  # /watch and /grid mix members' and managers' subcommands
     assert int(synced["settings"]["default_member_permissions"]) == MANAGE_CHANNELS
@@ -213,7 +223,7 @@ async def test_an_unreachable_discord_is_waited_for_with_one_line_per_attempt(
     assert "Traceback" not in err
     assert fake.token not in err
     if command == "sync-commands":
-        assert out.strip() == "Synced 7 commands globally."
+        assert out.strip() == "Synced 8 commands globally."
 
 
 async def test_no_traceback_shows_a_secret(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ EXPECTED = {
     "grids",
     "help",
     "packages",
+    "readiness",
     "reports",
     "settings",
     "watch",

@@ -63,6 +63,14 @@ EXAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
             "pin": None,
         },
     ),
+    "compat": (
+        "django-flatblocks 1.1 now declares Django 5.2 and no longer declares Django 4.1",
+        {"version": "1.1", "added": ["5.2"], "dropped": ["4.1"], "declared": ["4.2", "5.2"]},
+    ),
+    "yanked": (
+        "django-flatblocks 1.0.1 was yanked from PyPI: Broken wheel",
+        {"version": "1.0.1", "reason": "Broken wheel", "latest": "1.0.0"},
+    ),
 }
 
 
@@ -96,6 +104,21 @@ def test_an_alert_is_one_titled_linked_timestamped_embed(event: str) -> None:
     assert embed["color"] == REGISTRY[event].colour
     assert embed["timestamp"] == "2026-02-20T12:00:00+00:00"
     check_message({"embeds": [embed]})
+
+
+def test_a_compat_change_shows_what_moved_and_what_is_declared() -> None:
+    embed = alert_embed(alert("compat"), LINKS)
+    assert facts(embed) == {
+        "Release": "1.1",
+        "Now declares": "5.2",
+        "No longer declares": "4.1",
+        "Declares": "4.2, 5.2",
+    }
+
+
+def test_a_yank_shows_the_reason_and_the_latest_release() -> None:
+    embed = alert_embed(alert("yanked"), LINKS)
+    assert facts(embed) == {"Yanked": "1.0.1", "Latest is now": "1.0.0", "Reason": "Broken wheel"}
 
 
 def test_a_release_shows_the_versions_and_level() -> None:

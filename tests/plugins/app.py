@@ -24,6 +24,7 @@ from bot.discordbot.bot import SentinelBot
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.advisories import AdvisoryWatch
 from bot.refresh.monitor import Monitor
+from bot.refresh.pypi_pass import SourcesPass
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord
@@ -90,11 +91,19 @@ def runtime(
     djp_client: DjangoPackagesClient,
     clock: SteppingClock,
     advisory_watch: AdvisoryWatch | None,
+    sources: SourcesPass | None,
 ) -> Runtime:
     monitor = Monitor(djp_client, database, monitor_settings(app_settings), clock=clock)
     pacer = Pacer(delivery_budget(app_settings.discord_global_rate))
     return Runtime(
-        app_settings, database, djp_client, monitor, clock, pacer, advisories=advisory_watch
+        app_settings,
+        database,
+        djp_client,
+        monitor,
+        clock,
+        pacer,
+        advisories=advisory_watch,
+        sources=sources,
     )
 
 

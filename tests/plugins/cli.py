@@ -44,6 +44,8 @@ def cli_env(djp_api: FakeDjangoPackages, tmp_path: Path) -> dict[str, str]:
     env |= {
         "DJP_API_URL": djp_api.base_url,
         "OSV_API_URL": "",
+        "PYPI_URL": "",  # off unless a test points them at their fakes (`pypi_cli_env`)
+        "ENDOFLIFE_URL": "",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
         "LOG_LEVEL": "WARNING",
         "COLUMNS": "120",

@@ -31,10 +31,13 @@ async def djp_api() -> AsyncIterator[FakeDjangoPackages]:
 @pytest.fixture
 def djp_settings(djp_api: FakeDjangoPackages) -> Settings:
     """Settings aimed at the fake API (no `.env` read), with a short timeout, accepting the
-    fake Discord's webhook URLs."""
+    fake Discord's webhook URLs; PyPI and endoflife.date off (`tests.plugins.pypi` turns them
+    on against their fakes)."""
     return Settings(
         _env_file=None,
         djp_api_url=djp_api.base_url,
+        pypi_url="",
+        endoflife_url="",
         http_timeout_seconds=0.5,
         http_concurrency=2,
         webhook_test_host=WEBHOOK_TEST_HOST,

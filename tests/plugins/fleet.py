@@ -72,6 +72,8 @@ async def postgres_fleet(
             "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
             "DJP_API_URL": djp_api.base_url,
             "OSV_API_URL": "",  # no advisory source: nothing here reaches the internet
+            "PYPI_URL": "",  # nor PyPI, nor endoflife.date
+            "ENDOFLIFE_URL": "",
             "LOG_LEVEL": "INFO",
             **settings,
         }

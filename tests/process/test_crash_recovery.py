@@ -166,6 +166,8 @@ def sentinel_env(api: FakeDjangoPackages, fake: FakeDiscord, database_url: str) 
         "DATABASE_URL": database_url,
         "DJP_API_URL": api.base_url,
         "OSV_API_URL": "",
+        "PYPI_URL": "",  # off: nothing here may reach the internet
+        "ENDOFLIFE_URL": "",
         "POLL_INTERVAL_SECONDS": "3600",
         "LOG_LEVEL": "INFO",
     }

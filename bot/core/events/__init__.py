@@ -15,6 +15,7 @@ from typing import cast
 from bot.core.events import (
     activity,
     advisory,
+    compat,
     grid,
     popularity,
     release,
@@ -22,6 +23,7 @@ from bot.core.events import (
     repo,
     stale,
     stale_report,
+    yanked,
 )
 from bot.core.events.base import (
     DEFAULT_COLOUR,
@@ -61,6 +63,8 @@ REGISTRY: Mapping[str, EventKind] = MappingProxyType(
             removed.KIND,
             advisory.KIND,
             stale_report.KIND,
+            compat.KIND,
+            yanked.KIND,
         )
     }
 )

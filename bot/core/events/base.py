@@ -29,6 +29,8 @@ class Event(StrEnum):
     REPO = "repo"
     REMOVED = "removed"
     ADVISORY = "advisory"
+    COMPAT = "compat"
+    YANKED = "yanked"
 
 
 DEFAULT_EVENTS: frozenset[Event] = frozenset(Event) - {Event.REPO}

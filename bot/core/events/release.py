@@ -16,13 +16,20 @@ patches). Pre-releases are not a base when a final release is known, so 2.0 afte
 2.0rc1 is a major release. A version that is not PEP 440, or has no known release to compare
 with, has no level and passes every level filter.
 
-A version appearing where there was none, with nothing known before, is the first sighting of
-the package on PyPI (often an old release fetched late), so it is a silent baseline.
+A version appearing where there was none, with nothing known before, is the package's first
+version on PyPI: announced, without a level (the first observation of a package, when
+`pypi_version` may already be set, stays a silent baseline: see `detect_changes`).
+
+PyPI's own release set (`bot.refresh.pypi_compare`) raises the same change, with the same key,
+through `release_change`: whichever source sees a version first announces it, once per
+channel, with its upload time and the versions published in between when PyPI says them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Literal, get_args
 
@@ -99,10 +106,10 @@ def _assess(new: str, known: frozenset[str]) -> _Assessment:
     return _Assessment("new", level, parsed.is_prerelease, latest)
 
 
-def _wording(name: str, old: str | None, new: str, release: _Assessment) -> str:
+def _wording(name: str, old: str | None, new: str, release: _Assessment, *, first: bool) -> str:
     if release.kind == "changed":
         return f"{name}: latest release is back to {new}" + (f" (was {old})" if old else "")
-    details = []
+    details = ["first version on PyPI"] if first else []
     if release.level:
         details.append("pre-release" if release.level == "pre" else f"{release.level} release")
     if release.latest:
@@ -112,33 +119,52 @@ def _wording(name: str, old: str | None, new: str, release: _Assessment) -> str:
     return f"{name} {new} released" + (f" ({', '.join(details)})" if details else "")
 
 
+def release_change(
+    package_id: int,
+    name: str,
+    old: str | None,
+    new: str,
+    known: frozenset[str],
+    *,
+    uploaded: datetime | None = None,
+    between: Sequence[str] = (),
+) -> Change:
+    """The change of `new` following `old`, given every version known before (`old` too).
+
+    `uploaded` (PyPI's upload time) and `between` (versions published since the last
+    announcement, below `new`) are said when known.
+    """
+    release = _assess(new, known)
+    summary = _wording(name, old, new, release, first=not known)
+    if between and release.kind == "new":
+        summary += f"; also published since: {', '.join(between)}"
+    return Change(
+        event=Event.RELEASE,
+        package_id=package_id,
+        key=f"{package_id}:release:{new}",
+        summary=summary,
+        data={
+            "old": old,
+            "new": new,
+            "kind": release.kind,
+            "level": release.level,
+            "prerelease": release.prerelease,
+            "backport": release.latest is not None,
+            "latest": release.latest,
+            "uploaded": uploaded.isoformat() if uploaded else None,
+            "between": list(between),
+        },
+        release_level=release.level,
+    )
+
+
 def detect(before: Snapshot, after: Snapshot, ctx: DetectContext) -> list[Change]:
     old, new = before.record.pypi_version, after.record.pypi_version
     if new is None or _same(old, new):
         return []
     known = ctx.known_versions | ({old} if old else frozenset())
-    if not known:
-        return []
-    release = _assess(new, known)
     record = after.record
-    return [
-        Change(
-            event=Event.RELEASE,
-            package_id=record.id,
-            key=f"{record.id}:release:{new}",
-            summary=_wording(package_name(record), old, new, release),
-            data={
-                "old": old,
-                "new": new,
-                "kind": release.kind,
-                "level": release.level,
-                "prerelease": release.prerelease,
-                "backport": release.latest is not None,
-                "latest": release.latest,
-            },
-            release_level=release.level,
-        )
-    ]
+    return [release_change(record.id, package_name(record), old, new, known)]
 
 
 def at_or_above(level: ReleaseLevel) -> frozenset[ReleaseLevel]:
@@ -169,6 +195,10 @@ def card(data: Data, markup: Markup) -> Card:
         facts.append(Fact("Level", level))
     if data.get("latest"):
         facts.append(Fact("Latest", markup.text(data["latest"])))
+    if data.get("uploaded"):
+        facts.append(Fact("Uploaded", f"{str(data['uploaded'])[:16].replace('T', ' ')} UTC"))
+    if data.get("between"):
+        facts.append(Fact("Also published since", markup.text(", ".join(data["between"])), False))
     return Card(facts)
 
 

@@ -1,0 +1,133 @@
+"""The readiness board: which watched packages declare support for a Django version.
+
+For a channel's packages (the ones it watches and its grids' members), a grid's members, or
+every watched package, each package's status (`bot.core.pypi.readiness`) from PyPI's stored
+answer, the counts per status, and the Django version's dates from endoflife.date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bot.app.runtime import Runtime
+from bot.core.endoflife import DjangoCycle, find_cycle, newest_cycle
+from bot.core.pypi import READINESS_ORDER, PypiProject, Readiness, readiness
+from bot.errors import SentinelError
+from bot.refresh.pypi_pass import django_cycles
+from storage import grids, packages, subscriptions
+from storage import pypi as stored_pypi
+
+_DJANGO_VERSION = re.compile(r"^\d{1,2}\.\d{1,2}$")
+
+
+class ReadinessError(SentinelError):
+    """A Django version or grid the board cannot be drawn for; the text says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessRow:
+    slug: str
+    title: str
+    status: Readiness
+    django_versions: tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "slug": self.slug,
+            "status": self.status,
+            "django_versions": list(self.django_versions),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReadinessBoard:
+    django: str
+    #: The version's release cycle on endoflife.date (None: unknown or off).
+    cycle: DjangoCycle | None
+    rows: tuple[ReadinessRow, ...]
+    #: What the board covers, after "packages": "watched", "in the Flatpages grid", …
+    scope: str
+
+    @property
+    def counts(self) -> dict[Readiness, int]:
+        found = Counter(row.status for row in self.rows)
+        return {status: found[status] for status in READINESS_ORDER}
+
+    def headline(self) -> str:
+        """ "Django 5.2: 3 ready, 1 no, 2 unknown (of 6 packages watched)"."""
+        counts = ", ".join(f"{n} {status}" for status, n in self.counts.items())
+        packages = "package" if len(self.rows) == 1 else "packages"
+        return f"Django {self.django}: {counts} (of {len(self.rows)} {packages} {self.scope})"
+
+
+async def _asked_live(runtime: Runtime, pypi_urls: dict[int, str | None]) -> dict[int, PypiProject]:
+    """What PyPI says of packages the refresh has not asked about (e.g. an unwatched grid's
+    members), asked now; those it cannot answer stay unknown."""
+    sources = runtime.sources
+    if sources is None or not pypi_urls:
+        return {}
+    asked = await asyncio.gather(
+        *(sources.project_of(pid, url, live=True) for pid, url in pypi_urls.items())
+    )
+    return {pid: project for pid, project in zip(pypi_urls, asked, strict=True) if project}
+
+
+def _checked_version(text: str) -> str:
+    version = text.strip()
+    if not _DJANGO_VERSION.match(version):
+        raise ReadinessError(f"{text!r} is not a Django feature version: give one like 5.2.")
+    return version
+
+
+async def readiness_board(
+    runtime: Runtime,
+    django: str | None,
+    *,
+    grid: str | None = None,
+    channel_id: int | None = None,
+) -> ReadinessBoard:
+    """The board for `django` (default: the newest release endoflife.date knows) over a
+    grid's members, else a channel's packages, else every watched package."""
+    cycles = await django_cycles(runtime.database)
+    if django is None:
+        newest = newest_cycle(cycles, runtime.clock().date())
+        if newest is None:
+            raise ReadinessError(
+                "Which Django version? endoflife.date has not been read yet: give one like 5.2."
+            )
+        version = newest.cycle
+    else:
+        version = _checked_version(django)
+    async with runtime.database.session() as session:
+        if grid is not None:
+            found = await grids.find_grid(session, grid)
+            if found is None:
+                raise ReadinessError(f"No grid {grid!r} is stored (follow it or run a sync).")
+            ids: Collection[int] = [
+                p.record.id for p in await packages.packages_in_grid(session, found.id)
+            ]
+            scope = f"in the {found.title} grid"
+        elif channel_id is not None:
+            ids = (await subscriptions.followed_package_ids(session, [channel_id]))[channel_id]
+            scope = "followed here"
+        else:
+            ids = await stored_pypi.watched_ids(session)
+            scope = "watched"
+        stored = await packages.load_packages(session, ids)
+        projects = await stored_pypi.stored_projects(session, ids)
+    known = {pid: found.project for pid, found in projects.items() if found.project}
+    known |= await _asked_live(
+        runtime, {pid: p.record.pypi_url for pid, p in stored.items() if pid not in known}
+    )
+    rows = []
+    for pid, package in stored.items():
+        project = known.get(pid)
+        status = readiness(project, version)
+        declared = project.django_versions if project else ()
+        rows.append(ReadinessRow(package.record.slug, package.record.title, status, declared))
+    rows.sort(key=lambda row: (READINESS_ORDER.index(row.status), row.slug))
+    return ReadinessBoard(version, find_cycle(cycles, version), tuple(rows), scope)

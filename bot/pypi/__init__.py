@@ -1,0 +1,1 @@
+"""The optional upstreams beside Django Packages: PyPI's JSON API and endoflife.date."""

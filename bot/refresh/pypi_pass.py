@@ -1,0 +1,331 @@
+"""The PyPI and endoflife.date pass: run after the Django Packages cycle, on its own.
+
+Each watched package with a PyPI project (directly or through a grid) is asked at most once
+per poll interval, conditionally (`If-None-Match`), so an unchanged project costs one request
+answered 304; endoflife.date is asked at most once a day. New answers are compared with the
+stored ones (`pypi_compare.compare`), and the changes, the new answers and the versions they
+announce are written in one transaction of their own: a failure here never touches the Django
+Packages refresh, which has already been written. A failed or malformed answer keeps the last
+good one, counts as unknown (never a change), and the project is asked again next interval;
+after `GIVE_UP_AFTER` failures in a row the pass stops asking for this cycle (the source is
+down), so a dead source costs a few requests, not one per package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import Settings
+from bot.core.clock import Clock, utcnow
+from bot.core.endoflife import DjangoCycle, parse_cycles
+from bot.core.events import Change
+from bot.core.pypi import PypiProject, parse_project
+from bot.core.pypi_names import normalise_project_name, pypi_project_name
+from bot.errors import InvalidRecord, SentinelError
+from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, Gone, PypiClient
+from bot.refresh.apply import announce
+from bot.refresh.audience import Followed
+from bot.refresh.monitor import MonitorSettings
+from bot.refresh.pypi_compare import compare
+from bot.refresh.schedule import DUE_SLACK, retry_delay
+from storage import packages
+from storage import pypi as stored_pypi
+from storage.database import Database
+from storage.pypi import Checked, PypiTarget
+
+log = logging.getLogger(__name__)
+
+#: Failures in a row after which the pass stops asking PyPI this cycle.
+GIVE_UP_AFTER = 3
+ENDOFLIFE_DOCUMENT = "endoflife:django"
+ENDOFLIFE_INTERVAL = timedelta(days=1)
+
+
+@dataclass(slots=True)
+class SourcesReport:
+    """What one pass cost and found."""
+
+    requests: int = 0
+    not_modified: int = 0
+    projects_read: int = 0
+    failures: int = 0
+    gave_up: bool = False
+    changes: list[Change] = field(default_factory=list)
+    alerts_enqueued: int = 0
+    endoflife_requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """One request's outcome: a new project, a 304 (neither), or an error."""
+
+    project: PypiProject | None = None
+    etag: str | None = None
+    error: str | None = None
+    #: The error is PyPI's answer (no such project), not PyPI failing.
+    answered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    target: PypiTarget
+    name: str
+    reply: _Reply
+
+
+class SourcesPass:
+    """Reads PyPI and endoflife.date for what is watched; either client may be None (off)."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: MonitorSettings,
+        *,
+        pypi: PypiClient | None,
+        endoflife: EndOfLifeClient | None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.pypi = pypi
+        self.endoflife = endoflife
+        self.clock = clock
+
+    async def run(self) -> SourcesReport:
+        report = SourcesReport()
+        if self.pypi is not None:
+            await self._pypi(self.pypi, report)
+        report.endoflife_requests += await self.refresh_endoflife()
+        return report
+
+    async def project_of(
+        self, package_id: int, pypi_url: str | None, *, live: bool
+    ) -> PypiProject | None:
+        """What PyPI says of a package: its stored answer, or (`live`) a conditional request
+        first. None when PyPI is off, the package has no project, or nothing could be read.
+        A live answer is shown, not stored: the pass compares and stores answers."""
+        name = pypi_project_name(pypi_url)
+        if self.pypi is None or name is None:
+            return None
+        async with self.database.session() as session:
+            stored = (await stored_pypi.stored_projects(session, [package_id])).get(package_id)
+            etag = (
+                await stored_pypi.etag_of(session, package_id)
+                if stored and stored.project
+                else None
+            )
+        known = stored.project if stored else None
+        if not live:
+            return known
+        answer = await self._ask(self.pypi, name, etag)
+        if answer.error is not None:
+            log.warning("%s", answer.error)
+            return None
+        return answer.project or known
+
+    # -- PyPI ------------------------------------------------------------------------------
+
+    async def _pypi(self, client: PypiClient, report: SourcesReport) -> None:
+        now = self.clock()
+        due_by = now + self.settings.poll_interval * DUE_SLACK
+        async with self.database.session() as session:
+            targets = await stored_pypi.pypi_targets(session)
+        due = [t for t in targets if t.next_check_at is None or t.next_check_at <= due_by]
+        requests_before, not_modified_before = client.http.requests_made, client.http.not_modified
+        answers = await self._ask_all(client, due, report)
+        report.requests += client.http.requests_made - requests_before
+        report.not_modified += client.http.not_modified - not_modified_before
+        await self._apply(answers, now, report)
+
+    async def _ask_all(
+        self, client: PypiClient, due: Sequence[PypiTarget], report: SourcesReport
+    ) -> list[_Answer]:
+        """Ask for every due project, stopping once `GIVE_UP_AFTER` fail in a row.
+
+        As many askers as the client's concurrency take the projects in turn: thousands of
+        tasks queued on one semaphore would cost more than the requests they wait for.
+        """
+        answers: list[_Answer] = []
+        failed_in_a_row = 0
+        pending = iter(
+            [(t, name) for t in due if (name := pypi_project_name(t.pypi_url)) is not None]
+        )
+
+        async def asker() -> None:
+            nonlocal failed_in_a_row
+            for target, name in pending:
+                if failed_in_a_row >= GIVE_UP_AFTER:
+                    return
+                etag = target.etag if target.checked_at is not None else None
+                answer = _Answer(target, name, await self._ask(client, name, etag))
+                answers.append(answer)
+                if answer.reply.error is not None:
+                    report.failures += 1
+                if answer.reply.error is None or answer.reply.answered:
+                    failed_in_a_row = 0
+                else:
+                    failed_in_a_row += 1
+
+        await asyncio.gather(*(asker() for _ in range(client.http.concurrency)))
+        if failed_in_a_row >= GIVE_UP_AFTER:
+            report.gave_up = True
+            log.warning("PyPI failed %d times in a row: asking again next cycle", GIVE_UP_AFTER)
+        return answers
+
+    async def _ask(self, client: PypiClient, name: str, etag: str | None) -> _Reply:
+        try:
+            answer = await client.project(name, etag)
+        except Gone as exc:
+            return _Reply(error=str(exc), answered=True)
+        except SentinelError as exc:
+            return _Reply(error=str(exc))
+        if answer == NOT_MODIFIED:
+            return _Reply(etag=etag)
+        try:
+            return _Reply(parse_project(answer.body), answer.etag)
+        except InvalidRecord as exc:
+            return _Reply(error=f"PyPI sent an unusable answer for {name}: {exc}")
+
+    async def _apply(
+        self, answers: Sequence[_Answer], now: datetime, report: SourcesReport
+    ) -> None:
+        """Compare the new answers and write everything in one transaction."""
+        interval = self.settings.poll_interval
+        fresh = {a.target.package_id: a for a in answers if a.reply.project is not None}
+        async with self.database.transaction() as session:
+            stored = await stored_pypi.stored_projects(session, fresh)
+            announced = await stored_pypi.announced_versions(session, fresh)
+            titles = await packages.package_titles(session, fresh)
+            changes: list[Change] = []
+            announcing: dict[int, list[str]] = {}
+            checks: list[Checked] = []
+            for answer in answers:
+                pid, reply = answer.target.package_id, answer.reply
+                if reply.error is not None:
+                    delay = retry_delay(interval, answer.target.failure_count + 1)
+                    checks.append(Checked(pid, answer.name, now, now + delay, error=reply.error))
+                    continue
+                if reply.project is None:
+                    checks.append(Checked(pid, answer.name, now, now + interval))
+                    continue
+                before = stored.get(pid)
+                # A `pypi_url` now naming another project starts afresh: a silent baseline.
+                same = (
+                    before is not None
+                    and before.project is not None
+                    and (normalise_project_name(before.project.name) == answer.name)
+                )
+                decision = compare(
+                    pid,
+                    titles.get(pid) or reply.project.name,
+                    before.project if same and before else None,
+                    before.declared if same and before else (),
+                    reply.project,
+                    announced.get(pid, {}),
+                )
+                changes += decision.changes
+                announcing[pid] = decision.announced
+                checks.append(
+                    Checked(
+                        pid,
+                        answer.name,
+                        now,
+                        now + interval,
+                        etag=reply.etag,
+                        project=reply.project,
+                        declared=decision.declared,
+                    )
+                )
+            await stored_pypi.save_checks(session, checks)
+            await stored_pypi.mark_announced(session, announcing, source="pypi", now=now)
+            if changes:
+                report.alerts_enqueued += await announce(session, changes, Followed.PACKAGE, now)
+        report.projects_read += len(fresh)
+        report.changes += changes
+
+    # -- endoflife.date --------------------------------------------------------------------
+
+    async def refresh_endoflife(self) -> int:
+        """Read endoflife.date's Django cycles when a day has passed since the last try (a
+        failure keeps what it said before); how many requests that took (0 or 1)."""
+        client, now = self.endoflife, self.clock()
+        if client is None:
+            return 0
+        async with self.database.session() as session:
+            known = await stored_pypi.document(session, ENDOFLIFE_DOCUMENT)
+        if known is not None and known.checked_at + ENDOFLIFE_INTERVAL > now:
+            return 0
+        etag = known.etag if known is not None and known.body is not None else None
+        body, error = None, None
+        try:
+            answer = await client.django(etag)
+            if answer != NOT_MODIFIED:
+                parse_cycles(answer.body)  # only a readable answer replaces the stored one
+                body, etag = answer.body, answer.etag
+        except SentinelError as exc:
+            error = str(exc)
+            log.warning("endoflife.date: %s (keeping what it said before)", exc)
+        async with self.database.transaction() as session:
+            await stored_pypi.save_document(
+                session, ENDOFLIFE_DOCUMENT, checked_at=now, etag=etag, body=body, error=error
+            )
+        return 1
+
+
+async def django_cycles(database: Database) -> list[DjangoCycle]:
+    """Django's release cycles as endoflife.date last said them (empty when never read)."""
+    async with database.session() as session:
+        known = await stored_pypi.document(session, ENDOFLIFE_DOCUMENT)
+    if known is None or known.body is None:
+        return []
+    try:
+        return parse_cycles(known.body)
+    except InvalidRecord:
+        return []
+
+
+@asynccontextmanager
+async def open_sources(
+    settings: Settings,
+    database: Database,
+    schedule: MonitorSettings,
+    *,
+    clock: Clock = utcnow,
+    **client_options: Any,
+) -> AsyncIterator[SourcesPass]:
+    """The pass with a client for each source whose URL is set (closed on exit).
+
+    `client_options` (retry, sleep, random) go to both clients: tests pin the backoff.
+    """
+
+    def open_client(url: str, source: str) -> ConditionalClient | None:
+        if not url.strip():
+            return None
+        return ConditionalClient(
+            base_url=url,
+            source=source,
+            concurrency=settings.http_concurrency,
+            timeout=settings.http_timeout_seconds,
+            **client_options,
+        )
+
+    pypi = open_client(settings.pypi_url, "PyPI")
+    endoflife = open_client(settings.endoflife_url, "endoflife.date")
+    try:
+        yield SourcesPass(
+            database,
+            schedule,
+            pypi=PypiClient(pypi) if pypi else None,
+            endoflife=EndOfLifeClient(endoflife) if endoflife else None,
+            clock=clock,
+        )
+    finally:
+        for client in (pypi, endoflife):
+            if client is not None:
+                await client.aclose()

@@ -1,0 +1,107 @@
+"""`djp-sentinel package` and `readiness` with PyPI and endoflife.date (their fakes) on.
+django-flatblocks is served on PyPI as the real djangorestframework capture, renamed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from storage.models import TargetKind
+from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
+from tests.plugins.cli import djp_sentinel, djp_sentinel_process
+from tests.plugins.database import follow, migrated
+
+FLATBLOCKS, FLATPAGES = 265, 48
+
+
+async def test_package_json_gains_what_pypi_says(
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
+) -> None:
+    result = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks", "--json")
+
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["pypi"] == {
+        "name": "django-flatblocks",
+        "version": "3.13.1",
+        "released": "2021-12-15T15:18:42.237445+00:00",
+        "requires_python": ">=3.6",
+        "django_versions": ["2.2", "3.0", "3.1", "3.2", "4.0"],
+        "yanked": False,
+        "yanked_reason": None,
+    }
+
+
+async def test_package_shows_declared_django_versions_python_and_upload(
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
+) -> None:
+    result = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks")
+
+    assert result.code == 0, result.err
+    for fact in ("Django (declared)", "2.2, 3.0, 3.1, 3.2, 4.0", ">=3.6", "2021-12-15 15:18 UTC"):
+        assert fact in result.out
+
+
+async def test_pypi_off_or_unreachable_is_null_and_costs_nothing_else(
+    cli_env: dict[str, str],
+    pypi_cli_env: dict[str, str],
+    pypi_api: FakePypi,
+    tmp_path: Path,
+) -> None:
+    off = await djp_sentinel(cli_env, tmp_path, "package", "django-flatblocks", "--json")
+    pypi_api.inject("503", times=2)
+    down = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks", "--json")
+    pypi_api.inject("malformed", times=1)
+    garbled = await djp_sentinel(pypi_cli_env, tmp_path, "package", "django-flatblocks", "--json")
+
+    for result in (off, down, garbled):
+        assert result.code == 0, result.err
+        document = json.loads(result.out)
+        assert document["pypi"] is None
+        assert document["version"] == "1.0.0"
+
+
+async def test_readiness_lists_each_watched_package_s_status(
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
+) -> None:
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+    async with migrated(pypi_cli_env["DATABASE_URL"]) as database:
+        await follow(database, channel=2, target_id=FLATPAGES, kind=TargetKind.GRID)
+        await follow(database, channel=2, target_id=4100)  # not on PyPI's fake: unknown
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "poll", "--once")).code == 0
+
+    table = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0")
+    as_json = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.1", "--json")
+    in_grid = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0", "--grid", "flatpages")
+    newest = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "--json")
+
+    assert table.code == 0, table.err
+    assert "Django 4.0: 1 ready, 0 no, 1 unknown (of 2 packages watched)" in table.out
+    assert "django-flatblocks" in table.out
+    assert json.loads(as_json.out) == [
+        {
+            "slug": "django-flatblocks",
+            "status": "no",
+            "django_versions": ["2.2", "3.0", "3.1", "3.2", "4.0"],
+        },
+        {"slug": "django-rest-registration", "status": "unknown", "django_versions": []},
+    ]
+    assert "(of 1 package in the Flatpages grid)" in in_grid.out
+    assert [row["status"] for row in json.loads(newest.out)] == ["no", "unknown"]
+
+
+async def test_readiness_shows_the_version_s_support_dates(
+    pypi_cli_env: dict[str, str], endoflife_api: FakeEndOfLife, tmp_path: Path
+) -> None:
+    result = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.2")
+
+    assert result.code == 0, result.err
+    assert "Django 4.2 LTS: released 2023-04-03, security support ends 2026-04-07" in result.out
+
+
+async def test_readiness_refuses_what_is_no_django_version(
+    pypi_cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = await djp_sentinel_process(pypi_cli_env, tmp_path, "readiness", "five")
+
+    assert result.code == 1
+    assert result.err.strip() == "error: 'five' is not a Django feature version: give one like 5.2."

@@ -1,0 +1,83 @@
+"""Fixtures: the fakes of PyPI and endoflife.date, and the pass that reads them.
+
+Every runtime gets `sources`, None by default (PyPI and endoflife.date off, as `djp_settings`
+says). A test module about them overrides `sources` with `pypi_sources`: the real pass, its
+real httpx clients pointed at the fakes, two attempts, backoff waits recorded, not waited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app.runtime import monitor_settings
+from bot.config import Settings
+from bot.djp.retry import RetryPolicy
+from bot.refresh.pypi_pass import SourcesPass, open_sources
+from storage.database import Database
+from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
+from tests.fakes.sleep import RecordingSleep
+from tests.plugins.app import SteppingClock
+
+SOURCE_TEST_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
+
+
+@pytest.fixture
+async def pypi_api() -> AsyncIterator[FakePypi]:
+    """The fake PyPI, answering for the seeded Django Packages projects too (django-flatblocks
+    is the real djangorestframework capture renamed: 3.13.1, Django 2.2-4.0)."""
+    async with FakePypi() as api:
+        api.serve_seeded_catalog()
+        yield api
+
+
+@pytest.fixture
+async def endoflife_api() -> AsyncIterator[FakeEndOfLife]:
+    async with FakeEndOfLife() as api:
+        yield api
+
+
+@pytest.fixture
+def sources() -> SourcesPass | None:
+    """No PyPI or endoflife.date pass: override with `pypi_sources` to have one."""
+    return None
+
+
+@pytest.fixture
+def pypi_settings(
+    app_settings: Settings, pypi_api: FakePypi, endoflife_api: FakeEndOfLife
+) -> Settings:
+    return app_settings.model_copy(
+        update={
+            "pypi_url": pypi_api.base_url.removesuffix("pypi/"),
+            "endoflife_url": endoflife_api.base_url,
+        }
+    )
+
+
+@pytest.fixture
+async def pypi_sources(
+    pypi_settings: Settings, database: Database, clock: SteppingClock
+) -> AsyncIterator[SourcesPass]:
+    async with open_sources(
+        pypi_settings,
+        database,
+        monitor_settings(pypi_settings),
+        clock=clock,
+        retry=SOURCE_TEST_RETRY,
+        sleep=RecordingSleep(),
+        random=lambda: 1.0,
+    ) as sources:
+        yield sources
+
+
+@pytest.fixture
+def pypi_cli_env(
+    cli_env: dict[str, str], pypi_api: FakePypi, endoflife_api: FakeEndOfLife
+) -> dict[str, str]:
+    """`cli_env` with PyPI and endoflife.date on, at their fakes."""
+    return cli_env | {
+        "PYPI_URL": pypi_api.base_url.removesuffix("pypi/"),
+        "ENDOFLIFE_URL": endoflife_api.base_url,
+    }
