@@ -107,6 +107,24 @@ class Settings(BaseSettings):
         default=None, ge=1, le=65535, description="serve /healthz and /metrics on this port"
     )
     metrics_host: str = Field(default="127.0.0.1", description="the address they listen on")
+    upstream_searches_per_minute: int = Field(
+        default=30, ge=0, description="searches of Django Packages autocomplete may make a minute"
+    )
+    upstream_searches_per_user_minute: int = Field(
+        default=5, ge=0, description="of those, searches one Discord user's typing may cause"
+    )
+    max_subscriptions_per_channel: int = Field(
+        default=100, ge=1, description="packages and grids one channel may follow"
+    )
+    max_subscriptions_per_guild: int = Field(
+        default=500, ge=1, description="packages and grids one server may follow in all"
+    )
+    max_marks_per_channel: int = Field(
+        default=200, ge=1, description="feature-complete marks in one channel"
+    )
+    max_marks_per_guild: int = Field(
+        default=1000, ge=1, description="feature-complete marks in one server in all"
+    )
 
     @field_validator("shard_ids", mode="before")
     @classmethod

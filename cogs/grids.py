@@ -17,9 +17,10 @@ from bot.app.runtime import Runtime
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete
 from bot.discordbot.channel_settings import staleness_here
-from bot.discordbot.options import lookup_cooldown, manager_only, setup_cooldown
+from bot.discordbot.options import Slug, lookup_cooldown, manager_only, setup_cooldown
 from bot.discordbot.pages import Pages
-from bot.discordbot.reach import AlertChannel, check_alert_channel
+from bot.discordbot.permissions import AlertChannel, text_channel_of, text_channel_only
+from bot.discordbot.reach import check_alert_channel
 from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
 from bot.discordbot.subscriptions import describe, subscribe_here, unsubscribe_here
 from bot.discordbot.tables import grid_pages, site_links
@@ -32,7 +33,7 @@ CHART_FILE = "grid-activity.png"
 
 
 async def table_with_chart(
-    runtime: Runtime, grid: str, sort: SortKey, staleness: ChannelStaleness
+    runtime: Runtime, grid: Slug, sort: SortKey, staleness: ChannelStaleness
 ) -> tuple[GridTable, bytes | None]:
     """A grid's ranked table and its members' activity chart (rendered in a worker thread)."""
     table = await load_grid_table(runtime, grid, sort=sort, staleness=staleness)
@@ -56,7 +57,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     @app_commands.autocomplete(grid=grid_autocomplete)
     @lookup_cooldown()
     async def show(
-        self, interaction: discord.Interaction, grid: str, sort: SortKey = "stars"
+        self, interaction: discord.Interaction, grid: Slug, sort: SortKey = "stars"
     ) -> None:
         runtime = self.bot.runtime
         staleness = await staleness_here(runtime, interaction.channel_id or 0)
@@ -79,11 +80,10 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     @setup_cooldown()
     @manager_only
     async def subscribe(
-        self, interaction: discord.Interaction, grid: str, channel: AlertChannel | None = None
+        self, interaction: discord.Interaction, grid: Slug, channel: AlertChannel | None = None
     ) -> None:
         runtime = self.bot.runtime
-        where = channel or interaction.channel
-        assert isinstance(where, AlertChannel), "guild text channels only"
+        where = channel or text_channel_of(interaction)
         check_alert_channel(interaction, where)
         # Synced now: the first sync is the silent baseline.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
@@ -106,8 +106,9 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
     @app_commands.command(name="unsubscribe", description="Stop following a grid here.")
     @app_commands.describe(grid="A grid this channel follows")
     @app_commands.autocomplete(grid=grid_autocomplete)
+    @text_channel_only()
     @manager_only
-    async def unsubscribe(self, interaction: discord.Interaction, grid: str) -> None:
+    async def unsubscribe(self, interaction: discord.Interaction, grid: Slug) -> None:
         removed = await unsubscribe_here(self.bot.runtime, interaction, TargetKind.GRID, grid)
         if removed is None:
             text = f"This channel does not follow the grid “{escape_text(grid)}”."

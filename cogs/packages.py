@@ -13,7 +13,7 @@ from bot.app.runtime import Runtime
 from bot.app.summaries import Lookup, look_up_package
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import package_autocomplete
-from bot.discordbot.options import lookup_cooldown
+from bot.discordbot.options import Slug, lookup_cooldown
 from bot.discordbot.replies import STORED_COPY, answer, card_embed, defer_if_slow, link_buttons
 from bot.messages.cards import package_card
 from bot.messages.chart import package_chart
@@ -35,7 +35,7 @@ class Packages(commands.Cog):
     @app_commands.describe(slug="The package's slug, e.g. django-flatblocks")
     @app_commands.autocomplete(slug=package_autocomplete)
     @lookup_cooldown()
-    async def package(self, interaction: discord.Interaction, slug: str) -> None:
+    async def package(self, interaction: discord.Interaction, slug: Slug) -> None:
         runtime = self.bot.runtime
         # The chart is drawn off the event loop, within the time that decides deferring.
         lookup, chart = await defer_if_slow(interaction, look_up_with_chart(runtime, slug))

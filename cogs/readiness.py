@@ -9,7 +9,7 @@ from discord.ext import commands
 from bot.app.readiness import ReadinessBoard, readiness_board
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete
-from bot.discordbot.options import lookup_cooldown
+from bot.discordbot.options import Slug, lookup_cooldown
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.messages.limits import DESCRIPTION, escape_text
 
@@ -55,7 +55,7 @@ class Readiness(commands.Cog):
         self,
         interaction: discord.Interaction,
         django: app_commands.Range[str, 1, 5] | None = None,
-        grid: str | None = None,
+        grid: Slug | None = None,
     ) -> None:
         """From what PyPI said at the last refresh: the Framework :: Django :: X.Y classifiers
         of each package's latest final release."""

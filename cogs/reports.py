@@ -12,7 +12,7 @@ from discord.utils import format_dt
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete, stored_grid
 from bot.discordbot.channel_settings import staleness_here
-from bot.discordbot.options import lookup_cooldown
+from bot.discordbot.options import Slug, lookup_cooldown
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.tables import site_links, stale_embed
 from bot.messages.limits import escape_text
@@ -28,7 +28,7 @@ class Reports(commands.Cog):
     @app_commands.describe(grid="A grid to check instead of what this channel follows")
     @app_commands.autocomplete(grid=grid_autocomplete)
     @lookup_cooldown()
-    async def stale(self, interaction: discord.Interaction, grid: str | None = None) -> None:
+    async def stale(self, interaction: discord.Interaction, grid: Slug | None = None) -> None:
         """Judged by this channel's staleness threshold and feature-complete marks."""
         runtime = self.bot.runtime
         channel_id = interaction.channel_id or 0

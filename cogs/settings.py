@@ -9,16 +9,19 @@ subscriptions and settings as JSON. Every change answers with what is now in for
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Unpack
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.quotas import check_new_mark
+from bot.app.runtime import Runtime
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
+from bot.core.records import PackageRecord
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import Match, package_autocomplete, stored_package
+from bot.discordbot.catalog import Match, may_answer, package_autocomplete, stored_package
 from bot.discordbot.channel_settings import (
     cap_sentence,
     channel_embeds,
@@ -30,16 +33,21 @@ from bot.discordbot.options import (
     WEEKDAY_VALUES,
     BadOption,
     DigestModeName,
+    Entries,
     EventsTransformer,
     MentionRole,
+    Slug,
     Switch,
+    TargetKey,
     Weekday,
     manager_only,
     parse_bypass,
 )
+from bot.discordbot.permissions import server_manager_only, text_channel_only
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.subscriptions import (
     Target,
+    alert_changes,
     describe,
     followed_autocomplete,
     followed_target,
@@ -48,7 +56,7 @@ from bot.discordbot.subscriptions import (
 )
 from bot.messages.limits import escape_text
 from storage import channels, packages
-from storage.channels import ChannelPreferences
+from storage.channels import ChannelPreferences, SettingChanges
 from storage.models import DigestMode, TargetKind
 
 Events = app_commands.Transform[frozenset[Event], EventsTransformer]
@@ -67,6 +75,7 @@ class Settings(
         super().__init__()
 
     @app_commands.command(name="show", description="This channel's settings and subscriptions.")
+    @text_channel_only()
     @manager_only
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
@@ -83,11 +92,12 @@ class Settings(
         prereleases="Announce pre-releases (alphas, betas, release candidates)",
     )
     @app_commands.autocomplete(target=followed_autocomplete)
+    @text_channel_only()
     @manager_only
     async def alerts(
         self,
         interaction: discord.Interaction,
-        target: str,
+        target: TargetKey,
         events: Events | None = None,
         role: MentionRole | None = None,
         clear_role: bool = False,
@@ -103,11 +113,13 @@ class Settings(
             interaction,
             TargetKind(followed.kind),
             followed.id,
-            clear_role=clear_role,
-            events=events,
-            role_id=role.id if role else None,
-            min_release_level=min_level,
-            include_prereleases=prereleases,
+            **alert_changes(
+                events=events,
+                role=role,
+                clear_role=clear_role,
+                min_level=min_level,
+                prereleases=prereleases,
+            ),
         )
         await answer(interaction, f"**{followed.label()}**\n{describe(subscription)}")
 
@@ -118,6 +130,7 @@ class Settings(
         weekday="The day of the weekly digest and of the weekly stale report",
         bypass="Alerts posted at once anyway, e.g. stale, release:major; none to clear",
     )
+    @text_channel_only()
     @manager_only
     async def digest(
         self,
@@ -125,9 +138,9 @@ class Settings(
         mode: DigestModeName,
         hour: Hour | None = None,
         weekday: Weekday | None = None,
-        bypass: str | None = None,
+        bypass: Entries | None = None,
     ) -> None:
-        changes: dict[str, Any] = {"digest_mode": DigestMode(mode)}
+        changes: SettingChanges = {"digest_mode": DigestMode(mode)}
         if hour is not None:
             changes["digest_hour"] = hour
         if weekday is not None:
@@ -141,6 +154,7 @@ class Settings(
     @app_commands.describe(
         days="Days without a commit before a package is stale; leave out for the default"
     )
+    @text_channel_only()
     @manager_only
     async def staleness(self, interaction: discord.Interaction, days: Days | None = None) -> None:
         preferences = await self._update(interaction, stale_after_days=days)
@@ -150,21 +164,16 @@ class Settings(
     @app_commands.command(name="complete", description="Mark a package finished: never stale here.")
     @app_commands.describe(slug="The package's slug, e.g. django-flatblocks")
     @app_commands.autocomplete(slug=package_autocomplete)
+    @text_channel_only()
     @manager_only
-    async def complete(self, interaction: discord.Interaction, slug: str) -> None:
+    async def complete(self, interaction: discord.Interaction, slug: Slug) -> None:
         runtime = self.bot.runtime
         assert interaction.guild_id is not None
         assert interaction.channel_id is not None
-        record = await defer_if_slow(interaction, stored_package(runtime, slug))
-        async with runtime.database.transaction() as session:
-            await channels.mark_feature_complete(
-                session,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                package_id=record.id,
-                marked_by=interaction.user.id,
-                now=runtime.clock(),
-            )
+        marking = mark_complete(
+            runtime, interaction.guild_id, interaction.channel_id, slug, interaction.user.id
+        )
+        record = await defer_if_slow(interaction, marking)
         await answer(
             interaction,
             f"**{escape_text(record.title)}** is marked feature-complete here: "
@@ -173,8 +182,9 @@ class Settings(
 
     @app_commands.command(name="incomplete", description="Remove a feature-complete mark.")
     @app_commands.describe(slug="A package marked feature-complete in this channel")
+    @text_channel_only()
     @manager_only
-    async def incomplete(self, interaction: discord.Interaction, slug: str) -> None:
+    async def incomplete(self, interaction: discord.Interaction, slug: Slug) -> None:
         runtime = self.bot.runtime
         assert interaction.channel_id is not None
         async with runtime.database.transaction() as session:
@@ -199,6 +209,8 @@ class Settings(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         assert interaction.channel_id is not None
+        if not may_answer(self.bot.runtime, interaction):
+            return []
         async with self.bot.runtime.database.session() as session:
             marked = await channels.feature_complete_ids(session, interaction.channel_id)
             stored = await packages.load_packages(session, marked)
@@ -208,6 +220,7 @@ class Settings(
 
     @app_commands.command(name="cap", description="At most this many alerts a day here.")
     @app_commands.describe(per_day="Alerts a day posted on their own; leave out for no cap")
+    @text_channel_only()
     @manager_only
     async def cap(self, interaction: discord.Interaction, per_day: PerDay | None = None) -> None:
         preferences = await self._update(interaction, daily_cap=per_day)
@@ -215,13 +228,14 @@ class Settings(
 
     @app_commands.command(name="report", description="A weekly list of what is stale here.")
     @app_commands.describe(state="on or off")
+    @text_channel_only()
     @manager_only
     async def report(self, interaction: discord.Interaction, state: Switch) -> None:
         preferences = await self._update(interaction, stale_report=state == "on")
         await answer(interaction, report_sentence(preferences))
 
     @app_commands.command(name="export", description="This server's subscriptions and settings.")
-    @manager_only
+    @server_manager_only()
     async def export(self, interaction: discord.Interaction) -> None:
         runtime = self.bot.runtime
         assert interaction.guild_id is not None
@@ -237,7 +251,9 @@ class Settings(
             ephemeral=True,
         )
 
-    async def _update(self, interaction: discord.Interaction, **changes: Any) -> ChannelPreferences:
+    async def _update(
+        self, interaction: discord.Interaction, **changes: Unpack[SettingChanges]
+    ) -> ChannelPreferences:
         """Change this channel's settings; returns them as now in force."""
         assert interaction.guild_id is not None
         assert interaction.channel_id is not None
@@ -250,6 +266,31 @@ class Settings(
                 now=self.bot.runtime.clock(),
                 **changes,
             )
+
+
+async def mark_complete(
+    runtime: Runtime, guild_id: int, channel_id: int, slug: str, marked_by: int
+) -> PackageRecord:
+    """Mark a package feature-complete in a channel, within the quotas (fetching the package
+    first if it is not stored); returns its record."""
+    record = await stored_package(runtime, slug)
+    async with runtime.database.transaction() as session:
+        await check_new_mark(
+            session,
+            runtime.settings,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            package_id=record.id,
+        )
+        await channels.mark_feature_complete(
+            session,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            package_id=record.id,
+            marked_by=marked_by,
+            now=runtime.clock(),
+        )
+    return record
 
 
 async def setup(bot: SentinelBot) -> None:

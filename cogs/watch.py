@@ -10,19 +10,29 @@ from discord.ext import commands
 from bot.core.events import Event, MinReleaseLevel
 from bot.delivery.senders import DeliveryFailed, DestinationGone
 from bot.discordbot.bot import SentinelBot
-from bot.discordbot.catalog import Match, package_autocomplete
+from bot.discordbot.catalog import Match, may_answer, package_autocomplete
 from bot.discordbot.channel_settings import channel_embeds
 from bot.discordbot.options import (
     EventsTransformer,
     MentionRole,
+    Slug,
+    TargetKey,
     manager_only,
+    sample_cooldown,
     setup_cooldown,
 )
-from bot.discordbot.reach import AlertChannel, check_alert_channel
+from bot.discordbot.permissions import (
+    AlertChannel,
+    check_stored_role,
+    text_channel_of,
+    text_channel_only,
+)
+from bot.discordbot.reach import check_alert_channel
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.requirements_import import import_here
 from bot.discordbot.sample import post_sample
 from bot.discordbot.subscriptions import (
+    alert_changes,
     channel_targets,
     describe,
     followed_autocomplete,
@@ -63,15 +73,14 @@ class Watch(
     async def add(
         self,
         interaction: discord.Interaction,
-        slug: str,
+        slug: Slug,
         events: Events | None = None,
         role: MentionRole | None = None,
         min_level: MinReleaseLevel | None = None,
         channel: AlertChannel | None = None,
     ) -> None:
         runtime = self.bot.runtime
-        where = channel or interaction.channel
-        assert isinstance(where, AlertChannel), "guild text channels only"
+        where = channel or text_channel_of(interaction)
         check_alert_channel(interaction, where, role)
         # Fetched now, so the baseline is taken when the subscription is made.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
@@ -81,9 +90,7 @@ class Watch(
             TargetKind.PACKAGE,
             record.id,
             channel_id=where.id,
-            events=events,
-            role_id=role.id if role else None,
-            min_release_level=min_level,
+            **alert_changes(events=events, role=role, min_level=min_level),
         )
         here = where.id == interaction.channel_id
         place, there = ("here", "") if here else (f"in {where.mention}", f" in {where.mention}")
@@ -109,14 +116,16 @@ class Watch(
         "are watched here, and alerts speak to its pins"
     )
     @setup_cooldown()
+    @text_channel_only()
     @manager_only
     async def import_(self, interaction: discord.Interaction, file: discord.Attachment) -> None:
         await import_here(self.bot.runtime, interaction, file)
 
     @app_commands.command(name="remove", description="Stop watching a package in this channel.")
     @app_commands.describe(slug="A package this channel watches")
+    @text_channel_only()
     @manager_only
-    async def remove(self, interaction: discord.Interaction, slug: str) -> None:
+    async def remove(self, interaction: discord.Interaction, slug: Slug) -> None:
         removed = await unsubscribe_here(self.bot.runtime, interaction, TargetKind.PACKAGE, slug)
         if removed is None:
             await answer(
@@ -130,18 +139,28 @@ class Watch(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         assert interaction.channel_id is not None
+        if not may_answer(self.bot.runtime, interaction):
+            return []
         targets = await channel_targets(self.bot.runtime, interaction.channel_id)
         watched = [t for t in targets if t.kind == TargetKind.PACKAGE]
         return [Match(t.slug, t.title).choice() for t in matching(watched, current)]
 
     @app_commands.command(name="test", description="Post a sample alert, as a real one looks.")
-    @app_commands.describe(target="A package or grid this channel follows (default: the first)")
+    @app_commands.describe(
+        target="A package or grid this channel follows (default: the first)",
+        ping="Mention its role, as real alerts do (default: no ping)",
+    )
     @app_commands.autocomplete(target=followed_autocomplete)
+    @sample_cooldown()
     @setup_cooldown()
+    @text_channel_only()
     @manager_only
-    async def test(self, interaction: discord.Interaction, target: str | None = None) -> None:
+    async def test(
+        self, interaction: discord.Interaction, target: TargetKey | None = None, ping: bool = False
+    ) -> None:
         """The sample goes where that subscription's alerts go (this channel, or its webhook),
-        with its role mention, built by the same code as real alerts."""
+        built by the same code as real alerts; its role is mentioned only when asked, and only
+        if the member may mention it here."""
         runtime = self.bot.runtime
         assert interaction.channel_id is not None
         async with runtime.database.session() as session:
@@ -159,8 +178,10 @@ class Watch(
             if followed is None or (s.target_kind, s.target_id) == (followed.kind, followed.id)
         )
         label = names[(sub.target_kind, sub.target_id)].label()
+        if ping and sub.role_id is not None:
+            check_stored_role(interaction, sub.role_id)
         try:
-            await post_sample(self.bot, sub)
+            await post_sample(self.bot, sub, ping=ping)
         except (DestinationGone, DeliveryFailed) as exc:
             text = f"The sample for {label} was not posted: {exc}"
             await answer(interaction, text, ephemeral=True)
@@ -173,6 +194,7 @@ class Watch(
         )
 
     @app_commands.command(name="list", description="What this channel watches, and how.")
+    @text_channel_only()
     async def list_(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
         embeds = await channel_embeds(self.bot.runtime, interaction.channel_id)

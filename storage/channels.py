@@ -6,16 +6,17 @@ staleness threshold then falls back to the global `STALE_AFTER_DAYS`.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, Unpack
 
-from sqlalchemy import delete, select, union
+from sqlalchemy import delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage._sql import affected_rows, dialect_insert
 from storage.models import ChannelSettings, DigestMode, FeatureComplete
+from storage.subscriptions import Counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,19 @@ class ChannelPreferences:
 
 #: The settings a manager can change, i.e. every preference but the channel id.
 SETTING_NAMES = frozenset(f.name for f in fields(ChannelPreferences)) - {"channel_id"}
+
+
+class SettingChanges(TypedDict, total=False):
+    """Settings to change, by name (`SETTING_NAMES`): one left out is unchanged, `None` clears
+    an optional one (the storage convention, `storage._sql.KEEP`)."""
+
+    digest_mode: DigestMode
+    digest_hour: int
+    digest_weekday: int
+    digest_bypass: Sequence[str]
+    stale_after_days: int | None
+    daily_cap: int | None
+    stale_report: bool
 
 
 async def preferences(session: AsyncSession, channel_id: int) -> ChannelPreferences:
@@ -97,7 +111,7 @@ async def update_preferences(
     channel_id: int,
     updated_by: int | None,
     now: datetime,
-    **changes: Any,
+    **changes: Unpack[SettingChanges],
 ) -> ChannelPreferences:
     """Change some of a channel's settings (creating its row); returns the result.
 
@@ -107,7 +121,9 @@ async def update_preferences(
     unknown = set(changes) - SETTING_NAMES
     if unknown:
         raise ValueError(f"unknown channel settings: {', '.join(sorted(unknown))}")
-    written = {name: list(v) if name == "digest_bypass" else v for name, v in changes.items()}
+    written: dict[str, Any] = dict(changes)
+    if "digest_bypass" in changes:
+        written["digest_bypass"] = list(changes["digest_bypass"])
     written |= {"updated_by": updated_by, "updated_at": now}
     insert = dialect_insert(session, ChannelSettings.__table__)
     await session.execute(  # an upsert: two writes at once never collide on the key
@@ -167,6 +183,24 @@ async def feature_complete_marks(
     if guild_id is not None:
         query = query.where(FeatureComplete.guild_id == guild_id)
     return [Mark(*row) for row in (await session.execute(query)).tuples()]
+
+
+async def mark_counts(session: AsyncSession, guild_id: int, channel_id: int) -> Counts:
+    """A guild's feature-complete marks, and the channel's."""
+    in_channel = func.count().filter(FeatureComplete.channel_id == channel_id)
+    query = select(func.count(), in_channel).where(FeatureComplete.guild_id == guild_id)
+    guild, channel = (await session.execute(query)).one()
+    return Counts(guild, channel)
+
+
+async def is_marked(session: AsyncSession, channel_id: int, package_id: int) -> bool:
+    """Whether the package is already marked feature-complete in the channel."""
+    found = await session.scalar(
+        select(FeatureComplete.package_id).where(
+            FeatureComplete.channel_id == channel_id, FeatureComplete.package_id == package_id
+        )
+    )
+    return found is not None
 
 
 async def mark_feature_complete(

@@ -26,6 +26,10 @@ from storage.models import Alert, AlertStatus, Subscription
 
 #: Attempts at a claim when other workers keep taking every candidate first.
 CLAIM_ROUNDS = 3
+#: Alerts a server gets per turn of a claim (a message's worth of embeds): a claim takes the
+#: first turn of every server before any server's second, so one noisy server cannot starve
+#: the others of the shared Discord budget.
+GUILD_TURN = 10
 
 
 _NEW_ALERT_FIELDS = tuple(field.name for field in fields(NewAlert))
@@ -97,7 +101,8 @@ async def claim_due(
     """Lease to `worker` the alerts due by `now`, grouped by channel, oldest first, at most
     `limit`, and return those it got: leaving out what a digest `holds`, optionally only those
     of `channel_ids`, and with `webhooks_only` only alerts routed through a webhook (for a
-    process without a bot).
+    process without a bot). Servers take turns (`GUILD_TURN` alerts each), so a full claim
+    holds every server with alerts due, however many one of them has.
 
     The lease is one `UPDATE ... WHERE` the row is still free, so of two workers racing for a
     row exactly one gets it, whatever the backend (PostgreSQL re-checks the condition after a
@@ -110,12 +115,17 @@ async def claim_due(
     if webhooks_only:
         routed = select(Subscription.id).where(Subscription.webhook_url.is_not(None))
         where.append(Alert.subscription_id.in_(routed))
+    position = func.row_number().over(
+        partition_by=Alert.guild_id, order_by=(Alert.channel_id, Alert.id)
+    )
+    ranked = select(Alert.id, (position - 1).label("position")).where(due(now), *where).subquery()
+    turn = ranked.c.position / GUILD_TURN  # integer division on both backends
     candidates = (
         select(Alert.id)
-        .where(due(now), *where)
-        .order_by(Alert.channel_id, Alert.id)
+        .join(ranked, ranked.c.id == Alert.id)
+        .order_by(turn, Alert.guild_id, Alert.channel_id, Alert.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=Alert, skip_locked=True)
     )
     won: list[int] = []
     for _ in range(CLAIM_ROUNDS):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
-from sqlalchemy import Row, Select, and_, delete, select, union
+from sqlalchemy import Row, Select, and_, delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerting import Follower
@@ -20,6 +21,16 @@ ACTIVE = Subscription.paused_reason.is_(None)
 
 #: What `subscribe` did: made the subscription, changed it, or found it already as asked.
 Outcome = Literal["created", "updated", "unchanged"]
+
+
+class AlertChanges(TypedDict, total=False):
+    """What a member may change of a subscription's alerts (`subscribe`'s options of the same
+    names): one left out keeps its stored value, `role_id=None` stops the mention."""
+
+    events: Iterable[str]
+    role_id: int | None
+    min_release_level: str
+    include_prereleases: bool
 
 
 async def subscribe(
@@ -100,6 +111,36 @@ async def unsubscribe(
         ),
     )
     return removed > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many rows a guild holds in all, and how many of them one of its channels holds."""
+
+    guild: int
+    channel: int
+
+
+async def subscription_counts(session: AsyncSession, guild_id: int, channel_id: int) -> Counts:
+    """A guild's subscriptions, and the channel's (paused ones included: resuming is free)."""
+    in_channel = func.count().filter(Subscription.channel_id == channel_id)
+    query = select(func.count(), in_channel).where(Subscription.guild_id == guild_id)
+    guild, channel = (await session.execute(query)).one()
+    return Counts(guild, channel)
+
+
+async def is_subscribed(
+    session: AsyncSession, channel_id: int, target_kind: TargetKind | str, target_id: int
+) -> bool:
+    """Whether the channel already follows that package or grid (paused or not)."""
+    found = await session.scalar(
+        select(Subscription.id).where(
+            Subscription.channel_id == channel_id,
+            Subscription.target_kind == str(target_kind),
+            Subscription.target_id == target_id,
+        )
+    )
+    return found is not None
 
 
 async def channel_subscriptions(session: AsyncSession, channel_id: int) -> list[Subscription]:

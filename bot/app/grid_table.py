@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.app.runtime import Runtime
+from bot.app.summaries import fresh_for
 from bot.core.health import Health
 from bot.core.records import PackageRecord
 from bot.core.timefmt import describe_age
@@ -105,21 +106,27 @@ async def load_grid_table(
     sort: SortKey = "stars",
     staleness: ChannelStaleness | None = None,
 ) -> GridTable:
-    """Fetch a grid live (storing it and any new member through the monitor) and rank it.
+    """A grid's ranked table, from its stored copy when that is fresh enough (as
+    `look_up_package`: younger than `fresh_for`), else fetched live (storing it and any new
+    member through the monitor).
 
     Falls back to the stored copy when Django Packages is unreachable. Raises `NotFound` for a
     grid Django Packages does not know, `ApiUnavailable` when it is not stored and the API is
     down. `staleness` defaults to the global threshold without marks.
     """
+    async with runtime.database.session() as session:
+        stored = await grids.find_grid(session, key)
+    synced = stored.synced_at if stored else None
     from_cache = False
-    try:
-        grid_id = (await runtime.monitor.refresh_grid(key)).id
-    except ApiUnavailable:
-        async with runtime.database.session() as session:
-            stored = await grids.find_grid(session, key)
-        if stored is None:
-            raise
-        grid_id, from_cache = stored.id, True
+    if stored is not None and synced and runtime.clock() - synced < fresh_for(runtime.settings):
+        grid_id = stored.id
+    else:
+        try:
+            grid_id = (await runtime.monitor.refresh_grid(key)).id
+        except ApiUnavailable:
+            if stored is None or synced is None:
+                raise
+            grid_id, from_cache = stored.id, True
     async with runtime.database.session() as session:
         grid = await grids.find_grid(session, grid_id)
         members = await packages.packages_in_grid(session, grid_id)

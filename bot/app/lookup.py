@@ -3,7 +3,8 @@ the CLI alike.
 
 Names come from the monitor's in-memory index (`bot.refresh.names`), ranked by
 `bot.core.fuzzy`. Until the whole catalog has been synced once, Django Packages' own search
-tops up the local matches, within a time budget that keeps autocomplete inside Discord's 3 s.
+tops up the local matches, within a time budget that keeps autocomplete inside Discord's 3 s
+and within the search budgets of `Runtime.lookups` (per person and for everyone).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import httpx
 
 from bot.app.runtime import Runtime
-from bot.core.fuzzy import MATCH_CUTOFF, SUGGESTION_CUTOFF, Entry
+from bot.core.fuzzy import MATCH_CUTOFF, SUGGESTION_CUTOFF, Entry, query_text
 from bot.errors import SentinelError
 from bot.refresh.names import Kind
 
@@ -24,15 +25,30 @@ log = logging.getLogger(__name__)
 SUGGESTIONS = 5
 #: Seconds the upstream search may take before autocomplete answers with what it has.
 SEARCH_BUDGET = 1.5
+#: Typed characters before Django Packages is searched: shorter text matches too much to help.
+SEARCH_FROM = 3
 
 
 async def find_names(
-    runtime: Runtime, kind: Kind, text: str, limit: int, *, cutoff: float = MATCH_CUTOFF
+    runtime: Runtime,
+    kind: Kind,
+    text: str,
+    limit: int,
+    *,
+    cutoff: float = MATCH_CUTOFF,
+    person: int | None = None,
 ) -> list[Entry]:
-    """Up to `limit` packages or grids matching `text`, best first."""
+    """Up to `limit` packages or grids matching `text`, best first; `person` is whose typing
+    it is (a Discord user id; None for the operator), for the search budgets."""
+    text = query_text(text)
     names = runtime.monitor.names
     found = (await names.index(kind)).search(text, limit, cutoff=cutoff)
-    if len(found) == limit or names.catalog_synced or not text.strip():
+    if (
+        len(found) == limit
+        or names.catalog_synced
+        or len(text.strip()) < SEARCH_FROM
+        or not runtime.lookups.may_search(person)
+    ):
         return found
     known = {entry.slug for entry in found}
     extra = [entry for entry in await _upstream(runtime, kind, text) if entry.slug not in known]

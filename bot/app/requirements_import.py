@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.app.quotas import check_new_subscription
 from bot.app.runtime import Runtime
 from bot.core.pypi_names import pypi_project_name
 from bot.core.requirements import Pinned, Requirements, RequirementsError, read_requirements
@@ -72,7 +73,8 @@ async def import_requirements(
     content: bytes,
 ) -> Imported:
     """Read the file, match its requirements, watch and pin; raises `UnreadableRequirements`
-    (nothing changed) for a file that cannot be read."""
+    (nothing changed) for a file that cannot be read, `QuotaReached` (nothing changed either)
+    when the new watches would pass the channel's or server's quota."""
     try:
         requirements = read_requirements(filename, content)
     except RequirementsError as exc:
@@ -93,6 +95,14 @@ async def import_requirements(
             if listing is None:
                 outcome.unlisted.append(requirement)
             else:
+                await check_new_subscription(
+                    session,
+                    runtime.settings,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    kind=TargetKind.PACKAGE,
+                    target_id=listing.id,
+                )
                 _, done = await subscriptions.subscribe(
                     session,
                     guild_id=guild_id,

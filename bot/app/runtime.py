@@ -10,6 +10,7 @@ from datetime import timedelta
 from functools import partial
 
 from bot.app.batching import Batcher
+from bot.app.throttles import LookupThrottle
 from bot.config import Settings
 from bot.core.clock import Clock, utcnow
 from bot.delivery.pacing import Pacer, delivery_budget
@@ -43,10 +44,14 @@ class Runtime:
     stored_packages: Batcher[int | str, PackageLookup] = field(
         init=False, repr=False, compare=False
     )
+    #: How often names may be looked up and Django Packages searched, per person and in all.
+    lookups: LookupThrottle = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         batcher = Batcher(partial(find_stored_packages, self.database), name="stored packages")
-        object.__setattr__(self, "stored_packages", batcher)  # a field of a frozen dataclass
+        # fields of a frozen dataclass
+        object.__setattr__(self, "stored_packages", batcher)
+        object.__setattr__(self, "lookups", LookupThrottle.from_settings(self.settings))
 
 
 async def find_stored_packages(

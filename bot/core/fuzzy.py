@@ -31,6 +31,8 @@ from functools import lru_cache
 from itertools import accumulate, islice
 from typing import TypeVar
 
+from bot.core.slugs import MAX_SLUG_LENGTH
+
 T = TypeVar("T")
 
 #: Similarity (0-100) under which a name is not offered at all.
@@ -47,6 +49,8 @@ WHOLE_NAME_CANDIDATES = 40
 SHORT_QUERY = 3
 #: A last word this long is also read as the start of a longer one ("flatb" → flatblocks).
 PREFIX_MIN = 2
+#: The most of a query that is read: a slug's own limit, ample for any name a person types.
+MAX_QUERY = MAX_SLUG_LENGTH
 
 _SEPARATORS = re.compile(r"[\s\-_.:/]+")
 _NOISE = "django"
@@ -72,6 +76,17 @@ def _key(text: str) -> str:
     return " ".join(words(text))
 
 
+def query_text(text: str) -> str:
+    """What a person typed, cut to `MAX_QUERY` characters: ranking costs grow with the text
+    (6,000 characters blocked the event loop for seconds)."""
+    return text[:MAX_QUERY]
+
+
+def _query_key(text: str) -> str:
+    """`_key` of typed text, never cached: a cache of what people type grows with them."""
+    return " ".join(words(text))
+
+
 @lru_cache(maxsize=1 << 16)
 def _compact(text: str) -> str:
     return "".join(words(text))
@@ -90,7 +105,7 @@ def tier(typed: str, slug: str, title: str) -> Tier:
     """Where a name with `slug` and `title` ranks for `typed` (already stripped, lower-case)."""
     if slug.lower() == typed:
         return Tier.EXACT
-    query = _compact(typed)
+    query = "".join(words(typed))  # not `_compact`: typed text is never cached
     if not query:
         return Tier.FUZZY
     names = (_compact(slug), _compact(title))
@@ -167,7 +182,8 @@ class FuzzyIndex:
     def search(self, text: str, limit: int, *, cutoff: float = MATCH_CUTOFF) -> list[Entry]:
         """Up to `limit` entries best matching `text`; an empty text gives the most popular."""
         self.prepare()
-        query = _key(text)
+        text = query_text(text)
+        query = _query_key(text)
         if not query:
             return self._ordered[:limit] if not text.strip() else []
         typed, ordered = text.strip().lower(), self._ordered
@@ -233,7 +249,8 @@ class FuzzyIndex:
 def rank(items: Sequence[T], text: str, names: Callable[[T], tuple[str, str]]) -> list[T]:
     """A short list (a channel's subscriptions, say) best match first, by the same tiers and
     similarity as `FuzzyIndex.search`; `names` gives an item's slug and title."""
-    query, typed = _key(text), text.strip().lower()
+    text = query_text(text)
+    query, typed = _query_key(text), text.strip().lower()
     if not query:
         return list(items)
     from rapidfuzz import fuzz

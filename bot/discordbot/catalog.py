@@ -34,10 +34,19 @@ class Match:
         return app_commands.Choice(name=truncate(label, CHOICE_NAME), value=self.slug[:CHOICE_NAME])
 
 
+def may_answer(runtime: Runtime, interaction: discord.Interaction) -> bool:
+    """Whether this person's autocomplete is answered now: past their budget (a script, not
+    typing), it gets no choices and costs nothing."""
+    return runtime.lookups.may_answer(interaction.user.id)
+
+
 async def _choices(
     interaction: discord.Interaction[SentinelBot], kind: Kind, current: str
 ) -> list[app_commands.Choice[str]]:
-    found = await find_names(interaction.client.runtime, kind, current, AUTOCOMPLETE_CHOICES)
+    runtime, person = interaction.client.runtime, interaction.user.id
+    if not may_answer(runtime, interaction):
+        return []
+    found = await find_names(runtime, kind, current, AUTOCOMPLETE_CHOICES, person=person)
     return [Match(entry.slug, entry.title).choice() for entry in found]
 
 

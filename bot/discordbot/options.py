@@ -11,6 +11,7 @@ from discord import app_commands
 
 from bot.core import bypass, events
 from bot.core.events import DEFAULT_EVENTS, Event
+from bot.core.slugs import MAX_SLUG_LENGTH
 from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, truncate
 
 #: The check on every subcommand that changes a channel's subscriptions or settings.
@@ -21,6 +22,12 @@ def lookup_cooldown() -> Callable[[T], T]:
     """A per-user bucket of its own for one lookup that may reach Django Packages (a
     volunteer-run site): 5 per 30 s, plenty to read, too few to hammer it."""
     return app_commands.checks.cooldown(5, 30.0)
+
+
+def sample_cooldown() -> Callable[[T], T]:
+    """A per-channel bucket for `/watch test`: every sample is a post in the channel (a ping
+    too, when asked), so 2 a minute whoever asks, on top of each member's own bucket."""
+    return app_commands.checks.cooldown(2, 60.0, key=lambda interaction: interaction.channel_id)
 
 
 def setup_cooldown() -> Callable[[T], T]:
@@ -35,6 +42,14 @@ WEEKDAY_VALUES: tuple[Weekday, ...] = get_args(Weekday)
 Switch = Literal["on", "off"]
 
 T = TypeVar("T")
+
+#: The longest text a slug option takes: a slug's own limit (Discord enforces `max_length`).
+Slug = app_commands.Range[str, 1, MAX_SLUG_LENGTH]
+#: A followed target as autocomplete sends it, "package:<slug>" or "grid:<slug>".
+TargetKey = app_commands.Range[str, 1, len("package:") + MAX_SLUG_LENGTH]
+#: A list of event names, or of digest-bypass entries: every one of them fits.
+LIST_LENGTH = 200
+Entries = app_commands.Range[str, 1, LIST_LENGTH]
 
 _SEPARATORS = re.compile(r"[\s,]+")
 _EVENT_VALUES = frozenset(event.value for event in Event)
@@ -51,6 +66,11 @@ class EventsTransformer(app_commands.Transformer):
     def type(self) -> discord.AppCommandOptionType:
         return discord.AppCommandOptionType.string
 
+    @property
+    def max_value(self) -> int:
+        """Discord's `max_length` for this string option."""
+        return LIST_LENGTH
+
     async def transform(self, interaction: discord.Interaction, value: str, /) -> frozenset[Event]:
         return parse_events(value)
 
@@ -64,8 +84,9 @@ class EventsTransformer(app_commands.Transformer):
 
 
 class MentionRoleTransformer(app_commands.Transformer):
-    """A role alerts may mention: refused, in one sentence, when pinging it makes no sense or
-    cannot work (`check_mention_role`)."""
+    """A role alerts may mention: refused, in one sentence, when pinging it makes no sense, is
+    not the member's to do, or cannot work (`check_mention_role`, with the permissions of the
+    channel the command runs in; another target channel is checked again for its own)."""
 
     @property
     def type(self) -> discord.AppCommandOptionType:
@@ -74,14 +95,19 @@ class MentionRoleTransformer(app_commands.Transformer):
     async def transform(self, interaction: discord.Interaction, value: Any, /) -> discord.Role:
         if not isinstance(value, discord.Role):
             raise BadOption("Pick a role of this server.")
-        check_mention_role(value, interaction.app_permissions)
+        check_mention_role(value, interaction.permissions, interaction.app_permissions)
         return value
 
 
-def check_mention_role(role: discord.Role, bot_permissions: discord.Permissions) -> None:
+def check_mention_role(
+    role: discord.Role,
+    member_permissions: discord.Permissions,
+    bot_permissions: discord.Permissions,
+) -> None:
     """Refuse `@everyone` (pinging the whole server is never a manager's package alert), an
-    app's or integration's own role (it holds only that app), and a role the bot may not
-    mention: one that is not mentionable, unless the bot has Mention Everyone here."""
+    app's or integration's own role (it holds only that app), and a role that is not
+    mentionable unless both the member (Discord's own rule for them: the bot must not ping
+    for them what they could not) and the bot have Mention Everyone where the alerts go."""
     if role.is_default():
         raise BadOption(
             "@everyone cannot be an alert's role: pick a role people can join for these alerts."
@@ -91,7 +117,15 @@ def check_mention_role(role: discord.Role, bot_permissions: discord.Permissions)
             f"The role {role.name} belongs to an app or integration, so it cannot be an alert's "
             "role: pick a role people can join."
         )
-    if not role.mentionable and not bot_permissions.mention_everyone:
+    if role.mentionable:
+        return
+    if not member_permissions.mention_everyone:
+        raise BadOption(
+            f"You cannot mention the role {role.name} yourself (it is not mentionable and you "
+            "do not have Mention Everyone), so alerts cannot mention it for you: ask a server "
+            "manager, or make the role mentionable."
+        )
+    if not bot_permissions.mention_everyone:
         raise BadOption(
             f"I cannot mention the role {role.name}: allow anyone to mention it (Server "
             "Settings → Roles) or give me Mention Everyone, then try again."

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import discord
 
-from bot.discordbot.options import BadOption
+from bot.discordbot.options import BadOption, check_mention_role
+from bot.discordbot.permissions import AlertChannel, check_manages
 
 #: What posting an alert needs: the permission's attribute and its name in Discord's UI.
 TO_POST = {
@@ -16,9 +17,6 @@ TO_POST = {
     "send_messages": "Send Messages",
     "embed_links": "Embed Links",
 }
-MENTION_EVERYONE = "Mention Everyone"
-
-AlertChannel = discord.TextChannel
 
 
 def bot_permissions(interaction: discord.Interaction, channel: AlertChannel) -> discord.Permissions:
@@ -29,28 +27,28 @@ def bot_permissions(interaction: discord.Interaction, channel: AlertChannel) -> 
     return channel.permissions_for(channel.guild.me)
 
 
-def missing_to_post(
-    interaction: discord.Interaction, channel: AlertChannel, role: discord.Role | None
-) -> list[str]:
-    """The permissions the bot lacks in `channel` to post alerts mentioning `role`."""
+def missing_to_post(interaction: discord.Interaction, channel: AlertChannel) -> list[str]:
+    """The permissions the bot lacks in `channel` to post alerts."""
     permissions = bot_permissions(interaction, channel)
-    missing = [label for name, label in TO_POST.items() if not getattr(permissions, name)]
-    if role is not None and not role.mentionable and not permissions.mention_everyone:
-        missing.append(f"{MENTION_EVERYONE} (or make the role {role.name} mentionable)")
-    return missing
+    return [label for name, label in TO_POST.items() if not getattr(permissions, name)]
 
 
 def check_alert_channel(
     interaction: discord.Interaction, channel: AlertChannel, role: discord.Role | None = None
 ) -> None:
     """Refuse (`BadOption`, answered privately) a channel the manager cannot configure or the
-    bot cannot post alerts in; nothing is stored then."""
-    member = interaction.user
-    if isinstance(member, discord.Member) and not channel.permissions_for(member).manage_channels:
-        raise BadOption(f"You need the Manage Channels permission in #{channel.name} for this.")
-    missing = missing_to_post(interaction, channel, role)
+    bot cannot post alerts in, and a role that neither may mention there; nothing is stored
+    then."""
+    check_manages(interaction, channel)
+    missing = missing_to_post(interaction, channel)
     if missing:
         raise BadOption(
             f"I cannot post alerts in #{channel.name}: I need {', '.join(missing)} there. "
             "Nothing was changed: fix the channel's permissions and try again."
+        )
+    if role is not None and channel.id != interaction.channel_id:
+        member = interaction.user
+        assert isinstance(member, discord.Member), "guild-only"
+        check_mention_role(
+            role, channel.permissions_for(member), bot_permissions(interaction, channel)
         )

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Unpack
 
 import discord
 from discord import app_commands
 
+from bot.app.quotas import check_new_subscription
 from bot.app.runtime import Runtime
+from bot.core.events import Event, MinReleaseLevel
 from bot.core.fuzzy import rank
 from bot.discordbot.bot import SentinelBot
+from bot.discordbot.catalog import may_answer
 from bot.discordbot.options import BadOption, describe_events
 from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
 from storage import grids, packages, subscriptions
 from storage.models import Subscription, TargetKind
+from storage.subscriptions import AlertChanges
 
 LEVELS = {
     "major": "major releases only",
@@ -147,7 +151,10 @@ async def followed_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Autocomplete for an option naming one of this channel's subscriptions."""
     assert interaction.channel_id is not None
-    targets = await channel_targets(interaction.client.runtime, interaction.channel_id)
+    runtime = interaction.client.runtime
+    if not may_answer(runtime, interaction):
+        return []
+    targets = await channel_targets(runtime, interaction.channel_id)
     return [
         app_commands.Choice(
             name=truncate(f"{t.kind}: {t.title} ({t.slug})", CHOICE_NAME), value=t.key
@@ -166,6 +173,28 @@ async def followed_target(runtime: Runtime, channel_id: int, text: str) -> Targe
     raise BadOption(f"This channel does not follow “{text}”: pick one of the suggestions.")
 
 
+def alert_changes(
+    *,
+    events: frozenset[Event] | None = None,
+    role: discord.Role | None = None,
+    clear_role: bool = False,
+    min_level: MinReleaseLevel | None = None,
+    prereleases: bool | None = None,
+) -> AlertChanges:
+    """The changes a command's options ask for: an option left out (None) changes nothing, and
+    `clear_role` stops the mention."""
+    changes: AlertChanges = {}
+    if events is not None:
+        changes["events"] = events
+    if role is not None or clear_role:
+        changes["role_id"] = role.id if role else None
+    if min_level is not None:
+        changes["min_release_level"] = min_level
+    if prereleases is not None:
+        changes["include_prereleases"] = prereleases
+    return changes
+
+
 async def subscribe_here(
     runtime: Runtime,
     interaction: discord.Interaction,
@@ -173,23 +202,25 @@ async def subscribe_here(
     target_id: int,
     *,
     channel_id: int | None = None,
-    clear_role: bool = False,
-    **options: Any,
+    **changes: Unpack[AlertChanges],
 ) -> tuple[Subscription, subscriptions.Outcome]:
     """Subscribe `channel_id` (by default the channel an interaction came from), or update its
-    subscription.
-
-    `options` go to `storage.subscriptions.subscribe`; one that is `None` (an option left out of
-    the command) keeps the stored value, and `clear_role` removes the role to mention. Returns
-    the subscription and what was done (`storage.subscriptions.Outcome`).
+    subscription with `changes` (`alert_changes`); a new one must fit the quotas
+    (`bot.app.quotas`). Returns the subscription and what was done
+    (`storage.subscriptions.Outcome`).
     """
     assert interaction.guild_id is not None, "subscription commands are guild-only"
     channel_id = channel_id or interaction.channel_id
     assert channel_id is not None
-    changes = {name: value for name, value in options.items() if value is not None}
-    if clear_role:
-        changes["role_id"] = None
     async with runtime.database.transaction() as session:
+        await check_new_subscription(
+            session,
+            runtime.settings,
+            guild_id=interaction.guild_id,
+            channel_id=channel_id,
+            kind=kind,
+            target_id=target_id,
+        )
         return await subscriptions.subscribe(
             session,
             guild_id=interaction.guild_id,

@@ -9,11 +9,13 @@ import pytest
 
 from bot.app.grid_table import load_grid_table, rank_members
 from bot.app.runtime import Runtime
+from bot.app.summaries import FRESH_AT_MOST
 from bot.core.health import HealthState
 from bot.core.records import PackageRecord, parse_package
 from bot.errors import ApiUnavailable, NotFound
 from bot.refresh.staleness import ChannelStaleness
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import SteppingClock
 from tests.plugins.data import seed_package
 from tests.plugins.djp_api import TEST_RETRY
 
@@ -89,10 +91,11 @@ async def test_loading_fetches_the_grid_and_its_members_live(runtime: Runtime) -
 
 
 async def test_loading_falls_back_to_the_stored_copy_when_the_api_is_down(
-    runtime: Runtime, djp_api: FakeDjangoPackages
+    runtime: Runtime, djp_api: FakeDjangoPackages, clock: SteppingClock
 ) -> None:
     await load_grid_table(runtime, "caching")
     djp_api.inject("503-html", times=TEST_RETRY.attempts)
+    clock.advance(FRESH_AT_MOST)  # the stored copy is due for a refresh
 
     table = await load_grid_table(runtime, "caching", sort="activity")
 

@@ -90,6 +90,7 @@ def worker_for(
     *,
     bot: Sender | None = None,
     max_attempts: int = 8,
+    batch_size: int = 200,
 ) -> DeliveryWorker:
     sender = RoutingSender(bot, WebhookSender(http, test_host=WEBHOOK_TEST_HOST))
     return DeliveryWorker(
@@ -99,6 +100,7 @@ def worker_for(
         clock=clock,
         max_attempts=max_attempts,
         webhooks_only=bot is None,
+        batch_size=batch_size,
     )
 
 
@@ -551,3 +553,27 @@ async def test_a_refused_message_fails_at_once_without_holding_back_the_next(
     assert (report.sent, report.failed, report.retrying) == (3, 10, 0)
     assert again.messages == 0  # nothing retried
     assert webhook_posts(fake) == 12
+
+
+async def test_a_noisy_server_does_not_hold_back_a_quiet_one(
+    database: Database,
+    discord_scene: DiscordScene,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    stored: None,
+) -> None:
+    """60 alerts in one server and 1 in another (whose channel sorts last): the quiet one goes
+    out with the first batch, not after the noisy server's last (it was seventh of seven)."""
+    noisy = discord_scene
+    guild = noisy.fake.add_guild("Quiet server")
+    quiet = replace(noisy, guild=guild, alerts=guild.add_text_channel("alerts"))
+    await enqueue(database, noisy, await subscribe(database, noisy), 60)
+    await enqueue(database, quiet, await subscribe(database, quiet), 1)
+    bot = RecordingSender()
+
+    report = await worker_for(database, http, clock, bot=bot, batch_size=20).run_once()
+
+    assert report.sent == 61
+    posted_to = [destination.guild_id for destination, _ in bot.posted]
+    assert posted_to.count(guild.id) == 1
+    assert posted_to.index(guild.id) < 3  # the first batch: 20 alerts in 2 posts, and its own

@@ -6,7 +6,9 @@ request to Django Packages, no subscription.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,11 +16,13 @@ from bot.app.runtime import Runtime
 from bot.core.slugs import MAX_ID, MAX_SLUG_LENGTH, InvalidSlug, checked_key
 from bot.discordbot.bot import SentinelBot
 from storage import subscriptions
+from tests.fakes.discord_interactions import SUB_COMMAND, SUB_COMMAND_GROUP
+from tests.fakes.discord_models import MENTION_EVERYONE
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
 
-MENTION_EVERYONE = 1 << 17
+STRING = 3
 HOSTILE_SLUGS = [
     ".",
     "..",
@@ -142,7 +146,8 @@ async def test_an_unreadable_record_is_told_without_field_names(
     [
         ("everyone", "everyone cannot be an alert's role"),
         ("bot", "belongs to an app or integration"),
-        ("unmentionable", "I cannot mention the role Quiet"),
+        ("unmentionable", "You cannot mention the role Quiet yourself"),
+        ("unmentionable by the bot", "I cannot mention the role Quiet"),
     ],
 )
 @pytest.mark.parametrize("command", ["watch add", "settings alerts"])
@@ -166,7 +171,9 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
         "everyone": scene.guild.everyone,
         "bot": next(r for r in scene.guild.roles if r.managed),
         "unmentionable": scene.guild.add_role("Quiet"),
-    }[role]
+    }[role.removesuffix(" by the bot")]
+    if role == "unmentionable by the bot":  # the manager may, so only the bot is missing it
+        scene.managers.permissions |= MENTION_EVERYONE
     options = (
         {"slug": "django-flatblocks"} if command == "watch add" else {"target": "django-flatblocks"}
     )
@@ -184,11 +191,12 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
     assert scene.fake.violations == []
 
 
-async def test_an_unmentionable_role_is_fine_when_the_bot_may_mention_everyone(
+async def test_an_unmentionable_role_is_fine_when_manager_and_bot_may_mention_everyone(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
     scene = discord_scene
     next(r for r in scene.guild.roles if r.managed).permissions |= MENTION_EVERYONE
+    scene.managers.permissions |= MENTION_EVERYONE
     quiet = scene.guild.add_role("Quiet")
 
     record = await scene.fake.run_command(
@@ -202,3 +210,30 @@ async def test_an_unmentionable_role_is_fine_when_the_bot_may_mention_everyone(
     async with runtime.database.session() as session:
         [watch] = await subscriptions.channel_subscriptions(session, scene.alerts.id)
     assert watch.role_id == quiet.id
+
+
+def text_options(options: list[dict[str, Any]], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every free-text option (a string without fixed choices) of a synced command, by
+    "command sub option"."""
+    for option in options:
+        if option["type"] in (SUB_COMMAND, SUB_COMMAND_GROUP):
+            yield from text_options(option.get("options", []), f"{path} {option['name']}")
+        elif option["type"] == STRING and not option.get("choices"):
+            yield f"{path} {option['name']}", option
+
+
+async def test_every_free_text_option_has_a_max_length(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    """Discord refuses longer text before it reaches the bot; slugs get a slug's own limit."""
+    await sentinel.tree.sync()
+
+    synced = discord_scene.fake.synced_commands[None]
+    found = dict(
+        pair for command in synced for pair in text_options(command["options"], command["name"])
+    )
+
+    assert "watch add slug" in found
+    assert {path for path, option in found.items() if "max_length" not in option} == set()
+    assert found["watch add slug"]["max_length"] == MAX_SLUG_LENGTH
+    assert found["grid show grid"]["max_length"] == MAX_SLUG_LENGTH

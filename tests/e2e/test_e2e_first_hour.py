@@ -10,7 +10,7 @@ from bot.app.runtime import Runtime
 from bot.discordbot.bot import SentinelBot
 from storage import subscriptions
 from storage.models import TargetKind
-from tests.fakes.discord_models import Mentions
+from tests.fakes.discord_models import MENTION_EVERYONE, Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.app import BotFactory, SteppingClock, alerts_in, background, package_copies
@@ -84,6 +84,7 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused_and_nothing_stored(
 ) -> None:
     fake, general, alerts = discord_scene.fake, discord_scene.general, discord_scene.alerts
     fake.forbid_channel(alerts.id)  # before the bot connects: its guild cache knows
+    discord_scene.managers.permissions |= MENTION_EVERYONE  # only the bot may not mention
     await start_bot(make_bot())
 
     watch = await fake.run_command(
@@ -133,7 +134,7 @@ async def test_watch_test_posts_a_sample_alert_with_its_role_mention(
 
     tested = await fake.run_command(
         "watch test",
-        {"target": "package:django-flatblocks"},
+        {"target": "package:django-flatblocks", "ping": True},
         user=discord_scene.manager,
         channel_id=alerts.id,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from storage import subscriptions
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import background, package_copies
+from tests.plugins.app import SteppingClock, background, package_copies
 
 FLATPAGES = 48
 PREVIOUS, NEXT = "pages:previous", "pages:next"
@@ -268,4 +269,28 @@ async def test_bad_event_names_are_explained(
 
     assert record.ephemeral
     assert "Unknown event 'releases'" in (record.content or "")
+    assert fake.violations == []
+
+
+async def test_grid_show_answers_from_a_fresh_stored_copy(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    """Like /package: a copy younger than an hour answers without asking Django Packages (a
+    grid was fetched live, members and all, at every /grid show); an older one is fetched."""
+    fake = discord_scene.fake
+    await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    djp_api.reset_log()
+
+    again = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    asked_while_fresh = djp_api.request_count
+    clock.advance(timedelta(hours=1))
+    later = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+
+    assert again.embeds[0]["title"] == later.embeds[0]["title"] == "Flatpages"
+    assert not again.content  # not the "unreachable, stored copy" note
+    assert asked_while_fresh == 0
+    assert [r.path.split("/")[-3:] for r in djp_api.requests][:1] == [["grids", "flatpages", ""]]
     assert fake.violations == []

@@ -157,6 +157,12 @@ class FakeDiscord:
         """A channel webhook; `hook.url` is what a webhook sender posts to."""
         return self.state.create_webhook(channel_id, name, self.api_base)
 
+    async def update_role(self, guild: FakeGuild, role: FakeRole) -> None:
+        """Tell the bot that `role` changed (its mentionable flag, its permissions), as a server
+        manager's edit does: a GUILD_ROLE_UPDATE; the bot sees the change once it is handled."""
+        payload = {"guild_id": str(guild.id), "role": role.payload()}
+        await self.gateway.dispatch("GUILD_ROLE_UPDATE", payload, guild.id)
+
     # --- rules ---------------------------------------------------------------------------------
 
     @property

@@ -18,12 +18,14 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
 ADMINISTRATOR = 1 << 3
 MANAGE_CHANNELS = 1 << 4
+MANAGE_GUILD = 1 << 5
 ADD_REACTIONS = 1 << 6
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 EMBED_LINKS = 1 << 14
 ATTACH_FILES = 1 << 15
 READ_MESSAGE_HISTORY = 1 << 16
+MENTION_EVERYONE = 1 << 17
 USE_APPLICATION_COMMANDS = 1 << 31
 ALL_PERMISSIONS = (1 << 53) - 1
 
@@ -40,7 +42,10 @@ BOT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | RE
 
 EPHEMERAL = 1 << 6
 LOADING = 1 << 7
+# Channel types.
 GUILD_TEXT = 0
+GUILD_VOICE = 2
+PUBLIC_THREAD = 11
 
 
 class Snowflakes:
@@ -154,31 +159,72 @@ class Overwrite:
 
 @dataclass
 class FakeChannel:
+    """A text channel, a voice channel (its chat takes messages and commands), or a public
+    thread in a text channel (`parent_id`; it has no overwrites of its own: its parent's
+    apply, as on Discord)."""
+
     id: int
     guild_id: int
     name: str
     position: int = 0
     topic: str | None = None
     overwrites: list[Overwrite] = field(default_factory=list)
+    type: int = GUILD_TEXT
+    parent_id: int | None = None
+    owner_id: int | None = None
 
     @property
     def mention(self) -> str:
         return f"<#{self.id}>"
 
+    @property
+    def is_thread(self) -> bool:
+        return self.type == PUBLIC_THREAD
+
     def payload(self) -> dict[str, Any]:
-        return {
+        if self.is_thread:
+            return self._thread_payload()
+        data: dict[str, Any] = {
             "id": str(self.id),
-            "type": GUILD_TEXT,
+            "type": self.type,
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
             "permission_overwrites": [o.payload() for o in self.overwrites],
-            "topic": self.topic,
             "nsfw": False,
             "last_message_id": None,
             "rate_limit_per_user": 0,
             "parent_id": None,
             "flags": 0,
+        }
+        if self.type == GUILD_VOICE:
+            data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
+        else:
+            data["topic"] = self.topic
+        return data
+
+    def _thread_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(self.parent_id),
+            "owner_id": str(self.owner_id),
+            "name": self.name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "flags": 0,
+            "applied_tags": [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": iso_now(),
+                "locked": False,
+                "create_timestamp": iso_now(),
+            },
         }
 
 
@@ -225,6 +271,7 @@ class FakeGuild:
     everyone: FakeRole = field(init=False)
     roles: list[FakeRole] = field(default_factory=list)
     channels: list[FakeChannel] = field(default_factory=list)
+    threads: list[FakeChannel] = field(default_factory=list)
     members: list[FakeMember] = field(default_factory=list)
     owner_id: int = field(init=False)
 
@@ -245,13 +292,33 @@ class FakeGuild:
         self.channels.append(channel)
         return channel
 
+    def add_voice_channel(self, name: str) -> FakeChannel:
+        """A voice channel; its text chat takes messages and slash commands."""
+        channel = FakeChannel(self.new_id(), self.id, name, len(self.channels), type=GUILD_VOICE)
+        self.channels.append(channel)
+        return channel
+
+    def add_thread(self, parent: FakeChannel, name: str) -> FakeChannel:
+        """An active public thread in `parent`, started by the guild's owner."""
+        thread = FakeChannel(
+            self.new_id(),
+            self.id,
+            name,
+            type=PUBLIC_THREAD,
+            parent_id=parent.id,
+            owner_id=self.owner_id,
+        )
+        self.threads.append(thread)
+        return thread
+
     def add_member(self, user: FakeUser, roles: Sequence[FakeRole] = ()) -> FakeMember:
         member = FakeMember(user, list(roles))
         self.members.append(member)
         return member
 
     def channel(self, channel_id: int) -> FakeChannel | None:
-        return next((c for c in self.channels if c.id == channel_id), None)
+        """A channel or thread of the guild."""
+        return next((c for c in [*self.channels, *self.threads] if c.id == channel_id), None)
 
     def member(self, user_id: int) -> FakeMember | None:
         return next((m for m in self.members if m.id == user_id), None)
@@ -265,6 +332,8 @@ class FakeGuild:
             return ALL_PERMISSIONS
         if channel is None:
             return base
+        if channel.parent_id is not None:  # a thread: its parent's overwrites apply
+            channel = self.channel(channel.parent_id) or channel
         role_ids = {self.id, *(r.id for r in member.roles)}
         layers = (
             [o for o in channel.overwrites if o.type == 0 and o.id == self.id],
@@ -316,7 +385,7 @@ class FakeGuild:
             "members": [m.payload() for m in self.members],
             "emojis": [],
             "stickers": [],
-            "threads": [],
+            "threads": [t.payload() for t in self.threads],
             "presences": [],
             "voice_states": [],
             "stage_instances": [],

@@ -89,3 +89,13 @@ async def _until_ready(bot: discord.Client, connection: asyncio.Task[None]) -> N
         connection.result()
     if not bot.is_ready():
         raise TimeoutError(f"bot not ready within {READY_TIMEOUT}s")
+
+
+async def change_role(
+    bot: discord.Client, fake: FakeDiscord, guild: FakeGuild, role: FakeRole
+) -> None:
+    """Tell a running `bot` that `role` changed (as edited in the test) and wait until its
+    cache holds the change: what it reads of the member's server-wide permissions."""
+    updated = asyncio.ensure_future(bot.wait_for("guild_role_update", timeout=READY_TIMEOUT))
+    await fake.update_role(guild, role)
+    await updated

@@ -175,3 +175,22 @@ async def test_two_processes_racing_on_one_sqlite_file_never_claim_the_same_aler
     assert theirs
     assert sorted(mine + theirs) == sorted(set(mine + theirs))
     assert len(mine) + len(theirs) == 400
+
+
+async def test_a_noisy_server_cannot_starve_the_others(session: AsyncSession) -> None:
+    """Claims were by channel id: a server with 300 alerts in low-id channels filled claim
+    after claim while a quieter server waited."""
+    noisy = [
+        replace(alert(channel_id, str(n)), guild_id=1)
+        for n in range(300)
+        for channel_id in (10, 11)
+    ]
+    quiet = [replace(alert(99, str(n)), guild_id=2) for n in range(3)]
+    await outbox.enqueue(session, [*noisy, *quiet], now=NOW)
+
+    claimed = await claim(session, NOW, limit=100)
+
+    assert len(claimed) == 100
+    assert [a.dedup_key for a in claimed if a.guild_id == 2] == ["99:0", "99:1", "99:2"]
+    by_channel = [a.channel_id for a in claimed]
+    assert by_channel == sorted(by_channel)  # still grouped by channel, oldest first

@@ -1,0 +1,167 @@
+"""Limits against abuse, as a user (or a script) meets them: autocomplete, quotas, samples."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app.runtime import Runtime
+from bot.app.throttles import ANSWERS_PER_PERSON
+from bot.config import Settings
+from bot.core.fuzzy import MAX_QUERY
+from bot.discordbot.bot import SentinelBot
+from storage import channels, subscriptions
+from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
+
+TYPED = "django-flatblocks-and-more-words-than-that"
+SLUGS = ["django-flatblocks", "django-rest-registration", "django-cache-machine", "django-valkey"]
+
+
+@pytest.fixture
+def app_settings(djp_settings: Settings) -> Settings:
+    """Small quotas: two subscriptions a channel, three a server; one mark a channel."""
+    return djp_settings.model_copy(
+        update={
+            "max_subscriptions_per_channel": 2,
+            "max_subscriptions_per_guild": 3,
+            "max_marks_per_channel": 1,
+            "max_marks_per_guild": 2,
+        }
+    )
+
+
+def searches(djp_api: FakeDjangoPackages) -> list[str]:
+    """The texts Django Packages was asked to search for."""
+    return [r.query.get("q", "") for r in djp_api.requests if r.path.endswith("/search/")]
+
+
+async def type_slowly(scene: DiscordScene, text: str, user_name: str = "typist") -> None:
+    """A member types `text` into /package's slug, one keystroke (autocomplete) at a time."""
+    typist = scene.fake.add_member(scene.guild, user_name)
+    for end in range(1, len(text) + 1):
+        await scene.fake.autocomplete("package", {"slug": text[:end]}, focused="slug", user=typist)
+
+
+async def test_typing_before_the_first_crawl_searches_django_packages_a_few_times_only(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    """40 keystrokes, each with fewer than 25 local matches, were 40 searches."""
+    settings = sentinel.runtime.settings
+    await type_slowly(discord_scene, TYPED[:40])
+
+    assert 0 < len(searches(djp_api)) <= settings.upstream_searches_per_user_minute
+    assert all(len(text) >= 3 for text in searches(djp_api))  # one letter matches everything
+    assert discord_scene.fake.violations == []
+
+
+async def test_everyones_typing_shares_one_search_budget(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    budget = sentinel.runtime.settings.upstream_searches_per_minute
+    typists = budget // sentinel.runtime.settings.upstream_searches_per_user_minute + 2
+    for number in range(typists):
+        await type_slowly(discord_scene, TYPED[:12], f"typist-{number}")
+
+    assert len(searches(djp_api)) == budget
+
+
+async def test_a_huge_autocomplete_value_is_answered_in_time_and_searched_cut_short(
+    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+    huge = "flatblocks " * 600  # 6,600 characters: Discord does not bound autocomplete input
+
+    await fake.autocomplete("package", {"slug": huge}, focused="slug")
+
+    [record] = [r for r in fake.interactions if r.choices is not None]
+    assert record.ack_seconds is not None
+    assert record.ack_seconds < fake.ack_deadline
+    assert [len(text) for text in searches(djp_api)] == [MAX_QUERY]
+    assert fake.violations == []
+
+
+async def test_a_script_firing_autocomplete_gets_no_choices_past_a_typists_pace(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake = discord_scene.fake
+    await sentinel.runtime.monitor.sync_catalog()
+    script = fake.add_member(discord_scene.guild, "script")
+    per_burst, _ = ANSWERS_PER_PERSON
+
+    answers = [
+        await fake.autocomplete("package", {"slug": "flat"}, focused="slug", user=script)
+        for _ in range(per_burst + 5)
+    ]
+    someone_else = await fake.autocomplete(
+        "package", {"slug": "flat"}, focused="slug", user=discord_scene.member
+    )
+
+    assert all(answers[:per_burst])
+    assert answers[per_burst:] == [[]] * 5
+    assert someone_else
+    assert fake.violations == []
+
+
+async def test_a_channel_and_a_server_follow_at_most_their_quota(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    scene = discord_scene
+
+    async def watch(slug: str, channel_id: int) -> str:
+        record = await scene.fake.run_command(
+            "watch add", {"slug": slug}, user=scene.manager, channel_id=channel_id
+        )
+        return record.content or ""
+
+    in_alerts = [await watch(slug, scene.alerts.id) for slug in SLUGS[:3]]
+    again = await watch(SLUGS[0], scene.alerts.id)  # changing what exists is always allowed
+    in_general = [await watch(slug, scene.general.id) for slug in SLUGS[2:]]
+
+    assert "Now watching" in in_alerts[1]
+    assert in_alerts[2].startswith("This channel has reached its limit of subscriptions")
+    assert "/watch remove" in in_alerts[2]
+    assert "already watching" in again
+    assert "Now watching" in in_general[0]
+    assert in_general[1].startswith("This server has reached its limit of subscriptions")
+    async with runtime.database.session() as session:
+        stored = await subscriptions.guild_subscriptions(session, scene.guild.id)
+    assert len(stored) == 3
+    assert scene.fake.violations == []
+
+
+async def test_feature_complete_marks_have_a_quota(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    scene = discord_scene
+
+    async def mark(slug: str) -> str:
+        record = await scene.fake.run_command(
+            "settings complete", {"slug": slug}, user=scene.manager, channel_id=scene.alerts.id
+        )
+        return record.content or ""
+
+    first, second = await mark(SLUGS[0]), await mark(SLUGS[1])
+
+    assert "marked feature-complete here" in first
+    assert second.startswith("This channel has reached its limit of feature-complete marks (1)")
+    assert "/settings incomplete" in second
+    async with runtime.database.session() as session:
+        assert len(await channels.feature_complete_ids(session, scene.alerts.id)) == 1
+
+
+async def test_a_requirements_import_is_held_to_the_quota_and_changes_nothing(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+) -> None:
+    """Three packages on Django Packages in one file, where a channel may follow two."""
+    scene = discord_scene
+    content = b"django-flatblocks==1.0\ndjango-debug-toolbar==3.2\ndjango-valkey==0.1\n"
+    attachment = scene.fake.attachment("requirements.txt", content)
+
+    record = await scene.fake.run_command(
+        "watch import", {"file": attachment}, user=scene.manager, channel_id=scene.alerts.id
+    )
+
+    assert (record.content or "").startswith("This channel has reached its limit of subscriptions")
+    async with runtime.database.session() as session:
+        assert await subscriptions.channel_subscriptions(session, scene.alerts.id) == []
+    assert scene.fake.violations == []
