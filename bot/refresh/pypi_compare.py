@@ -162,7 +162,7 @@ def compare(
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
+class PypiReply:
     """One request's outcome: a new project, a 304 (neither), or an error."""
 
     project: PypiProject | None = None
@@ -178,7 +178,7 @@ class Answer:
 
     target: PypiTarget
     name: str
-    reply: Reply
+    reply: PypiReply
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from bot.core.pypi import PypiProject, PypiRelease
 from bot.core.pypi_checks import PypiTarget, StoredProject
 from bot.refresh.pypi_compare import (
     Answer,
-    Reply,
+    PypiReply,
     announced_releases,
     compare,
     decide_pass,
@@ -150,7 +150,7 @@ def test_a_yanked_release_is_never_announced_as_new_and_unknown_changes_nothing(
 HOUR = timedelta(hours=1)
 
 
-def answer(reply: Reply, *, failures: int = 0, name: str = "flatblocks") -> Answer:
+def answer(reply: PypiReply, *, failures: int = 0, name: str = "flatblocks") -> Answer:
     target = PypiTarget(PID, f"https://pypi.org/project/{name}/", "e0", AT, AT, failures)
     return Answer(target, name, reply)
 
@@ -158,15 +158,15 @@ def answer(reply: Reply, *, failures: int = 0, name: str = "flatblocks") -> Answ
 @pytest.mark.parametrize(
     ("reply", "failures", "next_check", "error"),
     [
-        (Reply(error="PyPI timed out"), 0, AT + HOUR, "PyPI timed out"),
-        (Reply(error="PyPI timed out"), 2, AT + 4 * HOUR, "PyPI timed out"),  # backing off
-        (Reply(error="no such project", answered=True), 0, AT + HOUR, "no such project"),
-        (Reply(etag="e0"), 3, AT + HOUR, None),  # a 304: only the times move
+        (PypiReply(error="PyPI timed out"), 0, AT + HOUR, "PyPI timed out"),
+        (PypiReply(error="PyPI timed out"), 2, AT + 4 * HOUR, "PyPI timed out"),  # backing off
+        (PypiReply(error="no such project", answered=True), 0, AT + HOUR, "no such project"),
+        (PypiReply(etag="e0"), 3, AT + HOUR, None),  # a 304: only the times move
     ],
     ids=["failed", "failed-again", "gone", "not-modified"],
 )
 def test_an_answer_without_a_project_only_schedules_the_next_request(
-    reply: Reply, failures: int, next_check: datetime, error: str | None
+    reply: PypiReply, failures: int, next_check: datetime, error: str | None
 ) -> None:
     decided = decide_pass([answer(reply, failures=failures)], {}, {}, {}, now=AT, interval=HOUR)
 
@@ -194,7 +194,7 @@ def test_an_answer_without_a_project_only_schedules_the_next_request(
 def test_a_new_answer_is_compared_with_the_stored_one_of_the_same_project(
     stored: StoredProject | None, released: list[str]
 ) -> None:
-    new = Reply(project("1.1", "1.0"), etag="e1")
+    new = PypiReply(project("1.1", "1.0"), etag="e1")
     stored_projects = {PID: stored} if stored else {}
 
     decided = decide_pass(
