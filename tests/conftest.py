@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.plugins.discord",
     "tests.plugins.app",
     "tests.plugins.pypi",
+    "tests.plugins.memory",
 ]

@@ -23,8 +23,9 @@ FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs", "bot.metrics"}
 ALLOWED: dict[str, set[str]] = {
     "bot.core": set(),
     "bot.djp": {"bot.core"},
-    "bot.osv": {"bot.core"},
-    #: PyPI and endoflife.date reuse the Django Packages client's User-Agent and retry policy.
+    #: OSV, PyPI and endoflife.date reuse the Django Packages client's User-Agent and its
+    #: bounds on an upstream (`bot.djp.body`, `bot.djp.origin`); PyPI its retry policy too.
+    "bot.osv": {"bot.core", "bot.djp"},
     "bot.pypi": {"bot.core", "bot.djp"},
     "bot.messages": {"bot.core"},
     "storage": {"bot.core"},

@@ -5,33 +5,40 @@ For each requirement: its Django Packages listing (the slug spelt like the PyPI 
 the search, kept only when the listing names that PyPI project), the pinned or locked
 version, the latest release and how far behind the pin is, the advisories affecting the pin
 (or admitted by a range), and with `--django X.Y` whether the latest release declares that
-Django version (which needs the PyPI source: "unknown" until it is there).
+Django version, as PyPI says it now (`bot.core.pypi.readiness`: "ready", "no", or "unknown"
+when the release declares no Django version, or PyPI is off, has no such project or fails).
+PyPI is an extra here, as in the bot: its failure makes "unknown", never an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from bot.config import Settings
 from bot.core.advisories import AdvisoryView, Vulnerability, group, parse_records
+from bot.core.pypi import PypiProject, Readiness, readiness
 from bot.core.pypi_names import pypi_project_name
 from bot.core.records import PackageRecord
 from bot.core.requirements import Pinned, Requirements
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import NotFound
 from bot.osv.client import OsvClient
+from bot.pypi.client import PypiClient
+from bot.refresh.pypi_pass import ask_project, source_client
+
+log = logging.getLogger(__name__)
 
 #: Listings looked up at once.
 LOOKUPS = 4
 #: Search hits tried per name when no slug is spelt like it.
 SEARCH_HITS = 3
-Django = Literal["ready", "no", "unknown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +49,7 @@ class Checked:
     listing: PackageRecord | None
     #: Advisories affecting the pin or admitted by the range; None when OSV is off.
     advisories: tuple[tuple[AdvisoryView, str | None], ...] | None
-    django: Django | None
+    django: Readiness | None
 
     @property
     def latest(self) -> str | None:
@@ -101,12 +108,13 @@ async def check_requirements(
             settings.osv_api_url, timeout=settings.http_timeout_seconds
         ) as osv:
             found = await _vulnerabilities(osv, names)
+    projects = {} if django is None else await _pypi_projects(settings, names)
     return [
         Checked(
             requirement,
             listing,
             None if found is None else _affecting(requirement, found[requirement.name], listing),
-            None if django is None else "unknown",
+            None if django is None else readiness(projects.get(requirement.name), django),
         )
         for requirement in requirements.entries
         for listing in [listings.get(requirement.name)]
@@ -177,3 +185,33 @@ async def _vulnerabilities(osv: OsvClient, names: Sequence[str]) -> dict[str, li
         )
         for name in names
     }
+
+
+async def _pypi_projects(settings: Settings, names: Sequence[str]) -> dict[str, PypiProject]:
+    """What PyPI says of each name it can answer for (none when `PYPI_URL` is empty).
+
+    Asked like the refresh asks (`ask_project`), unconditionally since nothing is stored. Once
+    PyPI itself fails (not a 404), the names not yet asked are not: they stay unknown, so a
+    PyPI that is down costs a few failed requests, not two attempts per requirement.
+    """
+    http = source_client(settings, settings.pypi_url, "PyPI")
+    if http is None:
+        return {}
+    client, gate, failing = PypiClient(http), asyncio.Semaphore(http.concurrency), False
+
+    async def one(name: str) -> tuple[str, PypiProject | None]:
+        nonlocal failing
+        async with gate:
+            if failing:
+                return name, None
+            reply = await ask_project(client, name, None)
+        if reply.error is not None and not reply.answered:
+            failing = True
+            log.warning("%s (Django support unknown)", reply.error)
+        return name, reply.project
+
+    try:
+        asked = await asyncio.gather(*(one(name) for name in names))
+    finally:
+        await http.aclose()
+    return {name: project for name, project in asked if project is not None}

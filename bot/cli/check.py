@@ -41,6 +41,8 @@ async def check(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([entry.as_json() for entry in checked], indent=2))
     else:
         print_checked(checked, osv=bool(settings.osv_api_url))
+        if args.django and not settings.pypi_url.strip():
+            print("Django support not checked: PYPI_URL is empty.")
     return EXIT_FAILURE if any(entry.pinned_affected for entry in checked) else 0
 
 

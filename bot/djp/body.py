@@ -1,19 +1,26 @@
 """Reading a response body without trusting its size or its JSON.
 
 A compressed body is inflated here, chunk by chunk, and never past `MAX_BODY_BYTES`: a small
-gzip body can stand for gigabytes (httpx would inflate each network chunk whole). The JSON is
-read with orjson, falling back to the standard library only for what orjson refuses and JSON
-allows; anything neither reads, however deep it nests, is `MalformedBody`.
+gzip body can stand for gigabytes (httpx and aiohttp would inflate each network chunk whole).
+The JSON is read with orjson, falling back to the standard library only for what orjson
+refuses and JSON allows; anything neither reads, however deep it nests, is `MalformedBody`.
+
+Every upstream client uses these bounds: Django Packages and OSV (httpx, `read_body`), PyPI
+and endoflife.date (aiohttp, `inflate` over the raw chunks of a session that does not
+decompress).
 """
 
 from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import AsyncIterable
 from typing import Any
 
 import httpx
 import orjson
+
+from bot.core.printable import printable
 
 #: The most a response may decode to: a 500-package catalog page is about 0.5 MB and the
 #: whole catalog about 6 MB, so this leaves room for growth and stops a decompression bomb.
@@ -31,35 +38,55 @@ class MalformedBody(Exception):
 
 
 async def read_body(response: httpx.Response, limit: int = MAX_BODY_BYTES) -> bytes | bytearray:
-    """The body of a streamed `response`, decoded, stopping as soon as it passes `limit`."""
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in (*_WBITS, "identity", ""):
-        raise MalformedBody(f"a body in an encoding not asked for ({encoding[:20]})")
-    inflate = zlib.decompressobj(_WBITS[encoding]) if encoding in _WBITS else None
+    """The body of a streamed httpx `response`, decoded, stopping as soon as it passes `limit`."""
+    encoding = response.headers.get("content-encoding")
     try:
         loaded = response.content  # a transport that read the body already (a mock's)
     except httpx.ResponseNotRead:
-        pass
-    else:
-        if len(loaded) > limit:
-            raise MalformedBody(f"a body over {limit // (1024 * 1024)} MiB")
-        return loaded
+        return await inflate(response.aiter_raw(), encoding, limit)
+    _refuse_unasked(encoding)
+    if len(loaded) > limit:
+        raise MalformedBody(_over(limit))
+    return loaded
+
+
+async def inflate(
+    chunks: AsyncIterable[bytes], encoding: str | None, limit: int = MAX_BODY_BYTES
+) -> bytearray:
+    """Raw body `chunks` in Content-Encoding `encoding`, decoded by steps of at most 256 KiB,
+    stopping as soon as the result passes `limit`."""
+    normal = _refuse_unasked(encoding)
+    inflater = zlib.decompressobj(_WBITS[normal]) if normal else None
     body = bytearray()
-    async for chunk in response.aiter_raw():
+    async for chunk in chunks:
         pending = chunk
         while pending:
-            if inflate is None:
+            if inflater is None:
                 body += pending
                 pending = b""
             else:
                 try:
-                    body += inflate.decompress(pending, min(_SLICE, limit + 1 - len(body)))
+                    body += inflater.decompress(pending, min(_SLICE, limit + 1 - len(body)))
                 except zlib.error as exc:
                     raise MalformedBody(f"a body that does not inflate ({exc})") from exc
-                pending = inflate.unconsumed_tail
+                pending = inflater.unconsumed_tail
             if len(body) > limit:
-                raise MalformedBody(f"a body over {limit // (1024 * 1024)} MiB")
+                raise MalformedBody(_over(limit))
     return body  # not copied into `bytes`: both JSON readers take a bytearray
+
+
+def _refuse_unasked(encoding: str | None) -> str:
+    """`encoding` normalised ("" for none); `MalformedBody` for one not in `ACCEPT_ENCODING`."""
+    normal = (encoding or "").strip().lower()
+    if normal in ("", "identity"):
+        return ""
+    if normal not in _WBITS:
+        raise MalformedBody(f"a body in an encoding not asked for ({printable(normal[:20])})")
+    return normal
+
+
+def _over(limit: int) -> str:
+    return f"a body over {limit // (1024 * 1024)} MiB"
 
 
 def decode_json(content: bytes | bytearray) -> Any:

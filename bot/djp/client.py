@@ -25,7 +25,6 @@ import httpx
 
 from bot import __version__
 from bot.config import DEFAULT_DJP_API_URL, Settings
-from bot.core.printable import printable
 from bot.core.records import (
     CategoryRecord,
     GridRecord,
@@ -39,7 +38,7 @@ from bot.core.records import (
 )
 from bot.core.slugs import Kind, checked_key
 from bot.djp.body import ACCEPT_ENCODING, MalformedBody, decode_json, read_body
-from bot.djp.origin import MAX_REDIRECTS, may_follow, origin
+from bot.djp.origin import MAX_REDIRECTS, OffOrigin, next_hop
 from bot.djp.retry import RetryPolicy, parse_retry_after
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 
@@ -356,13 +355,10 @@ class DjangoPackagesClient:
 
     def _redirect(self, source: httpx.URL, response: httpx.Response) -> httpx.URL:
         """Where a redirect leads, if it may be followed; `ApiUnavailable` if not."""
-        target = source.join(response.headers.get("location", ""))
-        if not may_follow(httpx.URL(self._base_url), target):
-            raise ApiUnavailable(
-                f"Django Packages redirected {source.path} to {printable(origin(target))}, "
-                f"outside {origin(httpx.URL(self._base_url))}: not followed; check DJP_API_URL."
-            )
-        return target
+        try:
+            return next_hop(httpx.URL(self._base_url), source, response.headers.get("location", ""))
+        except OffOrigin as exc:
+            raise ApiUnavailable(f"Django Packages {exc}; check DJP_API_URL.") from None
 
 
 def _count_request(status: int | None) -> None:

@@ -3,12 +3,15 @@
 Isolated like every upstream: each call either answers in full or raises `OsvUnavailable`
 (network error, timeout, an HTTP error status, a body that is not the documented shape), and
 the caller tries again at its next interval. No retries here: a missed poll only delays news.
+
+OSV is held to Django Packages' bounds (`bot.djp.body`, `bot.djp.origin`): a body decodes to at
+most 16 MiB, JSON of any depth is read or refused, and a redirect is followed only within
+`OSV_API_URL`'s origin.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -16,7 +19,9 @@ from urllib.parse import quote
 
 import httpx
 
-from bot import __version__
+from bot.djp.body import MalformedBody, decode_json, read_body
+from bot.djp.client import HEADERS
+from bot.djp.origin import MAX_REDIRECTS, OffOrigin, next_hop
 from bot.errors import SentinelError
 
 #: OSV accepts at most 1,000 queries per batch.
@@ -25,10 +30,6 @@ BATCH_SIZE = 1000
 CONCURRENCY = 4
 #: Pages followed for one query before giving up on it (a runaway token).
 MAX_PAGES = 20
-HEADERS = {
-    "Accept": "application/json",
-    "User-Agent": f"djp-sentinel/{__version__} (+https://github.com/djp-sentinel/djp-sentinel)",
-}
 
 
 class OsvUnavailable(SentinelError):
@@ -148,18 +149,34 @@ class OsvClient:
         json_body: Mapping[str, Any] | None = None,
         missing_ok: bool = False,
     ) -> Any:
+        request = self._http.build_request(method, self._base + path, json=json_body)
         try:
-            response = await self._http.request(method, self._base + path, json=json_body)
+            for _ in range(MAX_REDIRECTS + 1):
+                response = await self._http.send(request, stream=True, follow_redirects=False)
+                try:
+                    if response.next_request is None:
+                        return await _json_body(response, missing_ok)
+                    request = response.next_request  # httpx's: a 307 keeps the POST's body
+                    next_hop(httpx.URL(self._base), response.url, request.url)
+                finally:
+                    await response.aclose()
         except httpx.HTTPError as exc:
             raise OsvUnavailable(f"OSV could not be reached ({type(exc).__name__}).") from exc
-        if response.status_code == 404 and missing_ok:
-            return None
-        if response.status_code != 200:
-            raise OsvUnavailable(f"OSV answered HTTP {response.status_code}.")
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise OsvUnavailable("OSV answered with a body that is not JSON.") from exc
+        except OffOrigin as exc:
+            raise OsvUnavailable(f"OSV {exc}; check OSV_API_URL.") from None
+        raise OsvUnavailable(f"OSV redirected more than {MAX_REDIRECTS} times; check OSV_API_URL.")
+
+
+async def _json_body(response: httpx.Response, missing_ok: bool) -> Any:
+    """The JSON of a streamed answer (None for a 404 when `missing_ok`), within the bounds."""
+    if response.status_code == 404 and missing_ok:
+        return None
+    if response.status_code != 200:
+        raise OsvUnavailable(f"OSV answered HTTP {response.status_code}.")
+    try:
+        return decode_json(await read_body(response))
+    except MalformedBody as exc:
+        raise OsvUnavailable(f"OSV answered with {exc}.") from exc
 
 
 def _result(result: Any) -> tuple[list[VulnRef], str | None]:

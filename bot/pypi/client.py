@@ -7,6 +7,10 @@ The same concurrency limit, User-Agent and retry policy as for Django Packages, 
 answered `304 Not Modified`. What comes back is typed: `Fresh` (a new body and its ETag),
 `NOT_MODIFIED`, `Gone` (a 404: the project is not there; never retried) or `ApiUnavailable`
 once the attempts run out or the body is not JSON.
+
+Both are held to Django Packages' bounds (`bot.djp.body`, `bot.djp.origin`): the session does
+not decompress, so a body is inflated here in steps up to 16 MiB; JSON of any depth is read or
+refused; a redirect is followed only within the configured URL's origin.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
 
-import orjson
+import httpx
 
+from bot.djp.body import MalformedBody, decode_json, inflate
 from bot.djp.client import HEADERS
+from bot.djp.origin import MAX_REDIRECTS, OffOrigin, next_hop
 from bot.djp.retry import RetryPolicy, parse_retry_after
 from bot.errors import ApiUnavailable, SentinelError
 
@@ -31,6 +37,10 @@ if TYPE_CHECKING:
 SOURCE_RETRY = RetryPolicy(attempts=2, base_delay=1.0, max_delay=10.0, max_retry_after=30.0)
 
 Sleep = Callable[[float], Awaitable[object]]
+#: The statuses that redirect (a 304 does not).
+_MOVED = frozenset({301, 302, 303, 307, 308})
+#: Raw body bytes read at a time.
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,17 @@ def _client_errors() -> type[Exception]:
 
 class Gone(SentinelError):
     """The source has no such document (HTTP 404 or 410)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """What one exchange brought back: `location` for a redirect, `content` for a success."""
+
+    status: int
+    content: bytes | bytearray
+    etag: str | None
+    retry_after: str | None
+    location: str | None
 
 
 class _Transient(Exception):
@@ -99,7 +120,10 @@ class ConditionalClient:
         if self._http is None:
             import aiohttp
 
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                auto_decompress=False,  # `inflate` decodes, within the body cap
+            )
         return self._http
 
     async def aclose(self) -> None:
@@ -124,35 +148,64 @@ class ConditionalClient:
                 attempt += 1
 
     async def _attempt(self, url: str, headers: dict[str, str], missing: Gone) -> Answer:
+        """One request, following redirects within the base URL's origin."""
+        target = httpx.URL(url)
         async with self._limit:
-            self.requests_made += 1
-            try:
-                async with self._session().get(url, headers=headers) as response:
-                    status, content = response.status, await response.read()
-                    retry_after, etag = (
-                        response.headers.get("Retry-After"),
-                        response.headers.get("ETag"),
-                    )
-            except TimeoutError as exc:
-                raise _Transient("timed out") from exc
-            except _client_errors() as exc:
-                raise _Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
+            for _ in range(MAX_REDIRECTS + 1):
+                reply = await self._exchange(target, headers)
+                if reply.location is None:
+                    return self._answer(reply, url, missing)
+                try:
+                    target = next_hop(httpx.URL(self.base_url), target, reply.location)
+                except OffOrigin as exc:
+                    raise ApiUnavailable(f"{self.source} {exc}.") from None
+        raise ApiUnavailable(f"{self.source} redirected {url} more than {MAX_REDIRECTS} times.")
+
+    async def _exchange(self, target: httpx.URL, headers: dict[str, str]) -> _Reply:
+        """Send one request; read its body (within the cap) only if it is a success."""
+        self.requests_made += 1
+        try:
+            async with self._session().get(
+                str(target), headers=headers, allow_redirects=False
+            ) as response:
+                location = response.headers.get("Location") if response.status in _MOVED else None
+                content: bytes | bytearray = b""
+                if 200 <= response.status < 300 and location is None:
+                    encoding = response.headers.get("Content-Encoding")
+                    content = await inflate(response.content.iter_chunked(_CHUNK), encoding)
+                return _Reply(
+                    response.status,
+                    content,
+                    response.headers.get("ETag"),
+                    response.headers.get("Retry-After"),
+                    location,
+                )
+        except TimeoutError as exc:
+            raise _Transient("timed out") from exc
+        except MalformedBody as exc:
+            raise ApiUnavailable(f"{self.source} sent {exc} for {target}.") from exc
+        except _client_errors() as exc:
+            raise _Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
+
+    def _answer(self, reply: _Reply, url: str, missing: Gone) -> Answer:
+        """What a final (not redirected) reply means."""
+        status = reply.status
         if status == 304:
             self.not_modified += 1
             return NOT_MODIFIED
         if status in (404, 410):
             raise missing
         if status == 429:
-            raise _Transient("HTTP 429", parse_retry_after(retry_after))
+            raise _Transient("HTTP 429", parse_retry_after(reply.retry_after))
         if status >= 500:
             raise _Transient(f"HTTP {status}")
         if not 200 <= status < 300:
             raise ApiUnavailable(f"{self.source} refused {url} with HTTP {status}.")
         try:
-            body = orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
-            raise ApiUnavailable(f"{self.source} sent malformed JSON for {url}.") from exc
-        return Fresh(body, etag)
+            body = decode_json(reply.content)
+        except MalformedBody as exc:
+            raise ApiUnavailable(f"{self.source} sent {exc} for {url}.") from exc
+        return Fresh(body, reply.etag)
 
 
 class PypiClient:

@@ -62,7 +62,7 @@ class SourcesReport:
 
 
 @dataclass(frozen=True, slots=True)
-class _Reply:
+class PypiReply:
     """One request's outcome: a new project, a 304 (neither), or an error."""
 
     project: PypiProject | None = None
@@ -76,7 +76,7 @@ class _Reply:
 class _Answer:
     target: PypiTarget
     name: str
-    reply: _Reply
+    reply: PypiReply
 
 
 class SourcesPass:
@@ -123,7 +123,7 @@ class SourcesPass:
         known = stored.project if stored else None
         if not live:
             return known
-        answer = await self._ask(self.pypi, name, etag)
+        answer = await ask_project(self.pypi, name, etag)
         if answer.error is not None:
             log.warning("%s", answer.error)
             return None
@@ -163,7 +163,7 @@ class SourcesPass:
                 if failed_in_a_row >= GIVE_UP_AFTER:
                     return
                 etag = target.etag if target.checked_at is not None else None
-                answer = _Answer(target, name, await self._ask(client, name, etag))
+                answer = _Answer(target, name, await ask_project(client, name, etag))
                 answers.append(answer)
                 if answer.reply.error is not None:
                     report.failures += 1
@@ -177,20 +177,6 @@ class SourcesPass:
             report.gave_up = True
             log.warning("PyPI failed %d times in a row: asking again next cycle", GIVE_UP_AFTER)
         return answers
-
-    async def _ask(self, client: PypiClient, name: str, etag: str | None) -> _Reply:
-        try:
-            answer = await client.project(name, etag)
-        except Gone as exc:
-            return _Reply(error=str(exc), answered=True)
-        except SentinelError as exc:
-            return _Reply(error=str(exc))
-        if answer == NOT_MODIFIED:
-            return _Reply(etag=etag)
-        try:
-            return _Reply(parse_project(answer.body), answer.etag)
-        except InvalidRecord as exc:
-            return _Reply(error=f"PyPI sent an unusable answer for {name}: {exc}")
 
     async def _apply(
         self, answers: Sequence[_Answer], now: datetime, report: SourcesReport
@@ -290,6 +276,38 @@ async def django_cycles(database: Database) -> list[DjangoCycle]:
         return []
 
 
+async def ask_project(client: PypiClient, name: str, etag: str | None) -> PypiReply:
+    """What PyPI says of project `name` now (conditionally when `etag` is known); never
+    raises: a failure, a 404 or an unusable answer is the reply's `error`."""
+    try:
+        answer = await client.project(name, etag)
+    except Gone as exc:
+        return PypiReply(error=str(exc), answered=True)
+    except SentinelError as exc:
+        return PypiReply(error=str(exc))
+    if answer == NOT_MODIFIED:
+        return PypiReply(etag=etag)
+    try:
+        return PypiReply(parse_project(answer.body), answer.etag)
+    except InvalidRecord as exc:
+        return PypiReply(error=f"PyPI sent an unusable answer for {name}: {exc}")
+
+
+def source_client(
+    settings: Settings, url: str, source: str, **client_options: Any
+) -> ConditionalClient | None:
+    """A client for the source at `url`, or None when the URL is empty (the source is off)."""
+    if not url.strip():
+        return None
+    return ConditionalClient(
+        base_url=url,
+        source=source,
+        concurrency=settings.http_concurrency,
+        timeout=settings.http_timeout_seconds,
+        **client_options,
+    )
+
+
 @asynccontextmanager
 async def open_sources(
     settings: Settings,
@@ -304,19 +322,8 @@ async def open_sources(
     `client_options` (retry, sleep, random) go to both clients: tests pin the backoff.
     """
 
-    def open_client(url: str, source: str) -> ConditionalClient | None:
-        if not url.strip():
-            return None
-        return ConditionalClient(
-            base_url=url,
-            source=source,
-            concurrency=settings.http_concurrency,
-            timeout=settings.http_timeout_seconds,
-            **client_options,
-        )
-
-    pypi = open_client(settings.pypi_url, "PyPI")
-    endoflife = open_client(settings.endoflife_url, "endoflife.date")
+    pypi = source_client(settings, settings.pypi_url, "PyPI", **client_options)
+    endoflife = source_client(settings, settings.endoflife_url, "endoflife.date", **client_options)
     try:
         yield SourcesPass(
             database,

@@ -11,7 +11,7 @@ from bot.discordbot.bot import SentinelBot
 from tests.fakes.discord_models import FakeRole
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.fakes.osv_api import FakeOsv, Record
+from tests.fakes.osv_api import Failure, FakeOsv, Record
 from tests.plugins.app import SteppingClock, alerts_in, next_cycle
 from tests.plugins.osv_api import TOOLBAR_PAIR
 
@@ -115,7 +115,7 @@ async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
     )
 
 
-async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
+async def test_osv_down_or_hostile_for_cycles_alerts_nothing_and_delays_no_release(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
@@ -132,15 +132,18 @@ async def test_osv_down_for_cycles_alerts_nothing_and_delays_no_release(
         osv_api.put(record)
     djp_api.update_package(FLATBLOCKS, pypi_version="3.2.1")
     down = [await next_cycle(sentinel, clock) for _ in range(3)]
-    osv_api.failure = "malformed"
-    garbled = await next_cycle(sentinel, clock)
+    garbled = []
+    hostile: tuple[Failure, ...] = ("malformed", "deep-json", "gzip-bomb")
+    for failure in hostile:  # one cycle each
+        osv_api.failure = failure
+        garbled.append(await next_cycle(sentinel, clock))
     osv_api.failure = None
     back = await next_cycle(sentinel, clock)
 
     assert [report.sent for report in down] == [1, 0, 0]  # the release, on time
-    assert failed_passes() - failures_before == 4  # three down, one garbled
+    assert failed_passes() - failures_before == 6  # three down, three garbled or hostile
     assert "3.2.1 released" in alerts_in(fake, alerts.id)[0].embeds[0]["title"]
-    assert garbled.sent == 0
+    assert [report.sent for report in garbled] == [0, 0, 0]
     assert back.sent == 1  # the advisory, once OSV answers again
     assert (
         "latest release 3.2.1 is not affected" in alerts_in(fake, alerts.id)[-1].embeds[0]["title"]

@@ -102,6 +102,7 @@ async def test_the_weekly_stale_report_lists_reasons_and_pings_nobody(
     discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
 ) -> None:
     fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    clock.advance(clock.until_hour((clock().hour + 1) % 24))  # a whole hour before it turns
     now = clock()
     await fake.run_command(
         "watch add",

@@ -95,7 +95,7 @@ _HOME_PAGE = (
 
 
 @functools.cache
-def _gzipped_spaces(size: int) -> bytes:
+def gzipped_spaces(size: int) -> bytes:
     """A gzip body of `size` spaces: a few hundred KiB per GiB."""
     packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     block = b" " * (1024 * 1024)
@@ -398,7 +398,7 @@ class FakeDjangoPackages:
                 return web.Response()  # never sent: the connection is gone
             case "gzip-bomb":
                 return web.Response(
-                    body=_gzipped_spaces(self.bomb_bytes),
+                    body=gzipped_spaces(self.bomb_bytes),
                     content_type="application/json",
                     headers={"Content-Encoding": "gzip"},
                 )

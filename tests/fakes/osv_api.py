@@ -5,7 +5,7 @@ It answers as osv.dev documents (`api-examples.md` in the shared captures): one 
 query in order, `{}` for a package with no advisory, `{"vulns": [{"id", "modified"}]}` else,
 a `next_page_token` when a query has more than `page_size` ids, and `{"code": 5, ...}` with
 404 for an unknown id. Tests edit records (`put`, `update`), and make it fail (`down`,
-`malformed`)::
+`malformed`) or turn hostile (`gzip-bomb`, `deep-json`, `redirect` to `redirect_to`)::
 
     async with FakeOsv() as osv:
         osv.update("GHSA-68w8-qjq3-2gfm", modified="2026-01-01T00:00:00Z")
@@ -30,10 +30,12 @@ from typing import Any, Literal, Self
 from aiohttp import web
 from packaging.utils import canonicalize_name
 
+from tests.fakes.djp_api import gzipped_spaces
+
 HOST = "127.0.0.1"
 DATA = Path(__file__).parents[1] / "data" / "osv"
 Record = dict[str, Any]
-Failure = Literal["down", "malformed"]
+Failure = Literal["down", "malformed", "gzip-bomb", "deep-json", "redirect"]
 
 
 def real_records() -> dict[str, Record]:
@@ -73,6 +75,11 @@ class FakeOsv:
         self._names: dict[str, set[str]] = {}
         """Ids per query page before a `next_page_token` (osv.dev: about 1,000)."""
         self.failure: Failure | None = None
+        """How every answer fails until reset (None: they do not)."""
+        self.bomb_bytes = 64 * 1024 * 1024
+        """What a "gzip-bomb" body inflates to."""
+        self.redirect_to = ""
+        """Where a "redirect" sends every request (a 307, so a POST stays a POST)."""
         self.requests: list[tuple[str, str]] = []
         """(method, path) of every request, in order."""
         self.batch_bodies: list[dict[str, Any]] = []
@@ -126,6 +133,16 @@ class FakeOsv:
             return web.Response(status=503, text="Service Unavailable")
         if self.failure == "malformed":
             return web.Response(text='{"results": [', content_type="application/json")
+        if self.failure == "gzip-bomb":
+            return web.Response(
+                body=gzipped_spaces(self.bomb_bytes),
+                content_type="application/json",
+                headers={"Content-Encoding": "gzip"},
+            )
+        if self.failure == "deep-json":
+            return web.Response(text="[" * 100_000 + "]" * 100_000, content_type="application/json")
+        if self.failure == "redirect":
+            return web.Response(status=307, headers={"Location": self.redirect_to})
         return None
 
     async def _querybatch(self, request: web.Request) -> web.Response:

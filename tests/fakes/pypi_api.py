@@ -38,10 +38,22 @@ from typing import Any, ClassVar, Literal, NamedTuple, Self
 
 from aiohttp import web
 
+from tests.fakes.djp_api import gzipped_spaces
+
 HOST = "127.0.0.1"
 UPSTREAMS = Path(__file__).resolve().parent.parent / "data" / "upstreams"
 Payload = dict[str, Any]
-Fault = Literal["500", "503", "malformed", "not-json-object", "hang", "404"]
+Fault = Literal[
+    "500",
+    "503",
+    "malformed",
+    "not-json-object",
+    "hang",
+    "404",
+    "gzip-bomb",
+    "deep-json",
+    "redirect",
+]
 _DJANGO = re.compile(r"^Framework :: Django :: \d+\.\d+$")
 
 
@@ -70,6 +82,10 @@ class _JsonFake:
         self.served: list[Served] = []
         self.user_agents: set[str] = set()
         self._faults: list[Fault] = []
+        self.bomb_bytes = 64 * 1024 * 1024
+        """What a "gzip-bomb" body inflates to."""
+        self.redirect_to = ""
+        """Where a "redirect" fault sends the request (a 302)."""
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self._base_url = ""
@@ -96,7 +112,10 @@ class _JsonFake:
             await self._runner.cleanup()
 
     def inject(self, fault: Fault, times: int = 1) -> None:
-        """Answer the next `times` requests with `fault` instead of the document."""
+        """Answer the next `times` requests with `fault` instead of the document: "500",
+        "503", "malformed" (cut-off JSON), "not-json-object", "hang" (until the server
+        closes), "404", "gzip-bomb" (a small gzip body inflating to `bomb_bytes`),
+        "deep-json" (nested 100,000 deep) or "redirect" (a 302 to `redirect_to`)."""
         self._faults += [fault] * times
 
     def heal(self) -> None:
@@ -139,6 +158,18 @@ class _JsonFake:
                 return web.Response(text='{"info": {"name": ', content_type="application/json")
             if fault == "not-json-object":
                 return web.json_response(["not", "a", "project"])
+            if fault == "gzip-bomb":
+                return web.Response(
+                    body=gzipped_spaces(self.bomb_bytes),
+                    content_type="application/json",
+                    headers={"Content-Encoding": "gzip"},
+                )
+            if fault == "deep-json":
+                return web.Response(
+                    text="[" * 100_000 + "]" * 100_000, content_type="application/json"
+                )
+            if fault == "redirect":
+                return web.Response(status=302, headers={"Location": self.redirect_to})
             return web.json_response({"message": "Not Found"}, status=404)
         if not path.startswith(self.prefix):
             return web.json_response({"message": "Not Found"}, status=404)
