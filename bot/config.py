@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     max_marks_per_guild: int = Field(
         default=1000, ge=1, description="feature-complete marks in one server in all"
     )
+    max_webhook_routes_per_channel: int = Field(
+        default=100, ge=1, description="packages and grids one channel may follow via webhooks"
+    )
+    max_webhook_routes_per_guild: int = Field(
+        default=500, ge=1, description="packages and grids one server may follow via webhooks"
+    )
 
     @field_validator("shard_ids", mode="before")
     @classmethod

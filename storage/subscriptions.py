@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import Row, Select, and_, delete, func, select, union
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerting import Follower
@@ -123,10 +123,31 @@ class Counts:
 
 async def subscription_counts(session: AsyncSession, guild_id: int, channel_id: int) -> Counts:
     """A guild's subscriptions, and the channel's (paused ones included: resuming is free)."""
+    return await _counts(session, guild_id, channel_id)
+
+
+async def webhook_route_counts(session: AsyncSession, guild_id: int, channel_id: int) -> Counts:
+    """A guild's subscriptions delivered through a webhook, and the channel's."""
+    return await _counts(session, guild_id, channel_id, Subscription.webhook_url.is_not(None))
+
+
+async def _counts(
+    session: AsyncSession, guild_id: int, channel_id: int, *where: ColumnElement[bool]
+) -> Counts:
     in_channel = func.count().filter(Subscription.channel_id == channel_id)
-    query = select(func.count(), in_channel).where(Subscription.guild_id == guild_id)
+    query = select(func.count(), in_channel).where(Subscription.guild_id == guild_id, *where)
     guild, channel = (await session.execute(query)).one()
     return Counts(guild, channel)
+
+
+async def webhook_routed(session: AsyncSession, channel_id: int) -> set[tuple[str, int]]:
+    """The (target kind, target id) a channel follows through a webhook."""
+    rows = await session.execute(
+        select(Subscription.target_kind, Subscription.target_id).where(
+            Subscription.channel_id == channel_id, Subscription.webhook_url.is_not(None)
+        )
+    )
+    return {(str(kind), target_id) for kind, target_id in rows}
 
 
 async def is_subscribed(

@@ -1,12 +1,16 @@
-"""Quotas on what members set up from Discord, per server and per channel (settings
-`MAX_SUBSCRIPTIONS_PER_*` and `MAX_MARKS_PER_*`): one server cannot grow the work of every
-refresh cycle, or the database, without bound.
+"""Quotas on what a server sets up, per server and per channel (settings
+`MAX_SUBSCRIPTIONS_PER_*` and `MAX_MARKS_PER_*` for what members add from Discord,
+`MAX_WEBHOOK_ROUTES_PER_*` for what the operator routes through webhooks with `webhook add` or
+`import`): one server cannot grow the work of every refresh cycle, the deliveries, or the
+database, without bound.
 
 Checked in the transaction that adds the row, and only for a new one: changing or resuming
 what exists is always allowed. Two additions at the very same moment may pass one over.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,16 +25,35 @@ class QuotaReached(SentinelError):
     """A server or channel holds as many of something as it may; nothing was added."""
 
 
-def _check(counts: Counts, channel_limit: int, guild_limit: int, what: str, free: str) -> None:
-    if counts.channel >= channel_limit:
+ONE = Counts(guild=1, channel=1)
+
+
+def _check(
+    counts: Counts,
+    channel_limit: int,
+    guild_limit: int,
+    what: str,
+    free: str,
+    *,
+    adding: Counts = ONE,
+    channel: str = "This channel",
+    server: str = "This server",
+) -> None:
+    """Refuse `adding` more when the channel's or the server's count would pass its limit."""
+    if counts.channel + adding.channel > channel_limit:
         raise QuotaReached(
-            f"This channel has reached its limit of {what} ({channel_limit}): {free} first."
-        )
-    if counts.guild >= guild_limit:
-        raise QuotaReached(
-            f"This server has reached its limit of {what} across its channels ({guild_limit}): "
+            f"{channel} {_reached(adding.channel)} its limit of {what} ({channel_limit}): "
             f"{free} first."
         )
+    if counts.guild + adding.guild > guild_limit:
+        raise QuotaReached(
+            f"{server} {_reached(adding.guild)} its limit of {what} across its channels "
+            f"({guild_limit}): {free} first."
+        )
+
+
+def _reached(adding: int) -> str:
+    return "has reached" if adding == 1 else f"would pass, with {adding} more,"
 
 
 async def check_new_subscription(
@@ -66,4 +89,51 @@ async def check_new_mark(
         settings.max_marks_per_guild,
         "feature-complete marks",
         "remove one with /settings incomplete",
+    )
+
+
+async def check_new_webhook_route(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    guild_id: int,
+    channel_id: int,
+    kind: TargetKind,
+    target_id: int,
+) -> None:
+    """Raise `QuotaReached` when routing one more package or grid through a webhook of the
+    channel would pass a quota (`webhook add`)."""
+    if await new_webhook_routes(session, channel_id, [(kind, target_id)]):
+        await check_webhook_routes(session, settings, guild_id=guild_id, channel_id=channel_id)
+
+
+async def new_webhook_routes(
+    session: AsyncSession, channel_id: int, targets: Iterable[tuple[TargetKind, int]]
+) -> int:
+    """How many of `targets` the channel does not follow through a webhook yet."""
+    routed = await subscriptions.webhook_routed(session, channel_id)
+    return sum((str(kind), target_id) not in routed for kind, target_id in targets)
+
+
+async def check_webhook_routes(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    guild_id: int,
+    channel_id: int,
+    adding: Counts = ONE,
+    named: bool = False,
+) -> None:
+    """Raise `QuotaReached` when `adding` new webhook routes (to the server, and to this
+    channel) would pass a quota. `named` names the channel and server, for `import`, which
+    touches many, instead of saying "This channel"."""
+    _check(
+        await subscriptions.webhook_route_counts(session, guild_id, channel_id),
+        settings.max_webhook_routes_per_channel,
+        settings.max_webhook_routes_per_guild,
+        "webhook routes",
+        "remove one with `djp-sentinel webhook remove`",
+        adding=adding,
+        channel=f"Channel {channel_id}" if named else "This channel",
+        server=f"Server {guild_id}" if named else "This server",
     )

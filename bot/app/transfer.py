@@ -50,6 +50,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.app import quotas
+from bot.config import Settings
 from bot.core import bypass
 from bot.core.events import Event
 from bot.core.events.base import MinReleaseLevel
@@ -61,6 +63,7 @@ from storage.channels import SETTING_NAMES
 from storage.database import Database
 from storage.delivery_queries import package_slugs
 from storage.models import DigestMode, TargetKind
+from storage.subscriptions import Counts
 
 FORMAT: Final = "djp-sentinel"
 VERSION = 1
@@ -399,13 +402,15 @@ async def import_document(
     document: TransferDocument,
     *,
     now: datetime,
+    settings: Settings,
     guild: int | None = None,
     resolve: ResolveWebhook | None = None,
 ) -> ImportSummary:
     """Write a validated document after checking what it may change (see the module's
     docstring): this installation's signed export as it is; any other file only for `guild`,
     its webhook URLs confirmed by `resolve` (required for such a file that holds any). Raises
-    `TransferError` before writing anything when the file may not be imported."""
+    `TransferError` before writing anything when the file may not be imported, or when its new
+    webhook routes would pass a channel's or server's quota (`settings`)."""
     async with database.session() as session:
         own = _signed_by(document, await installation.export_key(session))
     if guild is not None:
@@ -417,6 +422,7 @@ async def import_document(
         )
     if not own:
         await _confirm_webhooks(document, resolve)
+    await _within_webhook_quotas(database, document, settings)
     return await _write(database, document, now=now)
 
 
@@ -449,6 +455,36 @@ async def _confirm_webhooks(document: TransferDocument, resolve: ResolveWebhook 
                 f"{path}.webhook_url: Discord says webhook {hook} posts to channel "
                 f"{destination.channel_id}, not {entry.channel_id}. Nothing was imported."
             )
+
+
+async def _within_webhook_quotas(
+    database: Database, document: TransferDocument, settings: Settings
+) -> None:
+    """Refuse a document whose new webhook routes would pass a channel's or a server's quota
+    (checked for all of them before anything is written, as the import commits in chunks)."""
+    wanted: dict[int, dict[int, list[tuple[TargetKind, int]]]] = {}
+    for entry in document.subscriptions:
+        if entry.webhook_url is not None:
+            by_channel = wanted.setdefault(entry.guild_id, {})
+            by_channel.setdefault(entry.channel_id, []).append((entry.target_kind, entry.target_id))
+    async with database.session() as session:
+        for guild_id, by_channel in wanted.items():
+            new = {
+                channel_id: await quotas.new_webhook_routes(session, channel_id, targets)
+                for channel_id, targets in by_channel.items()
+            }
+            for channel_id, adding in new.items():
+                try:
+                    await quotas.check_webhook_routes(
+                        session,
+                        settings,
+                        guild_id=guild_id,
+                        channel_id=channel_id,
+                        adding=Counts(guild=sum(new.values()), channel=adding),
+                        named=True,
+                    )
+                except quotas.QuotaReached as exc:
+                    raise TransferError(f"{exc} Nothing was imported.") from None
 
 
 async def _chunks(entries: Sequence[E]) -> AsyncIterator[Sequence[E]]:

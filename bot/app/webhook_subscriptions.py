@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app.quotas import check_new_webhook_route
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
 from bot.core.slugs import checked_key
@@ -45,7 +46,9 @@ async def watch(
 ) -> tuple[str, subscriptions.Outcome]:
     """Subscribe the webhook's channel to a package or grid; returns (title, what was done).
 
-    The target is fetched now, so the baseline is taken when the subscription is made.
+    The target is fetched now, so the baseline is taken when the subscription is made. Raises
+    `QuotaReached` (nothing added) when the channel or server holds as many webhook routes as
+    it may.
     """
     checked_key(key, kind.value)  # a bad slug is refused before asking Discord anything
     destination = await resolve_webhook(http, url, test_host=runtime.settings.webhook_test_host)
@@ -56,6 +59,14 @@ async def watch(
         grid = await runtime.monitor.refresh_grid(key)
         target_id, title = grid.id, grid.title
     async with runtime.database.transaction() as session:
+        await check_new_webhook_route(
+            session,
+            runtime.settings,
+            guild_id=destination.guild_id,
+            channel_id=destination.channel_id,
+            kind=kind,
+            target_id=target_id,
+        )
         _subscription, outcome = await subscriptions.subscribe(
             session,
             guild_id=destination.guild_id,

@@ -42,6 +42,7 @@ async def restore(args: argparse.Namespace, settings: Settings) -> int:
             runtime.database,
             document,
             now=runtime.clock(),
+            settings=settings,
             guild=args.guild,
             resolve=functools.partial(resolve_webhook, http, test_host=test_host),
         )

@@ -34,6 +34,7 @@ from bot.refresh.schedule import (
     ASSUMED_CATALOG_SIZE,
     CATALOG_PAGE_SIZE,
     DUE_SLACK,
+    Plan,
     choose_plan,
     retry_delay,
 )
@@ -104,23 +105,25 @@ class Monitor:
         await self._ingest_grids([grid for grid in fetched if grid is not None], report)
 
     async def _refresh_packages(self, due_by: datetime, report: CycleReport) -> None:
-        """Fetch the due packages by the plan taking fewer requests: the catalog's pages, or
-        each package (then each one the crawl did not deliver)."""
         async with self.database.session() as session:
             due = await packages.due_package_ids(session, due_by)
+        report.plan = await self._fetch_by_plan(due, report)
+
+    async def _fetch_by_plan(self, ids: Sequence[int], report: CycleReport) -> Plan:
+        """Fetch and ingest `ids` by the plan taking fewer requests: the catalog's pages (then
+        each id the crawl did not deliver), or each package; return the plan taken."""
+        async with self.database.session() as session:
             catalog_size = await self._catalog_size_estimate(session)
-        report.plan = choose_plan(len(due), catalog_size)
+        plan = choose_plan(len(ids), catalog_size)
         log.debug(
-            "cycle plan %s: %d packages due, catalog of about %d",
-            report.plan,
-            len(due),
-            catalog_size,
+            "fetch plan %s: %d packages wanted, catalog of about %d", plan, len(ids), catalog_size
         )
-        if report.plan == "catalog":
-            missed = await self._crawl_catalog(set(due), report)
+        if plan == "catalog":
+            missed = await self._crawl_catalog(set(ids), report)
             await self._fetch_targets(sorted(missed), report)
-        elif report.plan == "targets":
-            await self._fetch_targets(due, report)
+        elif plan == "targets":
+            await self._fetch_targets(ids, report)
+        return plan
 
     async def sync_catalog(self, progress: Progress | None = None) -> CycleReport:
         """Pull the whole catalog: categories, every package, every grid (each phase timed in
@@ -315,13 +318,15 @@ class Monitor:
     async def _ingest_grids(self, fetched: Sequence[GridRecord], report: CycleReport) -> None:
         """Store grids and their memberships in one transaction, and the alerts of members
         joining or leaving. Members never seen are fetched first (as baselines) so that join
-        alerts can name them and the rest of the cycle does not fetch them again."""
+        alerts can name them and the rest of the cycle does not fetch them again), by the
+        cheaper plan: a large grid on a fresh database costs the catalog's pages, not a request
+        per member."""
         if not fetched:
             return
         members = {package_id for grid in fetched for package_id in grid.package_ids}
         async with self.database.session() as session:
             stored = await packages.package_titles(session, members)
-        await self._fetch_targets(sorted(members - stored.keys()), report)
+        await self._fetch_by_plan(sorted(members - stored.keys()), report)
         async with self.database.transaction() as session:
             applied = await apply_grids(
                 session, fetched, now=self.clock(), next_poll_at=self._next_poll(report)

@@ -15,7 +15,7 @@ from bot.core.records import PackageRecord, parse_package
 from bot.errors import ApiUnavailable, NotFound
 from bot.refresh.staleness import ChannelStaleness
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import SteppingClock
+from tests.plugins.app import SteppingClock, package_copies
 from tests.plugins.data import seed_package
 from tests.plugins.djp_api import TEST_RETRY
 
@@ -88,6 +88,26 @@ async def test_loading_fetches_the_grid_and_its_members_live(runtime: Runtime) -
         ("django-cache-machine", 885),
         ("django-valkey", 78),
     ]
+
+
+async def test_a_large_grid_on_a_fresh_database_costs_a_catalog_page_not_a_request_a_member(
+    runtime: Runtime, djp_api: FakeDjangoPackages
+) -> None:
+    widgets = package_copies(seed_package("django-flatblocks"), 150)
+    for stars, payload in enumerate(widgets):
+        payload["repo_watchers"] = stars
+        djp_api.add_package(payload)
+    djp_api.set_grid_members(48, [w["id"] for w in widgets])
+
+    table = await load_grid_table(runtime, "flatpages")
+
+    # The grid, then the whole catalog (159 packages) in one page: 2 requests, not 151.
+    assert djp_api.request_count == 2
+    assert [row.slug for row in table.rows] == [f"django-widget-{n}" for n in range(149, -1, -1)]
+    djp_api.reset_log()
+    again = await load_grid_table(runtime, "flatpages")
+    assert djp_api.request_count == 0  # served from the fresh stored copy
+    assert again.rows == table.rows
 
 
 async def test_loading_falls_back_to_the_stored_copy_when_the_api_is_down(

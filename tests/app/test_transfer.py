@@ -27,6 +27,7 @@ from bot.app.transfer import (
     import_document,
     parse_document,
 )
+from bot.config import Settings
 from bot.delivery.webhook import resolve_webhook
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
@@ -42,6 +43,8 @@ CHANNEL, OTHER_CHANNEL = 900_000_000_000_000_001, 900_000_000_000_000_002
 ROLE = 700_000_000_000_000_001
 FLATBLOCKS, CACHE_MACHINE, FLATPAGES = 265, 155, 48
 NOW = datetime(2026, 2, 20, 12, tzinfo=UTC)
+#: Default quotas (the webhook-route ones are what an import is checked against).
+LIMITS = Settings(_env_file=None)
 WEBHOOK = "https://discord.com/api/webhooks/1/secret-token"
 
 
@@ -119,7 +122,10 @@ async def test_an_export_imported_into_an_empty_database_reproduces_it(
 
     async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
         summary = await import_document(
-            copy, parse_document(document_json(original, webhook_urls=True)), now=NOW
+            copy,
+            parse_document(document_json(original, webhook_urls=True)),
+            now=NOW,
+            settings=LIMITS,
         )
         restored = await export_document(copy, now=NOW)  # before any poll stores a target
         await monitor_on(copy, djp_client).run_cycle()
@@ -163,7 +169,7 @@ async def test_the_discord_export_leaves_webhook_urls_out_and_importing_it_keeps
     await populate(database, djp_client)
 
     text = await export_guild_json(database, GUILD, now=NOW)
-    await import_document(database, parse_document(text), now=NOW, guild=GUILD)
+    await import_document(database, parse_document(text), now=NOW, settings=LIMITS, guild=GUILD)
 
     assert "webhook_url" not in text
     assert "secret-token" not in text
@@ -184,7 +190,7 @@ async def test_import_overwrites_what_it_lists_and_leaves_the_rest(
     document["subscriptions"] = [watch]
 
     edited = parse_document(json.dumps(document))  # edited by hand: a guild's file
-    summary = await import_document(database, edited, now=NOW, guild=GUILD)
+    summary = await import_document(database, edited, now=NOW, settings=LIMITS, guild=GUILD)
 
     assert (summary.subscriptions, summary.subscriptions_created) == (1, 0)
     async with database.session() as session:
@@ -374,7 +380,9 @@ async def test_a_stored_http_webhook_url_exports_and_imports_again(
     document = await export_backup(database, now=NOW)
     async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
         text = document_json(document, webhook_urls=True)
-        await import_document(copy, parse_document(text, test_host="127.0.0.1"), now=NOW)
+        await import_document(
+            copy, parse_document(text, test_host="127.0.0.1"), now=NOW, settings=LIMITS
+        )
         restored = await export_document(copy, now=NOW)
 
     assert document.subscriptions[0].webhook_url == url
@@ -416,7 +424,7 @@ async def test_a_file_not_written_here_is_refused_without_guild(
     attack = guild_file(VICTIM, CHANNEL, webhook_url="https://discord.com/api/webhooks/9/attacker")
 
     with pytest.raises(TransferError, match=r"not written by this installation.*--guild ID"):
-        await import_document(database, parse_document(attack), now=NOW)
+        await import_document(database, parse_document(attack), now=NOW, settings=LIMITS)
 
     assert await stored(database) == before  # the victim's alerts still go where they went
 
@@ -430,7 +438,9 @@ async def test_a_signature_made_elsewhere_or_an_edit_is_not_trusted(
     before = await stored(database)
 
     with pytest.raises(TransferError, match="not written by this installation"):
-        await import_document(database, parse_document(json.dumps(backup)), now=NOW)
+        await import_document(
+            database, parse_document(json.dumps(backup)), now=NOW, settings=LIMITS
+        )
 
     assert await stored(database) == before
 
@@ -443,7 +453,9 @@ async def test_a_guild_file_may_hold_nothing_of_another_guild(
     attack = guild_file(VICTIM, CHANNEL)  # handed over as the attacker's own server's file
 
     with pytest.raises(TransferError) as raised:
-        await import_document(database, parse_document(attack), now=NOW, guild=ATTACKER)
+        await import_document(
+            database, parse_document(attack), now=NOW, settings=LIMITS, guild=ATTACKER
+        )
 
     assert str(raised.value) == (
         f"subscriptions[0].guild_id: not guild {ATTACKER} (--guild). Nothing was imported."
@@ -474,6 +486,7 @@ async def test_a_guild_files_webhook_must_post_to_its_own_channel(
             database,
             parse_document(attack, test_host=WEBHOOK_TEST_HOST),
             now=NOW,
+            settings=LIMITS,
             guild=victim.id,
             resolve=resolver(discord_http),
         )
@@ -496,6 +509,7 @@ async def test_a_guild_file_with_its_own_channels_webhook_imports(
         database,
         parse_document(text, test_host=WEBHOOK_TEST_HOST),
         now=NOW,
+        settings=LIMITS,
         guild=guild,
         resolve=resolver(discord_http),
     )
@@ -536,7 +550,9 @@ def test_more_entries_than_the_bound_are_refused() -> None:
 async def test_a_large_import_lets_other_writers_in_between_its_chunks(tmp_path: Path) -> None:
     async with open_database("sqlite", tmp_path) as database:
         document = parse_document(entries_file(CHUNK_ENTRIES * 6))
-        importing = asyncio.create_task(import_document(database, document, now=NOW, guild=GUILD))
+        importing = asyncio.create_task(
+            import_document(database, document, now=NOW, settings=LIMITS, guild=GUILD)
+        )
         while not (await stored(database))["channels"] and not importing.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # until the first chunk is committed and visible
         async with database.transaction() as session:  # another writer, e.g. /watch add

@@ -19,7 +19,9 @@ from bot.cli.main import UNSUPPORTED_SYSTEM, main
 from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import package_copies
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
+from tests.plugins.data import seed_package
 from tests.plugins.database import TEST_DATABASE_URL, follow, migrated
 from tests.plugins.fleet import fresh_postgres_database
 
@@ -192,6 +194,22 @@ async def test_grid_prints_a_ranked_table(cli_env: dict[str, str], tmp_path: Pat
         assert fact in by_stars.out
     assert "latest commit first" in by_activity.out
     assert by_activity.out.index("django-valkey") < by_activity.out.index("django-cache-machine")
+
+
+async def test_a_large_grid_on_a_fresh_database_costs_two_requests_not_one_a_member(
+    cli_env: dict[str, str], tmp_path: Path, djp_api: FakeDjangoPackages
+) -> None:
+    widgets = package_copies(seed_package("django-flatblocks"), 150)
+    for payload in widgets:
+        djp_api.add_package(payload)
+    djp_api.set_grid_members(48, [w["id"] for w in widgets])
+
+    result = await djp_sentinel(cli_env, tmp_path, "grid", "flatpages", "--json")
+
+    assert result.code == 0, result.err
+    assert len(json.loads(result.out)["packages"]) == 150
+    # The grid, then the catalog's one page (159 packages), instead of 1 + 150.
+    assert [r.path for r in djp_api.requests] == ["/api/v4/grids/flatpages/", "/api/v4/packages/"]
 
 
 async def test_an_unknown_grid_is_one_line_and_exit_1(

@@ -129,7 +129,7 @@ async def test_debug_shows_our_lines_and_requests_not_the_database_driver(
     result = await djp_sentinel(cli_env | {"LOG_LEVEL": "DEBUG"}, tmp_path, "poll", "--once")
 
     assert result.code == 0, result.err
-    assert "DEBUG   bot.refresh.monitor: cycle plan" in result.err
+    assert "DEBUG   bot.refresh.monitor: fetch plan" in result.err
     assert "aiosqlite" not in result.err
     assert "sqlalchemy" not in result.err
 

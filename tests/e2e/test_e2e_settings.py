@@ -232,7 +232,11 @@ async def test_an_export_imported_into_an_empty_database_reproduces_the_subscrip
     )
     name, content = attachment(exported)
     summary = await import_document(
-        other_database, parse_document(content), now=runtime.clock(), guild=guild_id
+        other_database,
+        parse_document(content),
+        now=runtime.clock(),
+        settings=runtime.settings,
+        guild=guild_id,
     )  # a server's file: imported for that server only
 
     assert exported.ephemeral
@@ -306,7 +310,11 @@ async def test_an_imported_watch_shows_its_slug_before_the_first_refresh(
         ],
     )
     await import_document(
-        runtime.database, document, now=runtime.clock(), guild=discord_scene.guild.id
+        runtime.database,
+        document,
+        now=runtime.clock(),
+        settings=runtime.settings,
+        guild=discord_scene.guild.id,
     )
 
     listing = await discord_scene.fake.run_command(
