@@ -11,6 +11,7 @@ import pytest
 from tests.fakes.osv_api import FakeOsv
 from tests.fakes.pypi_api import FakePypi
 from tests.plugins.cli import djp_sentinel
+from tests.plugins.data import UV_LOCK
 
 DATA = Path(__file__).parents[1] / "data" / "requirements"
 
@@ -51,9 +52,9 @@ async def test_an_affected_pin_exits_1_and_says_what_fixes_it(
 
 
 async def test_json_lists_each_requirement(env: dict[str, str], tmp_path: Path) -> None:
-    result = await djp_sentinel(
-        env, tmp_path, "check", str(DATA / "uv.lock"), "--json", "--django", "5.2"
-    )
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(UV_LOCK)
+    result = await djp_sentinel(env, tmp_path, "check", str(lock), "--json", "--django", "5.2")
 
     assert result.code == 1  # django 4.2.11 is locked, and PYSEC-2024-70 affects it
     found = {entry["name"]: entry for entry in json.loads(result.out)}

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.requirements import MAX_BYTES, Pinned, RequirementsError, read_requirements
+from tests.plugins.data import UV_LOCK
 
 DATA = Path(__file__).parents[1] / "data" / "requirements"
 
@@ -39,7 +40,7 @@ def test_pyproject_reads_dependencies_extras_and_groups() -> None:
 
 
 def test_uv_lock_locks_every_package_but_the_project_itself() -> None:
-    found = read("uv.lock")
+    found = read_requirements("uv.lock", UV_LOCK).entries
 
     assert [(entry.name, entry.version) for entry in found] == [
         ("asgiref", "3.8.1"),

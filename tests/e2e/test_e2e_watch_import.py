@@ -15,6 +15,7 @@ from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.osv_api import FakeOsv, Record
 from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+from tests.plugins.data import UV_LOCK
 
 pytestmark = pytest.mark.osv
 DATA = Path(__file__).parents[1] / "data" / "requirements"
@@ -94,7 +95,7 @@ async def test_a_re_import_shows_the_difference_and_updates_pins(
     discord_scene: DiscordScene, database: Database, sentinel: SentinelBot
 ) -> None:
     first = await import_file(discord_scene, "requirements.txt")
-    again = await import_file(discord_scene, "uv.lock")
+    again = await import_file(discord_scene, "uv.lock", UV_LOCK)
 
     assert first.content is not None
     assert again.content == (

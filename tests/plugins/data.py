@@ -17,6 +17,47 @@ SEED_SLUGS = (
     "djangocms-filer-display-pages-where-files-are-used",
 )
 
+#: A team's `uv.lock`: the project (editable) and the four packages it locks. Kept here as
+#: text, not as a lock file in the repository, and without the registry sources uv writes
+#: (`/watch import` and `check` read names and versions only).
+UV_LOCK = b"""\
+version = 1
+revision = 2
+requires-python = ">=3.11"
+
+[[package]]
+name = "asgiref"
+version = "3.8.1"
+
+[[package]]
+name = "django"
+version = "4.2.11"
+dependencies = [
+    { name = "asgiref" },
+    { name = "sqlparse" },
+]
+
+[[package]]
+name = "django-debug-toolbar"
+version = "3.2.1"
+dependencies = [
+    { name = "django" },
+    { name = "sqlparse" },
+]
+
+[[package]]
+name = "sqlparse"
+version = "0.5.0"
+
+[[package]]
+name = "team-site"
+version = "1.4.0"
+source = { editable = "." }
+dependencies = [
+    { name = "django-debug-toolbar" },
+]
+"""
+
 
 def load_json(name: str) -> Any:
     return json.loads((DATA_DIR / name).read_text())
