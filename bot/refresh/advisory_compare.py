@@ -21,6 +21,7 @@ from bot.core.events import wants
 from bot.core.events.advisory import PinView, advisory_change, is_urgent
 from bot.core.events.base import one_line
 from bot.core.pypi_names import pypi_project_name
+from bot.refresh.audience import alert
 
 
 def due_names(
@@ -196,20 +197,7 @@ def alerts_for(
             if not wants(follower.preferences, change):
                 continue
             key = f"{follower.channel_id}:{change.key}"
-            rows.setdefault(
-                key,
-                NewAlert(
-                    subscription_id=follower.id,
-                    guild_id=follower.guild_id,
-                    channel_id=follower.channel_id,
-                    event=change.event.value,
-                    dedup_key=key,
-                    summary=change.summary,
-                    payload=change.data,
-                    package_id=subject.package_id,
-                    urgent=is_urgent(change.data),
-                ),
-            )
+            rows.setdefault(key, alert(follower, change, key, urgent=is_urgent(change.data)))
     return list(rows.values())
 
 

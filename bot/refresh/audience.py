@@ -46,11 +46,13 @@ def alerts_for(
         for follower in followers.get(target, ()):
             if wants(follower.preferences, change):
                 key = f"{follower.channel_id}:{change.key}"
-                rows.setdefault(key, _alert(follower, change, key))
+                rows.setdefault(key, alert(follower, change, key))
     return list(rows.values())
 
 
-def _alert(follower: Follower, change: Change, dedup_key: str) -> NewAlert:
+def alert(follower: Follower, change: Change, dedup_key: str, *, urgent: bool = False) -> NewAlert:
+    """The outbox row of `change` for `follower`; a package id of 0 (an advisory of a
+    requirement not on Django Packages) is no package."""
     return NewAlert(
         subscription_id=follower.id,
         guild_id=follower.guild_id,
@@ -59,9 +61,10 @@ def _alert(follower: Follower, change: Change, dedup_key: str) -> NewAlert:
         dedup_key=dedup_key,
         summary=change.summary,
         payload=change.data,
-        package_id=change.package_id,
+        package_id=change.package_id or None,
         grid_id=change.grid_id,
         release_level=change.release_level,
+        urgent=urgent,
     )
 
 
