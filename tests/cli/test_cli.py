@@ -362,6 +362,17 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
             "error: HTTP_CONCURRENCY: input should be a valid integer, "
             "unable to parse string as an integer.",
         ),
+        (
+            "PYPI_URL",
+            "not-a-url",
+            "error: PYPI_URL: not an http:// or https:// URL (empty turns this source off).",
+        ),
+        (
+            "OSV_API_URL",
+            "ftp://127.0.0.1/",
+            "error: OSV_API_URL: not an http:// or https:// URL (empty turns this source off).",
+        ),
+        ("DJP_API_URL", "", "error: DJP_API_URL: not an http:// or https:// URL."),
     ],
 )
 async def test_an_invalid_setting_is_one_line_naming_the_variable(
