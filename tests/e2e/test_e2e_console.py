@@ -3,9 +3,6 @@ reaches the real bot as Discord would send it, and the bot's answers come back a
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import sys
 from pathlib import Path
 
 from bot.discordbot.bot import SentinelBot
@@ -84,26 +81,4 @@ async def test_what_cannot_be_sent_is_one_console_line(
         ["console: file: cannot read '/no/such/requirements.txt' (No such file or directory)"],
         ["console: nothing to click yet: run a command first"],
         ["console: not a command: 'package django-flatblocks' (type help)"],
-    ]
-
-
-async def test_the_console_names_the_settings_and_a_port_in_use_in_one_line() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        busy = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.fakes.discord_console",
-            "--port",
-            str(port),
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
-        _, err = await asyncio.wait_for(busy.communicate(), timeout=60)
-
-    assert busy.returncode == 1
-    assert err.decode().splitlines() == [
-        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
     ]

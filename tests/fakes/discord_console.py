@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import re
 import sys
 import threading
@@ -28,6 +27,7 @@ from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord, OptionValue
 from tests.fakes.discord_models import FakeChannel, FakeMember, PostedMessage
 from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.standalone import serve_until_interrupted
 
 SUBCOMMAND, GROUP = 1, 2
 INTEGER, BOOLEAN, USER, CHANNEL, ROLE, NUMBER, ATTACHMENT = 4, 5, 6, 7, 8, 10, 11
@@ -294,11 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Serve a fake Discord and type slash commands.")
     parser.add_argument("--port", type=int, default=8770, help="port on 127.0.0.1")
     args = parser.parse_args(argv)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(args.port))
-    except OSError as exc:
-        sys.exit(f"error: cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
+    serve_until_interrupted(serve(args.port), f"port {args.port}")
 
 
 if __name__ == "__main__":
