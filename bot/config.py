@@ -132,6 +132,23 @@ class Settings(BaseSettings):
         default=500, ge=1, description="packages and grids one server may follow via webhooks"
     )
 
+    @field_validator(
+        "dev_guild_id",
+        "shard_count",
+        "metrics_port",
+        "metrics_host",
+        "webhook_test_host",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """`NAME=` (a line of .env.example uncommented and left blank) is the default, as it
+        already was for SHARD_IDS or DISCORD_API_BASE; for METRICS_HOST that is 127.0.0.1, not
+        the every-interface address a blank host would mean to the server."""
+        if isinstance(value, str) and not value.strip() and info.field_name:
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
+
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:

@@ -16,6 +16,7 @@ from unittest import mock
 import pytest
 
 from bot.cli.main import UNSUPPORTED_SYSTEM, main
+from bot.config import Settings
 from storage import channels, subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -340,6 +341,19 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
     assert first.code == 0, first.err
     assert "Queued 1 weekly stale report." in first.out
     assert "stale report" not in second.out
+
+
+@pytest.mark.parametrize(
+    "variable", ["DEV_GUILD_ID", "SHARD_COUNT", "METRICS_PORT", "METRICS_HOST", "WEBHOOK_TEST_HOST"]
+)
+def test_a_blank_optional_setting_is_its_default(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "")  # `NAME=`, as an uncommented line of .env.example
+    blank = Settings()
+    monkeypatch.delenv(variable)
+
+    assert getattr(blank, variable.lower()) == getattr(Settings(), variable.lower())
 
 
 @pytest.mark.parametrize(
