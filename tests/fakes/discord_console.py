@@ -21,7 +21,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord, OptionValue
@@ -146,7 +146,30 @@ class Console:
         return {option["name"]: option for option in leaves}
 
     def _value(self, option: dict[str, Any], text: str) -> OptionValue:
-        """`text` as the value of `option`, of the type the command declares."""
+        """`text` as the value of `option`, refused as Discord's client refuses what is not
+        one of its choices or outside its declared range or length."""
+        if choices := option.get("choices"):
+            chosen = [c["value"] for c in choices if text in (c["name"], str(c["value"]))]
+            if not chosen:
+                names = ", ".join(c["name"] for c in choices)
+                raise ConsoleError(f"{option['name']}: choose one of {names}")
+            return cast("OptionValue", chosen[0])
+        value = self._typed(option, text)
+        measured: float
+        if isinstance(value, str):
+            measured, unit = len(value), " characters"
+            low, high = option.get("min_length"), option.get("max_length")
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            measured, unit = value, ""
+            low, high = option.get("min_value"), option.get("max_value")
+        else:
+            return value
+        if (low is not None and measured < low) or (high is not None and measured > high):
+            raise ConsoleError(f"{option['name']}: give {_between(low, high)}{unit}")
+        return value
+
+    def _typed(self, option: dict[str, Any], text: str) -> OptionValue:
+        """`text` as the type the command declares for `option`."""
         kind, name = option["type"], option["name"]
         try:
             if kind == INTEGER:
@@ -213,6 +236,12 @@ def _until(words: list[str], stop: Callable[[str], bool]) -> Iterator[str]:
         if stop(word):
             return
         yield word
+
+
+def _between(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    return f"at least {low}" if low is not None else f"at most {high}"
 
 
 def _buttons(message: PostedMessage) -> list[dict[str, Any]]:
