@@ -20,6 +20,9 @@ NOTHING_WATCHED = (
     "one; --grid SLUG shows a grid's members."
 )
 
+#: Why every status is `unknown`: nothing was asked.
+PYPI_OFF = "PyPI is off (PYPI_URL is empty): no package's Django versions are known."
+
 
 async def readiness(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings, metrics=False) as runtime:
@@ -27,7 +30,9 @@ async def readiness(args: argparse.Namespace, settings: Settings) -> int:
             await runtime.sources.refresh_endoflife()
         board = await readiness_board(runtime, args.django, grid=args.grid)
         empty = await empty_database(runtime)
+        pypi_off = runtime.sources is None or runtime.sources.pypi is None
     note(empty or (NOTHING_WATCHED if not board.rows and args.grid is None else None))
+    note(PYPI_OFF if pypi_off and board.rows else None)
     if args.json:
         print_json([row.as_json() for row in board.rows])
     else:

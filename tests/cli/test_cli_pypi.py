@@ -133,3 +133,15 @@ async def test_readiness_of_a_mistyped_grid_suggests_the_stored_one(
 
     assert result.code == 1
     assert result.err.strip() == "error: No grid “flatpges” is stored. Did you mean: flatpages?"
+
+
+async def test_readiness_with_pypi_off_says_so(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert (await djp_sentinel(cli_env, tmp_path, "sync")).code == 0
+
+    result = await djp_sentinel(cli_env, tmp_path, "readiness", "4.0", "--grid", "flatpages")
+
+    assert result.code == 0, result.err
+    assert "Django 4.0: 0 ready, 0 no, 1 unknown" in result.out
+    assert result.err.strip() == (
+        "PyPI is off (PYPI_URL is empty): no package's Django versions are known."
+    )
