@@ -241,6 +241,37 @@ async def test_an_alert_that_cannot_be_changed_gets_one_retraction(
     assert [v.rule for v in fake.violations] == []
 
 
+async def test_an_advisory_that_went_out_in_a_digest_gets_its_retraction_in_the_next(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    """Not urgent (the latest release is fixed), so it was a line of a daily digest, which is
+    not rewritten: the retraction is posted, at the next digest time."""
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    clock.advance(clock.until_hour(1))
+    await watch_toolbar(discord_scene, djp_api, version="3.2.1")
+    digest: dict[str, str | int] = {"mode": "daily", "hour": 23}
+    await fake.run_command("settings digest", digest, user=manager, channel_id=alerts.id)
+    held = await publish(sentinel, clock, osv_api, toolbar_pair)
+    clock.advance(clock.until_hour(23))
+    digested = await next_cycle(sentinel, clock)
+    withdrawn = await withdraw(sentinel, clock, osv_api)
+    clock.advance(clock.until_hour(23))
+    next_digest = await next_cycle(sentinel, clock)
+
+    assert (held.sent, digested.sent, withdrawn.sent) == (0, 1, 0)
+    assert (next_digest.messages, next_digest.edited) == (1, 0)
+    daily, retraction = alerts_in(fake, alerts.id)
+    assert "GHSA-pghf-347x-c2gj" in str(daily.embeds)
+    assert daily.edited_timestamp is None
+    assert "advisory GHSA-pghf-347x-c2gj was withdrawn" in str(retraction.embeds)
+    assert fake.violations == []
+
+
 async def test_osv_down_or_hostile_for_cycles_alerts_nothing_and_delays_no_release(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
