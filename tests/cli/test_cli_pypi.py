@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from storage.models import TargetKind
+from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
+from tests.plugins.app import grow_flatpages, package_copies
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
 from tests.plugins.database import follow, migrated
 
@@ -105,3 +108,25 @@ async def test_readiness_refuses_what_is_no_django_version(
 
     assert result.code == 1
     assert result.err.strip() == "error: 'five' is not a Django feature version: give one like 5.2."
+
+
+async def test_readiness_prints_every_package_however_many(
+    pypi_cli_env: dict[str, str],
+    djp_api: FakeDjangoPackages,
+    flatblocks_payload: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    widgets = package_copies(flatblocks_payload, 120)
+    grow_flatpages(djp_api, widgets)
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+    async with migrated(pypi_cli_env["DATABASE_URL"]) as database:
+        await follow(database, channel=2, target_id=FLATPAGES, kind=TargetKind.GRID)
+
+    table = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0")
+    as_json = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0", "--json")
+
+    slugs = ["django-flatblocks", *(w["slug"] for w in widgets)]
+    assert table.code == 0, table.err
+    assert "(of 121 packages watched)" in table.out
+    assert all(f" {slug} " in table.out for slug in slugs)
+    assert sorted(row["slug"] for row in json.loads(as_json.out)) == sorted(slugs)

@@ -5,6 +5,7 @@ djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`),
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,18 @@ from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
-from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
+from tests.plugins.app import (
+    SteppingClock,
+    alerts_in,
+    background,
+    enabled,
+    grow_flatpages,
+    next_cycle,
+    package_copies,
+)
 
 FLATBLOCKS = 265
+NEXT = "pages:next"
 A_DAY = timedelta(days=1, minutes=1)
 DECLARED = ["2.2", "3.0", "3.1", "3.2", "4.0"]
 
@@ -280,3 +290,41 @@ async def test_projects_pypi_does_not_have_never_stop_the_others_being_read(
 
     assert [s.status for s in pypi_api.requests_for("django-flatblocks")] == [404]
     assert [s.status for s in pypi_api.requests_for("django-valkey")] == [200]
+
+
+async def test_a_long_readiness_board_pages_with_the_counts_on_every_page(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    pypi_api: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    fake, alerts, member = discord_scene.fake, discord_scene.alerts, discord_scene.member
+    widgets = package_copies(flatblocks_payload, 60)  # on PyPI as django-flatblocks too
+    grow_flatpages(djp_api, widgets)
+    await fake.run_command(
+        "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
+    )
+    await next_cycle(sentinel, clock)
+
+    shown = await fake.run_command(
+        "readiness", {"django": "4.0"}, user=member, channel_id=alerts.id
+    )
+    board = shown.reply
+    assert board is not None
+    titles, footers, slugs = set(), [], []
+    while True:
+        [embed] = board.embeds
+        titles.add(embed["title"])
+        footers.append(embed["footer"]["text"])
+        slugs += [line.split("**")[1] for line in embed["description"].splitlines()]
+        if not enabled(board)[NEXT]:
+            break
+        await fake.click(board, NEXT, user=member)
+
+    assert titles == {"Django 4.0: 61 ready, 0 no, 0 unknown (of 61 packages followed here)"}
+    dates = "Django 4.0: released 2021-12-07, security support ends 2023-04-01"
+    assert footers == [f"Page {n}/3 · {dates}" for n in (1, 2, 3)]
+    assert sorted(slugs) == sorted(["django-flatblocks", *(w["slug"] for w in widgets)])
+    assert fake.violations == []
