@@ -4,6 +4,7 @@ django-flatblocks is served on PyPI as the real djangorestframework capture, ren
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,34 @@ async def test_readiness_refuses_what_is_no_django_version(
 
     assert result.code == 1
     assert result.err.strip() == "error: 'five' is not a Django feature version: give one like 5.2."
+
+
+async def test_status_shows_what_the_last_poll_met_at_each_source(
+    cli_env: dict[str, str],
+    pypi_cli_env: dict[str, str],
+    endoflife_api: FakeEndOfLife,
+    tmp_path: Path,
+) -> None:
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+    async with migrated(pypi_cli_env["DATABASE_URL"]) as database:
+        await follow(database, channel=2, target_id=FLATBLOCKS)
+    endoflife_api.inject("503", times=2)
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "poll", "--once")).code == 0
+
+    on = await djp_sentinel(pypi_cli_env, tmp_path, "status")
+    off = await djp_sentinel(cli_env, tmp_path, "status")
+
+    assert on.code == 0, on.err
+    pypi, endoflife = on.out.split("\nPyPI\n")[1].split("\nendoflife.date\n")
+    assert re.search(r"^  last pass .+ UTC: 1 request, 0 not modified, 0 failures$", pypi, re.M)
+    assert "  failing: 1 pass in a row read nothing" in endoflife
+    assert "  no good answer yet" in endoflife
+    assert re.search(r"^  next read .+ UTC$", endoflife, re.M)
+    assert "endoflife.date kept failing for django.json (HTTP 503) after 2 attempts." in endoflife
+    assert "Packages tracked: " in on.out
+    assert off.out.endswith(
+        "PyPI\n  off (PYPI_URL is empty)\nendoflife.date\n  off (ENDOFLIFE_URL is empty)\n"
+    )
 
 
 async def test_readiness_prints_every_package_however_many(

@@ -204,6 +204,9 @@ async def test_status_reports_refreshes_and_the_outbox(
     [embed] = record.embeds
     names = [field["name"] for field in embed["fields"]]
     assert {"Last refresh", "Next refresh", "Packages tracked", "Alerts waiting"} <= set(names)
+    sources = {field["name"]: field["value"] for field in embed["fields"]}
+    assert sources["PyPI"] == "off (PYPI_URL is empty)"
+    assert sources["endoflife.date"] == "off (ENDOFLIFE_URL is empty)"
     assert fake.violations == []
 
 

@@ -4,10 +4,12 @@ djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`),
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.discordbot.bot import SentinelBot
 from bot.refresh.pypi_pass import SourcesPass
@@ -327,4 +329,67 @@ async def test_a_long_readiness_board_pages_with_the_counts_on_every_page(
     dates = "Django 4.0: released 2021-12-07, security support ends 2023-04-01"
     assert footers == [f"Page {n}/3 · {dates}" for n in (1, 2, 3)]
     assert sorted(slugs) == sorted(["django-flatblocks", *(w["slug"] for w in widgets)])
+    assert fake.violations == []
+
+
+def source_counts() -> dict[str, float]:
+    """`djp_sentinel_source_*_total` as /metrics serves them, as "metric source"."""
+    return {
+        f"{metric} {source}": REGISTRY.get_sample_value(
+            f"djp_sentinel_source_{metric}_total", {"source": source}
+        )
+        or 0.0
+        for metric in ("requests", "not_modified", "failures")
+        for source in ("pypi", "endoflife")
+    }
+
+
+def moments(line: str) -> list[int]:
+    """The Unix times of the `<t:…:R>` stamps in a line of `/status`."""
+    return [int(stamp) for stamp in re.findall(r"<t:(\d+):R>", line)]
+
+
+async def test_status_and_metrics_say_how_pypi_and_endoflife_are_doing(
+    discord_scene: DiscordScene,
+    pypi_api: FakePypi,
+    endoflife_api: FakeEndOfLife,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake = discord_scene.fake
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    before = source_counts()
+    await next_cycle(sentinel, clock)  # django-flatblocks is unchanged: a 304
+    pypi_api.inject("500", times=2)  # both attempts at django-flatblocks
+    endoflife_api.inject("503", times=2)
+    await next_cycle(sentinel, clock, A_DAY)  # endoflife.date falls due again
+    counted = {name: count - before[name] for name, count in source_counts().items()}
+
+    record = await fake.run_command("status", user=discord_scene.member)
+
+    assert record.reply is not None
+    assert record.ephemeral
+    pypi = fields(record.reply)["PyPI"].splitlines()
+    assert re.fullmatch(r"last pass <t:\d+:R>: 2 requests, 0 not modified, 1 failure", pypi[0])
+    assert pypi[1].startswith("last good answer <t:")
+    assert pypi[2] == "failing: 1 pass in a row read nothing"
+    assert pypi[3].endswith(
+        ": PyPI kept failing for pypi/django-flatblocks/json (HTTP 500) after 2 attempts."
+    )
+    endoflife = fields(record.reply)["endoflife.date"].splitlines()
+    assert re.fullmatch(r"last pass <t:\d+:R>: 2 requests, 0 not modified, 1 failure", endoflife[0])
+    assert endoflife[1].endswith("(1 day old)")
+    assert endoflife[2] == "failing: 1 pass in a row read nothing"
+    [failed_at], [next_read] = moments(endoflife[0]), moments(endoflife[3])
+    assert endoflife[3].startswith("next read")
+    assert next_read - failed_at == 3600
+    assert "endoflife.date kept failing for django.json (HTTP 503)" in endoflife[4]
+    assert counted == {
+        "requests pypi": 3,
+        "requests endoflife": 2,
+        "not_modified pypi": 1,
+        "not_modified endoflife": 0,
+        "failures pypi": 1,
+        "failures endoflife": 1,
+    }
     assert fake.violations == []
