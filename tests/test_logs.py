@@ -131,7 +131,7 @@ def test_settings_never_show_the_database_password(password: str) -> None:
 def test_an_upstream_url_credential_never_reaches_a_log_line(
     setting: str, url: str, secret: str
 ) -> None:
-    settings = Settings(_env_file=None, **{setting: url})
+    settings = Settings(_env_file=None).model_copy(update={setting: url})
     record = logging.LogRecord(
         "bot.pypi", logging.WARNING, __file__, 1, f"PyPI refused {url}pypi/x/json", None, None
     )
