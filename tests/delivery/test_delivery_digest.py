@@ -20,7 +20,7 @@ from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryReport, DeliveryWorker
 from bot.messages.limits import embed_size
-from storage import channels, outbox, subscriptions
+from storage import outbox, subscriptions
 from storage.database import Database
 from storage.models import AlertStatus
 from tests.delivery.test_delivery import SITE, Clock, alerts_in, worker_for
@@ -28,6 +28,7 @@ from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.data import seed_package
+from tests.plugins.database import configure
 from tests.plugins.packages import store_records
 
 FRIDAY = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
@@ -50,15 +51,14 @@ class Channel:
     held: list[NewAlert] | None = None
 
     async def settings(self, **changes: Any) -> None:
-        async with self.database.transaction() as session:
-            await channels.update_preferences(
-                session,
-                guild_id=self.scene.guild.id,
-                channel_id=self.scene.alerts.id,
-                updated_by=None,
-                now=self.clock(),
-                **changes,
-            )
+        await configure(
+            self.database,
+            self.scene.alerts.id,
+            guild=self.scene.guild.id,
+            updated_by=None,
+            now=self.clock(),
+            **changes,
+        )
 
     async def add(
         self,

@@ -27,17 +27,17 @@ from sqlalchemy import select
 from bot.core.events import Event
 from bot.refresh.monitor import Monitor
 from bot.refresh.report import CycleReport
-from storage import packages, subscriptions
+from storage import packages
 from storage.database import Database
 from storage.models import Alert, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import follow
 from tests.plugins.monitor import START, HandClock
 
 FLATBLOCKS = 265
 CACHE_MACHINE = 155
 FLATPAGES_GRID = 48
 CHANNEL = 900_000_000_000_000_001
-GUILD = 800_000_000_000_000_001
 #: Longer than any retry delay a single failure causes, short enough to keep health steady.
 STEP = timedelta(days=1)
 QUIET = [0] * 52
@@ -138,16 +138,7 @@ def go_unknown(api: FakeDjangoPackages, fields: Sequence[str], how: How) -> None
 
 async def watch_everything(database: Database, target: int, kind: TargetKind) -> None:
     """Subscribe the channel to every event of a package or grid (`repo` included)."""
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=kind,
-            target_id=target,
-            created_by=1,
-            events=list(Event),
-        )
+    await follow(database, CHANNEL, target, kind, events=list(Event))
 
 
 async def baseline(
