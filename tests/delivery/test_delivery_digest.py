@@ -32,6 +32,8 @@ from tests.plugins.database import configure
 from tests.plugins.packages import store_records
 
 FRIDAY = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
+#: The first daily digest at hour 9 the alerts of FRIDAY wait for.
+SATURDAY_9 = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
 FLATBLOCKS, REGISTRATION = 265, 4100
 SLUGS = {FLATBLOCKS: "django-flatblocks", REGISTRATION: "django-rest-registration"}
 
@@ -208,11 +210,11 @@ async def test_a_day_of_alerts_arrives_as_one_grouped_message_at_the_digest_hour
         channel.clock.advance(hours=1)
     await channel.grid(REGISTRATION, "joined")
     await channel.grid(FLATBLOCKS, "left")
-    channel.clock.now = datetime(2026, 2, 21, 8, 59, 59, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9 - timedelta(seconds=1)
     assert (await channel.deliver()).messages == 0
     assert channel.messages() == []
 
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     report = await channel.deliver()
 
     (digest,) = channel.messages()
@@ -269,7 +271,7 @@ async def test_bypassing_alerts_arrive_at_once_while_the_rest_wait(channel: Chan
         "django-flatblocks 2.0.0 released (major release)"
     ]
 
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     _, digest = channel.messages()
     assert digest.embeds[0]["title"] == "Daily digest: 2 alerts"
@@ -294,7 +296,7 @@ async def test_a_release_level_bypass_lets_that_level_and_above_through(
         "django-flatblocks 2.0.0 released (major release)",
         "django-flatblocks 2.1.0 released (minor release)",
     ]
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     _, digest = channel.messages()
     assert digest.embeds[0]["title"] == "Daily digest: 2 alerts"
@@ -331,7 +333,7 @@ async def test_a_digest_pings_only_the_subscriptions_role_once(channel: Channel)
     async with channel.together():
         for n in range(150):
             await channel.release(f"1.{n}.0")
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
 
     await channel.deliver()
 
@@ -351,7 +353,7 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
     registration = await channel.follow(REGISTRATION, releases.id)
     await channel.settings(digest_mode="daily", digest_hour=9)
     await channel.report()
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     await channel.report()
     summary = "django-rest-registration 1.1.0 released (minor release)"
@@ -364,7 +366,7 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
         release_level="minor",
         **data,
     )
-    channel.clock.now = datetime(2026, 2, 22, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9 + timedelta(days=1)
     await channel.deliver()
 
     only_report, with_news = channel.messages()
@@ -381,7 +383,7 @@ async def test_a_large_digest_is_split_only_as_discords_limits_force(channel: Ch
         for n in range(300):
             package_id = (FLATBLOCKS, REGISTRATION)[n % 2]
             await channel.release(f"1.{n}", package_id=package_id, tail=" " + "y" * 400)
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
 
     report = await channel.deliver()
 
@@ -404,7 +406,7 @@ async def test_nothing_is_posted_again_after_a_restart(channel: Channel) -> None
         await channel.release(f"1.{n}.0")
         await channel.popularity(100 * (n + 1))
     await channel.deliver()
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     assert [len(m.embeds) for m in channel.messages()] == [2, 0, 1]  # alerts, summary, digest
 
@@ -459,7 +461,7 @@ async def test_the_daily_cap_counts_bypassing_alerts_but_not_the_digest(channel:
     )
     for n in range(4):
         await channel.popularity(100 * (n + 1))
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     channel.clock.advance(minutes=1)
     await channel.release("2.0.0", "major")
@@ -489,7 +491,7 @@ async def test_alerts_the_subscription_no_longer_asks_for_are_dropped_from_the_d
             created_by=None,
             min_release_level="major",
         )
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
 
     report = await channel.deliver()
 
@@ -515,7 +517,7 @@ async def test_a_digest_cut_short_by_a_failure_resumes_with_what_did_not_go_out(
     async with channel.together():
         for n in range(300):
             await channel.release(f"1.{n}", tail=" " + "z" * 400)
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     sender = FailsSecondPost(WebhookSender(channel.http, test_host=WEBHOOK_TEST_HOST))
     worker = DeliveryWorker(channel.database, sender, site_url=SITE, clock=channel.clock)
 
