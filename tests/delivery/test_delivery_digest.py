@@ -28,7 +28,7 @@ from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.data import seed_package
-from tests.plugins.database import configure
+from tests.plugins.database import configure, follow
 from tests.plugins.packages import store_records
 
 FRIDAY = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
@@ -319,16 +319,14 @@ async def test_a_channel_switched_back_to_immediate_gets_its_waiting_alerts_next
 
 async def test_a_digest_pings_only_the_subscriptions_role_once(channel: Channel) -> None:
     role = channel.scene.guild.add_role("Releases", mentionable=True)
-    async with channel.database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=channel.scene.guild.id,
-            channel_id=channel.scene.alerts.id,
-            target_kind="package",
-            target_id=FLATBLOCKS,
-            created_by=None,
-            role_id=role.id,
-        )
+    await follow(
+        channel.database,
+        channel.scene.alerts.id,
+        FLATBLOCKS,
+        guild=channel.scene.guild.id,
+        created_by=None,
+        role_id=role.id,
+    )
     await channel.settings(digest_mode="daily", digest_hour=9)
     async with channel.together():
         for n in range(150):
@@ -481,16 +479,14 @@ async def test_alerts_the_subscription_no_longer_asks_for_are_dropped_from_the_d
     await channel.settings(digest_mode="daily", digest_hour=9)
     await channel.release("1.1.0", "minor")
     await channel.release("2.0.0", "major")
-    async with channel.database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=channel.scene.guild.id,
-            channel_id=channel.scene.alerts.id,
-            target_kind="package",
-            target_id=FLATBLOCKS,
-            created_by=None,
-            min_release_level="major",
-        )
+    await follow(
+        channel.database,
+        channel.scene.alerts.id,
+        FLATBLOCKS,
+        guild=channel.scene.guild.id,
+        created_by=None,
+        min_release_level="major",
+    )
     channel.clock.now = SATURDAY_9
 
     report = await channel.deliver()

@@ -229,6 +229,7 @@ async def follow(
     kind: TargetKind = TargetKind.PACKAGE,
     *,
     guild: int = GUILD,
+    created_by: int | None = 1,
     **options: Any,
 ) -> None:
     """Subscribe `channel` to a package (or grid), with the default settings unless `options`
@@ -240,7 +241,7 @@ async def follow(
             channel_id=channel,
             target_kind=kind,
             target_id=target_id,
-            created_by=1,
+            created_by=created_by,
             **options,
         )
 
