@@ -118,6 +118,28 @@ Plan = Literal["targets", "catalog"]
 GAP_CYCLES = 2
 
 
+# A test taking `gap`, `how` and `plan` runs for every gap, its fields missing or null, with
+# the package fetched on its own and with the catalog paged.
+
+
+@pytest.fixture(params=list(GAPS.values()), ids=list(GAPS))
+def gap(request: pytest.FixtureRequest) -> Gap:
+    chosen: Gap = request.param
+    return chosen
+
+
+@pytest.fixture(params=["missing", "null"])
+def how(request: pytest.FixtureRequest) -> How:
+    chosen: How = request.param
+    return chosen
+
+
+@pytest.fixture(params=["targets", "catalog"])
+def plan(request: pytest.FixtureRequest) -> Plan:
+    chosen: Plan = request.param
+    return chosen
+
+
 async def cycle(monitor: Monitor, clock: HandClock) -> CycleReport:
     clock.now += STEP
     return await monitor.run_cycle()
@@ -184,9 +206,6 @@ async def through_a_gap(
     return during, after
 
 
-@pytest.mark.parametrize("plan", ["targets", "catalog"])
-@pytest.mark.parametrize("how", ["missing", "null"])
-@pytest.mark.parametrize("gap", GAPS.values(), ids=GAPS.keys())
 async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
     monitor: Monitor,
     database: Database,
@@ -204,9 +223,6 @@ async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
     assert await outbox(database) == []
 
 
-@pytest.mark.parametrize("plan", ["targets", "catalog"])
-@pytest.mark.parametrize("how", ["missing", "null"])
-@pytest.mark.parametrize("gap", GAPS.values(), ids=GAPS.keys())
 async def test_a_different_value_after_a_gap_is_compared_with_the_last_known_one(
     monitor: Monitor,
     database: Database,
