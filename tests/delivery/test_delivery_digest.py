@@ -20,10 +20,10 @@ from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryReport, DeliveryWorker
 from bot.messages.limits import embed_size
-from storage import outbox, subscriptions
+from storage import outbox
 from storage.database import Database
 from storage.models import AlertStatus
-from tests.delivery.test_delivery import SITE, Clock, alerts_in, worker_for
+from tests.delivery.test_delivery import SITE, Clock, alerts_in, subscribe, worker_for
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
@@ -132,18 +132,15 @@ class Channel:
 
     async def follow(self, package_id: int, role_id: int) -> int:
         """Follow a package through the channel's webhook, mentioning a role; the id."""
-        async with self.database.transaction() as session:
-            subscription, _ = await subscriptions.subscribe(
-                session,
-                guild_id=self.scene.guild.id,
-                channel_id=self.scene.alerts.id,
-                target_kind="package",
-                target_id=package_id,
-                created_by=None,
-                role_id=role_id,
-                webhook_url=self.hook_url,
-            )
-        return subscription.id
+        return await follow(
+            self.database,
+            self.scene.alerts.id,
+            package_id,
+            guild=self.scene.guild.id,
+            created_by=None,
+            role_id=role_id,
+            webhook_url=self.hook_url,
+        )
 
     async def deliver(self) -> DeliveryReport:
         return await worker_for(self.database, self.http, self.clock).run_once()
@@ -158,15 +155,7 @@ async def channel(database: Database, discord_scene: DiscordScene) -> AsyncItera
     async with database.transaction() as session:
         records = [parse_package(seed_package(slug)) for slug in SLUGS.values()]
         await store_records(session, records, now=FRIDAY)
-        subscription, _ = await subscriptions.subscribe(
-            session,
-            guild_id=discord_scene.guild.id,
-            channel_id=discord_scene.alerts.id,
-            target_kind="package",
-            target_id=FLATBLOCKS,
-            created_by=discord_scene.manager.id,
-            webhook_url=hook.url,
-        )
+    subscription_id = await subscribe(database, discord_scene, webhook_url=hook.url)
     async with httpx.AsyncClient(timeout=5.0) as http:
         yield Channel(
             database,
@@ -174,7 +163,7 @@ async def channel(database: Database, discord_scene: DiscordScene) -> AsyncItera
             http,
             Clock(FRIDAY),
             hook.url,
-            subscription.id,
+            subscription_id,
             itertools.count(),
         )
     assert discord_scene.fake.violations == []

@@ -231,11 +231,11 @@ async def follow(
     guild: int = GUILD,
     created_by: int | None = 1,
     **options: Any,
-) -> None:
+) -> int:
     """Subscribe `channel` to a package (or grid), with the default settings unless `options`
-    (events, role_id, webhook_url, ...) say otherwise."""
+    (events, role_id, webhook_url, ...) say otherwise; the subscription's id."""
     async with database.transaction() as session:
-        await subscriptions.subscribe(
+        subscription, _ = await subscriptions.subscribe(
             session,
             guild_id=guild,
             channel_id=channel,
@@ -244,6 +244,7 @@ async def follow(
             created_by=created_by,
             **options,
         )
+    return subscription.id
 
 
 async def configure(
