@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import get_args
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from bot.refresh.schedule import choose_plan
 from storage import grids, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
-from tests.fakes.djp_api import FakeDjangoPackages, Fault
+from tests.fakes.djp_api import FakeDjangoPackages, ServerFault
 from tests.plugins.database import configure, follow, mark_complete
 from tests.plugins.djp_api import TEST_RETRY
 from tests.plugins.monitor import POLL_INTERVAL, START, HandClock
@@ -111,26 +112,13 @@ def test_plan_takes_whichever_needs_fewer_requests(due: int, catalog: int, expec
     assert choose_plan(due, catalog) == expected
 
 
-HTTP_FAULTS: list[Fault] = [
-    "500",
-    "502",
-    "503-html",
-    "html-200",
-    "hang",
-    "malformed",
-    "truncated",
-    "429",
-    "reset",
-]
-
-
-@pytest.mark.parametrize("fault", HTTP_FAULTS)
+@pytest.mark.parametrize("fault", get_args(ServerFault))
 async def test_a_broken_cycle_raises_nothing_and_the_next_recovers(
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
     clock: HandClock,
-    fault: Fault,
+    fault: ServerFault,
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
     await follow(database, CHANNEL, CACHE_MACHINE)
