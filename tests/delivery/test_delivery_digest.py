@@ -130,16 +130,17 @@ class Channel:
         summary = "Weekly stale report: 1 stale package among the 1 followed here"
         await self.add("stale-report", summary, None, packages=[stale])
 
-    async def follow(self, package_id: int, role_id: int) -> int:
-        """Follow a package through the channel's webhook, mentioning a role; the id."""
+    async def follow(self, package_id: int = FLATBLOCKS, **options: Any) -> int:
+        """Follow a package through the channel's webhook, with `options` (role_id, ...); the
+        id. Following FLATBLOCKS changes the fixture's subscription."""
         return await follow(
             self.database,
             self.scene.alerts.id,
             package_id,
             guild=self.scene.guild.id,
             created_by=None,
-            role_id=role_id,
             webhook_url=self.hook_url,
+            **options,
         )
 
     async def deliver(self) -> DeliveryReport:
@@ -308,14 +309,7 @@ async def test_a_channel_switched_back_to_immediate_gets_its_waiting_alerts_next
 
 async def test_a_digest_pings_only_the_subscriptions_role_once(channel: Channel) -> None:
     role = channel.scene.guild.add_role("Releases", mentionable=True)
-    await follow(
-        channel.database,
-        channel.scene.alerts.id,
-        FLATBLOCKS,
-        guild=channel.scene.guild.id,
-        created_by=None,
-        role_id=role.id,
-    )
+    await channel.follow(role_id=role.id)
     await channel.settings(digest_mode="daily", digest_hour=9)
     async with channel.together():
         for n in range(150):
@@ -336,8 +330,8 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
 ) -> None:
     maintainers = channel.scene.guild.add_role("Maintainers", mentionable=True)
     releases = channel.scene.guild.add_role("Releases", mentionable=True)
-    await channel.follow(FLATBLOCKS, maintainers.id)  # the report's route
-    registration = await channel.follow(REGISTRATION, releases.id)
+    await channel.follow(FLATBLOCKS, role_id=maintainers.id)  # the report's route
+    registration = await channel.follow(REGISTRATION, role_id=releases.id)
     await channel.settings(digest_mode="daily", digest_hour=9)
     await channel.report()
     channel.clock.now = SATURDAY_9
@@ -468,14 +462,7 @@ async def test_alerts_the_subscription_no_longer_asks_for_are_dropped_from_the_d
     await channel.settings(digest_mode="daily", digest_hour=9)
     await channel.release("1.1.0", "minor")
     await channel.release("2.0.0", "major")
-    await follow(
-        channel.database,
-        channel.scene.alerts.id,
-        FLATBLOCKS,
-        guild=channel.scene.guild.id,
-        created_by=None,
-        min_release_level="major",
-    )
+    await channel.follow(min_release_level="major")
     channel.clock.now = SATURDAY_9
 
     report = await channel.deliver()
