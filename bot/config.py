@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -131,6 +131,23 @@ class Settings(BaseSettings):
         500, "packages and grids one server may follow via webhooks"
     )
 
+    @field_validator(
+        "dev_guild_id",
+        "shard_count",
+        "metrics_port",
+        "metrics_host",
+        "webhook_test_host",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """`NAME=` (a line of .env.example uncommented and left blank) is the default, as it
+        already was for SHARD_IDS or DISCORD_API_BASE; for METRICS_HOST that is 127.0.0.1, not
+        the every-interface address a blank host would mean to the server."""
+        if isinstance(value, str) and not value.strip() and info.field_name:
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
+
     @field_validator("shard_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -152,10 +169,27 @@ class Settings(BaseSettings):
             raise ValueError(f"shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
         return value
 
+    @field_validator("djp_api_url", "pypi_url", "endoflife_url", "osv_api_url")
+    @classmethod
+    def _a_web_address(cls, value: str, info: ValidationInfo) -> str:
+        """An http(s) URL with a host, or empty (that source off; Django Packages cannot be),
+        checked here so a typo is one line at start rather than every request failing."""
+        value = value.strip()
+        if not value and info.field_name != "djp_api_url":
+            return value
+        try:
+            parts = urlsplit(value)
+            well_formed = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            well_formed = False
+        if not well_formed:
+            off = "" if info.field_name == "djp_api_url" else " (empty turns this source off)"
+            raise ValueError(f"not an http:// or https:// URL{off}")
+        return value
+
     @field_validator("djp_api_url", "osv_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
-        value = value.strip()
         return value if not value or value.endswith("/") else value + "/"
 
     @field_validator("webhook_test_host")

@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check a requirements file: listings, latest versions, advisories (no database)",
     )
-    check.add_argument("file", help="requirements*.txt, pyproject.toml or uv.lock")
+    check.add_argument("file", help="a requirements .txt or .in, a pyproject.toml or a uv.lock")
     check.add_argument(
         "--django", type=django_version, metavar="X.Y", help="a Django version to check against"
     )

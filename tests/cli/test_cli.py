@@ -16,6 +16,7 @@ from unittest import mock
 import pytest
 
 from bot.cli.main import UNSUPPORTED_SYSTEM, main
+from bot.config import Settings
 from storage import subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -320,6 +321,19 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
 
 
 @pytest.mark.parametrize(
+    "variable", ["DEV_GUILD_ID", "SHARD_COUNT", "METRICS_PORT", "METRICS_HOST", "WEBHOOK_TEST_HOST"]
+)
+def test_a_blank_optional_setting_is_its_default(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "")  # `NAME=`, as an uncommented line of .env.example
+    blank = Settings()
+    monkeypatch.delenv(variable)
+
+    assert getattr(blank, variable.lower()) == getattr(Settings(), variable.lower())
+
+
+@pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
         (
@@ -339,6 +353,17 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
             "error: HTTP_CONCURRENCY: input should be a valid integer, "
             "unable to parse string as an integer.",
         ),
+        (
+            "PYPI_URL",
+            "not-a-url",
+            "error: PYPI_URL: not an http:// or https:// URL (empty turns this source off).",
+        ),
+        (
+            "OSV_API_URL",
+            "ftp://127.0.0.1/",
+            "error: OSV_API_URL: not an http:// or https:// URL (empty turns this source off).",
+        ),
+        ("DJP_API_URL", "", "error: DJP_API_URL: not an http:// or https:// URL."),
     ],
 )
 async def test_an_invalid_setting_is_one_line_naming_the_variable(

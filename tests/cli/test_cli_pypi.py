@@ -105,3 +105,43 @@ async def test_readiness_refuses_what_is_no_django_version(
 
     assert result.code == 1
     assert result.err.strip() == "error: 'five' is not a Django feature version: give one like 5.2."
+
+
+async def test_readiness_says_why_its_board_is_empty(
+    pypi_cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    before_sync = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0")
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+    nothing_watched = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0", "--json")
+
+    assert before_sync.code == 0, before_sync.err
+    assert "holds no packages yet: run `djp-sentinel sync`" in before_sync.err
+    assert nothing_watched.code == 0, nothing_watched.err
+    assert json.loads(nothing_watched.out) == []
+    assert nothing_watched.err.strip() == (
+        "No package is watched yet: a channel's /watch add or `djp-sentinel webhook add` "
+        "watches one; --grid SLUG shows a grid's members."
+    )
+
+
+async def test_readiness_of_a_mistyped_grid_suggests_the_stored_one(
+    pypi_cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+
+    result = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0", "--grid", "flatpges")
+
+    assert result.code == 1
+    assert result.err.strip() == "error: No grid “flatpges” is stored. Did you mean: flatpages?"
+
+
+async def test_readiness_with_pypi_off_says_so(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert (await djp_sentinel(cli_env, tmp_path, "sync")).code == 0
+
+    result = await djp_sentinel(cli_env, tmp_path, "readiness", "4.0", "--grid", "flatpages")
+
+    assert result.code == 0, result.err
+    assert "Django 4.0: 0 ready, 0 no, 1 unknown" in result.out
+    assert result.err.strip() == (
+        "PyPI is off (PYPI_URL is empty): no package's Django versions are known."
+    )

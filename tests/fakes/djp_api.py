@@ -44,6 +44,7 @@ from tests.fakes.djp_data import (
     synthetic_catalog,
     synthetic_content,
 )
+from tests.fakes.standalone import serve_until_interrupted
 
 __all__ = [
     "Content",
@@ -637,13 +638,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     content = synthetic_content(args.synthetic, args.seed) if args.synthetic else None
     api = FakeDjangoPackages(content, latency=args.latency, port=args.port)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(api))
+    serve_until_interrupted(_serve(api), f"port {args.port}")
 
 
 async def _serve(api: FakeDjangoPackages) -> None:
     async with api:
-        print(f"Fake Django Packages API at {api.base_url} (Ctrl+C to stop)", flush=True)
+        banner = f"Fake Django Packages: export DJP_API_URL={api.base_url} (Ctrl+C to stop)"
+        print(banner, flush=True)
         await asyncio.Event().wait()
 
 
