@@ -213,19 +213,35 @@ class Settings(BaseSettings):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """What no log line may show: the bot token and the database password (as written in
-        DATABASE_URL and percent-decoded)."""
-        password = database_password(self.database_url)
-        candidates = (self.token, password, unquote(password))
+        """What no log line may show: the bot token, the database password, and the
+        credentials an upstream URL carries (a private package index's token, say), each as
+        written and percent-decoded. An upstream's user name counts when it has no password
+        (`https://TOKEN@host/`); the database's never does."""
+        upstreams = (self.djp_api_url, self.pypi_url, self.endoflife_url, self.osv_api_url)
+        written = [
+            url_password(self.database_url),
+            *(url_password(url) or url_user(url) for url in upstreams),
+        ]
+        candidates = (self.token, *written, *(unquote(secret) for secret in written))
         return tuple(dict.fromkeys(secret for secret in candidates if secret))
 
 
-def database_password(url: str) -> str:
-    """The password in a database URL: what follows the first `:` of the part between `://`
-    and the last `@` ("" without one). Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+def _userinfo(url: str) -> str:
+    """The part of a URL between `://` and the last `@` ("" without one)."""
     _scheme, separator, rest = url.partition("://")
     userinfo, _at, _host = rest.rpartition("@")
-    return userinfo.partition(":")[2] if separator else ""
+    return userinfo if separator else ""
+
+
+def url_password(url: str) -> str:
+    """The password in a URL: what follows the first `:` of its user info ("" without one).
+    Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+    return _userinfo(url).partition(":")[2]
+
+
+def url_user(url: str) -> str:
+    """The user name in a URL's user info ("" without one)."""
+    return _userinfo(url).partition(":")[0]
 
 
 def settings_problem(error: ValidationError) -> str:
