@@ -24,6 +24,11 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{user_data_path('djp-sentinel') / 'sentinel.db'}"
 
 
+def _quota(default: int, description: str) -> Any:
+    """A limit on what one channel or server may hold: a whole number, at least 1."""
+    return Field(default=default, ge=1, description=description)
+
+
 class Settings(BaseSettings):
     """Every knob of djp-sentinel; see `.env.example` for the documented list."""
 
@@ -113,23 +118,17 @@ class Settings(BaseSettings):
     upstream_searches_per_user_minute: int = Field(
         default=5, ge=0, description="of those, searches one Discord user's typing may cause"
     )
-    max_subscriptions_per_channel: int = Field(
-        default=100, ge=1, description="packages and grids one channel may follow"
+    max_subscriptions_per_channel: int = _quota(100, "packages and grids one channel may follow")
+    max_subscriptions_per_guild: int = _quota(
+        500, "packages and grids one server may follow in all"
     )
-    max_subscriptions_per_guild: int = Field(
-        default=500, ge=1, description="packages and grids one server may follow in all"
+    max_marks_per_channel: int = _quota(200, "feature-complete marks in one channel")
+    max_marks_per_guild: int = _quota(1000, "feature-complete marks in one server in all")
+    max_webhook_routes_per_channel: int = _quota(
+        100, "packages and grids one channel may follow via webhooks"
     )
-    max_marks_per_channel: int = Field(
-        default=200, ge=1, description="feature-complete marks in one channel"
-    )
-    max_marks_per_guild: int = Field(
-        default=1000, ge=1, description="feature-complete marks in one server in all"
-    )
-    max_webhook_routes_per_channel: int = Field(
-        default=100, ge=1, description="packages and grids one channel may follow via webhooks"
-    )
-    max_webhook_routes_per_guild: int = Field(
-        default=500, ge=1, description="packages and grids one server may follow via webhooks"
+    max_webhook_routes_per_guild: int = _quota(
+        500, "packages and grids one server may follow via webhooks"
     )
 
     @field_validator(
