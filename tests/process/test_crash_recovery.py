@@ -284,7 +284,10 @@ async def test_killed_inside_the_cycles_transaction_nothing_of_it_remains_and_it
     armed = threading.Event()
     async with world.running() as bot:
         try:
-            inside = asyncio.to_thread(kill_inside_a_write, bot.pid, world.db_path, armed)
+            # A task, so the probe's thread starts now and waits for `armed`, not at `await`.
+            inside = asyncio.create_task(
+                asyncio.to_thread(kill_inside_a_write, bot.pid, world.db_path, armed)
+            )
             await until(lambda: any(str(FLATBLOCKS) in r.path for r in world.api.requests))
             armed.set()
             assert await inside
