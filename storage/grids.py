@@ -157,12 +157,6 @@ async def save_categories(session: AsyncSession, records: Sequence[CategoryRecor
     await upsert(session, Category.__table__, [record.model_dump() for record in records])
 
 
-async def category_titles(session: AsyncSession) -> dict[int, str]:
-    category = Category.__table__  # plain columns: asked on every `/package`
-    rows = await session.execute(select(category.c.id, category.c.title))
-    return dict(rows.tuples().all())
-
-
 async def grid_names(session: AsyncSession) -> list[tuple[str, str, int]]:
     """(slug, title, member count) of every stored grid."""
     size = (
@@ -170,15 +164,3 @@ async def grid_names(session: AsyncSession) -> list[tuple[str, str, int]]:
     )
     rows = await session.execute(select(Grid.slug, Grid.title, size))
     return [(slug, title, members) for slug, title, members in rows.tuples()]
-
-
-async def grids_of_package(session: AsyncSession, package_id: int) -> list[GridRef]:
-    """The stored grids listing a package, by title."""
-    grid, members = Grid.__table__, GridMember.__table__  # plain columns: every `/package`
-    rows = await session.execute(
-        select(grid.c.id, grid.c.slug, grid.c.title)
-        .join(members, members.c.grid_id == grid.c.id)
-        .where(members.c.package_id == package_id)
-        .order_by(grid.c.title)
-    )
-    return [GridRef(*row) for row in rows.tuples()]
