@@ -29,24 +29,17 @@ class GridRef:
 Membership = tuple[frozenset[int] | None, frozenset[int]]
 
 
-async def save_grid(
-    session: AsyncSession, record: GridRecord, *, now: datetime, next_poll_at: datetime
-) -> Membership:
-    """Store a grid and its membership; return (previous members, current members).
-
-    The previous members are None when no baseline had been taken: the first sync of a grid is
-    silent, so the caller has nothing to compare.
-    """
-    saved = await save_grids(session, [record], now=now, next_poll_at=next_poll_at)
-    return saved[record.id]
-
-
 async def save_grids(
     session: AsyncSession, records: Sequence[GridRecord], *, now: datetime, next_poll_at: datetime
 ) -> dict[int, Membership]:
-    """`save_grid` for many grids in a few bulk statements, however many grids and members:
-    the rows, then only the memberships that changed (a sync of the whole catalog rewrites
-    nothing that stayed)."""
+    """Store grids and their membership; return each grid's (previous members, current
+    members) by id.
+
+    The previous members are None when no baseline had been taken: the first sync of a grid is
+    silent, so the caller has nothing to compare. A few bulk statements, however many grids and
+    members: the rows, then only the memberships that changed (a sync of the whole catalog
+    rewrites nothing that stayed).
+    """
     if not records:
         return {}
     ids = [record.id for record in records]

@@ -24,7 +24,8 @@ def grid(grid_id: int = 48, slug: str = "rest", members: tuple[int, ...] = (), *
 
 
 async def save(session: AsyncSession, record: GridRecord, *, at: datetime = NOW):
-    return await grids.save_grid(session, record, now=at, next_poll_at=at + timedelta(hours=6))
+    saved = await grids.save_grids(session, [record], now=at, next_poll_at=at + timedelta(hours=6))
+    return saved[record.id]
 
 
 async def subscribe_to_grid(session: AsyncSession, grid_id: int, channel_id: int = 10):
