@@ -194,9 +194,11 @@ async def test_stale_follows_the_channels_threshold_and_marks(
 
 
 async def test_status_reports_refreshes_and_the_outbox(
-    discord_scene: DiscordScene, sentinel: SentinelBot
+    discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
 ) -> None:
     fake = discord_scene.fake
+    await fake.run_command("watch add", {"slug": "django-flatblocks"}, user=discord_scene.manager)
+    clock.advance(timedelta(days=1))  # the package falls due for a refresh
     await background(sentinel).poll_once()
 
     record = await fake.run_command("status", user=discord_scene.member)
@@ -205,6 +207,7 @@ async def test_status_reports_refreshes_and_the_outbox(
     names = [field["name"] for field in embed["fields"]]
     assert {"Last refresh", "Next refresh", "Packages tracked", "Alerts waiting"} <= set(names)
     sources = {field["name"]: field["value"] for field in embed["fields"]}
+    assert sources["Last cycle"] == "1 package and 0 grids fetched, 0 changes, 0 alerts, 0 failures"
     assert sources["PyPI"] == "off (PYPI_URL is empty)"
     assert sources["endoflife.date"] == "off (ENDOFLIFE_URL is empty)"
     assert fake.violations == []
