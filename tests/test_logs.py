@@ -1,11 +1,13 @@
 import json
 import logging
+import re
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import LOG_LEVELS, Settings
 from bot.logs import DropVoiceWarnings, JsonFormatter, RedactingFormatter, redact
 
 TOKEN = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
@@ -118,3 +120,10 @@ def test_settings_never_show_the_database_password(password: str) -> None:
     assert password not in str(settings)
     assert "MTA1Mjk4" not in repr(settings)
     assert settings.secrets[0].startswith("MTA1Mjk4")
+
+
+def test_the_example_settings_name_every_log_level_accepted() -> None:
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    comment = example.split("\nLOG_LEVEL=", 1)[0].rsplit("\n", 1)[-1]
+
+    assert re.findall(r"[A-Z]+", comment) == list(LOG_LEVELS)
