@@ -24,6 +24,11 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{user_data_path('djp-sentinel') / 'sentinel.db'}"
 
 
+def _quota(default: int, description: str) -> Any:
+    """A limit on what one channel or server may hold: a whole number, at least 1."""
+    return Field(default=default, ge=1, description=description)
+
+
 class Settings(BaseSettings):
     """Every knob of djp-sentinel; see `.env.example` for the documented list."""
 
@@ -113,23 +118,17 @@ class Settings(BaseSettings):
     upstream_searches_per_user_minute: int = Field(
         default=5, ge=0, description="of those, searches one Discord user's typing may cause"
     )
-    max_subscriptions_per_channel: int = Field(
-        default=100, ge=1, description="packages and grids one channel may follow"
+    max_subscriptions_per_channel: int = _quota(100, "packages and grids one channel may follow")
+    max_subscriptions_per_guild: int = _quota(
+        500, "packages and grids one server may follow in all"
     )
-    max_subscriptions_per_guild: int = Field(
-        default=500, ge=1, description="packages and grids one server may follow in all"
+    max_marks_per_channel: int = _quota(200, "feature-complete marks in one channel")
+    max_marks_per_guild: int = _quota(1000, "feature-complete marks in one server in all")
+    max_webhook_routes_per_channel: int = _quota(
+        100, "packages and grids one channel may follow via webhooks"
     )
-    max_marks_per_channel: int = Field(
-        default=200, ge=1, description="feature-complete marks in one channel"
-    )
-    max_marks_per_guild: int = Field(
-        default=1000, ge=1, description="feature-complete marks in one server in all"
-    )
-    max_webhook_routes_per_channel: int = Field(
-        default=100, ge=1, description="packages and grids one channel may follow via webhooks"
-    )
-    max_webhook_routes_per_guild: int = Field(
-        default=500, ge=1, description="packages and grids one server may follow via webhooks"
+    max_webhook_routes_per_guild: int = _quota(
+        500, "packages and grids one server may follow via webhooks"
     )
 
     @field_validator(
@@ -214,19 +213,35 @@ class Settings(BaseSettings):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """What no log line may show: the bot token and the database password (as written in
-        DATABASE_URL and percent-decoded)."""
-        password = database_password(self.database_url)
-        candidates = (self.token, password, unquote(password))
+        """What no log line may show: the bot token, the database password, and the
+        credentials an upstream URL carries (a private package index's token, say), each as
+        written and percent-decoded. An upstream's user name counts when it has no password
+        (`https://TOKEN@host/`); the database's never does."""
+        upstreams = (self.djp_api_url, self.pypi_url, self.endoflife_url, self.osv_api_url)
+        written = [
+            url_password(self.database_url),
+            *(url_password(url) or url_user(url) for url in upstreams),
+        ]
+        candidates = (self.token, *written, *(unquote(secret) for secret in written))
         return tuple(dict.fromkeys(secret for secret in candidates if secret))
 
 
-def database_password(url: str) -> str:
-    """The password in a database URL: what follows the first `:` of the part between `://`
-    and the last `@` ("" without one). Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+def _userinfo(url: str) -> str:
+    """The part of a URL between `://` and the last `@` ("" without one)."""
     _scheme, separator, rest = url.partition("://")
     userinfo, _at, _host = rest.rpartition("@")
-    return userinfo.partition(":")[2] if separator else ""
+    return userinfo if separator else ""
+
+
+def url_password(url: str) -> str:
+    """The password in a URL: what follows the first `:` of its user info ("" without one).
+    Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+    return _userinfo(url).partition(":")[2]
+
+
+def url_user(url: str) -> str:
+    """The user name in a URL's user info ("" without one)."""
+    return _userinfo(url).partition(":")[0]
 
 
 def settings_problem(error: ValidationError) -> str:

@@ -51,12 +51,14 @@ __all__ = [
     "FakeDjangoPackages",
     "Fault",
     "LoggedRequest",
+    "ServerFault",
     "seeded",
     "synthetic_catalog",
     "synthetic_content",
 ]
 
-Fault = Literal[
+#: What an outage or an overloaded server answers: a later request may well succeed.
+ServerFault = Literal[
     "500",
     "502",
     "503-html",
@@ -66,10 +68,10 @@ Fault = Literal[
     "truncated",
     "429",
     "reset",
-    "gzip-bomb",
-    "deep-json",
-    "redirect",
 ]
+#: Answers built to harm a client: a body that inflates, or nests, past any bound, a redirect.
+HostileFault = Literal["gzip-bomb", "deep-json", "redirect"]
+Fault = Literal[ServerFault, HostileFault]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HOST = "127.0.0.1"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -28,8 +29,8 @@ from bot.refresh.pypi_pass import SourcesPass
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord
-from tests.fakes.discord_models import PostedMessage
-from tests.fakes.discord_runner import BotStarter
+from tests.fakes.discord_models import FakeChannel, PostedMessage
+from tests.fakes.discord_runner import BotStarter, DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import open_database
 
@@ -165,6 +166,28 @@ async def next_cycle(
 def alerts_in(fake: FakeDiscord, channel_id: int) -> list[PostedMessage]:
     """Messages the bot posted on its own in a channel (not answers to commands)."""
     return [m for m in fake.messages(channel_id) if m.interaction_id is None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A running bot, the Discord scene it serves and the clock the test moves on."""
+
+    scene: DiscordScene
+    bot: SentinelBot
+    clock: SteppingClock
+
+    async def next_cycle(self, span: timedelta = NEXT_CYCLE) -> DeliveryReport:
+        """Time moves on by `span`; the bot refreshes what fell due and delivers what it found."""
+        return await next_cycle(self.bot, self.clock, span)
+
+    def alerts(self, channel: FakeChannel | None = None) -> list[PostedMessage]:
+        """What the bot posted on its own in #alerts (or `channel`)."""
+        return alerts_in(self.scene.fake, (channel or self.scene.alerts).id)
+
+
+@pytest.fixture
+def stage(discord_scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock) -> Stage:
+    return Stage(discord_scene, sentinel, clock)
 
 
 def enabled(message: PostedMessage) -> dict[str, bool]:
