@@ -139,6 +139,35 @@ async def test_a_yank_is_announced_once_and_the_move_back_is_no_release(
     assert fake.violations == []
 
 
+async def test_a_yank_of_an_older_release_reaches_only_the_channels_told_of_it(
+    discord_scene: DiscordScene, pypi_api: FakePypi, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    fake, early, late = discord_scene.fake, discord_scene.alerts, discord_scene.general
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api.publish("django-flatblocks", "3.14.0")
+    await next_cycle(sentinel, clock)  # only #alerts is told of 3.14.0
+    await fake.run_command(
+        "watch add", {"slug": "django-flatblocks"}, user=discord_scene.manager, channel_id=late.id
+    )
+    pypi_api.publish("django-flatblocks", "3.15.0")
+    await next_cycle(sentinel, clock)  # both are told of 3.15.0
+
+    pypi_api.yank("django-flatblocks", "3.14.0", "Broken wheel")  # an older release
+    await next_cycle(sentinel, clock)
+    pypi_api.yank("django-flatblocks", "3.15.0", "Bad metadata")  # the latest
+    await next_cycle(sentinel, clock)
+
+    def yanks(channel_id: int) -> list[str]:
+        return [t for t in titles(alerts_in(fake, channel_id)) if "yanked" in t]
+
+    assert yanks(early.id) == [
+        "django-flatblocks 3.14.0 was yanked from PyPI: Broken wheel",
+        "django-flatblocks 3.15.0 was yanked from PyPI: Bad metadata",
+    ]
+    assert yanks(late.id) == ["django-flatblocks 3.15.0 was yanked from PyPI: Bad metadata"]
+    assert fake.violations == []
+
+
 async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_packages_alert(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
