@@ -22,6 +22,7 @@ from bot.errors import SentinelError
 from bot.messages.cards import site_root
 from bot.osv.client import OsvUnavailable
 from bot.refresh.advisories import AdvisoryWatch
+from bot.refresh.pypi_pass import SourcesPass
 from bot.refresh.report import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
 from storage import outbox
@@ -34,8 +35,18 @@ EXPECTED = (SentinelError, httpx.HTTPError, SQLAlchemyError)
 
 @dataclass(frozen=True, slots=True)
 class RefreshPass:
+    """One refresh pass: the cycle, then the passes after it and what each enqueued."""
+
     cycle: CycleReport
     stale_reports: int
+    advisory_alerts: int = 0
+    pypi_alerts: int = 0
+
+    @property
+    def alerts_enqueued(self) -> int:
+        """Every alert the pass enqueued, whichever part found it (the stale reports too)."""
+        found = (self.cycle.alerts_enqueued, self.stale_reports)
+        return sum(found) + self.advisory_alerts + self.pypi_alerts
 
 
 @contextmanager
@@ -50,21 +61,13 @@ def survive(what: str) -> Iterator[None]:
 
 
 async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> RefreshPass:
-    """One refresh cycle, then the weekly stale reports that fell due."""
+    """One refresh cycle, the OSV and PyPI passes after it, then the weekly stale reports
+    that fell due."""
     started = time.monotonic()
     cycle = await runtime.monitor.run_cycle(everything=everything)
-    if runtime.advisories is not None:
-        await advisory_pass(runtime.advisories)
-    if runtime.sources is not None:
-        with survive("PyPI and endoflife.date pass"):
-            sources = await runtime.sources.run()
-            log.info(
-                "PyPI: %d requests (%d not modified), %d changes, %d alerts",
-                sources.requests,
-                sources.not_modified,
-                len(sources.changes),
-                sources.alerts_enqueued,
-            )
+    advisories, sources = runtime.advisories, runtime.sources
+    advisory_alerts = await advisory_pass(advisories) if advisories is not None else 0
+    pypi_alerts = await sources_pass(sources) if sources is not None else 0
     stale_reports = await enqueue_stale_reports(
         runtime.database,
         now=runtime.clock(),
@@ -81,12 +84,30 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
         len(cycle.failures),
     )
     await _count_refresh(runtime, cycle, time.monotonic() - started)
-    return RefreshPass(cycle, stale_reports)
+    return RefreshPass(cycle, stale_reports, advisory_alerts, pypi_alerts)
 
 
-async def advisory_pass(watch: AdvisoryWatch) -> None:
-    """The OSV pass after a refresh cycle: its failure is logged and counted, never raised."""
-    before = watch.client.requests
+async def sources_pass(sources: SourcesPass) -> int:
+    """The PyPI and endoflife.date pass after a refresh cycle: its failure is logged, never
+    raised; how many alerts it enqueued."""
+    enqueued = 0
+    with survive("PyPI and endoflife.date pass"):
+        report = await sources.run()
+        enqueued = report.alerts_enqueued
+        log.info(
+            "PyPI: %d requests (%d not modified), %d changes, %d alerts",
+            report.requests,
+            report.not_modified,
+            len(report.changes),
+            enqueued,
+        )
+    return enqueued
+
+
+async def advisory_pass(watch: AdvisoryWatch) -> int:
+    """The OSV pass after a refresh cycle: its failure is logged and counted, never raised;
+    how many alerts it enqueued."""
+    before, enqueued = watch.client.requests, 0
     try:
         with survive("OSV advisories pass"):
             try:
@@ -94,16 +115,18 @@ async def advisory_pass(watch: AdvisoryWatch) -> None:
             except OsvUnavailable:
                 metrics.OSV_FAILURES.inc()
                 raise
+            enqueued = report.alerts_enqueued
             log.info(
                 "advisories: %d names checked, %d requests, %d alerts",
                 report.names_checked,
                 report.batch_requests + report.record_requests,
-                report.alerts_enqueued,
+                enqueued,
             )
     finally:
         after = watch.client.requests
         metrics.OSV_REQUESTS.labels("batch").inc(after.batches - before.batches)
         metrics.OSV_REQUESTS.labels("record").inc(after.records - before.records)
+    return enqueued
 
 
 async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -> None:

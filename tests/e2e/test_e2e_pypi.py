@@ -14,7 +14,7 @@ from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
-from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
+from tests.plugins.app import NEXT_CYCLE, SteppingClock, alerts_in, background, next_cycle
 
 FLATBLOCKS = 265
 A_DAY = timedelta(days=1, minutes=1)
@@ -165,6 +165,28 @@ async def test_a_yank_of_an_older_release_reaches_only_the_channels_told_of_it(
         "django-flatblocks 3.15.0 was yanked from PyPI: Bad metadata",
     ]
     assert yanks(late.id) == ["django-flatblocks 3.15.0 was yanked from PyPI: Bad metadata"]
+    assert fake.violations == []
+
+
+async def test_a_pypi_only_alert_is_posted_without_waiting_for_the_delivery_loop(
+    discord_scene: DiscordScene, pypi_api: FakePypi, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    """Django Packages has nothing new: only the PyPI pass enqueues, and the refresh wakes the
+    delivery loop (its tick an hour away) for it."""
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    already = len(fake.messages(alerts.id))
+    pypi_api.publish("django-flatblocks", "3.14.0")
+    clock.advance(NEXT_CYCLE)
+
+    refreshed = await background(sentinel).poll_once()  # the refresh loop's pass, no delivery
+    posted = await fake.wait_for_messages(alerts.id, already + 1)
+
+    assert refreshed is not None
+    assert (refreshed.cycle.alerts_enqueued, refreshed.pypi_alerts) == (0, 1)
+    assert titles(posted[already:]) == [
+        "django-flatblocks 3.14.0 released (minor release, was 3.13.1)"
+    ]
     assert fake.violations == []
 
 
