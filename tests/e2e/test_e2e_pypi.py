@@ -4,12 +4,14 @@ djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`),
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 
 from bot.discordbot.bot import SentinelBot
 from bot.refresh.pypi_pass import SourcesPass
+from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -31,7 +33,7 @@ def titles(messages: list[PostedMessage]) -> list[str]:
     return [embed["title"] for message in messages for embed in message.embeds]
 
 
-def fields(message: PostedMessage) -> dict[str, str]:
+def fields(message: PostedMessage | InteractionRecord) -> dict[str, str]:
     return {field["name"]: field["value"] for field in message.embeds[0].get("fields", [])}
 
 
@@ -224,6 +226,50 @@ async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_package
     ]
     assert len(failed) == 3 * 2, "a failing project is asked once a cycle (2 tries)"
     assert {s.status for s in endoflife_api.served[1:]} == {503}, "asked, and failing, daily"
+    assert fake.violations == []
+
+
+async def test_a_malformed_answer_is_asked_again_with_backoff_and_loses_nothing(
+    discord_scene: DiscordScene,
+    pypi_api: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Cut-off JSON, then JSON that is no project: each one warning, no alert, the last good
+    answer kept; asked again next interval, then after two; the release published meanwhile
+    is announced once PyPI answers."""
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api.publish("django-flatblocks", "3.14.0")
+
+    async def cycle() -> tuple[int, int]:
+        """A cycle's requests for the project, and the alerts it posted."""
+        before = len(pypi_api.requests_for("django-flatblocks"))
+        sent = (await next_cycle(sentinel, clock)).sent
+        return len(pypi_api.requests_for("django-flatblocks")) - before, sent
+
+    with caplog.at_level(logging.WARNING, logger="bot.refresh.pypi_pass"):
+        pypi_api.inject("malformed")
+        cut_off = await cycle()
+        pypi_api.inject("not-json-object")
+        not_a_project = await cycle()
+        shown = await fake.run_command(
+            "package", {"slug": "django-flatblocks"}, user=discord_scene.member
+        )
+        backing_off = await cycle()
+        answered = await cycle()
+
+    assert [cut_off, not_a_project, backing_off, answered] == [(1, 0), (1, 0), (0, 0), (1, 1)]
+    assert titles(alerts_in(fake, alerts.id)) == [
+        "django-flatblocks 3.14.0 released (minor release, was 3.13.1)"
+    ]
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.refresh.pypi_pass"]
+    assert len(warned) == 2
+    assert "malformed JSON" in warned[0]
+    assert "unusable answer for django-flatblocks" in warned[1]
+    assert all("; keeping its last answer, asking again at" in line for line in warned)
+    assert fields(shown)["3.13.1 uploaded"].startswith("2021-12-15")  # the last good answer
     assert fake.violations == []
 
 
