@@ -4,6 +4,8 @@ django-debug-toolbar, whose real records are a PYSEC/GHSA pair (CVE-2021-30459, 
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -16,6 +18,7 @@ from tests.plugins.app import SteppingClock, alerts_in, next_cycle
 from tests.plugins.osv_api import TOOLBAR_PAIR
 
 FLATBLOCKS = 265
+CACHE_MACHINE = 155
 pytestmark = pytest.mark.osv
 
 
@@ -148,6 +151,51 @@ async def test_osv_down_or_hostile_for_cycles_alerts_nothing_and_delays_no_relea
     assert (
         "latest release 3.2.1 is not affected" in alerts_in(fake, alerts.id)[-1].embeds[0]["title"]
     )
+
+
+@pytest.mark.parametrize("garbled", ["GHSA-pghf-347x-c2gj", "django-debug-toolbar"])
+async def test_one_name_answered_malformed_waits_alone_for_the_next_pass(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+    caplog: pytest.LogCaptureFixture,
+    garbled: str,
+) -> None:
+    """OSV answers one of the toolbar's records, or the toolbar's whole result, malformed:
+    the other package's advisory is posted, the toolbar's is not (one warning says why); the
+    next pass asks again and posts it, once."""
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api)
+    djp_api.update_package(CACHE_MACHINE, pypi_url="https://pypi.org/project/channels/")
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-cache-machine"},
+        user=discord_scene.manager,
+        channel_id=alerts.id,
+    )
+    channels_record = osv_api.records.pop("PYSEC-2021-113")
+    await next_cycle(sentinel, clock)  # the baselines
+    for record in [*toolbar_pair.values(), channels_record]:
+        osv_api.put(record)
+    osv_api.garbled = {garbled}
+
+    with caplog.at_level(logging.WARNING, logger="bot.refresh.advisories"):
+        answered_badly = await next_cycle(sentinel, clock)
+    osv_api.garbled = set()
+    answered = await next_cycle(sentinel, clock)
+    again = await next_cycle(sentinel, clock)
+
+    assert (answered_badly.sent, answered.sent, again.sent) == (1, 1, 0)
+    first, second = (m.embeds[0]["title"] for m in alerts_in(fake, alerts.id))
+    assert "PYSEC-2021-113" in first
+    assert second.startswith("django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj")
+    [warned] = [r.getMessage() for r in caplog.records if r.name == "bot.refresh.advisories"]
+    assert warned.startswith("OSV answered badly for django-debug-toolbar (the ")
+    assert garbled in warned
+    assert fake.violations == []
 
 
 async def test_a_high_advisory_skips_the_digest_and_the_cap_with_the_role(
