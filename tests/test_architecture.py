@@ -23,8 +23,9 @@ FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs", "bot.metrics"}
 ALLOWED: dict[str, set[str]] = {
     "bot.core": set(),
     "bot.djp": {"bot.core"},
-    #: OSV, PyPI and endoflife.date reuse the Django Packages client's User-Agent and its
-    #: bounds on an upstream (`bot.djp.body`, `bot.djp.origin`); PyPI its retry policy too.
+    #: OSV, PyPI and endoflife.date reuse the Django Packages client's User-Agent, its
+    #: bounds on an upstream (`bot.djp.body`, `bot.djp.origin`) and its closing
+    #: (`bot.djp.lifecycle`); PyPI its retry policy and loop (`bot.djp.retry`) too.
     "bot.osv": {"bot.core", "bot.djp"},
     "bot.pypi": {"bot.core", "bot.djp"},
     "bot.messages": {"bot.core"},
