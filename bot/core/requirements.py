@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -38,6 +38,26 @@ class Pinned:
     name: str
     specifier: str
     version: str | None
+
+
+class Pinning(Protocol):
+    """A requirement as read from a file (`Pinned`) or as stored (`storage.models.Pin`)."""
+
+    @property
+    def specifier(self) -> str: ...
+
+    @property
+    def version(self) -> str | None: ...
+
+
+def pin_text(requirement: Pinning, *, markdown: bool = True) -> str:
+    """ "3.14.0" for a pin, "`>=4.2,<5`" for a range (without backticks for a terminal), "any
+    version" for a bare name."""
+    if requirement.version:
+        return requirement.version
+    if not requirement.specifier:
+        return "any version"
+    return f"`{requirement.specifier}`" if markdown else requirement.specifier
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,11 @@
-"""Export and import of subscriptions, channel settings and feature-complete marks."""
+"""Export and import of subscriptions, channel settings, feature-complete marks and pins."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -31,9 +33,10 @@ from bot.config import Settings
 from bot.delivery.webhook import resolve_webhook
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
-from storage import channels, subscriptions
+from storage import channels, installation, pins, subscriptions
 from storage.database import Database
 from storage.models import DigestMode, TargetKind
+from storage.pins import NewPin
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.database import open_database
@@ -199,6 +202,95 @@ async def test_import_overwrites_what_it_lists_and_leaves_the_rest(
     assert grid.target_kind == TargetKind.GRID
 
 
+PINS = [
+    NewPin("django-flatblocks", "==1.0.0", "1.0.0", FLATBLOCKS),
+    NewPin("requests", ">=2.31,<3", None, None),  # not on Django Packages
+]
+
+
+async def pinned(database: Database) -> dict[int, list[NewPin]]:
+    """Each channel's pins, as they were given."""
+    async with database.session() as session:
+        stored = await pins.all_pins(session)
+    found: dict[int, list[NewPin]] = {}
+    for pin in stored:
+        found.setdefault(pin.channel_id, []).append(
+            NewPin(pin.pypi_name, pin.specifier, pin.version, pin.package_id)
+        )
+    return found
+
+
+async def test_pins_travel_with_an_export_and_are_restored(
+    database: Database, djp_client: DjangoPackagesClient, tmp_path: Path
+) -> None:
+    await populate(database, djp_client)
+    async with database.transaction() as session:
+        await pins.replace_pins(session, guild_id=GUILD, channel_id=CHANNEL, pins=PINS, now=NOW)
+    backup = document_json(await export_backup(database, now=NOW), webhook_urls=True)
+    from_discord = await export_guild_json(database, GUILD, now=NOW)
+
+    async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
+        summary = await import_document(copy, parse_document(backup), now=NOW, settings=LIMITS)
+        restored = await pinned(copy)
+    async with open_database(database.engine.dialect.name, tmp_path / "guild") as other:
+        await import_document(
+            other, parse_document(from_discord), now=NOW, settings=LIMITS, guild=GUILD
+        )
+        from_guild_file = await pinned(other)
+
+    assert summary.describe().endswith("and 1 feature-complete mark (1 new). Restored 2 pins.")
+    assert restored == from_guild_file == {CHANNEL: PINS}
+
+
+async def test_an_import_sets_the_pins_it_lists_and_keeps_the_others(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+    async with database.transaction() as session:
+        await pins.replace_pins(session, guild_id=GUILD, channel_id=CHANNEL, pins=PINS, now=NOW)
+    document = valid() | {
+        "pins": [
+            {
+                "guild_id": GUILD,
+                "channel_id": CHANNEL,
+                "pypi_name": "django-flatblocks",
+                "specifier": "==1.0.1",
+                "version": "1.0.1",
+                "package_id": FLATBLOCKS,
+            }
+        ]
+    }
+
+    await import_document(
+        database, parse_document(json.dumps(document)), now=NOW, settings=LIMITS, guild=GUILD
+    )
+
+    assert await pinned(database) == {
+        CHANNEL: [NewPin("django-flatblocks", "==1.0.1", "1.0.1", FLATBLOCKS), PINS[1]]
+    }
+
+
+async def test_a_backup_signed_before_pins_were_exported_is_still_this_installations_own(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    """A backup as the previous release wrote it: no `pins` key, signed over what it holds."""
+    await populate(database, djp_client)
+    backup = json.loads(document_json(await export_backup(database, now=NOW), webhook_urls=True))
+    async with database.session() as session:
+        key = await installation.export_key(session)
+    content = {name: value for name, value in backup.items() if name != "signature"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    backup["signature"] = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    summary = await import_document(
+        database, parse_document(json.dumps(backup)), now=NOW, settings=LIMITS
+    )
+
+    assert "pins" not in content
+    assert summary.subscriptions == 3
+    assert await pinned(database) == {}
+
+
 def valid() -> dict[str, Any]:
     subscription = {
         "guild_id": GUILD,
@@ -237,6 +329,11 @@ def channel_0(**changes: Any) -> dict[str, Any]:
     document = valid()
     document["channels"][0] |= changes
     return document
+
+
+def pin_1(**changes: Any) -> dict[str, Any]:
+    pin = {"guild_id": GUILD, "channel_id": CHANNEL, "pypi_name": "django", "version": "5.1"}
+    return valid() | {"pins": [pin | {"pypi_name": "requests"}, pin | changes]}
 
 
 @pytest.mark.parametrize(
@@ -307,6 +404,18 @@ def channel_0(**changes: Any) -> dict[str, Any]:
         (
             channel_0(daily_cap=10**30),
             "channels[0].daily_cap: input should be less than or equal to 1000",
+        ),
+        (
+            pin_1(pypi_name="Django_Rest"),
+            "pins[1].pypi_name: not a PyPI name in normal form (PEP 503), "
+            "e.g. 'django-debug-toolbar'",
+        ),
+        (pin_1(specifier=">=4.2;rm -rf"), "pins[1].specifier: not a version specifier"),
+        (pin_1(version="5.1 beta"), "pins[1].version: string should match pattern '^[\\w.+!-]+$'"),
+        (pin_1(pypi_name="requests"), "pins[1]: duplicate of pins[0]"),
+        (
+            pin_1(guild_id=OTHER_GUILD),
+            f"pins[1].guild_id: channel's guild is {GUILD} in subscriptions[0]",
         ),
         (valid() | {"version": 2}, "version: version 2 is not supported (only 1)"),
         (

@@ -9,8 +9,20 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
+from bot.app import webhook_subscriptions
+from bot.core.events import AlertPreferences
+from bot.delivery.webhook import webhook_http_client
+from bot.delivery.worker import DeliveryReport
 from bot.discordbot.bot import SentinelBot
-from tests.fakes.discord_models import FakeRole
+from bot.messages.withdrawn import WITHDRAWN_COLOUR
+from storage.models import TargetKind
+from tests.fakes.discord_api import MEMBER_OVERWRITE
+from tests.fakes.discord_models import (
+    READ_MESSAGE_HISTORY,
+    FakeRole,
+    Overwrite,
+    PostedMessage,
+)
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.osv_api import Failure, FakeOsv, Record
@@ -85,7 +97,36 @@ async def test_a_new_advisory_pair_is_one_alert_per_channel_listing_every_id(
     assert fake.violations == []
 
 
-async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
+async def publish(
+    sentinel: SentinelBot, clock: SteppingClock, osv_api: FakeOsv, pair: dict[str, Record]
+) -> DeliveryReport:
+    """The pair published after the baseline: the report of the cycle that announced it."""
+    await next_cycle(sentinel, clock)
+    for record in pair.values():
+        osv_api.put(record)
+    return await next_cycle(sentinel, clock)
+
+
+async def withdraw(sentinel: SentinelBot, clock: SteppingClock, osv_api: FakeOsv) -> DeliveryReport:
+    """OSV withdraws the pair: the report of the cycle that noticed."""
+    for vuln_id in TOOLBAR_PAIR:
+        osv_api.update(vuln_id, withdrawn="2026-12-01T00:00:00Z", modified="2026-12-01T00:00:00Z")
+    return await next_cycle(sentinel, clock)
+
+
+def marked_withdrawn(message: PostedMessage) -> bool:
+    """The alert's card struck through, greyed, and dated as OSV withdrew it."""
+    [embed] = message.embeds
+    return (
+        embed["title"].startswith("~~django-flatblocks: HIGH security advisory GHSA-pghf-347x-c2gj")
+        and embed["title"].endswith("~~")
+        and embed["color"] == WITHDRAWN_COLOUR
+        and embed["description"].startswith("**Withdrawn on 2026-12-01**")
+        and message.edited_timestamp is not None
+    )
+
+
+async def test_a_modified_bump_is_silent(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
     osv_api: FakeOsv,
@@ -104,18 +145,134 @@ async def test_a_modified_bump_is_silent_and_a_withdrawal_is_one_retraction(
     bumped = await next_cycle(sentinel, clock)
     gets_for_bump = osv_api.count("GET") - gets_before
     quiet = await next_cycle(sentinel, clock)
-    for vuln_id in TOOLBAR_PAIR:
-        osv_api.update(vuln_id, withdrawn="2026-12-01T00:00:00Z", modified="2026-12-01T00:00:00Z")
-    withdrawn = await next_cycle(sentinel, clock)
-    again = await next_cycle(sentinel, clock)
 
     assert (bumped.sent, quiet.sent) == (0, 0)
     assert gets_for_bump == 1  # only the record whose modified moved is read again
-    assert (withdrawn.sent, again.sent) == (1, 0)
-    retraction = alerts_in(fake, alerts.id)[-1]
+    assert len(alerts_in(fake, alerts.id)) == 1
+
+
+async def test_a_withdrawal_marks_the_posted_alert_withdrawn_in_place(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watch_toolbar(discord_scene, djp_api, role=discord_scene.managers)
+    published = await publish(sentinel, clock, osv_api, toolbar_pair)
+    withdrawn = await withdraw(sentinel, clock, osv_api)
+    again = await next_cycle(sentinel, clock)
+
+    assert (published.messages, withdrawn.messages, withdrawn.edited) == (1, 0, 1)
+    assert again.sent == 0
+    [original] = alerts_in(fake, alerts.id)  # no message of its own
+    assert marked_withdrawn(original)
+    assert original.content == f"<@&{discord_scene.managers.id}>"  # the mention left as it was
+    assert fake.violations == []
+
+
+async def test_a_webhook_route_marks_its_own_message_withdrawn(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    hook = fake.create_webhook(alerts.id)
+    djp_api.update_package(
+        FLATBLOCKS, pypi_url="https://pypi.org/project/django-debug-toolbar/", pypi_version="3.2"
+    )
+    runtime = sentinel.runtime
+    async with webhook_http_client(1.0) as http:
+        await webhook_subscriptions.watch(
+            runtime,
+            http,
+            hook.url,
+            "django-flatblocks",
+            kind=TargetKind.PACKAGE,
+            preferences=AlertPreferences(),
+        )
+
+    await publish(sentinel, clock, osv_api, toolbar_pair)
+    withdrawn = await withdraw(sentinel, clock, osv_api)
+
+    assert withdrawn.edited == 1
+    [original] = alerts_in(fake, alerts.id)
+    assert original.webhook_id == hook.id
+    assert marked_withdrawn(original)
+    assert fake.violations == []
+
+
+async def test_an_alert_that_cannot_be_changed_gets_one_retraction(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    """Deleted in one channel, unreadable in another (no Read Message History): each gets
+    the retraction posted, once."""
+    fake, alerts, general = discord_scene.fake, discord_scene.alerts, discord_scene.general
+    await watch_toolbar(discord_scene, djp_api)
+    await fake.run_command(
+        "watch add",
+        {"slug": "django-flatblocks"},
+        user=discord_scene.manager,
+        channel_id=general.id,
+    )
+    await publish(sentinel, clock, osv_api, toolbar_pair)
+    [deleted] = alerts_in(fake, alerts.id)
+    deleted.deleted = True
+    bot = fake.bot_user.id
+    general.overwrites.append(Overwrite(bot, MEMBER_OVERWRITE, deny=READ_MESSAGE_HISTORY))
+    withdrawn = await withdraw(sentinel, clock, osv_api)
+    again = await next_cycle(sentinel, clock)
+
+    assert (withdrawn.messages, withdrawn.edited, again.sent) == (2, 0, 0)
+    [retraction] = alerts_in(fake, alerts.id)
     assert retraction.embeds[0]["title"] == (
         "django-flatblocks: advisory GHSA-pghf-347x-c2gj was withdrawn"
     )
+    original, same = alerts_in(fake, general.id)
+    assert original.edited_timestamp is None
+    assert same.embeds == retraction.embeds
+    assert [v.rule for v in fake.violations] == []
+
+
+async def test_an_advisory_that_went_out_in_a_digest_gets_its_retraction_in_the_next(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    osv_api: FakeOsv,
+    toolbar_pair: dict[str, Record],
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    """Not urgent (the latest release is fixed), so it was a line of a daily digest, which is
+    not rewritten: the retraction is posted, at the next digest time."""
+    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    clock.advance(clock.until_hour(1))
+    await watch_toolbar(discord_scene, djp_api, version="3.2.1")
+    digest: dict[str, str | int] = {"mode": "daily", "hour": 23}
+    await fake.run_command("settings digest", digest, user=manager, channel_id=alerts.id)
+    held = await publish(sentinel, clock, osv_api, toolbar_pair)
+    clock.advance(clock.until_hour(23))
+    digested = await next_cycle(sentinel, clock)
+    withdrawn = await withdraw(sentinel, clock, osv_api)
+    clock.advance(clock.until_hour(23))
+    next_digest = await next_cycle(sentinel, clock)
+
+    assert (held.sent, digested.sent, withdrawn.sent) == (0, 1, 0)
+    assert (next_digest.messages, next_digest.edited) == (1, 0)
+    daily, retraction = alerts_in(fake, alerts.id)
+    assert "GHSA-pghf-347x-c2gj" in str(daily.embeds)
+    assert daily.edited_timestamp is None
+    assert "advisory GHSA-pghf-347x-c2gj was withdrawn" in str(retraction.embeds)
+    assert fake.violations == []
 
 
 async def test_osv_down_or_hostile_for_cycles_alerts_nothing_and_delays_no_release(

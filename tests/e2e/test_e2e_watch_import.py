@@ -67,6 +67,29 @@ async def test_a_requirements_file_is_watched_with_its_pins_and_alerts_speak_to_
     assert fake.violations == []
 
 
+async def test_watch_list_shows_each_pin_beside_its_package_and_the_other_pins_after(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await import_file(discord_scene, "requirements.txt")
+    await fake.run_command(
+        "watch remove",
+        {"slug": "django-flatblocks"},
+        user=discord_scene.manager,
+        channel_id=alerts.id,
+    )
+
+    listed = await fake.run_command("watch list", channel_id=alerts.id)
+
+    lines = listed.embeds[1]["description"].splitlines()
+    assert lines[0] == "**django-debug-toolbar** · pin 3.2"
+    assert lines[2:] == [
+        "**Not on Django Packages (advisories only)**: requests 2.31.0",
+        "**Pinned, not watched here**: django-flatblocks `<1.1,>=1.0`",
+    ]
+    assert fake.violations == []
+
+
 async def test_a_range_that_excludes_the_fix_is_said(
     discord_scene: DiscordScene,
     osv_api: FakeOsv,
