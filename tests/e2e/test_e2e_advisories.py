@@ -259,15 +259,20 @@ async def test_an_advisory_that_went_out_in_a_digest_gets_its_retraction_in_the_
     await watch_toolbar(discord_scene, djp_api, version="3.2.1")
     digest: dict[str, str | int] = {"mode": "daily", "hour": 23}
     await fake.run_command("settings digest", digest, user=manager, channel_id=alerts.id)
-    held = await publish(sentinel, clock, osv_api, toolbar_pair)
+    # The advisory passes wake the delivery loop, which may post a digest before the next
+    # pass driven here: what the channel shows is counted, not which pass posted it.
+    posted = []
+    await publish(sentinel, clock, osv_api, toolbar_pair)
+    posted.append(len(alerts_in(fake, alerts.id)))
     clock.advance(clock.until_hour(23))
-    digested = await next_cycle(sentinel, clock)
-    withdrawn = await withdraw(sentinel, clock, osv_api)
+    await next_cycle(sentinel, clock)
+    posted.append(len(alerts_in(fake, alerts.id)))
+    await withdraw(sentinel, clock, osv_api)
+    posted.append(len(alerts_in(fake, alerts.id)))
     clock.advance(clock.until_hour(23))
-    next_digest = await next_cycle(sentinel, clock)
+    await next_cycle(sentinel, clock)
 
-    assert (held.sent, digested.sent, withdrawn.sent) == (0, 1, 0)
-    assert (next_digest.messages, next_digest.edited) == (1, 0)
+    assert posted == [0, 1, 1]  # held for the digest; the digest; the retraction held too
     daily, retraction = alerts_in(fake, alerts.id)
     assert "GHSA-pghf-347x-c2gj" in str(daily.embeds)
     assert daily.edited_timestamp is None
