@@ -71,17 +71,19 @@ class Requirements:
 
 
 def format_of(filename: str) -> Format:
-    """The format a file name says; raises `RequirementsError` for any other."""
+    """The format a file name says; raises `RequirementsError` for any other. Any `.txt` or
+    `.in` is a requirements file, as pip takes any name: projects split theirs into
+    `requirements/base.txt`, `local.txt`, `production.txt`."""
     base = filename.rsplit("/", 1)[-1].lower()
     if base == "pyproject.toml":
         return "pyproject"
     if base == "uv.lock":
         return "uv.lock"
-    if base.endswith((".txt", ".in")) and "requirements" in base:
+    if base.endswith((".txt", ".in")):
         return "requirements"
     raise RequirementsError(
-        f"{filename!r} is not a file I can read: attach a requirements*.txt, a pyproject.toml "
-        "or a uv.lock."
+        f"{filename!r} is not a file I can read: use a requirements file (.txt or .in), a "
+        "pyproject.toml or a uv.lock."
     )
 
 

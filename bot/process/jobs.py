@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.core.source_health import Source, SourceRun
 from bot.delivery.pacing import delivery_budget
 from bot.delivery.registration import Registration
 from bot.delivery.senders import RoutingSender, Sender
@@ -101,6 +102,7 @@ async def sources_pass(sources: SourcesPass) -> int:
             len(report.changes),
             enqueued,
         )
+        _count_sources({Source.PYPI: report.pypi_run(), Source.ENDOFLIFE: report.endoflife})
     return enqueued
 
 
@@ -127,6 +129,13 @@ async def advisory_pass(watch: AdvisoryWatch) -> int:
         metrics.OSV_REQUESTS.labels("batch").inc(after.batches - before.batches)
         metrics.OSV_REQUESTS.labels("record").inc(after.records - before.records)
     return enqueued
+
+
+def _count_sources(runs: dict[Source, SourceRun]) -> None:
+    for source, run in runs.items():
+        metrics.SOURCE_REQUESTS.labels(source.value).inc(run.requests)
+        metrics.SOURCE_NOT_MODIFIED.labels(source.value).inc(run.not_modified)
+        metrics.SOURCE_FAILURES.labels(source.value).inc(run.failures)
 
 
 async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -> None:

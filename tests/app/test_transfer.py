@@ -39,7 +39,7 @@ from storage.models import DigestMode, TargetKind
 from storage.pins import NewPin
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_runner import DiscordScene
-from tests.plugins.database import open_database
+from tests.plugins.database import configure, follow, mark_complete, open_database
 
 GUILD, OTHER_GUILD = 800_000_000_000_000_001, 800_000_000_000_000_002
 CHANNEL, OTHER_CHANNEL = 900_000_000_000_000_001, 900_000_000_000_000_002
@@ -58,58 +58,33 @@ def monitor_on(database: Database, client: DjangoPackagesClient) -> Monitor:
 
 async def populate(database: Database, client: DjangoPackagesClient) -> None:
     """Two guilds: package and grid subscriptions with every option, settings and a mark."""
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=TargetKind.PACKAGE,
-            target_id=FLATBLOCKS,
-            created_by=1,
-            events=["release", "stale"],
-            role_id=ROLE,
-            min_release_level="minor",
-            include_prereleases=False,
-            webhook_url=WEBHOOK,
-        )
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=TargetKind.GRID,
-            target_id=FLATPAGES,
-            created_by=1,
-        )
-        await subscriptions.subscribe(
-            session,
-            guild_id=OTHER_GUILD,
-            channel_id=OTHER_CHANNEL,
-            target_kind=TargetKind.PACKAGE,
-            target_id=CACHE_MACHINE,
-            created_by=1,
-        )
-        await channels.update_preferences(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            updated_by=1,
-            now=NOW,
-            digest_mode=DigestMode.WEEKLY,
-            digest_hour=17,
-            digest_weekday=4,
-            digest_bypass=["release:major", "stale"],
-            stale_after_days=200,
-            daily_cap=20,
-            stale_report=True,
-        )
-        await channels.mark_feature_complete(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            package_id=FLATBLOCKS,
-            marked_by=1,
-            now=NOW,
-        )
+    await follow(
+        database,
+        CHANNEL,
+        FLATBLOCKS,
+        guild=GUILD,
+        events=["release", "stale"],
+        role_id=ROLE,
+        min_release_level="minor",
+        include_prereleases=False,
+        webhook_url=WEBHOOK,
+    )
+    await follow(database, CHANNEL, FLATPAGES, TargetKind.GRID, guild=GUILD)
+    await follow(database, OTHER_CHANNEL, CACHE_MACHINE, guild=OTHER_GUILD)
+    await configure(
+        database,
+        CHANNEL,
+        guild=GUILD,
+        now=NOW,
+        digest_mode=DigestMode.WEEKLY,
+        digest_hour=17,
+        digest_weekday=4,
+        digest_bypass=["release:major", "stale"],
+        stale_after_days=200,
+        daily_cap=20,
+        stale_report=True,
+    )
+    await mark_complete(database, CHANNEL, FLATBLOCKS, guild=GUILD, now=NOW)
     await monitor_on(database, client).run_cycle()  # stores the targets: slugs are known
 
 
@@ -453,15 +428,14 @@ def test_every_bypass_form_imports() -> None:
 async def test_an_export_leaves_out_bypass_entries_an_old_import_stored_unchecked(
     database: Database,
 ) -> None:
-    async with database.transaction() as session:
-        await channels.update_preferences(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            updated_by=None,
-            now=NOW,
-            digest_bypass=["stale:major", "release:minor", "release:anything"],
-        )
+    await configure(
+        database,
+        CHANNEL,
+        guild=GUILD,
+        updated_by=None,
+        now=NOW,
+        digest_bypass=["stale:major", "release:minor", "release:anything"],
+    )
 
     document = await export_document(database, now=NOW)
 
@@ -475,16 +449,7 @@ async def test_a_stored_http_webhook_url_exports_and_imports_again(
 ) -> None:
     """A local Discord (DISCORD_API_BASE) hands out http:// webhook URLs: they round-trip."""
     url = "http://127.0.0.1:8080/api/v10/webhooks/1/secret-token"
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=TargetKind.PACKAGE,
-            target_id=FLATBLOCKS,
-            created_by=1,
-            webhook_url=url,
-        )
+    await follow(database, CHANNEL, FLATBLOCKS, guild=GUILD, webhook_url=url)
 
     document = await export_backup(database, now=NOW)
     async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
@@ -664,15 +629,8 @@ async def test_a_large_import_lets_other_writers_in_between_its_chunks(tmp_path:
         )
         while not (await stored(database))["channels"] and not importing.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # until the first chunk is committed and visible
-        async with database.transaction() as session:  # another writer, e.g. /watch add
-            await subscriptions.subscribe(
-                session,
-                guild_id=OTHER_GUILD,
-                channel_id=OTHER_CHANNEL,
-                target_kind=TargetKind.PACKAGE,
-                target_id=FLATBLOCKS,
-                created_by=1,
-            )
+        # another writer, e.g. /watch add
+        await follow(database, OTHER_CHANNEL, FLATBLOCKS, guild=OTHER_GUILD)
         wrote_during_import = not importing.done()
         summary = await importing
 

@@ -44,6 +44,7 @@ async def loaded_by(env: dict[str, str], cwd: Path, *args: str) -> list[str]:
         ["grid", "caching"],
         ["webhook", "list"],
         ["export"],
+        ["status"],
     ],
 )
 async def test_a_data_command_on_a_current_database_imports_only_what_it_uses(

@@ -15,26 +15,10 @@ from storage import subscriptions
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import SteppingClock, background, package_copies
+from tests.plugins.app import SteppingClock, background, enabled, grow_flatpages, package_copies
 
 FLATPAGES = 48
 PREVIOUS, NEXT = "pages:previous", "pages:next"
-
-
-def enabled(message: PostedMessage) -> dict[str, bool]:
-    """Whether each button of a message can be clicked, by custom id."""
-    return {
-        item["custom_id"]: not item.get("disabled", False)
-        for row in message.components
-        for item in row["components"]
-    }
-
-
-def grow_flatpages(djp_api: FakeDjangoPackages, widgets: list[dict[str, Any]]) -> None:
-    """Upstream adds `widgets` to the Flatpages grid, beside django-flatblocks."""
-    for payload in widgets:
-        djp_api.add_package(payload)
-    djp_api.set_grid_members(FLATPAGES, [265, *(w["id"] for w in widgets)])
 
 
 def footer(message: PostedMessage) -> str:
@@ -220,6 +204,9 @@ async def test_status_reports_refreshes_and_the_outbox(
     [embed] = record.embeds
     names = [field["name"] for field in embed["fields"]]
     assert {"Last refresh", "Next refresh", "Packages tracked", "Alerts waiting"} <= set(names)
+    sources = {field["name"]: field["value"] for field in embed["fields"]}
+    assert sources["PyPI"] == "off (PYPI_URL is empty)"
+    assert sources["endoflife.date"] == "off (ENDOFLIFE_URL is empty)"
     assert fake.violations == []
 
 

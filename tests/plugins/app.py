@@ -30,6 +30,7 @@ from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import BotStarter
+from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import open_database
 
 if TYPE_CHECKING:
@@ -166,11 +167,27 @@ def alerts_in(fake: FakeDiscord, channel_id: int) -> list[PostedMessage]:
     return [m for m in fake.messages(channel_id) if m.interaction_id is None]
 
 
+def enabled(message: PostedMessage) -> dict[str, bool]:
+    """Whether each button of a message can be clicked, by custom id."""
+    return {
+        item["custom_id"]: not item.get("disabled", False)
+        for row in message.components
+        for item in row["components"]
+    }
+
+
 def attachment(record: InteractionRecord) -> tuple[str, bytes]:
     """The name and content of the one file attached to a command's answer."""
     assert record.reply is not None
     [attached] = record.attachments
     return attached["filename"], record.reply.files[attached["filename"]]
+
+
+def grow_flatpages(djp_api: FakeDjangoPackages, widgets: list[dict[str, Any]]) -> None:
+    """Upstream adds `widgets` to the Flatpages grid (48), beside django-flatblocks (265)."""
+    for payload in widgets:
+        djp_api.add_package(payload)
+    djp_api.set_grid_members(48, [265, *(w["id"] for w in widgets)])
 
 
 def package_copies(
