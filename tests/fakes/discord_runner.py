@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 import yarl
@@ -93,6 +94,21 @@ class DiscordScene:
             options["channel"] = for_channel
         where = channel or self.alerts
         return await self.fake.run_command(command, options, user=user, channel_id=where.id)
+
+    async def choices_as_manager(
+        self,
+        command: str,
+        *,
+        focused: str,
+        channel: FakeChannel | None = None,
+        **options: OptionValue,
+    ) -> list[dict[str, Any]]:
+        """The choices the bot offers the manager typing `focused` of `/command` (its other
+        `options` filled in) in #alerts (or `channel`)."""
+        where = channel or self.alerts
+        return await self.fake.autocomplete(
+            command, options, focused=focused, user=self.manager, channel_id=where.id
+        )
 
 
 @contextmanager
