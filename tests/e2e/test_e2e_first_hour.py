@@ -15,7 +15,7 @@ from storage.models import TargetKind
 from tests.fakes.discord_models import MENTION_EVERYONE, Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import BotFactory, Stage, alerts_in, background, package_copies
+from tests.plugins.app import BotFactory, Stage, background, package_copies
 from tests.plugins.database import follow
 
 pytestmark = pytest.mark.usefixtures("discord_rules_kept")
@@ -127,24 +127,22 @@ async def test_watch_test_posts_a_sample_alert_with_its_role_mention(stage: Stag
     assert embed["url"].endswith("/packages/p/django-flatblocks/")
 
 
-async def test_watch_test_goes_through_a_webhook_route(
-    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
-) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    hook = fake.create_webhook(alerts.id)
+async def test_watch_test_goes_through_a_webhook_route(stage: Stage, runtime: Runtime) -> None:
+    scene = stage.scene
+    hook = scene.fake.create_webhook(scene.alerts.id)
     record = await runtime.monitor.refresh_package("django-flatblocks")
     await follow(
         runtime.database,
-        alerts.id,
+        scene.alerts.id,
         record.id,
-        guild=discord_scene.guild.id,
-        created_by=discord_scene.manager.id,
+        guild=scene.guild.id,
+        created_by=scene.manager.id,
         webhook_url=hook.url,
     )
 
-    tested = await discord_scene.as_manager("watch test")
+    tested = await scene.as_manager("watch test")
 
-    [sample] = alerts_in(fake, alerts.id)
+    [sample] = stage.alerts()
     assert "through its webhook" in (tested.content or "")
     assert sample.webhook_id == hook.id
 
