@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from bot.app.lookup import suggestions
 from bot.app.runtime import Runtime
 from bot.core.endoflife import DjangoCycle, find_cycle, newest_cycle
 from bot.core.pypi import READINESS_ORDER, PypiProject, Readiness, readiness
@@ -76,6 +77,13 @@ async def _asked_live(runtime: Runtime, pypi_urls: dict[int, str | None]) -> dic
     return {pid: project for pid, project in zip(pypi_urls, asked, strict=True) if project}
 
 
+async def _unknown_grid(runtime: Runtime, grid: str) -> str:
+    """Why a grid has no board: the stored grids it may have meant, or how to store it."""
+    if close := await suggestions(runtime, "grid", grid):
+        return f"No grid “{grid}” is stored. Did you mean: {', '.join(close)}?"
+    return f"No grid “{grid}” is stored (follow it or run a sync)."
+
+
 def _checked_version(text: str) -> str:
     version = text.strip()
     if not _DJANGO_VERSION.match(version):
@@ -106,7 +114,7 @@ async def readiness_board(
         if grid is not None:
             found = await grids.find_grid(session, grid)
             if found is None:
-                raise ReadinessError(f"No grid {grid!r} is stored (follow it or run a sync).")
+                raise ReadinessError(await _unknown_grid(runtime, grid))
             ids: Collection[int] = [
                 p.record.id for p in await packages.packages_in_grid(session, found.id)
             ]

@@ -13,12 +13,13 @@ from bot.app.quotas import check_new_subscription, room_for
 from bot.app.runtime import Runtime
 from bot.core.events import Event, MinReleaseLevel
 from bot.core.fuzzy import rank
+from bot.core.requirements import pin_text
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import may_answer
 from bot.discordbot.options import BadOption, describe_events
 from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
-from storage import grids, packages, subscriptions
-from storage.models import Subscription, TargetKind
+from storage import grids, packages, pins, subscriptions
+from storage.models import Pin, Subscription, TargetKind
 from storage.subscriptions import AlertChanges
 
 LEVELS = {
@@ -90,21 +91,44 @@ def describe(subscription: Subscription) -> str:
 
 
 async def channel_overview(runtime: Runtime, channel_id: int) -> discord.Embed:
-    """Every subscription of a channel with its settings, and why it is paused if it is."""
+    """Every subscription of a channel with its settings (a package's imported pin beside
+    it), why it is paused if it is, then the channel's other pins."""
     async with runtime.database.session() as session:
         subs = await subscriptions.channel_subscriptions(session, channel_id)
+        pinned = list((await pins.channel_pins(session, channel_id)).values())
     embed = discord.Embed(title="Subscriptions in this channel")
-    if not subs:
+    if not subs and not pinned:
         embed.description = "Nothing yet: a manager can add one with /watch add or /grid subscribe."
         return embed
     names = await targets_of(runtime, subs)
+    watched = {sub.target_id for sub in subs if sub.target_kind == TargetKind.PACKAGE}
+    pin_of = {pin.package_id: pin for pin in pinned if pin.package_id in watched}
     lines = []
     for sub in subs:
-        lines.append(f"**{names[(sub.target_kind, sub.target_id)].label()}**\n{describe(sub)}")
+        label = f"**{names[(sub.target_kind, sub.target_id)].label()}**"
+        if sub.target_kind == TargetKind.PACKAGE and sub.target_id in pin_of:
+            label += f" · pin {pin_text(pin_of[sub.target_id])}"
+        lines.append(f"{label}\n{describe(sub)}")
         if sub.paused_reason:
             lines.append(f"⏸ Paused: {sub.paused_reason} {RESUME_HINT}")
+    lines += _pin_list(
+        "Not on Django Packages (advisories only)", [p for p in pinned if p.package_id is None]
+    )
+    lines += _pin_list(
+        "Pinned, not watched here",
+        [p for p in pinned if p.package_id is not None and p.package_id not in watched],
+    )
     embed.description = "\n".join(lines)
     return embed
+
+
+def _pin_list(title: str, found: Sequence[Pin]) -> list[str]:
+    """A line naming each pin of `found` with its version, under `title`; none for none."""
+    if not found:
+        return []
+    return [
+        f"**{title}**: " + ", ".join(f"{escape_text(p.pypi_name)} {pin_text(p)}" for p in found)
+    ]
 
 
 async def channel_targets(runtime: Runtime, channel_id: int) -> list[Target]:

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random as _random
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 
@@ -38,8 +38,9 @@ from bot.core.records import (
 )
 from bot.core.slugs import Kind, checked_key
 from bot.djp.body import ACCEPT_ENCODING, MalformedBody, decode_json, read_body
+from bot.djp.lifecycle import HttpxUpstream
 from bot.djp.origin import MAX_REDIRECTS, OffOrigin, next_hop
-from bot.djp.retry import RetryPolicy, parse_retry_after
+from bot.djp.retry import RetryPolicy, Sleep, Transient, parse_retry_after, retrying
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ PAGE_WINDOW = 8
 V4_ROOT = frozenset({"packages", "grids", "categories", "search"})
 DEFAULT_RETRY = RetryPolicy()
 
-Sleep = Callable[[float], Awaitable[object]]
 T = TypeVar("T")
 Listed = TypeVar("Listed", CategoryRecord, GridRecord)
 
@@ -74,7 +74,7 @@ class CatalogPage:
     total: int  # the count the server claims, within `MAX_LISTED`
 
 
-class DjangoPackagesClient:
+class DjangoPackagesClient(HttpxUpstream):
     """Reads packages, grids, categories and search results from Django Packages.
 
     Use `from_settings()` for a client that owns its HTTP connection pool, or pass an
@@ -96,14 +96,13 @@ class DjangoPackagesClient:
         owns_http: bool = False,
         metrics: bool = True,
     ) -> None:
-        self._http = http
+        super().__init__(http, owns_http=owns_http)
         self._count = _count_request if metrics else _uncounted
         self._base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._limit = asyncio.Semaphore(concurrency)
         self._retry = retry
         self._sleep = sleep
         self._random = random
-        self._owns_http = owns_http
         self.requests_made = 0  # every HTTP request actually sent, retries included
         self._is_v4: bool | None = None  # whether the base URL's root is API v4's, once asked
 
@@ -129,17 +128,6 @@ class DjangoPackagesClient:
             owns_http=True,
             metrics=metrics,
         )
-
-    async def aclose(self) -> None:
-        """Close the HTTP pool if this client created it; an injected one is the caller's."""
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def package(self, key: int | str) -> PackageRecord:
         """One package by id or slug; a key no package can have raises `InvalidSlug` unsent."""
@@ -286,24 +274,29 @@ class DjangoPackagesClient:
         missing = missing or ApiUnavailable(
             f"Django Packages has no {path} at {url}; check DJP_API_URL."
         )
-        attempt = 1
-        while True:
+
+        async def decoded() -> T:
             try:
                 return decode(await self._attempt(url, params))
-            except _Refused as refused:
-                if refused.off_route:
-                    await self._require_v4()
-                raise (missing if refused.status == 404 else refused.error) from None
             except _TransientError as failure:
                 if failure.off_shape:
                     await self._require_v4()
-                if attempt >= self._retry.attempts:
-                    raise ApiUnavailable(
-                        f"Django Packages kept failing for {path} ({failure}) "
-                        f"after {attempt} attempts; try again later."
-                    ) from failure
-                await self._sleep(self._retry.delay(attempt, failure.retry_after, self._random))
-                attempt += 1
+                raise
+
+        try:
+            return await retrying(
+                decoded,
+                self._retry,
+                sleep=self._sleep,
+                random=self._random,
+                upstream="Django Packages",
+                asked=path,
+                advice="try again later",
+            )
+        except _Refused as refused:
+            if refused.off_route:
+                await self._require_v4()
+            raise (missing if refused.status == 404 else refused.error) from None
 
     async def _require_v4(self) -> None:
         """Raise `ApiUnavailable` naming the base URL if its root is not API v4's."""
@@ -381,11 +374,10 @@ class _Envelope:
     results: list[Any]
 
 
-class _TransientError(Exception):
-    """A failure that may pass on another attempt; its text ends up in `ApiUnavailable`.
-
-    `off_shape`: JSON of another shape than asked for, which may also mean the base URL
-    serves another API."""
+class _TransientError(Transient):
+    """A `Transient` failure of Django Packages, with what it may say about the base URL:
+    `off_shape`, JSON of another shape than asked for, and `html`, an HTML page, may both mean
+    that the base URL serves another API."""
 
     def __init__(
         self,
@@ -395,8 +387,7 @@ class _TransientError(Exception):
         off_shape: bool = False,
         html: bool = False,
     ) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
+        super().__init__(reason, retry_after)
         self.off_shape = off_shape
         self.html = html
 

@@ -1,14 +1,23 @@
-"""When to try an HTTP request again, and how long to wait first.
+"""When to try an HTTP request again, how long to wait first, and the one loop that does it.
 
-Pure functions and a frozen policy, so the waits can be tested without a network or a clock.
+A frozen policy and pure functions, so the waits can be tested without a network or a clock;
+`retrying` is the retry loop every upstream client runs its attempts through, with the sleep
+and the random draw injected. What may pass on another attempt is the client's to say: its
+attempt raises `Transient`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+from bot.errors import ApiUnavailable
+
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -51,3 +60,44 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class Transient(Exception):
+    """A failure that may pass on another attempt; its text ends up in `ApiUnavailable`.
+
+    `retry_after`: the seconds the server asked us to wait (`Retry-After`), if it did."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    sleep: Sleep,
+    random: Callable[[], float],
+    upstream: str,
+    asked: str,
+    advice: str = "",
+) -> T:
+    """`attempt()`, tried again after `policy`'s wait each time it raises `Transient`.
+
+    Any other exception passes through at once. Once `policy.attempts` have failed, raises
+    `ApiUnavailable`: "{upstream} kept failing for {asked} ({reason}) after {n} attempts",
+    then "; {advice}" if given.
+    """
+    tries = 1
+    while True:
+        try:
+            return await attempt()
+        except Transient as failure:
+            if tries >= policy.attempts:
+                ending = f"; {advice}." if advice else "."
+                raise ApiUnavailable(
+                    f"{upstream} kept failing for {asked} ({failure}) after {tries} attempts"
+                    + ending
+                ) from failure
+            await sleep(policy.delay(tries, failure.retry_after, random))
+            tries += 1

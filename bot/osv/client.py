@@ -21,6 +21,7 @@ import httpx
 
 from bot.djp.body import MalformedBody, decode_json, read_body
 from bot.djp.client import HEADERS
+from bot.djp.lifecycle import HttpxUpstream
 from bot.djp.origin import MAX_REDIRECTS, OffOrigin, next_hop
 from bot.errors import SentinelError
 
@@ -52,7 +53,7 @@ class Requests:
     records: int = 0
 
 
-class OsvClient:
+class OsvClient(HttpxUpstream):
     """One HTTP pool; `base_url` ends with a slash (`https://api.osv.dev/`)."""
 
     def __init__(
@@ -63,10 +64,9 @@ class OsvClient:
         batch_size: int = BATCH_SIZE,
         owns_http: bool = False,
     ) -> None:
-        self._http = http
+        super().__init__(http, owns_http=owns_http)
         self._base = base_url if base_url.endswith("/") else base_url + "/"
         self._batch_size = batch_size
-        self._owns_http = owns_http
         self.requests = Requests()
 
     @classmethod
@@ -75,16 +75,6 @@ class OsvClient:
         return cls(
             httpx.AsyncClient(timeout=timeout, headers=HEADERS), base_url=base_url, owns_http=True
         )
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def vulns_for(self, names: Sequence[str]) -> dict[str, list[VulnRef]]:
         """Every advisory id naming each PyPI package (any version), by name: batches of

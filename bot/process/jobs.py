@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.core.source_health import Source, SourceRun
 from bot.delivery.pacing import delivery_budget
 from bot.delivery.registration import Registration
 from bot.delivery.senders import RoutingSender, Sender
@@ -65,6 +66,7 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
                 len(sources.changes),
                 sources.alerts_enqueued,
             )
+            _count_sources({Source.PYPI: sources.pypi_run(), Source.ENDOFLIFE: sources.endoflife})
     stale_reports = await enqueue_stale_reports(
         runtime.database,
         now=runtime.clock(),
@@ -104,6 +106,13 @@ async def advisory_pass(watch: AdvisoryWatch) -> None:
         after = watch.client.requests
         metrics.OSV_REQUESTS.labels("batch").inc(after.batches - before.batches)
         metrics.OSV_REQUESTS.labels("record").inc(after.records - before.records)
+
+
+def _count_sources(runs: dict[Source, SourceRun]) -> None:
+    for source, run in runs.items():
+        metrics.SOURCE_REQUESTS.labels(source.value).inc(run.requests)
+        metrics.SOURCE_NOT_MODIFIED.labels(source.value).inc(run.not_modified)
+        metrics.SOURCE_FAILURES.labels(source.value).inc(run.failures)
 
 
 async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -> None:

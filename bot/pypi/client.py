@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random as _random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import quote
@@ -26,8 +26,9 @@ import httpx
 
 from bot.djp.body import MalformedBody, decode_json, inflate
 from bot.djp.client import HEADERS
+from bot.djp.lifecycle import UpstreamClient
 from bot.djp.origin import MAX_REDIRECTS, OffOrigin, next_hop
-from bot.djp.retry import RetryPolicy, parse_retry_after
+from bot.djp.retry import RetryPolicy, Sleep, Transient, parse_retry_after, retrying
 from bot.errors import ApiUnavailable, SentinelError
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 #: PyPI and endoflife.date are extras: two attempts, so a source that is down costs little.
 SOURCE_RETRY = RetryPolicy(attempts=2, base_delay=1.0, max_delay=10.0, max_retry_after=30.0)
 
-Sleep = Callable[[float], Awaitable[object]]
 #: The statuses that redirect (a 304 does not).
 _MOVED = frozenset({301, 302, 303, 307, 308})
 #: Raw body bytes read at a time.
@@ -68,6 +68,15 @@ class Gone(SentinelError):
 
 
 @dataclass(frozen=True, slots=True)
+class _Request:
+    """What one request sends: `method` to `path` under the base URL, with `headers`."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class _Reply:
     """What one exchange brought back: `location` for a redirect, `content` for a success."""
 
@@ -78,13 +87,7 @@ class _Reply:
     location: str | None
 
 
-class _Transient(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-
-
-class ConditionalClient:
+class ConditionalClient(UpstreamClient):
     """GETs JSON documents under one base URL, conditionally, counting what it sends.
 
     `requests_made` counts every request sent and `not_modified` the ones answered 304, so a
@@ -127,32 +130,33 @@ class ConditionalClient:
         return self._http
 
     async def aclose(self) -> None:
+        """Close the HTTP pool, if a request opened it."""
         if self._http is not None:
             await self._http.close()
 
     async def get(self, path: str, etag: str | None, *, missing: Gone) -> Answer:
         """`path` under the base URL; `etag` (when known) makes the request conditional."""
-        url = self.base_url + path
         headers = HEADERS | ({"If-None-Match": etag} if etag else {})
-        attempt = 1
-        while True:
-            try:
-                return await self._attempt(url, headers, missing)
-            except _Transient as failure:
-                if attempt >= self._retry.attempts:
-                    raise ApiUnavailable(
-                        f"{self.source} kept failing for {path} ({failure}) "
-                        f"after {attempt} attempts."
-                    ) from failure
-                await self._sleep(self._retry.delay(attempt, failure.retry_after, self._random))
-                attempt += 1
+        return await self._send(_Request("GET", path, headers), missing)
 
-    async def _attempt(self, url: str, headers: dict[str, str], missing: Gone) -> Answer:
+    async def _send(self, request: _Request, missing: Gone) -> Answer:
+        """`request`, tried again within the retry policy while its failures may pass."""
+        return await retrying(
+            lambda: self._attempt(request, missing),
+            self._retry,
+            sleep=self._sleep,
+            random=self._random,
+            upstream=self.source,
+            asked=request.path,
+        )
+
+    async def _attempt(self, request: _Request, missing: Gone) -> Answer:
         """One request, following redirects within the base URL's origin."""
+        url = self.base_url + request.path
         target = httpx.URL(url)
         async with self._limit:
             for _ in range(MAX_REDIRECTS + 1):
-                reply = await self._exchange(target, headers)
+                reply = await self._exchange(request, target)
                 if reply.location is None:
                     return self._answer(reply, url, missing)
                 try:
@@ -161,12 +165,12 @@ class ConditionalClient:
                     raise ApiUnavailable(f"{self.source} {exc}.") from None
         raise ApiUnavailable(f"{self.source} redirected {url} more than {MAX_REDIRECTS} times.")
 
-    async def _exchange(self, target: httpx.URL, headers: dict[str, str]) -> _Reply:
-        """Send one request; read its body (within the cap) only if it is a success."""
+    async def _exchange(self, request: _Request, target: httpx.URL) -> _Reply:
+        """Send `request` to `target`; read its body (within the cap) only if it is a success."""
         self.requests_made += 1
         try:
-            async with self._session().get(
-                str(target), headers=headers, allow_redirects=False
+            async with self._session().request(
+                request.method, str(target), headers=request.headers, allow_redirects=False
             ) as response:
                 location = response.headers.get("Location") if response.status in _MOVED else None
                 content: bytes | bytearray = b""
@@ -181,11 +185,11 @@ class ConditionalClient:
                     location,
                 )
         except TimeoutError as exc:
-            raise _Transient("timed out") from exc
+            raise Transient("timed out") from exc
         except MalformedBody as exc:
             raise ApiUnavailable(f"{self.source} sent {exc} for {target}.") from exc
         except _client_errors() as exc:
-            raise _Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
+            raise Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
 
     def _answer(self, reply: _Reply, url: str, missing: Gone) -> Answer:
         """What a final (not redirected) reply means."""
@@ -196,9 +200,9 @@ class ConditionalClient:
         if status in (404, 410):
             raise missing
         if status == 429:
-            raise _Transient("HTTP 429", parse_retry_after(reply.retry_after))
+            raise Transient("HTTP 429", parse_retry_after(reply.retry_after))
         if status >= 500:
-            raise _Transient(f"HTTP {status}")
+            raise Transient(f"HTTP {status}")
         if not 200 <= status < 300:
             raise ApiUnavailable(f"{self.source} refused {url} with HTTP {status}.")
         try:

@@ -10,15 +10,21 @@ piece of news raises, worded against each channel's pin. What is news is
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.advisories import FollowedPackage, News, Seen, news, parse_records
 from bot.core.alerting import Follower, NewAlert
 from bot.core.events import wants
-from bot.core.events.advisory import PinView, advisory_change, is_urgent
+from bot.core.events.advisory import (
+    PinView,
+    advisory_change,
+    is_retraction,
+    is_urgent,
+    retracted_key,
+)
 from bot.core.events.base import one_line
 from bot.core.pypi_names import pypi_project_name
 from bot.refresh.audience import alert
@@ -231,15 +237,20 @@ def decide_name(
 def retracted(alerts: Iterable[NewAlert]) -> dict[str, str]:
     """Each retraction's key, with the key of the alert it retracts."""
     return {
-        alert.dedup_key: alert.dedup_key.removesuffix(":withdrawn")
+        alert.dedup_key: retracted_key(alert.dedup_key)
         for alert in alerts
-        if alert.payload.get("status") == "withdrawn"
+        if is_retraction(alert.event, alert.payload)
     }
 
 
 def to_those_told(
-    alerts: Sequence[NewAlert], retracts: Mapping[str, str], told: Collection[str]
+    alerts: Sequence[NewAlert], retracts: Mapping[str, str], told: Mapping[str, bool]
 ) -> list[NewAlert]:
-    """The alerts, with retractions only for the channels that heard of the advisory
-    (`told`: the retracted keys announced)."""
-    return [a for a in alerts if a.dedup_key not in retracts or retracts[a.dedup_key] in told]
+    """The alerts, with retractions only for the channels that heard of the advisory (`told`:
+    the retracted keys announced, each with whether it was urgent). A retraction takes its
+    original's lane: an urgent original's retraction is urgent too, so no digest holds it."""
+    return [
+        replace(a, urgent=told[retracts[a.dedup_key]]) if a.dedup_key in retracts else a
+        for a in alerts
+        if a.dedup_key not in retracts or retracts[a.dedup_key] in told
+    ]

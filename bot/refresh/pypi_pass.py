@@ -2,13 +2,17 @@
 
 Each watched package with a PyPI project (directly or through a grid) is asked at most once
 per poll interval, conditionally (`If-None-Match`), so an unchanged project costs one request
-answered 304; endoflife.date is asked at most once a day. New answers are compared with the
+answered 304; endoflife.date is asked once a day (see below). New answers are compared with the
 stored ones (`pypi_compare.compare`), and the changes, the new answers and the versions they
 announce are written in one transaction of their own: a failure here never touches the Django
 Packages refresh, which has already been written. A failed or malformed answer keeps the last
 good one, counts as unknown (never a change), and the project is asked again next interval;
 after `GIVE_UP_AFTER` failures in a row the pass stops asking for this cycle (the source is
 down), so a dead source costs a few requests, not one per package.
+
+Each pass that asks a source ends by recording what it cost and met (`storage.pypi.record_run`)
+for `/status`; endoflife.date's next read follows from it (`SourceHealth.next_ask`: a day after
+a good read, an hour after a failure, doubling up to the day).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from bot.core.events import Change
 from bot.core.pypi import PypiProject, parse_project
 from bot.core.pypi_checks import PypiTarget
 from bot.core.pypi_names import pypi_project_name
+from bot.core.source_health import Source, SourceRun
 from bot.errors import InvalidRecord, SentinelError
 from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, Gone, PypiClient
 from bot.refresh.apply import announce
@@ -45,6 +50,8 @@ log = logging.getLogger(__name__)
 GIVE_UP_AFTER = 3
 ENDOFLIFE_DOCUMENT = "endoflife:django"
 ENDOFLIFE_INTERVAL = timedelta(days=1)
+#: The wait after endoflife.date's first failure in a row, doubled after each further one.
+ENDOFLIFE_FIRST_RETRY = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -58,7 +65,17 @@ class SourcesReport:
     gave_up: bool = False
     changes: list[Change] = field(default_factory=list)
     alerts_enqueued: int = 0
-    endoflife_requests: int = 0
+    #: The last error PyPI's answers met (a project's), as said.
+    error: str | None = None
+    #: What endoflife.date cost and met (nothing when it was not due).
+    endoflife: SourceRun = field(default_factory=SourceRun)
+
+    def pypi_run(self) -> SourceRun:
+        """What PyPI cost and met, as its health keeps it."""
+        read = self.projects_read + self.not_modified > 0
+        return SourceRun(
+            self.requests, self.not_modified, self.failures, read, self.gave_up, self.error
+        )
 
 
 class SourcesPass:
@@ -83,7 +100,7 @@ class SourcesPass:
         report = SourcesReport()
         if self.pypi is not None:
             await self._pypi(self.pypi, report)
-        report.endoflife_requests += await self.refresh_endoflife()
+        report.endoflife = await self.refresh_endoflife()
         return report
 
     async def project_of(
@@ -124,6 +141,8 @@ class SourcesPass:
         report.requests += client.http.requests_made - requests_before
         report.not_modified += client.http.not_modified - not_modified_before
         await self._apply(answers, now, report)
+        async with self.database.transaction() as session:
+            await stored_pypi.record_run(session, Source.PYPI, report.pypi_run(), now)
 
     async def _ask_all(
         self, client: PypiClient, due: Sequence[PypiTarget], report: SourcesReport
@@ -149,6 +168,7 @@ class SourcesPass:
                 answers.append(answer)
                 if answer.reply.error is not None:
                     report.failures += 1
+                    report.error = answer.reply.error
                 if answer.reply.error is None or answer.reply.answered:
                     failed_in_a_row = 0
                 else:
@@ -184,18 +204,20 @@ class SourcesPass:
 
     # -- endoflife.date --------------------------------------------------------------------
 
-    async def refresh_endoflife(self) -> int:
-        """Read endoflife.date's Django cycles when a day has passed since the last try (a
-        failure keeps what it said before); how many requests that took (0 or 1)."""
+    async def refresh_endoflife(self) -> SourceRun:
+        """Read endoflife.date's Django cycles when due (a failure keeps what it said before);
+        what the read cost and met (nothing when it was not due)."""
         client, now = self.endoflife, self.clock()
         if client is None:
-            return 0
+            return SourceRun()
         async with self.database.session() as session:
             known = await stored_pypi.document(session, ENDOFLIFE_DOCUMENT)
-        if known is not None and known.checked_at + ENDOFLIFE_INTERVAL > now:
-            return 0
+            health = await stored_pypi.health_of(session, Source.ENDOFLIFE)
+        if health is not None and health.next_ask(ENDOFLIFE_INTERVAL, ENDOFLIFE_FIRST_RETRY) > now:
+            return SourceRun()
         etag = known.etag if known is not None and known.body is not None else None
         body, error = None, None
+        requests_before, not_modified_before = client.http.requests_made, client.http.not_modified
         try:
             answer = await client.django(etag)
             if answer != NOT_MODIFIED:
@@ -204,11 +226,19 @@ class SourcesPass:
         except SentinelError as exc:
             error = str(exc)
             log.warning("endoflife.date: %s (keeping what it said before)", exc)
+        run = SourceRun(
+            requests=client.http.requests_made - requests_before,
+            not_modified=client.http.not_modified - not_modified_before,
+            failures=0 if error is None else 1,
+            read=error is None,
+            error=error,
+        )
         async with self.database.transaction() as session:
             await stored_pypi.save_document(
                 session, ENDOFLIFE_DOCUMENT, checked_at=now, etag=etag, body=body, error=error
             )
-        return 1
+            await stored_pypi.record_run(session, Source.ENDOFLIFE, run, now)
+        return run
 
 
 async def django_cycles(database: Database) -> list[DjangoCycle]:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
+from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, MessageGone
 from bot.delivery.webhook import InvalidWebhookUrl, WebhookSender, resolve_webhook, webhook_id
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
@@ -55,6 +55,41 @@ async def test_a_message_is_posted_and_its_id_returned(
     assert (posted.id, posted.webhook_id, posted.embeds) == (message_id, hook.id, MESSAGE["embeds"])
     assert discord_fake.requests[-1].query == {"wait": "true"}
     assert discord_fake.violations == []
+
+
+async def test_a_message_posted_in_a_thread_is_read_and_changed_there(
+    sender: WebhookSender,
+    hook: FakeWebhook,
+    discord_fake: FakeDiscord,
+    discord_scene: DiscordScene,
+) -> None:
+    thread = discord_scene.guild.add_thread(discord_scene.alerts, "releases")
+    route = to(hook, f"{hook.url}?thread_id={thread.id}")
+    message_id = await sender.send(route, MESSAGE)
+
+    fetched = await sender.fetch(route, message_id)
+    await sender.edit(route, message_id, {"embeds": [{"title": "changed"}]})
+
+    assert fetched["embeds"] == MESSAGE["embeds"]
+    [posted] = discord_fake.messages(thread.id)
+    assert (posted.embeds, posted.content) == ([{"title": "changed"}], "")
+    assert discord_fake.violations == []
+
+
+@pytest.mark.parametrize("gone", ["message", "webhook"])
+async def test_a_message_deleted_or_of_a_deleted_webhook_cannot_be_changed(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord, gone: str
+) -> None:
+    message_id = await sender.send(to(hook), MESSAGE)
+    if gone == "message":
+        discord_fake.messages(hook.channel_id)[0].deleted = True
+    else:
+        del discord_fake.state.webhooks[hook.id]
+
+    with pytest.raises(MessageGone):
+        await sender.fetch(to(hook), message_id)
+    with pytest.raises(MessageGone):
+        await sender.edit(to(hook), message_id, {"embeds": []})
 
 
 async def test_a_short_rate_limit_is_waited_out_once(

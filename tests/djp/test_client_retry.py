@@ -1,4 +1,5 @@
-"""The retry policy: how long the client waits, and what it makes of `Retry-After`."""
+"""The retry policy: how long the client waits, what it makes of `Retry-After`, and the one
+retry loop every upstream client runs its attempts through."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.djp.retry import RetryPolicy, parse_retry_after
+from bot.djp.retry import RetryPolicy, Transient, parse_retry_after, retrying
+from bot.errors import ApiUnavailable, NotFound
+from tests.fakes.sleep import RecordingSleep
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -53,3 +56,70 @@ def test_a_server_asked_wait_wins_over_backoff_but_is_capped():
 def test_a_policy_needs_at_least_one_attempt():
     with pytest.raises(ValueError, match="at least one attempt"):
         RetryPolicy(attempts=0)
+
+
+class Flaky:
+    """An attempt that fails with `failures` in turn, then answers "done"."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return "done"
+
+
+async def run(attempt: Flaky, policy: RetryPolicy, sleep: RecordingSleep, advice: str = "") -> str:
+    return await retrying(
+        attempt,
+        policy,
+        sleep=sleep,
+        random=lambda: 1.0,
+        upstream="Upstream",
+        asked="things/",
+        advice=advice,
+    )
+
+
+async def test_transient_failures_are_tried_again_after_the_policys_waits():
+    sleep = RecordingSleep()
+    attempt = Flaky(Transient("HTTP 503"), Transient("HTTP 429", retry_after=7.0))
+
+    assert await run(attempt, RetryPolicy(attempts=3, base_delay=1.0), sleep) == "done"
+    assert sleep.calls == [1.0, 7.0]  # backoff, then the server's Retry-After
+
+
+@pytest.mark.parametrize(
+    ("advice", "message"),
+    [
+        ("", "Upstream kept failing for things/ (timed out) after 2 attempts."),
+        (
+            "try again later",
+            "Upstream kept failing for things/ (timed out) after 2 attempts; try again later.",
+        ),
+    ],
+)
+async def test_the_last_transient_failure_gives_up_naming_it(advice: str, message: str):
+    sleep = RecordingSleep()
+    attempt = Flaky(Transient("timed out"), Transient("timed out"), Transient("timed out"))
+
+    with pytest.raises(ApiUnavailable) as caught:
+        await run(attempt, RetryPolicy(attempts=2), sleep, advice)
+
+    assert str(caught.value) == message
+    assert attempt.calls == 2
+    assert len(sleep.calls) == 1  # no wait after the last attempt
+
+
+async def test_a_failure_that_will_not_pass_is_not_tried_again():
+    sleep = RecordingSleep()
+    attempt = Flaky(NotFound("package", "nope"))
+
+    with pytest.raises(NotFound):
+        await run(attempt, RetryPolicy(attempts=4), sleep)
+
+    assert attempt.calls == 1
+    assert sleep.calls == []

@@ -4,9 +4,12 @@ djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`),
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.discordbot.bot import SentinelBot
 from bot.refresh.pypi_pass import SourcesPass
@@ -14,9 +17,18 @@ from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
-from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
+from tests.plugins.app import (
+    SteppingClock,
+    alerts_in,
+    background,
+    enabled,
+    grow_flatpages,
+    next_cycle,
+    package_copies,
+)
 
 FLATBLOCKS = 265
+NEXT = "pages:next"
 A_DAY = timedelta(days=1, minutes=1)
 DECLARED = ["2.2", "3.0", "3.1", "3.2", "4.0"]
 
@@ -280,3 +292,104 @@ async def test_projects_pypi_does_not_have_never_stop_the_others_being_read(
 
     assert [s.status for s in pypi_api.requests_for("django-flatblocks")] == [404]
     assert [s.status for s in pypi_api.requests_for("django-valkey")] == [200]
+
+
+async def test_a_long_readiness_board_pages_with_the_counts_on_every_page(
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+    pypi_api: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+    flatblocks_payload: dict[str, Any],
+) -> None:
+    fake, alerts, member = discord_scene.fake, discord_scene.alerts, discord_scene.member
+    widgets = package_copies(flatblocks_payload, 60)  # on PyPI as django-flatblocks too
+    grow_flatpages(djp_api, widgets)
+    await fake.run_command(
+        "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
+    )
+    await next_cycle(sentinel, clock)
+
+    shown = await fake.run_command(
+        "readiness", {"django": "4.0"}, user=member, channel_id=alerts.id
+    )
+    board = shown.reply
+    assert board is not None
+    titles, footers, slugs = set(), [], []
+    while True:
+        [embed] = board.embeds
+        titles.add(embed["title"])
+        footers.append(embed["footer"]["text"])
+        slugs += [line.split("**")[1] for line in embed["description"].splitlines()]
+        if not enabled(board)[NEXT]:
+            break
+        await fake.click(board, NEXT, user=member)
+
+    assert titles == {"Django 4.0: 61 ready, 0 no, 0 unknown (of 61 packages followed here)"}
+    dates = "Django 4.0: released 2021-12-07, security support ends 2023-04-01"
+    assert footers == [f"Page {n}/3 · {dates}" for n in (1, 2, 3)]
+    assert sorted(slugs) == sorted(["django-flatblocks", *(w["slug"] for w in widgets)])
+    assert fake.violations == []
+
+
+def source_counts() -> dict[str, float]:
+    """`djp_sentinel_source_*_total` as /metrics serves them, as "metric source"."""
+    return {
+        f"{metric} {source}": REGISTRY.get_sample_value(
+            f"djp_sentinel_source_{metric}_total", {"source": source}
+        )
+        or 0.0
+        for metric in ("requests", "not_modified", "failures")
+        for source in ("pypi", "endoflife")
+    }
+
+
+def moments(line: str) -> list[int]:
+    """The Unix times of the `<t:…:R>` stamps in a line of `/status`."""
+    return [int(stamp) for stamp in re.findall(r"<t:(\d+):R>", line)]
+
+
+async def test_status_and_metrics_say_how_pypi_and_endoflife_are_doing(
+    discord_scene: DiscordScene,
+    pypi_api: FakePypi,
+    endoflife_api: FakeEndOfLife,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    fake = discord_scene.fake
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    before = source_counts()
+    await next_cycle(sentinel, clock)  # django-flatblocks is unchanged: a 304
+    pypi_api.inject("500", times=2)  # both attempts at django-flatblocks
+    endoflife_api.inject("503", times=2)
+    await next_cycle(sentinel, clock, A_DAY)  # endoflife.date falls due again
+    counted = {name: count - before[name] for name, count in source_counts().items()}
+
+    record = await fake.run_command("status", user=discord_scene.member)
+
+    assert record.reply is not None
+    assert record.ephemeral
+    pypi = fields(record.reply)["PyPI"].splitlines()
+    assert re.fullmatch(r"last pass <t:\d+:R>: 2 requests, 0 not modified, 1 failure", pypi[0])
+    assert pypi[1].startswith("last good answer <t:")
+    assert pypi[2] == "failing: 1 pass in a row read nothing"
+    assert pypi[3].endswith(
+        ": PyPI kept failing for pypi/django-flatblocks/json (HTTP 500) after 2 attempts."
+    )
+    endoflife = fields(record.reply)["endoflife.date"].splitlines()
+    assert re.fullmatch(r"last pass <t:\d+:R>: 2 requests, 0 not modified, 1 failure", endoflife[0])
+    assert endoflife[1].endswith("(1 day old)")
+    assert endoflife[2] == "failing: 1 pass in a row read nothing"
+    [failed_at], [next_read] = moments(endoflife[0]), moments(endoflife[3])
+    assert endoflife[3].startswith("next read")
+    assert next_read - failed_at == 3600
+    assert "endoflife.date kept failing for django.json (HTTP 503)" in endoflife[4]
+    assert counted == {
+        "requests pypi": 3,
+        "requests endoflife": 2,
+        "not_modified pypi": 1,
+        "not_modified endoflife": 0,
+        "failures pypi": 1,
+        "failures endoflife": 1,
+    }
+    assert fake.violations == []

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import copy
 import hashlib
 import json
@@ -31,6 +30,7 @@ from aiohttp import web
 from packaging.utils import canonicalize_name
 
 from tests.fakes.djp_api import gzipped_spaces
+from tests.fakes.standalone import serve_until_interrupted
 
 HOST = "127.0.0.1"
 DATA = Path(__file__).parents[1] / "data" / "osv"
@@ -208,7 +208,7 @@ class FakeOsv:
 
 async def _serve(port: int, synthetic_every: int) -> None:
     async with FakeOsv(synthetic_every=synthetic_every, port=port) as api:
-        print(f"fake OSV API at {api.base_url}", flush=True)
+        print(f"Fake OSV API: export OSV_API_URL={api.base_url} (Ctrl+C to stop)", flush=True)
         await asyncio.Event().wait()
 
 
@@ -217,5 +217,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--synthetic-every", type=int, default=5)
     arguments = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(arguments.port, arguments.synthetic_every))
+    serve_until_interrupted(
+        _serve(arguments.port, arguments.synthetic_every), f"port {arguments.port}"
+    )

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Literal, NamedTuple, Self
 from aiohttp import web
 
 from tests.fakes.djp_api import gzipped_spaces
+from tests.fakes.standalone import serve_until_interrupted
 
 HOST = "127.0.0.1"
 UPSTREAMS = Path(__file__).resolve().parent.parent / "data" / "upstreams"
@@ -334,20 +335,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synthetic", action="store_true", help="answer for any project name")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        api = FakePypi(synthetic=args.synthetic, latency=args.latency, port=args.port)
-        api.serve_seeded_catalog()
-        endoflife = FakeEndOfLife(port=args.port + 1) if args.port else None
-        asyncio.run(_serve(api, endoflife))
+    api = FakePypi(synthetic=args.synthetic, latency=args.latency, port=args.port)
+    api.serve_seeded_catalog()
+    endoflife = FakeEndOfLife(port=args.port + 1) if args.port else None
+    ports = f"ports {args.port} and {args.port + 1}" if args.port else "a free port"
+    serve_until_interrupted(_serve(api, endoflife), ports)
 
 
 async def _serve(api: FakePypi, endoflife: FakeEndOfLife | None) -> None:
+    """Serve both fakes, saying which settings point djp-sentinel at them (PyPI's is the
+    server's root: the client adds `pypi/<project>/json`)."""
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(api)
-        print(f"Fake PyPI at {api.base_url} (Ctrl+C to stop)", flush=True)
+        pypi_url = api.base_url.removesuffix("pypi/")
+        print(f"Fake PyPI: export PYPI_URL={pypi_url} (Ctrl+C to stop)", flush=True)
         if endoflife is not None:
             await stack.enter_async_context(endoflife)
-            print(f"Fake endoflife.date at {endoflife.base_url}", flush=True)
+            print(f"Fake endoflife.date: export ENDOFLIFE_URL={endoflife.base_url}", flush=True)
         await asyncio.Event().wait()
 
 

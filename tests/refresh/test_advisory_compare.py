@@ -179,13 +179,16 @@ def alert(key: str, status: str) -> NewAlert:
 @pytest.mark.parametrize(
     ("told", "kept"),
     [
-        ({"7:34:advisory:GHSA-x"}, ["7:34:advisory:GHSA-x:withdrawn", "7:34:advisory:GHSA-y"]),
-        (set(), ["7:34:advisory:GHSA-y"]),  # never heard of it: nothing to retract
+        (
+            {"7:34:advisory:GHSA-x": False},
+            ["7:34:advisory:GHSA-x:withdrawn", "7:34:advisory:GHSA-y"],
+        ),
+        ({}, ["7:34:advisory:GHSA-y"]),  # never heard of it: nothing to retract
     ],
     ids=["heard", "not-heard"],
 )
 def test_a_retraction_goes_only_where_the_advisory_was_heard(
-    told: set[str], kept: list[str]
+    told: dict[str, bool], kept: list[str]
 ) -> None:
     alerts = [
         alert("7:34:advisory:GHSA-x:withdrawn", "withdrawn"),
@@ -196,3 +199,12 @@ def test_a_retraction_goes_only_where_the_advisory_was_heard(
 
     assert retracts == {"7:34:advisory:GHSA-x:withdrawn": "7:34:advisory:GHSA-x"}
     assert [a.dedup_key for a in to_those_told(alerts, retracts, told)] == kept
+
+
+@pytest.mark.parametrize("urgent", [True, False], ids=["urgent", "ordinary"])
+def test_a_retraction_takes_the_lane_its_original_took(urgent: bool) -> None:
+    alerts = [alert("7:34:advisory:GHSA-x:withdrawn", "withdrawn")]
+
+    [retraction] = to_those_told(alerts, retracted(alerts), {"7:34:advisory:GHSA-x": urgent})
+
+    assert retraction.urgent is urgent
