@@ -105,8 +105,8 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(
         default=730,
         ge=60,
-        description="days of package history kept (each package's newest row, and its "
-        "versions' newest rows, are always kept)",
+        description="days of package history, and of release alerts sent, kept (each "
+        "package's newest row, and its versions' newest rows, are always kept)",
     )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="serve /healthz and /metrics on this port"

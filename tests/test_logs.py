@@ -1,11 +1,13 @@
 import json
 import logging
+import re
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import LOG_LEVELS, Settings
 from bot.logs import DropVoiceWarnings, JsonFormatter, RedactingFormatter, redact
 
 TOKEN = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
@@ -140,3 +142,10 @@ def test_an_upstream_url_credential_never_reaches_a_log_line(
 
     assert secret not in line
     assert "index.example" in line or "osv.example" in line
+
+
+def test_the_example_settings_name_every_log_level_accepted() -> None:
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    comment = example.split("\nLOG_LEVEL=", 1)[0].rsplit("\n", 1)[-1]
+
+    assert re.findall(r"[A-Z]+", comment) == list(LOG_LEVELS)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.core.source_health import Source, SourceHealth
 from bot.core.timefmt import describe_span
 from bot.refresh.pypi_pass import ENDOFLIFE_FIRST_RETRY, ENDOFLIFE_INTERVAL
@@ -49,8 +50,8 @@ class SourceStatus:
             return ["on, not asked yet: the first pass runs after the first refresh"]
         run = health.last
         lines = [
-            f"last pass {when(health.checked_at)}: {_count(run.requests, 'request')}, "
-            f"{run.not_modified} not modified, {_count(run.failures, 'failure')}"
+            f"last pass {when(health.checked_at)}: {counted(run.requests, 'request')}, "
+            f"{run.not_modified} not modified, {counted(run.failures, 'failure')}"
             + (" (gave up this cycle)" if run.gave_up else "")
         ]
         if health.read_at is None:
@@ -60,7 +61,7 @@ class SourceStatus:
         else:
             lines.append(f"last good answer {when(health.read_at)}")
         if health.failed_runs:
-            passes = _count(health.failed_runs, "pass", "passes")
+            passes = counted(health.failed_runs, "pass", "passes")
             lines.append(f"failing: {passes} in a row read nothing")
         if (next_read := self.next_read()) is not None:
             lines.append(f"next read {when(next_read)}")
@@ -69,18 +70,13 @@ class SourceStatus:
         return lines
 
 
-def _count(count: int, noun: str, nouns: str | None = None) -> str:
-    """ "1 request", "2 requests"."""
-    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
-
-
 def _age(span: timedelta) -> str:
     """How old data read `span` ago is: "less than an hour old", "5 hours old", "2 days old"."""
     hours = span // timedelta(hours=1)
     if hours < 1:
         return "less than an hour old"
     if span < timedelta(days=1):
-        return f"{_count(hours, 'hour')} old"
+        return f"{counted(hours, 'hour')} old"
     return f"{describe_span(span)} old"
 
 
@@ -98,11 +94,11 @@ def next_refresh(runtime: Runtime, last: Cycle) -> datetime:
 
 
 def describe_cycle(cycle: Cycle) -> str:
-    """A refresh cycle's figures in one line."""
+    """A refresh cycle's figures in one line: "1 package and 2 grids fetched, …"."""
     return (
-        f"{cycle.packages_fetched} packages and {cycle.grids_fetched} grids fetched, "
-        f"{cycle.changes} changes, {cycle.alerts_enqueued} alerts, "
-        f"{cycle.packages_failed} failures"
+        f"{counted(cycle.packages_fetched, 'package')} and "
+        f"{counted(cycle.grids_fetched, 'grid')} fetched, {counted(cycle.changes, 'change')}, "
+        f"{counted(cycle.alerts_enqueued, 'alert')}, {counted(cycle.packages_failed, 'failure')}"
     )
 
 

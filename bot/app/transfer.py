@@ -62,6 +62,7 @@ from bot.config import Settings
 from bot.core import bypass
 from bot.core.events import Event
 from bot.core.events.base import MinReleaseLevel
+from bot.core.plural import counted
 from bot.core.pypi_names import normalise_project_name
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
 from bot.delivery.webhook import InvalidWebhookUrl, stored_webhook, webhook_id
@@ -450,16 +451,12 @@ class ImportSummary:
         """E.g. "Imported 3 subscriptions (2 new), the settings of 1 channel and 2
         feature-complete marks (2 new). Restored 4 pins." (pins only when the file has some)."""
         imported = (
-            f"Imported {_count(self.subscriptions, 'subscription')} "
+            f"Imported {counted(self.subscriptions, 'subscription')} "
             f"({self.subscriptions_created} new), the settings of "
-            f"{_count(self.channels, 'channel')} and "
-            f"{_count(self.marks, 'feature-complete mark')} ({self.marks_added} new)."
+            f"{counted(self.channels, 'channel')} and "
+            f"{counted(self.marks, 'feature-complete mark')} ({self.marks_added} new)."
         )
-        return imported + (f" Restored {_count(self.pins, 'pin')}." if self.pins else "")
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' if number != 1 else ''}"
+        return imported + (f" Restored {counted(self.pins, 'pin')}." if self.pins else "")
 
 
 async def import_document(

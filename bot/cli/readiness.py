@@ -33,6 +33,8 @@ async def readiness(args: argparse.Namespace, settings: Settings) -> int:
         pypi_off = runtime.sources is None or runtime.sources.pypi is None
     note(empty or (NOTHING_WATCHED if not board.rows and args.grid is None else None))
     note(PYPI_OFF if pypi_off and board.rows else None)
+    for line in board.notes:
+        note(line)
     if args.json:
         print_json([row.as_json() for row in board.rows])
     else:

@@ -30,6 +30,8 @@ _WEBHOOK_PATH = re.compile(
 )
 #: Discord's own https hosts: the only origins a webhook URL may have in production.
 _DISCORD_ORIGIN = re.compile(r"https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com")
+#: The "[Errno -2] " an operating system's network error starts with.
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
 #: Answers saying a webhook's message cannot be read or changed, now or later.
 _MESSAGE_OUT_OF_REACH = frozenset(
     {
@@ -166,7 +168,7 @@ class WebhookSender:
         try:
             response = await self.http.request(method, target, json=body)
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+            raise DeliveryFailed(f"{_unreachable('post through', hook, exc)}.") from exc
         if response.headers.get("X-RateLimit-Remaining") == "0":
             self._refill[hook] = time.monotonic() + _reset_after(response)
         return response
@@ -184,11 +186,22 @@ async def resolve_webhook(
     try:
         response = await http.get(url.strip())
     except httpx.HTTPError as exc:
-        raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+        raise DeliveryFailed(f"{_unreachable('check', hook, exc)}; try again later.") from exc
     webhook = _answer(hook, response)
     if not webhook.get("guild_id") or not webhook.get("channel_id"):
         raise InvalidWebhookUrl(f"Webhook {hook} does not post to a server channel.")
     return Destination(int(webhook["guild_id"]), int(webhook["channel_id"]), url.strip())
+
+
+def _unreachable(doing: str, hook: int, failure: httpx.HTTPError) -> str:
+    """ "Could not reach Discord to check webhook 123 (name or service not known)": the
+    failure in words, without the exception's class or errno."""
+    if isinstance(failure, httpx.TimeoutException):
+        reason = "timed out"
+    else:
+        said = _ERRNO.sub("", str(failure)).strip().rstrip(".")
+        reason = said[:1].lower() + said[1:] if said else "network error"
+    return f"Could not reach Discord to {doing} webhook {hook} ({reason})"
 
 
 def _answer(hook: int, response: httpx.Response) -> dict[str, Any]:

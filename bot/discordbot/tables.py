@@ -46,12 +46,15 @@ def _grid_line(row: GridRow, links: SiteLinks) -> str:
     )
 
 
-def _paged(lines: Sequence[str], rows_per_page: int = ROWS_PER_PAGE) -> list[list[str]]:
-    """`lines` cut into pages of at most `rows_per_page` lines that fit a description."""
+def paged(
+    lines: Sequence[str], rows_per_page: int = ROWS_PER_PAGE, room: int = DESCRIPTION
+) -> list[list[str]]:
+    """`lines` cut into pages of at most `rows_per_page` lines that, joined by newlines, fit in
+    `room` characters (a description's, unless an embed shown beside the page takes some)."""
     pages: list[list[str]] = [[]]
     size = 0
     for line in lines:
-        if pages[-1] and (len(pages[-1]) == rows_per_page or size + len(line) + 1 > DESCRIPTION):
+        if pages[-1] and (len(pages[-1]) == rows_per_page or size + len(line) + 1 > room):
             pages.append([])
             size = 0
         pages[-1].append(line)
@@ -61,7 +64,7 @@ def _paged(lines: Sequence[str], rows_per_page: int = ROWS_PER_PAGE) -> list[lis
 
 def grid_pages(table: GridTable, links: SiteLinks) -> list[discord.Embed]:
     """The ranked table as one embed per page, each footer saying which page it is."""
-    pages = _paged([_grid_line(row, links) for row in table.rows])
+    pages = paged([_grid_line(row, links) for row in table.rows])
     about = f"{len(table.rows)} packages, {ORDER[table.sort]} · {table.slug}"
     embeds = []
     for number, lines in enumerate(pages, start=1):
@@ -70,12 +73,13 @@ def grid_pages(table: GridTable, links: SiteLinks) -> list[discord.Embed]:
             url=links.grid(table.slug),
             description="\n".join(lines) or "No packages in this grid.",
         )
-        embed.set_footer(text=_page_counter(number, len(pages)) + about)
+        embed.set_footer(text=page_counter(number, len(pages)) + about)
         embeds.append(embed)
     return embeds
 
 
-def _page_counter(number: int, pages: int) -> str:
+def page_counter(number: int, pages: int) -> str:
+    """ "Page 2/3 · ", to start a paged embed's footer; nothing when there is one page."""
     return f"Page {number}/{pages} · " if pages > 1 else ""
 
 
@@ -87,14 +91,14 @@ def readiness_pages(board: ReadinessBoard) -> list[discord.Embed]:
         + (", ".join(row.django_versions) or "no Django versions declared")
         for row in board.rows
     ]
-    pages = _paged(lines, READINESS_ROWS_PER_PAGE)
+    pages = paged(lines, READINESS_ROWS_PER_PAGE)
     about = board.cycle.describe() if board.cycle is not None else ""
     embeds = []
     for number, page in enumerate(pages, start=1):
         embed = discord.Embed(
             title=board.headline(), description="\n".join(page) or "No packages to show."
         )
-        if footer := (_page_counter(number, len(pages)) + about).removesuffix(" · "):
+        if footer := (page_counter(number, len(pages)) + about).removesuffix(" · "):
             embed.set_footer(text=footer)
         embeds.append(embed)
     return embeds

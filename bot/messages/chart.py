@@ -56,9 +56,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def week_ends(counted_at: datetime, weeks: int = WEEKS) -> list[datetime]:
-    """The day each weekly count ends, oldest first; the last is `counted_at`."""
-    return [counted_at - timedelta(weeks=weeks - 1 - index) for index in range(weeks)]
+def week_ends(counted_at: datetime) -> list[datetime]:
+    """The day each of the `WEEKS` weekly counts ends, oldest first; the last is `counted_at`."""
+    return [counted_at - timedelta(weeks=WEEKS - 1 - index) for index in range(WEEKS)]
 
 
 def _png(image: Image.Image) -> bytes:

@@ -6,11 +6,12 @@ have news, who hears of each name (the subscriptions of its listings; for an imp
 requirement not on Django Packages, the channels that imported it), and the alerts each
 piece of news raises, worded against each channel's pin. What is news is
 `bot.core.advisories.news`; a retraction goes only to the channels that heard of the advisory.
+A name OSV answered badly (its list, or a record it needs) is left for the next pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,6 +91,20 @@ def plan_reads(
     return Reads(listed_ids, gone, sorted(stale.union(*gone.values())))
 
 
+def answered_badly(
+    reads: Reads, lists: Mapping[str, str], records: Mapping[str, str]
+) -> dict[str, str]:
+    """The names OSV answered badly, each with why: its own list (`lists`, by name), or a
+    record it needs, listed or gone from its list (`records`, by id). They are left for the
+    next pass, neither decided nor checked, so they keep what was known of them."""
+    found = dict(lists)
+    for name, ids in reads.listed.items():
+        needed = sorted((ids | reads.gone[name]) & records.keys())
+        if needed:
+            found[name] = records[needed[0]]
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Asked:
     """What OSV answered for the due names: the ids listed per name, what was known of them,
@@ -111,6 +126,14 @@ class Asked:
             or self.gone[name]
             or not self.fetched.keys().isdisjoint(ids)
         ]
+
+    def leaving_out(self, names: Collection[str]) -> Asked:
+        """What was answered, but for `names` (left for the next pass)."""
+        return replace(
+            self,
+            listed={name: ids for name, ids in self.listed.items() if name not in names},
+            gone={name: ids for name, ids in self.gone.items() if name not in names},
+        )
 
     def current_ids(self, names: Iterable[str]) -> dict[str, set[str]]:
         """The ids each name's news is decided from: listed now, or known before."""

@@ -201,6 +201,11 @@ class SourcesPass:
                 )
         report.projects_read += len(fresh)
         report.changes += decided.changes
+        for check in decided.checks:
+            if check.error is not None:
+                when = check.next_check_at.strftime("%Y-%m-%d %H:%M UTC")
+                error = check.error.rstrip(".")
+                log.warning("%s; keeping its last answer, asking again at %s.", error, when)
 
     # -- endoflife.date --------------------------------------------------------------------
 

@@ -199,3 +199,33 @@ async def test_readiness_prints_every_package_however_many(
     assert "(of 121 packages watched)" in table.out
     assert all(f" {slug} " in table.out for slug in slugs)
     assert sorted(row["slug"] for row in json.loads(as_json.out)) == sorted(slugs)
+
+
+async def test_readiness_of_a_grid_notes_the_members_pypi_does_not_have(
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
+) -> None:
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+
+    result = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0", "--grid", "caching")
+
+    assert result.code == 0, result.err
+    assert "1 ready, 0 no, 1 unknown (of 2 packages in the Caching grid)" in result.out
+    assert result.err.strip() == (
+        "PyPI has no project for django-valkey, so its status is unknown."
+    )
+
+
+async def test_readiness_says_in_one_note_that_pypi_failed(
+    pypi_cli_env: dict[str, str], pypi_api: FakePypi, tmp_path: Path
+) -> None:
+    assert (await djp_sentinel(pypi_cli_env, tmp_path, "sync")).code == 0
+    pypi_api.inject("503", times=100)
+
+    result = await djp_sentinel(pypi_cli_env, tmp_path, "readiness", "4.0", "--grid", "caching")
+
+    assert result.code == 0, result.err
+    assert "0 ready, 0 no, 2 unknown (of 2 packages in the Caching grid)" in result.out
+    assert result.err.strip() == (
+        "PyPI could not answer for django-cache-machine, django-valkey, so their statuses are "
+        "unknown: PyPI kept failing for pypi/django-cache-machine/json (HTTP 503) after 2 attempts."
+    )

@@ -139,6 +139,10 @@ async def test_an_unreachable_discord_may_pass(sender: WebhookSender, hook: Fake
     with pytest.raises(DeliveryFailed) as failure:
         await sender.send(to(hook, url), MESSAGE)
     assert hook.token not in str(failure.value)
+    assert str(failure.value).startswith(
+        f"Could not reach Discord to post through webhook {hook.id} ("
+    )
+    assert "Error(" not in str(failure.value)
 
 
 async def test_a_deleted_webhook_is_gone(
@@ -261,3 +265,16 @@ async def test_resolving_a_webhook_outside_a_server_is_refused() -> None:
     async with discord_answering(200, {"id": "123", "guild_id": None, "channel_id": "8"}) as http:
         with pytest.raises(InvalidWebhookUrl, match="server channel"):
             await resolve_webhook(http, URL)
+
+
+async def test_resolving_a_webhook_discord_cannot_be_reached_for_is_one_plain_line() -> None:
+    def no_such_host(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(no_such_host)) as http:
+        with pytest.raises(DeliveryFailed) as failure:
+            await resolve_webhook(http, URL)
+
+    assert str(failure.value) == (
+        "Could not reach Discord to check webhook 123 (name or service not known); try again later."
+    )

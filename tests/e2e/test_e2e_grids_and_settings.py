@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.app.runtime import Runtime
+from bot.app.transfer import PinEntry, SubscriptionEntry, TransferDocument, import_document
 from bot.discordbot import pages
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.pages import NOT_YOURS
 from storage import subscriptions
+from storage.models import TargetKind
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
@@ -164,8 +166,10 @@ async def test_stale_follows_the_channels_threshold_and_marks(
 
 
 async def test_status_reports_refreshes_and_the_outbox(
-    discord_scene: DiscordScene, sentinel: SentinelBot
+    discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
 ) -> None:
+    await discord_scene.as_manager("watch add", slug="django-flatblocks")
+    clock.advance(timedelta(days=1))  # the package falls due for a refresh
     await background(sentinel).poll_once()
 
     record = await discord_scene.as_member("status")
@@ -174,6 +178,7 @@ async def test_status_reports_refreshes_and_the_outbox(
     names = [field["name"] for field in embed["fields"]]
     assert {"Last refresh", "Next refresh", "Packages tracked", "Alerts waiting"} <= set(names)
     sources = {field["name"]: field["value"] for field in embed["fields"]}
+    assert sources["Last cycle"] == "1 package and 0 grids fetched, 0 changes, 0 alerts, 0 failures"
     assert sources["PyPI"] == "off (PYPI_URL is empty)"
     assert sources["endoflife.date"] == "off (ENDOFLIFE_URL is empty)"
 
@@ -205,6 +210,69 @@ async def test_settings_change_a_watch_and_show_it(
     async with runtime.database.session() as session:
         [subscription] = await subscriptions.channel_subscriptions(session, scene.alerts.id)
     assert (subscription.events, subscription.min_release_level) == (["release", "stale"], "minor")
+
+
+def many_follows(scene: DiscordScene, now: datetime) -> TransferDocument:
+    """#alerts follows 100 packages not refreshed yet and pins 45 requirements not on Django
+    Packages: far more than one embed holds."""
+    guild_id, channel_id = scene.guild.id, scene.alerts.id
+    return TransferDocument(
+        exported_at=now,
+        subscriptions=[
+            SubscriptionEntry(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                target_kind=TargetKind.PACKAGE,
+                target_id=90_000 + index,
+                target_slug=f"widget-{index:03}",
+                events=["release"],
+                min_release_level="patch",
+                include_prereleases=True,
+            )
+            for index in range(100)
+        ],
+        pins=[
+            PinEntry(
+                guild_id=guild_id, channel_id=channel_id, pypi_name=f"lib-{index:02}", version="1.0"
+            )
+            for index in range(45)
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "who"), [("watch list", "member"), ("settings show", "manager")]
+)
+async def test_every_subscription_and_pin_can_be_paged_to(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot, command: str, who: str
+) -> None:
+    fake, user = discord_scene.fake, getattr(discord_scene, who)
+    await import_document(
+        runtime.database,
+        many_follows(discord_scene, runtime.clock()),
+        now=runtime.clock(),
+        settings=runtime.settings,
+        guild=discord_scene.guild.id,
+    )
+
+    shown = await fake.run_command(command, user=user, channel_id=discord_scene.alerts.id)
+    listing = shown.reply
+    assert listing is not None
+    pages, footers = [], []
+    while True:
+        settings, page = listing.embeds
+        assert settings["title"] == "Settings of this channel"
+        pages.append(page["description"])
+        footers.append(page.get("footer", {}).get("text"))
+        if not enabled(listing).get(NEXT):
+            break
+        await fake.click(listing, NEXT, user=user)
+
+    listed = "\n".join(pages)
+    assert [i for i in range(100) if f"**widget-{i:03}**" not in listed] == []
+    assert [i for i in range(45) if f"lib-{i:02} 1.0" not in listed] == []
+    assert footers[0] == f"Page 1/{len(pages)} · 100 subscriptions · 45 pins"
+    assert shown.ephemeral
 
 
 async def test_bad_event_names_are_explained(

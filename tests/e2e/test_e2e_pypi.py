@@ -4,6 +4,7 @@ djangorestframework capture (latest 3.13.1, `Framework :: Django :: 2.2`-`4.0`),
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 from typing import Any
@@ -13,11 +14,13 @@ from prometheus_client import REGISTRY
 
 from bot.discordbot.bot import SentinelBot
 from bot.refresh.pypi_pass import SourcesPass
+from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
 from tests.plugins.app import (
+    NEXT_CYCLE,
     SteppingClock,
     alerts_in,
     background,
@@ -43,7 +46,7 @@ def titles(messages: list[PostedMessage]) -> list[str]:
     return [embed["title"] for message in messages for embed in message.embeds]
 
 
-def fields(message: PostedMessage) -> dict[str, str]:
+def fields(message: PostedMessage | InteractionRecord) -> dict[str, str]:
     return {field["name"]: field["value"] for field in message.embeds[0].get("fields", [])}
 
 
@@ -151,6 +154,57 @@ async def test_a_yank_is_announced_once_and_the_move_back_is_no_release(
     assert fake.violations == []
 
 
+async def test_a_yank_of_an_older_release_reaches_only_the_channels_told_of_it(
+    discord_scene: DiscordScene, pypi_api: FakePypi, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    fake, early, late = discord_scene.fake, discord_scene.alerts, discord_scene.general
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api.publish("django-flatblocks", "3.14.0")
+    await next_cycle(sentinel, clock)  # only #alerts is told of 3.14.0
+    await fake.run_command(
+        "watch add", {"slug": "django-flatblocks"}, user=discord_scene.manager, channel_id=late.id
+    )
+    pypi_api.publish("django-flatblocks", "3.15.0")
+    await next_cycle(sentinel, clock)  # both are told of 3.15.0
+
+    pypi_api.yank("django-flatblocks", "3.14.0", "Broken wheel")  # an older release
+    await next_cycle(sentinel, clock)
+    pypi_api.yank("django-flatblocks", "3.15.0", "Bad metadata")  # the latest
+    await next_cycle(sentinel, clock)
+
+    def yanks(channel_id: int) -> list[str]:
+        return [t for t in titles(alerts_in(fake, channel_id)) if "yanked" in t]
+
+    assert yanks(early.id) == [
+        "django-flatblocks 3.14.0 was yanked from PyPI: Broken wheel",
+        "django-flatblocks 3.15.0 was yanked from PyPI: Bad metadata",
+    ]
+    assert yanks(late.id) == ["django-flatblocks 3.15.0 was yanked from PyPI: Bad metadata"]
+    assert fake.violations == []
+
+
+async def test_a_pypi_only_alert_is_posted_without_waiting_for_the_delivery_loop(
+    discord_scene: DiscordScene, pypi_api: FakePypi, clock: SteppingClock, sentinel: SentinelBot
+) -> None:
+    """Django Packages has nothing new: only the PyPI pass enqueues, and the refresh wakes the
+    delivery loop (its tick an hour away) for it."""
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    already = len(fake.messages(alerts.id))
+    pypi_api.publish("django-flatblocks", "3.14.0")
+    clock.advance(NEXT_CYCLE)
+
+    refreshed = await background(sentinel).poll_once()  # the refresh loop's pass, no delivery
+    posted = await fake.wait_for_messages(alerts.id, already + 1)
+
+    assert refreshed is not None
+    assert (refreshed.cycle.alerts_enqueued, refreshed.pypi_alerts) == (0, 1)
+    assert titles(posted[already:]) == [
+        "django-flatblocks 3.14.0 released (minor release, was 3.13.1)"
+    ]
+    assert fake.violations == []
+
+
 async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_packages_alert(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
@@ -185,6 +239,50 @@ async def test_pypi_and_endoflife_down_raise_nothing_and_delay_no_django_package
     ]
     assert len(failed) == 3 * 2, "a failing project is asked once a cycle (2 tries)"
     assert {s.status for s in endoflife_api.served[1:]} == {503}, "asked, and failing, daily"
+    assert fake.violations == []
+
+
+async def test_a_malformed_answer_is_asked_again_with_backoff_and_loses_nothing(
+    discord_scene: DiscordScene,
+    pypi_api: FakePypi,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Cut-off JSON, then JSON that is no project: each one warning, no alert, the last good
+    answer kept; asked again next interval, then after two; the release published meanwhile
+    is announced once PyPI answers."""
+    fake, alerts = discord_scene.fake, discord_scene.alerts
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api.publish("django-flatblocks", "3.14.0")
+
+    async def cycle() -> tuple[int, int]:
+        """A cycle's requests for the project, and the alerts it posted."""
+        before = len(pypi_api.requests_for("django-flatblocks"))
+        sent = (await next_cycle(sentinel, clock)).sent
+        return len(pypi_api.requests_for("django-flatblocks")) - before, sent
+
+    with caplog.at_level(logging.WARNING, logger="bot.refresh.pypi_pass"):
+        pypi_api.inject("malformed")
+        cut_off = await cycle()
+        pypi_api.inject("not-json-object")
+        not_a_project = await cycle()
+        shown = await fake.run_command(
+            "package", {"slug": "django-flatblocks"}, user=discord_scene.member
+        )
+        backing_off = await cycle()
+        answered = await cycle()
+
+    assert [cut_off, not_a_project, backing_off, answered] == [(1, 0), (1, 0), (0, 0), (1, 1)]
+    assert titles(alerts_in(fake, alerts.id)) == [
+        "django-flatblocks 3.14.0 released (minor release, was 3.13.1)"
+    ]
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.refresh.pypi_pass"]
+    assert len(warned) == 2
+    assert "malformed JSON" in warned[0]
+    assert "unusable answer for django-flatblocks" in warned[1]
+    assert all("; keeping its last answer, asking again at" in line for line in warned)
+    assert fields(shown)["3.13.1 uploaded"].startswith("2021-12-15")  # the last good answer
     assert fake.violations == []
 
 

@@ -20,7 +20,6 @@ from tests.plugins.osv_api import AdvisoryStage
 
 pytestmark = [pytest.mark.osv, pytest.mark.usefixtures("discord_rules_kept")]
 DATA = Path(__file__).parents[1] / "data" / "requirements"
-TOOLBAR = 34  # django-debug-toolbar, latest 6.0.0
 
 
 async def import_file(

@@ -241,11 +241,6 @@ class FakeDiscord:
         _, channel = self.state.find_channel(channel_id)
         channel.overwrites.append(Overwrite(self.bot_user.id, MEMBER_OVERWRITE, deny=SEND_MESSAGES))
 
-    def allow_channel(self, channel_id: int) -> None:
-        """Undo `forbid_channel`."""
-        _, channel = self.state.find_channel(channel_id)
-        channel.overwrites = [o for o in channel.overwrites if o.id != self.bot_user.id]
-
     def delete_channel(self, channel_id: int) -> None:
         """Delete the channel: its routes answer 404 Unknown Channel (10003)."""
         guild, channel = self.state.find_channel(channel_id)

@@ -76,6 +76,9 @@ class FakeOsv:
         """Ids per query page before a `next_page_token` (osv.dev: about 1,000)."""
         self.failure: Failure | None = None
         """How every answer fails until reset (None: they do not)."""
+        self.garbled: set[str] = set()
+        """Names whose batch result, and ids whose record, OSV answers malformed until reset
+        (a result that is not an object, a record cut off mid-JSON): one item, not the call."""
         self.bomb_bytes = 64 * 1024 * 1024
         """What a "gzip-bomb" body inflates to."""
         self.redirect_to = ""
@@ -119,10 +122,6 @@ class FakeOsv:
         self.records[vuln_id] = {**self.records[vuln_id], **fields}
         self._names[vuln_id] = _names(self.records[vuln_id])
 
-    def copy_of(self, vuln_id: str, **fields: Any) -> Record:
-        """A deep copy of a real record with some fields replaced (a new advisory, say)."""
-        return {**copy.deepcopy(self.records[vuln_id]), **fields}
-
     def count(self, method: str, prefix: str = "") -> int:
         return sum(1 for m, path in self.requests if m == method and path.startswith(prefix))
 
@@ -153,8 +152,10 @@ class FakeOsv:
         self.batch_bodies.append(body)
         return web.json_response({"results": [self._query(q) for q in body["queries"]]})
 
-    def _query(self, query: dict[str, Any]) -> dict[str, Any]:
+    def _query(self, query: dict[str, Any]) -> dict[str, Any] | str:
         name = canonicalize_name(query["package"]["name"])
+        if name in self.garbled:
+            return "garbled"
         ids = sorted(vid for vid in self.records if name in self._names_of(vid))
         if not ids and self._synthetic(name):
             self.put(self._synthetic_record(name))
@@ -200,6 +201,8 @@ class FakeOsv:
         self.requests.append(("GET", request.path))
         if (failed := self._failed()) is not None:
             return failed
+        if request.match_info["id"] in self.garbled:
+            return web.Response(text='{"id": ', content_type="application/json")
         record = self.records.get(request.match_info["id"])
         if record is None:
             return web.json_response({"code": 5, "message": "Vulnerability not found"}, status=404)

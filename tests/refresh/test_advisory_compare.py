@@ -18,6 +18,7 @@ from bot.refresh.advisory_compare import (
     Asked,
     ChannelPin,
     Subject,
+    answered_badly,
     decide_name,
     due_names,
     plan_reads,
@@ -110,6 +111,32 @@ def test_which_names_can_have_news(
 
     assert asked.moved() == ([NAME] if moved else [])
     assert asked.current_ids([NAME]) == {NAME: listed | (known or set())}
+
+
+@pytest.mark.parametrize(
+    ("case", "lists", "records", "left_out"),
+    [
+        ("all answered well", {}, {}, {}),
+        ("a name's own list", {"c": "list c"}, {}, {"c": "list c"}),
+        ("a listed record: the names listing it", {}, {"GHSA-1": "bad"}, {"a": "bad", "b": "bad"}),
+        ("a record gone from a list", {}, {"GHSA-3": "bad"}, {"b": "bad"}),
+        ("a record no name needs", {}, {"GHSA-9": "bad"}, {}),
+    ],
+)
+def test_names_answered_badly_are_left_for_the_next_pass(
+    case: str, lists: dict[str, str], records: dict[str, str], left_out: dict[str, str]
+) -> None:
+    """A name is left out when its own list, or a record it needs (listed, or a known id gone
+    from its list), was malformed; the others are decided."""
+    known = {"b": {"GHSA-3": Seen("m", False)}}
+    reads = plan_reads({"a": {"GHSA-1": "t"}, "b": {"GHSA-1": "t", "GHSA-2": "t"}}, known, {})
+
+    badly = answered_badly(reads, lists, records)
+    asked = Asked(reads.listed, known, reads.gone, {}).leaving_out(badly)
+
+    assert badly == left_out, case
+    assert set(asked.listed) == {"a", "b"} - set(badly)
+    assert set(asked.moved()) == {"a", "b"} - set(badly)
 
 
 def test_who_hears_of_a_name() -> None:
