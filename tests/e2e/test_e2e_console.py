@@ -87,18 +87,15 @@ async def test_what_cannot_be_sent_is_one_console_line(stage: Stage) -> None:
     ]
 
 
-async def test_the_console_says_which_gateway_sessions_are_open(
-    discord_scene: DiscordScene, sentinel: SentinelBot
-) -> None:
-    console = Console(discord_scene)
-    await sentinel.tree.sync()
+async def test_the_console_says_which_gateway_sessions_are_open(stage: Stage) -> None:
+    fake = stage.scene.fake
+    console = Console(stage.scene)
+    await stage.bot.tree.sync()
     connected = console.session_changes()
     unchanged = console.session_changes()
 
-    await sentinel.close()
-    await discord_scene.fake.state.wait_until(
-        lambda: not discord_scene.fake.gateway.live, "the bot's session closed"
-    )
+    await stage.bot.close()
+    await fake.state.wait_until(lambda: not fake.gateway.live, "the bot's session closed")
     unanswered = await console.execute("/package slug:django-flatblocks")
 
     assert [line.split(" UTC] ")[1] for line in connected] == [
@@ -110,6 +107,6 @@ async def test_the_console_says_which_gateway_sessions_are_open(
     ]
     assert await console.execute("sessions") == ["gateway sessions open: 0"]
     assert unanswered == [
-        f"console: no bot session holds the shard of server {discord_scene.guild.id}: is a "
+        f"console: no bot session holds the shard of server {stage.scene.guild.id}: is a "
         "gateway process running for it? (gateway sessions open: 0)"
     ]
