@@ -22,7 +22,7 @@ from bot.discordbot.pages import Pages
 from bot.discordbot.permissions import AlertChannel, text_channel_of, text_channel_only
 from bot.discordbot.reach import check_alert_channel
 from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
-from bot.discordbot.subscriptions import describe, subscribe_here, unsubscribe_here
+from bot.discordbot.subscriptions import describe, room_here, subscribe_here, unsubscribe_here
 from bot.discordbot.tables import grid_pages, site_links
 from bot.messages.chart import grid_chart
 from bot.messages.limits import escape_text
@@ -85,6 +85,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         runtime = self.bot.runtime
         where = channel or text_channel_of(interaction)
         check_alert_channel(interaction, where)
+        await room_here(runtime, interaction, TargetKind.GRID, grid, where.id)
         # Synced now: the first sync is the silent baseline.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
         subscription, outcome = await subscribe_here(

@@ -9,6 +9,7 @@ login, `sync-commands` included.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from typing import Any
@@ -90,6 +91,11 @@ class SentinelBot(commands.AutoShardedBot):
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
         self._shard_state(shard_id, connected=False)
+
+    async def leave_gateway(self) -> None:
+        """Close every gateway session now, without waiting for `close()`, which unloads the
+        cogs first (their loops may wait on a database that no longer answers)."""
+        await asyncio.gather(*(shard.disconnect() for shard in self.shards.values()))
 
     async def on_app_command_completion(
         self, interaction: discord.Interaction, _command: object

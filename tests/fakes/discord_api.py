@@ -59,6 +59,10 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MEMBER_OVERWRITE = 1
 
 
+class NoBotSession(RuntimeError):
+    """An interaction no gateway session would receive: no connected shard owns its guild."""
+
+
 class FakeDiscord:
     """One aiohttp server on 127.0.0.1 serving `/api/v10` and the `/gateway` websocket."""
 
@@ -409,5 +413,5 @@ class FakeDiscord:
         self.state.interactions.append(record)
         record.dispatched_at = asyncio.get_running_loop().time()
         if not await self.gateway.dispatch("INTERACTION_CREATE", payload, guild.id):
-            raise RuntimeError(f"fake Discord: no bot session holds the shard of guild {guild.id}")
+            raise NoBotSession(f"no bot session holds the shard of server {guild.id}")
         return record
