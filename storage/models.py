@@ -493,7 +493,7 @@ class KnownAdvisory(Base):
     material: Mapped[str] = mapped_column(String(32))
     withdrawn: Mapped[bool] = mapped_column(default=False)
     #: The record's `modified` time this name was last decided on (the stored copy is shared
-    #: by every name it affects); None when known before revision 0012.
+    #: by every name it affects); None when known before revision 0013.
     modified: Mapped[str | None] = mapped_column(String(64))
     seen_at: Mapped[datetime]
 

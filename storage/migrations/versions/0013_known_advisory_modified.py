@@ -5,8 +5,8 @@ news is judged against what that name last saw, not against the stored copy (whi
 name's check may have refreshed already). Rows known before stay empty: each name is decided
 again at its next check, against the records as stored, so an update missed before is told.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
