@@ -86,10 +86,7 @@ async def test_an_older_stored_copy_answers_at_once_and_is_refreshed_behind_the_
 
 
 async def test_unknown_package_suggests_close_matches_privately(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    runtime: Runtime,
-    sentinel: SentinelBot,
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
     await runtime.monitor.sync_catalog()
 
