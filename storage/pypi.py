@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.pypi import project_from_json, project_to_json
@@ -16,28 +16,53 @@ from storage.models import AnnouncedRelease, Package, PypiProjectRow, SourceDocu
 from storage.packages import watched_package_ids
 
 
+def _target_packages(*columns: Any) -> Select[Any]:
+    """`columns` of every watched, stored, not removed package with a `pypi_url`."""
+    watched, package = watched_package_ids(), Package.__table__.c
+    return (
+        select(*columns)
+        .select_from(Package.__table__)
+        .join(watched, watched.c.package_id == package.id)
+        .where(package.removed_at.is_(None), package.pypi_url.is_not(None))
+    )
+
+
 async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
     """Every watched, stored, not removed package with a `pypi_url`, with its PyPI row's
     schedule (None for a project never asked)."""
-    watched, package, row = watched_package_ids(), Package.__table__.c, PypiProjectRow.__table__.c
+    package, row = Package.__table__.c, PypiProjectRow.__table__.c
     query = (
-        select(
+        _target_packages(
             package.id,
             package.pypi_url,
             row.etag,
             row.checked_at,
             row.next_check_at,
             row.failure_count,
+            row.name,
         )
-        .join(watched, watched.c.package_id == package.id)
         .outerjoin(PypiProjectRow.__table__, row.package_id == package.id)
-        .where(package.removed_at.is_(None), package.pypi_url.is_not(None))
         .order_by(package.id)
     )
     return [
-        PypiTarget(pid, url, etag, checked, due, failures or 0)
-        for pid, url, etag, checked, due, failures in await session.execute(query)
+        PypiTarget(pid, url, etag, checked, due, failures or 0, asked_as)
+        for pid, url, etag, checked, due, failures, asked_as in await session.execute(query)
     ]
+
+
+async def unfollow_others(session: AsyncSession) -> None:
+    """Forget when each project that is no longer a target (unwatched, removed, or without a
+    `pypi_url`) was last answered: nobody followed its changes meanwhile, so once it is a
+    target again the pass asks it at once, as a project never answered."""
+    row = PypiProjectRow.__table__.c
+    await session.execute(
+        update(PypiProjectRow.__table__)
+        .where(
+            row.checked_at.is_not(None),
+            row.package_id.not_in(_target_packages(Package.__table__.c.id)),
+        )
+        .values(checked_at=None)
+    )
 
 
 async def stored_projects(

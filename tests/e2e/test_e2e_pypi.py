@@ -15,6 +15,7 @@ from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
 from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
+from tests.plugins.pypi import titles, watching_flatblocks
 
 FLATBLOCKS = 265
 A_DAY = timedelta(days=1, minutes=1)
@@ -27,24 +28,8 @@ def sources(pypi_sources: SourcesPass) -> SourcesPass:
     return pypi_sources
 
 
-def titles(messages: list[PostedMessage]) -> list[str]:
-    return [embed["title"] for message in messages for embed in message.embeds]
-
-
 def fields(message: PostedMessage) -> dict[str, str]:
     return {field["name"]: field["value"] for field in message.embeds[0].get("fields", [])}
-
-
-async def watching_flatblocks(
-    scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock
-) -> None:
-    """The channel watches django-flatblocks; one cycle takes PyPI's baseline. (The bot's own
-    first pass, under way since it started, is over before the watch begins.)"""
-    await background(sentinel).poll_once()
-    await scene.fake.run_command(
-        "watch add", {"slug": "django-flatblocks"}, user=scene.manager, channel_id=scene.alerts.id
-    )
-    assert (await next_cycle(sentinel, clock)).sent == 0
 
 
 async def test_compat_added_and_dropped_are_announced_once_each(
@@ -223,7 +208,7 @@ async def test_readiness_for_the_channel_and_for_a_grid(
     assert fake.violations == []
 
 
-async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
+async def test_an_unchanged_project_costs_no_request_and_a_changed_one_one_per_interval(
     discord_scene: DiscordScene,
     pypi_api: FakePypi,
     endoflife_api: FakeEndOfLife,
@@ -233,12 +218,19 @@ async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
     await watching_flatblocks(discord_scene, sentinel, clock)
     first = pypi_api.requests_for("django-flatblocks")
 
+    await next_cycle(sentinel, clock)  # the journal names nothing: nothing is asked
+    unchanged = pypi_api.requests_for("django-flatblocks")[len(first) :]
+    pypi_api.publish("django-flatblocks", "3.14.0")
     await next_cycle(sentinel, clock)
     await background(sentinel).poll_once()  # within the same interval: not asked again
-    later = pypi_api.requests_for("django-flatblocks")[len(first) :]
+    changed = pypi_api.requests_for("django-flatblocks")[len(first) :]
 
     assert [s.status for s in first] == [200]
-    assert [(s.status, s.if_none_match is not None) for s in later] == [(304, True)]
+    assert unchanged == []
+    assert [(s.status, s.if_none_match is not None) for s in changed] == [(200, True)]
+    journal = [s.rpc for s in pypi_api.served if s.rpc is not None]
+    assert journal[0] == "changelog_last_serial", "the first pass takes the journal's serial"
+    assert set(journal[1:]) == {"changelog_since_serial"}, "then one request a pass"
     assert len(endoflife_api.served) == 1, "endoflife.date is read at most once a day"
     assert all(agent.startswith("djp-sentinel/") for agent in pypi_api.user_agents)
 
