@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.pypi import project_from_json, project_to_json
@@ -16,23 +16,12 @@ from storage.models import AnnouncedRelease, Package, PypiProjectRow, SourceDocu
 from storage.packages import watched_package_ids
 
 
-def _target_packages(*columns: Any) -> Select[Any]:
-    """`columns` of every watched, stored, not removed package with a `pypi_url`."""
-    watched, package = watched_package_ids(), Package.__table__.c
-    return (
-        select(*columns)
-        .select_from(Package.__table__)
-        .join(watched, watched.c.package_id == package.id)
-        .where(package.removed_at.is_(None), package.pypi_url.is_not(None))
-    )
-
-
 async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
     """Every watched, stored, not removed package with a `pypi_url`, with its PyPI row's
     schedule (None for a project never asked)."""
-    package, row = Package.__table__.c, PypiProjectRow.__table__.c
+    watched, package, row = watched_package_ids(), Package.__table__.c, PypiProjectRow.__table__.c
     query = (
-        _target_packages(
+        select(
             package.id,
             package.pypi_url,
             row.etag,
@@ -41,7 +30,9 @@ async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
             row.failure_count,
             row.name,
         )
+        .join(watched, watched.c.package_id == package.id)
         .outerjoin(PypiProjectRow.__table__, row.package_id == package.id)
+        .where(package.removed_at.is_(None), package.pypi_url.is_not(None))
         .order_by(package.id)
     )
     return [
@@ -50,19 +41,22 @@ async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
     ]
 
 
-async def unfollow_others(session: AsyncSession) -> None:
-    """Forget when each project that is no longer a target (unwatched, removed, or without a
-    `pypi_url`) was last answered: nobody followed its changes meanwhile, so once it is a
-    target again the pass asks it at once, as a project never answered."""
+async def unfollow_others(session: AsyncSession, followed: Collection[int]) -> None:
+    """Forget when each answered project not `followed` (no longer watched, removed, or without
+    a link to a project) was last answered: nobody followed its changes meanwhile, so once it
+    is followed again the pass asks it at once, as a project never answered. `followed` are
+    answered rows: when there are as many, they are the same, and one count settles it."""
     row = PypiProjectRow.__table__.c
-    await session.execute(
-        update(PypiProjectRow.__table__)
-        .where(
-            row.checked_at.is_not(None),
-            row.package_id.not_in(_target_packages(Package.__table__.c.id)),
+    answered = select(row.package_id).where(row.checked_at.is_not(None))
+    if await session.scalar(select(func.count()).select_from(answered.subquery())) == len(followed):
+        return
+    others = [pid for pid in await session.scalars(answered) if pid not in followed]
+    for chunk in chunks(others):
+        await session.execute(
+            update(PypiProjectRow.__table__)
+            .where(row.package_id.in_(chunk))
+            .values(checked_at=None)
         )
-        .values(checked_at=None)
-    )
 
 
 async def stored_projects(

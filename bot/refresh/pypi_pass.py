@@ -203,9 +203,9 @@ class SourcesPass:
                 now=now,
                 interval=self.settings.poll_interval,
             )
+            await stored_pypi.unfollow_others(session, plan.followed)  # before any is written
             await stored_pypi.save_checks(session, decided.checks)
             await stored_pypi.mark_announced(session, decided.announcing, source="pypi", now=now)
-            await stored_pypi.unfollow_others(session)
             await stored_pypi.save_document(
                 session,
                 JOURNAL_DOCUMENT,

@@ -29,8 +29,10 @@ from bot.refresh.pypi_compare import Answer
 
 #: An answer is asked again once it is this old, plus up to as long again (`safety_period`),
 #: even when the journal never named its project: a guard against a change the journal did
-#: not lead us to (a name spelt in a way we normalise differently, a journal entry lost).
-SAFETY_PERIOD = timedelta(days=7)
+#: not lead us to (a cache behind during a sweep, a name spelt in a way we normalise
+#: differently). Each re-check of an unchanged project is one 304; at two to four weeks, 1-2%
+#: of the watched projects are re-checked on a 6-hour pass.
+SAFETY_PERIOD = timedelta(days=14)
 _SPREAD = 2**32
 #: Knuth's multiplicative hash: consecutive package ids land far apart in the spread.
 _GOLDEN = 2654435761
@@ -39,16 +41,19 @@ _GOLDEN = 2654435761
 def safety_period(package_id: int) -> timedelta:
     """How old a project's answer may grow unasked: between `SAFETY_PERIOD` and twice that,
     fixed per package and spread evenly, so the projects a sweep answered together fall due
-    a few at a time over a week rather than all on one pass."""
+    a few at a time rather than all on one pass."""
     return SAFETY_PERIOD * (1 + (package_id * _GOLDEN) % _SPREAD / _SPREAD)
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The projects to ask (each due target with its project name) and what `next_cursor`
-    needs: the journal read (None: a sweep) or, for a sweep, the serial read before asking."""
+    """The projects to ask (each due target with its project name), the answered packages
+    still followed (a target whose link names a project: any other answer is no longer kept
+    up to date), and what `next_cursor` needs: the journal read (None: a sweep) or, for a
+    sweep, the serial read before asking."""
 
     ask: list[tuple[PypiTarget, str]]
+    followed: frozenset[int]
     journal: Journal | None
     start: int | None = None
     #: Serials of changes to followed projects that this pass does not ask about.
@@ -78,12 +83,15 @@ def plan_pass(
     """The due targets to ask, given the journal since the cursor (None: ask every due one,
     `start` being the journal's newest serial read before asking, when known)."""
     ask: list[tuple[PypiTarget, str]] = []
+    followed: set[int] = set()
     held: list[int] = []
     complete = True
     for target in targets:
         name = pypi_project_name(target.pypi_url)
         if name is None:
             continue
+        if target.checked_at is not None:
+            followed.add(target.package_id)
         due = target.next_check_at is None or target.next_check_at <= due_by
         named = journal is None or name in journal.named
         unfollowed = _unfollowed(target, name)
@@ -94,7 +102,7 @@ def plan_pass(
                 complete = False
             else:
                 held.append(journal.named[name])
-    return Plan(ask, journal, start, tuple(held), complete)
+    return Plan(ask, frozenset(followed), journal, start, tuple(held), complete)
 
 
 def stored_needed(plan: Plan, answers: Sequence[Answer]) -> set[int]:
