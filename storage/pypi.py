@@ -42,20 +42,19 @@ async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
 
 
 async def unfollow_others(session: AsyncSession, followed: Collection[int]) -> None:
-    """Forget when each answered project not `followed` (no longer watched, removed, or without
-    a link to a project) was last answered: nobody followed its changes meanwhile, so once it
-    is followed again the pass asks it at once, as a project never answered. `followed` are
-    answered rows: when there are as many, they are the same, and one count settles it."""
-    row = PypiProjectRow.__table__.c
-    answered = select(row.package_id).where(row.checked_at.is_not(None))
-    if await session.scalar(select(func.count()).select_from(answered.subquery())) == len(followed):
+    """Forget when each project not `followed` (no longer watched, removed, or without a link
+    to a project) was last answered: nobody followed its changes meanwhile, so once it is
+    followed again the pass asks it at once, as a project never answered. `followed` all have
+    a row: when there are no others (the usual pass), counting the rows settles it."""
+    table = PypiProjectRow.__table__
+    if await session.scalar(select(func.count()).select_from(table)) == len(followed):
         return
+    row = table.c
+    answered = select(row.package_id).where(row.checked_at.is_not(None))
     others = [pid for pid in await session.scalars(answered) if pid not in followed]
     for chunk in chunks(others):
         await session.execute(
-            update(PypiProjectRow.__table__)
-            .where(row.package_id.in_(chunk))
-            .values(checked_at=None)
+            update(table).where(row.package_id.in_(chunk)).values(checked_at=None)
         )
 
 

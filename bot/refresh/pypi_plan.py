@@ -47,10 +47,10 @@ def safety_period(package_id: int) -> timedelta:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """The projects to ask (each due target with its project name), the answered packages
-    still followed (a target whose link names a project: any other answer is no longer kept
-    up to date), and what `next_cursor` needs: the journal read (None: a sweep) or, for a
-    sweep, the serial read before asking."""
+    """The projects to ask (each due target with its project name), the packages followed
+    that were asked before (a target whose link names a project: any other stored answer is
+    no longer kept up to date), and what `next_cursor` needs: the journal read (None: a
+    sweep) or, for a sweep, the serial read before asking."""
 
     ask: list[tuple[PypiTarget, str]]
     followed: frozenset[int]
@@ -90,7 +90,7 @@ def plan_pass(
         name = pypi_project_name(target.pypi_url)
         if name is None:
             continue
-        if target.checked_at is not None:
+        if target.asked_as is not None:
             followed.add(target.package_id)
         due = target.next_check_at is None or target.next_check_at <= due_by
         named = journal is None or name in journal.named
