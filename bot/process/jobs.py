@@ -59,9 +59,12 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
         with survive("PyPI and endoflife.date pass"):
             sources = await runtime.sources.run()
             log.info(
-                "PyPI: %d requests (%d not modified), %d changes, %d alerts",
+                "PyPI: %d requests (%d not modified) and %d to its journal%s, %d changes, "
+                "%d alerts",
                 sources.requests,
                 sources.not_modified,
+                sources.journal_requests,
+                " (every due project asked)" if sources.swept else "",
                 len(sources.changes),
                 sources.alerts_enqueued,
             )

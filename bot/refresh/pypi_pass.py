@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 #: Failures in a row after which the pass stops asking PyPI this cycle.
 GIVE_UP_AFTER = 3
 ENDOFLIFE_DOCUMENT = "endoflife:django"
-#: Where the journal cursor is kept: `{"serial": n}`, and why the journal last failed.
+#: Where the journal cursor is kept: `{"serial": n, "index": PYPI_URL}` (a cursor is
+#: meaningless on another index), and why the journal last failed.
 JOURNAL_DOCUMENT = "pypi:journal"
 ENDOFLIFE_INTERVAL = timedelta(days=1)
 
@@ -136,7 +137,7 @@ class SourcesPass:
             kept = await stored_pypi.document(session, JOURNAL_DOCUMENT)
         http = client.http
         before = http.requests_made
-        read = await _read_journal(journal, _cursor(kept.body if kept else None))
+        read = await _read_journal(journal, _cursor(kept.body if kept else None, http.base_url))
         report.journal_requests = http.requests_made - before
         if read.error != (kept.last_error if kept else None):
             _log_journal_state(read.error)
@@ -146,7 +147,7 @@ class SourcesPass:
         answers = await self._ask_all(client, plan.ask, report)
         report.requests += http.requests_made - before
         report.not_modified += http.not_modified - not_modified_before
-        await self._apply(answers, plan, read.error, now, report)
+        await self._apply(answers, plan, read, now, report)
 
     async def _ask_all(
         self, client: PypiClient, due: Sequence[tuple[PypiTarget, str]], report: SourcesReport
@@ -185,7 +186,7 @@ class SourcesPass:
         self,
         answers: Sequence[Answer],
         plan: Plan,
-        journal_error: str | None,
+        read: JournalRead,
         now: datetime,
         report: SourcesReport,
     ) -> None:
@@ -210,8 +211,8 @@ class SourcesPass:
                 session,
                 JOURNAL_DOCUMENT,
                 checked_at=now,
-                body=None if cursor is None else {"serial": cursor},
-                error=journal_error,
+                body=None if cursor is None else {"serial": cursor, "index": read.index},
+                error=read.error,
             )
             if decided.changes:
                 report.alerts_enqueued += await announce(
@@ -263,9 +264,11 @@ async def django_cycles(database: Database) -> list[DjangoCycle]:
 
 @dataclass(frozen=True, slots=True)
 class JournalRead:
-    """The journal since the cursor, or (`journal` None: ask every due project) the newest
-    serial read before asking (None: unknown), and why the journal could not be used."""
+    """The journal of `index` since the cursor, or (`journal` None: ask every due project)
+    the newest serial read before asking (None: unknown), and why the journal could not be
+    used."""
 
+    index: str
     journal: Journal | None
     start: int | None = None
     error: str | None = None
@@ -275,21 +278,24 @@ async def _read_journal(journal: PypiJournal, cursor: int | None) -> JournalRead
     """The journal since `cursor`; without a cursor, or when the journal since it cannot be
     used, its newest serial instead (read now, before any project is asked, so a change made
     while they are asked is after it)."""
-    error = None
+    error, index = None, journal.http.base_url
     if cursor is not None:
         try:
-            return JournalRead(await journal.since(cursor))
+            return JournalRead(index, await journal.since(cursor))
         except SentinelError as exc:
             error = str(exc)
     try:
-        return JournalRead(None, start=await journal.last_serial(), error=error)
+        return JournalRead(index, None, start=await journal.last_serial(), error=error)
     except SentinelError as exc:
-        return JournalRead(None, error=error or str(exc))
+        return JournalRead(index, None, error=error or str(exc))
 
 
-def _cursor(body: object) -> int | None:
-    """The serial a stored cursor document holds (None: none, or unreadable)."""
-    serial = body.get("serial") if isinstance(body, dict) else None
+def _cursor(body: object, index: str) -> int | None:
+    """The serial a stored cursor document holds for `index` (None: none, unreadable, or a
+    cursor in another index's journal: `PYPI_URL` changed)."""
+    if not isinstance(body, dict) or body.get("index") != index:
+        return None
+    serial = body.get("serial")
     return serial if isinstance(serial, int) and not isinstance(serial, bool) else None
 
 

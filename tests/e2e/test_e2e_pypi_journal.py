@@ -186,3 +186,23 @@ async def test_the_cursor_survives_a_restart(
     assert journal_calls(pypi_api, before) == ["changelog_since_serial"]
     assert projects_asked(pypi_api, before) == [("django-flatblocks", 200)]
     assert [change.summary for change in report.changes] == [RELEASED]
+
+
+async def test_a_cursor_is_not_used_with_another_index(
+    discord_scene: DiscordScene,
+    pypi_settings: Settings,
+    database: Database,
+    clock: SteppingClock,
+    sentinel: SentinelBot,
+) -> None:
+    await watching_flatblocks(discord_scene, sentinel, clock)
+    clock.advance(monitor_settings(pypi_settings).poll_interval)
+
+    async with FakePypi() as mirror:
+        mirror.serve_seeded_catalog()
+        moved = pypi_settings.model_copy(update={"pypi_url": mirror.base_url.removesuffix("pypi/")})
+        async with open_sources(moved, database, monitor_settings(moved), clock=clock) as pass_:
+            await pass_.run()
+
+    assert journal_calls(mirror) == ["changelog_last_serial"], "its own starting point"
+    assert projects_asked(mirror) == [("django-flatblocks", 304)], "every due project asked"
