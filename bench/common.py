@@ -52,7 +52,7 @@ class FakePypiProcess(FakeServerProcess):
 
     def __init__(self, latency: float) -> None:
         args = ["--synthetic", "--latency", str(latency)]
-        super().__init__("tests.fakes.pypi_api", args, r"(http://\S+/)pypi/")
+        super().__init__("tests.fakes.pypi_api", args, r"PYPI_URL=(http://\S+/)")
 
 
 class Clock:

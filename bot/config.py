@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from typing import Annotated, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -22,6 +22,11 @@ def default_database_url() -> str:
     from platformdirs import user_data_path
 
     return f"sqlite+aiosqlite:///{user_data_path('djp-sentinel') / 'sentinel.db'}"
+
+
+def _quota(default: int, description: str) -> Any:
+    """A limit on what one channel or server may hold: a whole number, at least 1."""
+    return Field(default=default, ge=1, description=description)
 
 
 class Settings(BaseSettings):
@@ -100,8 +105,8 @@ class Settings(BaseSettings):
     history_retention_days: int = Field(
         default=730,
         ge=60,
-        description="days of package history kept (each package's newest row, and its "
-        "versions' newest rows, are always kept)",
+        description="days of package history, and of release alerts sent, kept (each "
+        "package's newest row, and its versions' newest rows, are always kept)",
     )
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535, description="serve /healthz and /metrics on this port"
@@ -113,24 +118,35 @@ class Settings(BaseSettings):
     upstream_searches_per_user_minute: int = Field(
         default=5, ge=0, description="of those, searches one Discord user's typing may cause"
     )
-    max_subscriptions_per_channel: int = Field(
-        default=100, ge=1, description="packages and grids one channel may follow"
+    max_subscriptions_per_channel: int = _quota(100, "packages and grids one channel may follow")
+    max_subscriptions_per_guild: int = _quota(
+        500, "packages and grids one server may follow in all"
     )
-    max_subscriptions_per_guild: int = Field(
-        default=500, ge=1, description="packages and grids one server may follow in all"
+    max_marks_per_channel: int = _quota(200, "feature-complete marks in one channel")
+    max_marks_per_guild: int = _quota(1000, "feature-complete marks in one server in all")
+    max_webhook_routes_per_channel: int = _quota(
+        100, "packages and grids one channel may follow via webhooks"
     )
-    max_marks_per_channel: int = Field(
-        default=200, ge=1, description="feature-complete marks in one channel"
+    max_webhook_routes_per_guild: int = _quota(
+        500, "packages and grids one server may follow via webhooks"
     )
-    max_marks_per_guild: int = Field(
-        default=1000, ge=1, description="feature-complete marks in one server in all"
+
+    @field_validator(
+        "dev_guild_id",
+        "shard_count",
+        "metrics_port",
+        "metrics_host",
+        "webhook_test_host",
+        mode="before",
     )
-    max_webhook_routes_per_channel: int = Field(
-        default=100, ge=1, description="packages and grids one channel may follow via webhooks"
-    )
-    max_webhook_routes_per_guild: int = Field(
-        default=500, ge=1, description="packages and grids one server may follow via webhooks"
-    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any, info: ValidationInfo) -> Any:
+        """`NAME=` (a line of .env.example uncommented and left blank) is the default, as it
+        already was for SHARD_IDS or DISCORD_API_BASE; for METRICS_HOST that is 127.0.0.1, not
+        the every-interface address a blank host would mean to the server."""
+        if isinstance(value, str) and not value.strip() and info.field_name:
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
 
     @field_validator("shard_ids", mode="before")
     @classmethod
@@ -153,10 +169,27 @@ class Settings(BaseSettings):
             raise ValueError(f"shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
         return value
 
+    @field_validator("djp_api_url", "pypi_url", "endoflife_url", "osv_api_url")
+    @classmethod
+    def _a_web_address(cls, value: str, info: ValidationInfo) -> str:
+        """An http(s) URL with a host, or empty (that source off; Django Packages cannot be),
+        checked here so a typo is one line at start rather than every request failing."""
+        value = value.strip()
+        if not value and info.field_name != "djp_api_url":
+            return value
+        try:
+            parts = urlsplit(value)
+            well_formed = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            well_formed = False
+        if not well_formed:
+            off = "" if info.field_name == "djp_api_url" else " (empty turns this source off)"
+            raise ValueError(f"not an http:// or https:// URL{off}")
+        return value
+
     @field_validator("djp_api_url", "osv_api_url")
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
-        value = value.strip()
         return value if not value or value.endswith("/") else value + "/"
 
     @field_validator("webhook_test_host")
@@ -180,19 +213,35 @@ class Settings(BaseSettings):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """What no log line may show: the bot token and the database password (as written in
-        DATABASE_URL and percent-decoded)."""
-        password = database_password(self.database_url)
-        candidates = (self.token, password, unquote(password))
+        """What no log line may show: the bot token, the database password, and the
+        credentials an upstream URL carries (a private package index's token, say), each as
+        written and percent-decoded. An upstream's user name counts when it has no password
+        (`https://TOKEN@host/`); the database's never does."""
+        upstreams = (self.djp_api_url, self.pypi_url, self.endoflife_url, self.osv_api_url)
+        written = [
+            url_password(self.database_url),
+            *(url_password(url) or url_user(url) for url in upstreams),
+        ]
+        candidates = (self.token, *written, *(unquote(secret) for secret in written))
         return tuple(dict.fromkeys(secret for secret in candidates if secret))
 
 
-def database_password(url: str) -> str:
-    """The password in a database URL: what follows the first `:` of the part between `://`
-    and the last `@` ("" without one). Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+def _userinfo(url: str) -> str:
+    """The part of a URL between `://` and the last `@` ("" without one)."""
     _scheme, separator, rest = url.partition("://")
     userinfo, _at, _host = rest.rpartition("@")
-    return userinfo.partition(":")[2] if separator else ""
+    return userinfo if separator else ""
+
+
+def url_password(url: str) -> str:
+    """The password in a URL: what follows the first `:` of its user info ("" without one).
+    Unlike a regex, it keeps `/`, `:`, `@` and spaces."""
+    return _userinfo(url).partition(":")[2]
+
+
+def url_user(url: str) -> str:
+    """The user name in a URL's user info ("" without one)."""
+    return _userinfo(url).partition(":")[0]
 
 
 def settings_problem(error: ValidationError) -> str:

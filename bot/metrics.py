@@ -34,6 +34,21 @@ OSV_REQUESTS = Counter(
     ["kind"],
 )
 OSV_FAILURES = Counter(f"{PREFIX}_osv_failures", "Advisory passes OSV could not answer.")
+SOURCE_REQUESTS = Counter(
+    f"{PREFIX}_source_requests",
+    "Requests to PyPI and endoflife.date, retries included, by source (`pypi`, `endoflife`).",
+    ["source"],
+)
+SOURCE_NOT_MODIFIED = Counter(
+    f"{PREFIX}_source_not_modified",
+    "Requests to PyPI and endoflife.date answered 304 Not Modified, by source.",
+    ["source"],
+)
+SOURCE_FAILURES = Counter(
+    f"{PREFIX}_source_failures",
+    "Documents PyPI or endoflife.date did not give (after retries; a 404 too), by source.",
+    ["source"],
+)
 CHANGES = Counter(f"{PREFIX}_changes", "Changes detected, by event.", ["event"])
 ALERTS_ENQUEUED = Counter(
     f"{PREFIX}_alerts_enqueued", "Alerts written to the outbox, by event.", ["event"]

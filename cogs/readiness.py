@@ -6,36 +6,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.readiness import ReadinessBoard, readiness_board
+from bot.app.readiness import readiness_board
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete
 from bot.discordbot.options import Slug, lookup_cooldown
-from bot.discordbot.replies import answer, defer_if_slow
-from bot.messages.limits import DESCRIPTION, escape_text
-
-_MARKS = {"ready": "✅", "no": "❌", "unknown": "❔"}
-#: Room kept in the description for the "… and N more" line.
-_MORE_ROOM = 40
-
-
-def readiness_embed(board: ReadinessBoard) -> discord.Embed:
-    """The counts as title, the version's dates, one line per package (as many as fit)."""
-    lines: list[str] = []
-    used = 0
-    for shown, row in enumerate(board.rows):
-        declared = ", ".join(row.django_versions) or "no Django versions declared"
-        line = f"{_MARKS[row.status]} **{escape_text(row.slug)}** ({row.status}): {declared}"
-        if used + len(line) + 1 > DESCRIPTION - _MORE_ROOM:
-            lines.append(f"… and {len(board.rows) - shown} more")
-            break
-        lines.append(line)
-        used += len(line) + 1
-    embed = discord.Embed(
-        title=board.headline(), description="\n".join(lines) or "No packages to show."
-    )
-    if board.cycle is not None:
-        embed.set_footer(text=board.cycle.describe())
-    return embed
+from bot.discordbot.pages import Pages
+from bot.discordbot.replies import defer_if_slow
+from bot.discordbot.tables import readiness_pages
 
 
 class Readiness(commands.Cog):
@@ -65,7 +42,7 @@ class Readiness(commands.Cog):
                 self.bot.runtime, django, grid=grid, channel_id=interaction.channel_id or 0
             ),
         )
-        await answer(interaction, embeds=[readiness_embed(board)])
+        await Pages(readiness_pages(board), interaction.user.id).start(interaction)
 
 
 async def setup(bot: SentinelBot) -> None:

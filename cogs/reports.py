@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 from discord.utils import format_dt
 
+from bot.app.status import NO_REFRESH_YET, bot_status, describe_cycle, next_refresh
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete, stored_grid
 from bot.discordbot.channel_settings import staleness_here
@@ -17,7 +16,7 @@ from bot.discordbot.replies import answer, defer_if_slow
 from bot.discordbot.tables import site_links, stale_embed
 from bot.messages.limits import escape_text
 from bot.refresh.stale_reads import stale_among
-from storage import cycles, grids, outbox, packages, subscriptions
+from storage import grids, subscriptions
 
 
 class Reports(commands.Cog):
@@ -51,32 +50,28 @@ class Reports(commands.Cog):
     @app_commands.command(name="status", description="How the bot is doing: refreshes, alerts.")
     async def status(self, interaction: discord.Interaction) -> None:
         runtime = self.bot.runtime
+        shown = await bot_status(runtime)
         async with runtime.database.session() as session:
-            last = await cycles.last_cycle(session)
-            tracked = await packages.package_count(session)
-            pending = await outbox.pending_count(session)
             subs = await subscriptions.guild_subscriptions(session, interaction.guild_id or 0)
-        interval = timedelta(seconds=runtime.settings.poll_interval_seconds)
         embed = discord.Embed(title="djp-sentinel status")
+        last = shown.last_cycle
         if last is None:
-            embed.add_field(name="Last refresh", value="none yet: the first one runs at start-up")
+            embed.add_field(name="Last refresh", value=NO_REFRESH_YET)
         else:
             embed.add_field(name="Last refresh", value=format_dt(last.finished_at, "R"))
-            embed.add_field(name="Next refresh", value=format_dt(last.started_at + interval, "R"))
-            embed.add_field(
-                name="Last cycle",
-                value=f"{last.packages_fetched} packages and {last.grids_fetched} grids fetched, "
-                f"{last.changes} changes, {last.alerts_enqueued} alerts, "
-                f"{last.packages_failed} failures",
-                inline=False,
-            )
+            embed.add_field(name="Next refresh", value=format_dt(next_refresh(runtime, last), "R"))
+            embed.add_field(name="Last cycle", value=describe_cycle(last), inline=False)
         paused = sum(1 for sub in subs if sub.paused_reason)
-        embed.add_field(name="Packages tracked", value=f"{tracked:,}")
-        embed.add_field(name="Alerts waiting", value=f"{pending:,}")
+        embed.add_field(name="Packages tracked", value=f"{shown.tracked:,}")
+        embed.add_field(name="Alerts waiting", value=f"{shown.pending:,}")
         embed.add_field(
             name="Subscriptions in this server",
             value=f"{len(subs)} ({paused} paused)" if paused else str(len(subs)),
         )
+        now = runtime.clock()
+        for source in shown.sources:
+            lines = source.describe(now, lambda moment: format_dt(moment, "R"), escape_text)
+            embed.add_field(name=source.source.display_name, value="\n".join(lines), inline=False)
         await answer(interaction, embeds=[embed], ephemeral=True)
 
 

@@ -24,7 +24,7 @@ from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, may_answer, package_autocomplete, stored_package
 from bot.discordbot.channel_settings import (
     cap_sentence,
-    channel_embeds,
+    channel_pages,
     digest_sentence,
     report_sentence,
     staleness_sentence,
@@ -79,8 +79,8 @@ class Settings(
     @manager_only
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
-        embeds = await channel_embeds(self.bot.runtime, interaction.channel_id)
-        await answer(interaction, embeds=embeds, ephemeral=True)
+        pages = await channel_pages(self.bot.runtime, interaction.channel_id, interaction.user.id)
+        await pages.start(interaction, ephemeral=True)
 
     @app_commands.command(name="alerts", description="Change what one subscription alerts about.")
     @app_commands.describe(

@@ -11,7 +11,7 @@ from bot.core.events import Event, MinReleaseLevel
 from bot.delivery.senders import DeliveryFailed, DestinationGone
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, may_answer, package_autocomplete
-from bot.discordbot.channel_settings import channel_embeds
+from bot.discordbot.channel_settings import channel_pages
 from bot.discordbot.options import (
     EventsTransformer,
     MentionRole,
@@ -197,8 +197,8 @@ class Watch(
     @text_channel_only()
     async def list_(self, interaction: discord.Interaction) -> None:
         assert interaction.channel_id is not None
-        embeds = await channel_embeds(self.bot.runtime, interaction.channel_id)
-        await answer(interaction, embeds=embeds, ephemeral=True)
+        pages = await channel_pages(self.bot.runtime, interaction.channel_id, interaction.user.id)
+        await pages.start(interaction, ephemeral=True)
 
 
 async def setup(bot: SentinelBot) -> None:

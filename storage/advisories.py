@@ -153,12 +153,12 @@ async def known_ids(session: AsyncSession, name: str) -> list[str]:
     return list(rows)
 
 
-async def announced(session: AsyncSession, dedup_keys: Collection[str]) -> set[str]:
+async def announced(session: AsyncSession, dedup_keys: Collection[str]) -> dict[str, bool]:
     """Those of `dedup_keys` an alert already carries (which channels heard of an advisory
-    that is now withdrawn)."""
+    that is now withdrawn), each with whether that alert was urgent."""
     if not dedup_keys:
-        return set()
-    rows = await session.scalars(
-        select(Alert.dedup_key).where(Alert.dedup_key.in_(set(dedup_keys)))
+        return {}
+    rows = await session.execute(
+        select(Alert.dedup_key, Alert.urgent).where(Alert.dedup_key.in_(set(dedup_keys)))
     )
-    return set(rows)
+    return dict(rows.tuples().all())

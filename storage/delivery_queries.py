@@ -1,5 +1,6 @@
 """What the delivery worker reads besides the outbox: digest channels, live subscriptions,
-package slugs, and what a channel was sent today (for daily caps).
+package slugs, what a channel was sent today (for daily caps), and the posted alerts of an
+advisory now withdrawn.
 
 Every change of an alert's state is in `storage.outbox`."""
 
@@ -8,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.events.advisory import retracted_key
 from storage.channels import ChannelPreferences
 from storage.models import Alert, AlertStatus, ChannelSettings, DigestMode, Package, Subscription
 from storage.outbox import matches_bypass
@@ -83,3 +85,38 @@ async def summary_posted_since(session: AsyncSession, channel_id: int, since: da
         Alert.sent_at >= since,
     )
     return await session.scalar(query.limit(1)) is not None
+
+
+async def posted_originals(
+    session: AsyncSession, retractions: Collection[Alert]
+) -> dict[int, list[Alert]]:
+    """The posted alerts each retraction retracts (the advisory's alert `KEY` and its updates
+    `KEY:MATERIAL`, in the retraction's channel, as the key says), oldest first, by the
+    retraction's id; a retraction none of whose alerts was posted is left out."""
+    retracting = {retracted_key(r.dedup_key): r for r in retractions}
+    if not retracting:
+        return {}
+    same_advisory = [
+        and_(
+            Alert.channel_id == r.channel_id,  # the outbox's unique index leads with it
+            or_(Alert.dedup_key == key, Alert.dedup_key.startswith(f"{key}:", autoescape=True)),
+        )
+        for key, r in retracting.items()
+    ]
+    rows = await session.scalars(
+        select(Alert)
+        .where(
+            or_(*same_advisory),
+            Alert.id.not_in({r.id for r in retractions}),
+            Alert.status == AlertStatus.SENT,
+            Alert.message_id.is_not(None),
+        )
+        .order_by(Alert.id)
+    )
+    found: dict[int, list[Alert]] = {}
+    for alert in rows:
+        key = (
+            alert.dedup_key if alert.dedup_key in retracting else alert.dedup_key.rpartition(":")[0]
+        )
+        found.setdefault(retracting[key].id, []).append(alert)
+    return found

@@ -448,7 +448,8 @@ class AnnouncedRelease(Base):
 
 class SourceDocument(Base):
     """One document of an optional upstream kept with its ETag (endoflife.date's Django
-    cycles): read at most once per its interval, kept when a later read fails."""
+    cycles): read at most once per its interval, kept when a later read fails. How each
+    source is doing is kept here too, as `health:<source>` (`bot.core.source_health`)."""
 
     __tablename__ = "source_documents"
 

@@ -11,7 +11,7 @@ PostgreSQL; settling an alert (or giving it back) ends its lease.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -57,6 +57,21 @@ async def enqueue(session: AsyncSession, alerts: Sequence[NewAlert], *, now: dat
         insert.table.c.id
     )
     return len((await session.execute(statement, rows)).all())
+
+
+async def told(session: AsyncSession, dedup_keys: Mapping[int, Collection[str]]) -> set[str]:
+    """Those of `dedup_keys` (by channel) whose alert reached its channel or is on its way
+    to it: sent or pending, not dropped, summarized or failed."""
+    if not dedup_keys:
+        return set()
+    rows = await session.scalars(
+        select(Alert.dedup_key).where(
+            Alert.channel_id.in_(set(dedup_keys)),  # the (channel, key) index
+            Alert.dedup_key.in_(set().union(*dedup_keys.values())),
+            Alert.status.in_((AlertStatus.SENT, AlertStatus.PENDING)),
+        )
+    )
+    return set(rows)
 
 
 def matches_bypass(entries: Collection[str]) -> ColumnElement[bool]:

@@ -1,5 +1,6 @@
 """The requirements a channel imported (`/watch import`): one pin per PyPI name, and the
-stored packages by PyPI name that requirements are matched against."""
+stored packages by PyPI name that requirements are matched against. An export carries the
+pins and an import restores them (`bot.app.transfer`)."""
 
 from __future__ import annotations
 
@@ -66,19 +67,48 @@ async def replace_pins(
     if pins:
         await session.execute(
             dialect_insert(session, Pin.__table__),
-            [
-                {
-                    "channel_id": channel_id,
-                    "guild_id": guild_id,
-                    "pypi_name": pin.pypi_name,
-                    "specifier": pin.specifier,
-                    "version": pin.version,
-                    "package_id": pin.package_id,
-                    "updated_at": now,
-                }
-                for pin in pins
-            ],
+            [_row(guild_id, channel_id, pin, now) for pin in pins],
         )
+
+
+def _row(guild_id: int, channel_id: int, pin: NewPin, now: datetime) -> dict[str, object]:
+    return {
+        "guild_id": guild_id,
+        "channel_id": channel_id,
+        "pypi_name": pin.pypi_name,
+        "specifier": pin.specifier,
+        "version": pin.version,
+        "package_id": pin.package_id,
+        "updated_at": now,
+    }
+
+
+async def all_pins(session: AsyncSession, *, guild_id: int | None = None) -> list[Pin]:
+    """Every channel's pins (or one guild's), by guild, channel then name (for an export)."""
+    query = select(Pin).order_by(Pin.guild_id, Pin.channel_id, Pin.pypi_name)
+    if guild_id is not None:
+        query = query.where(Pin.guild_id == guild_id)
+    return list(await session.scalars(query))
+
+
+async def restore_pins(
+    session: AsyncSession, pins: Sequence[tuple[int, int, NewPin]], *, now: datetime
+) -> None:
+    """Set each (guild, channel, pin), replacing that channel's pin of the name if it has one
+    and leaving its other pins alone (an import adds what its file lists)."""
+    if not pins:
+        return
+    insert = dialect_insert(session, Pin.__table__)
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["channel_id", "pypi_name"],
+            set_={
+                column: insert.excluded[column]
+                for column in ("guild_id", "package_id", "specifier", "version", "updated_at")
+            },
+        ),
+        [_row(guild_id, channel_id, pin, now) for guild_id, channel_id, pin in pins],
+    )
 
 
 async def pins_for(session: AsyncSession, names: Collection[str]) -> dict[str, list[Pin]]:

@@ -2,7 +2,9 @@
 
 What is kept: every pending alert; the newest cycle (the next one is planned from it); per
 package the newest history row, and the newest row of each PyPI version it has had (they tell
-an old version coming back from a new release).
+an old version coming back from a new release). A release alert that reached its channel is
+kept as long as package history, not settled alerts: it is how a later yank of that release
+knows the channel was told of it (`bot.refresh.audience.hears`).
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.core.events.base import Event
 from storage._sql import affected_rows
 from storage.models import Alert, AlertStatus, Cycle, PackageHistory
 
@@ -32,11 +35,15 @@ class Pruned:
 async def prune(
     session: AsyncSession, *, settled_before: datetime, history_before: datetime
 ) -> Pruned:
-    """Delete alerts settled, and cycles finished, before `settled_before`, and history rows
-    observed before `history_before` that a newer row of their package makes redundant."""
+    """Delete alerts settled, and cycles finished, before `settled_before` (a release alert
+    that was sent: before `history_before` too), and history rows observed before
+    `history_before` that a newer row of their package makes redundant."""
+    settled_at = func.coalesce(Alert.sent_at, Alert.created_at)
+    told_a_release = and_(Alert.event == Event.RELEASE.value, Alert.status == AlertStatus.SENT)
     alerts = delete(Alert).where(
         Alert.status.in_(SETTLED),
-        func.coalesce(Alert.sent_at, Alert.created_at) < settled_before,
+        settled_at < settled_before,
+        or_(not_(told_a_release), settled_at < history_before),
     )
     newest_cycle = select(func.max(Cycle.id)).scalar_subquery()
     cycles = delete(Cycle).where(Cycle.finished_at < settled_before, Cycle.id != newest_cycle)

@@ -19,6 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The foundation modules every layer may use.
 FOUNDATION = {"bot", "bot.errors", "bot.config", "bot.logs", "bot.metrics"}
 
+#: Every layer below the use cases: what `bot.app` may build on.
+APP_MAY_USE = {
+    "bot.core",
+    "bot.djp",
+    "bot.pypi",
+    "bot.osv",
+    "bot.messages",
+    "bot.refresh",
+    "bot.delivery",
+    "storage",
+}
+#: What the front ends (the Discord adapter, the cogs, the CLI) build on, besides each other.
+FRONTS_MAY_USE = APP_MAY_USE | {"bot.app", "bot.process"}
+
 #: For each layer, the first-party layers it may import (besides itself and the foundation).
 ALLOWED: dict[str, set[str]] = {
     "bot.core": set(),
@@ -32,66 +46,11 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"bot.core"},
     "bot.refresh": {"bot.core", "bot.djp", "bot.osv", "bot.pypi", "bot.messages", "storage"},
     "bot.delivery": {"bot.core", "bot.messages", "storage"},
-    "bot.app": {
-        "bot.core",
-        "bot.djp",
-        "bot.pypi",
-        "bot.osv",
-        "bot.messages",
-        "bot.refresh",
-        "bot.delivery",
-        "storage",
-    },
-    "bot.process": {
-        "bot.core",
-        "bot.djp",
-        "bot.pypi",
-        "bot.osv",
-        "bot.messages",
-        "bot.refresh",
-        "bot.delivery",
-        "bot.app",
-        "storage",
-    },
-    "bot.discordbot": {
-        "bot.core",
-        "bot.djp",
-        "bot.pypi",
-        "bot.osv",
-        "bot.messages",
-        "bot.refresh",
-        "bot.delivery",
-        "bot.app",
-        "bot.process",
-        "storage",
-        "cogs",
-    },
-    "cogs": {
-        "bot.core",
-        "bot.djp",
-        "bot.pypi",
-        "bot.osv",
-        "bot.messages",
-        "bot.refresh",
-        "bot.delivery",
-        "bot.app",
-        "bot.process",
-        "bot.discordbot",
-        "storage",
-    },
-    "bot.cli": {
-        "bot.core",
-        "bot.djp",
-        "bot.pypi",
-        "bot.osv",
-        "bot.messages",
-        "bot.refresh",
-        "bot.delivery",
-        "bot.app",
-        "bot.process",
-        "bot.discordbot",
-        "storage",
-    },
+    "bot.app": APP_MAY_USE,
+    "bot.process": APP_MAY_USE | {"bot.app"},
+    "bot.discordbot": FRONTS_MAY_USE | {"cogs"},
+    "cogs": FRONTS_MAY_USE | {"bot.discordbot"},
+    "bot.cli": FRONTS_MAY_USE | {"bot.discordbot"},
 }
 
 #: Third-party libraries that mean I/O or Discord, and the layers that may use them.

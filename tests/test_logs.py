@@ -1,11 +1,13 @@
 import json
 import logging
+import re
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import LOG_LEVELS, Settings
 from bot.logs import DropVoiceWarnings, JsonFormatter, RedactingFormatter, redact
 
 TOKEN = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
@@ -118,3 +120,32 @@ def test_settings_never_show_the_database_password(password: str) -> None:
     assert password not in str(settings)
     assert "MTA1Mjk4" not in repr(settings)
     assert settings.secrets[0].startswith("MTA1Mjk4")
+
+
+@pytest.mark.parametrize(
+    ("setting", "url", "secret"),
+    [
+        ("pypi_url", "https://__token__:idx-s3cr3t@index.example/", "idx-s3cr3t"),
+        ("pypi_url", "https://tok%2Fen@index.example/", "tok%2Fen"),
+        ("osv_api_url", "https://reader:p@ss@osv.example/", "p@ss"),
+    ],
+)
+def test_an_upstream_url_credential_never_reaches_a_log_line(
+    setting: str, url: str, secret: str
+) -> None:
+    settings = Settings(_env_file=None).model_copy(update={setting: url})
+    record = logging.LogRecord(
+        "bot.pypi", logging.WARNING, __file__, 1, f"PyPI refused {url}pypi/x/json", None, None
+    )
+
+    line = RedactingFormatter(secrets=settings.secrets).format(record)
+
+    assert secret not in line
+    assert "index.example" in line or "osv.example" in line
+
+
+def test_the_example_settings_name_every_log_level_accepted() -> None:
+    example = (Path(__file__).resolve().parent.parent / ".env.example").read_text()
+    comment = example.split("\nLOG_LEVEL=", 1)[0].rsplit("\n", 1)[-1]
+
+    assert re.findall(r"[A-Z]+", comment) == list(LOG_LEVELS)

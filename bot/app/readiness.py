@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.app.lookup import suggestions
 from bot.app.runtime import Runtime
 from bot.core.endoflife import DjangoCycle, find_cycle, newest_cycle
 from bot.core.pypi import READINESS_ORDER, PypiProject, Readiness, readiness
+from bot.core.pypi_names import pypi_project_name
+from bot.core.records import PackageRecord
 from bot.errors import SentinelError
-from bot.refresh.pypi_pass import django_cycles
+from bot.refresh.pypi_pass import ask_project, django_cycles
 from storage import grids, packages, subscriptions
 from storage import pypi as stored_pypi
 
@@ -51,6 +54,8 @@ class ReadinessBoard:
     rows: tuple[ReadinessRow, ...]
     #: What the board covers, after "packages": "watched", "in the Flatpages grid", …
     scope: str
+    #: Why some statuses are unknown, a sentence each: PyPI has no such project, or failed.
+    notes: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[Readiness, int]:
@@ -64,16 +69,43 @@ class ReadinessBoard:
         return f"Django {self.django}: {counts} (of {len(self.rows)} {packages} {self.scope})"
 
 
-async def _asked_live(runtime: Runtime, pypi_urls: dict[int, str | None]) -> dict[int, PypiProject]:
-    """What PyPI says of packages the refresh has not asked about (e.g. an unwatched grid's
-    members), asked now; those it cannot answer stay unknown."""
-    sources = runtime.sources
-    if sources is None or not pypi_urls:
-        return {}
-    asked = await asyncio.gather(
-        *(sources.project_of(pid, url, live=True) for pid, url in pypi_urls.items())
-    )
-    return {pid: project for pid, project in zip(pypi_urls, asked, strict=True) if project}
+async def _asked_live(
+    runtime: Runtime, records: Mapping[int, PackageRecord]
+) -> tuple[dict[int, PypiProject], tuple[str, ...]]:
+    """What PyPI says now of packages the refresh has not asked about (e.g. an unwatched grid's
+    members), and notes naming those it has no project for or could not answer for: they
+    stay unknown. Nothing is stored of them, so each is asked unconditionally, as `check`
+    asks."""
+    pypi = runtime.sources.pypi if runtime.sources else None
+    names = {pid: name for pid, rec in records.items() if (name := pypi_project_name(rec.pypi_url))}
+    if pypi is None or not names:
+        return {}, ()
+    asked = await asyncio.gather(*(ask_project(pypi, name, None) for name in names.values()))
+    replies = dict(zip(names, asked, strict=True))
+    failures = {records[pid].slug: reply for pid, reply in replies.items() if reply.error}
+    missing = sorted(slug for slug, reply in failures.items() if reply.answered)
+    failed = sorted(slug for slug, reply in failures.items() if not reply.answered)
+    notes = []
+    if missing:
+        notes.append(f"PyPI has no project for {_unknown(missing)}.")
+    if failed:
+        error = failures[failed[0]].error
+        notes.append(f"PyPI could not answer for {_unknown(failed)}: {error}")
+    projects = {pid: reply.project for pid, reply in replies.items() if reply.project}
+    return projects, tuple(notes)
+
+
+def _unknown(slugs: Sequence[str]) -> str:
+    """ "django-valkey, so its status is unknown" (or "their statuses are")."""
+    its = "its status is" if len(slugs) == 1 else "their statuses are"
+    return f"{', '.join(slugs)}, so {its} unknown"
+
+
+async def _unknown_grid(runtime: Runtime, grid: str) -> str:
+    """Why a grid has no board: the stored grids it may have meant, or how to store it."""
+    if close := await suggestions(runtime, "grid", grid):
+        return f"No grid “{grid}” is stored. Did you mean: {', '.join(close)}?"
+    return f"No grid “{grid}” is stored (follow it or run a sync)."
 
 
 def _checked_version(text: str) -> str:
@@ -106,7 +138,7 @@ async def readiness_board(
         if grid is not None:
             found = await grids.find_grid(session, grid)
             if found is None:
-                raise ReadinessError(f"No grid {grid!r} is stored (follow it or run a sync).")
+                raise ReadinessError(await _unknown_grid(runtime, grid))
             ids: Collection[int] = [
                 p.record.id for p in await packages.packages_in_grid(session, found.id)
             ]
@@ -120,9 +152,10 @@ async def readiness_board(
         stored = await packages.load_packages(session, ids)
         projects = await stored_pypi.stored_projects(session, ids)
     known = {pid: found.project for pid, found in projects.items() if found.project}
-    known |= await _asked_live(
-        runtime, {pid: p.record.pypi_url for pid, p in stored.items() if pid not in known}
+    asked, notes = await _asked_live(
+        runtime, {pid: p.record for pid, p in stored.items() if pid not in known}
     )
+    known |= asked
     rows = []
     for pid, package in stored.items():
         project = known.get(pid)
@@ -130,4 +163,4 @@ async def readiness_board(
         declared = project.django_versions if project else ()
         rows.append(ReadinessRow(package.record.slug, package.record.title, status, declared))
     rows.sort(key=lambda row: (READINESS_ORDER.index(row.status), row.slug))
-    return ReadinessBoard(version, find_cycle(cycles, version), tuple(rows), scope)
+    return ReadinessBoard(version, find_cycle(cycles, version), tuple(rows), scope, notes)

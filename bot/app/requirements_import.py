@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from bot.app.quotas import check_new_subscription
 from bot.app.runtime import Runtime
 from bot.core.pypi_names import pypi_project_name
-from bot.core.requirements import Pinned, Requirements, RequirementsError, read_requirements
+from bot.core.requirements import (
+    Pinned,
+    Requirements,
+    RequirementsError,
+    pin_text,
+    read_requirements,
+)
 from bot.errors import NotFound, SentinelError
 from storage import pins, subscriptions
 from storage.models import TargetKind
@@ -54,13 +60,6 @@ class Imported:
     repinned: list[tuple[str, str, str]] = field(default_factory=list)
     #: Names the previous import had and this file no longer has.
     dropped: list[str] = field(default_factory=list)
-
-
-def pin_text(requirement: Pinned) -> str:
-    """ "3.14.0" for a pin, "`>=4.2,<5`" for a range, "any version" for a bare name."""
-    if requirement.version:
-        return requirement.version
-    return f"`{requirement.specifier}`" if requirement.specifier else "any version"
 
 
 async def import_requirements(
@@ -118,8 +117,7 @@ async def import_requirements(
                 requirement.specifier,
                 requirement.version,
             ):
-                old_text = pin_text(Pinned(old.pypi_name, old.specifier, old.version))
-                outcome.repinned.append((requirement.name, old_text, pin_text(requirement)))
+                outcome.repinned.append((requirement.name, pin_text(old), pin_text(requirement)))
         named = {requirement.name for requirement in requirements.entries}
         outcome.dropped = sorted(name for name in previous if name not in named)
         await pins.replace_pins(

@@ -1,4 +1,5 @@
-"""Export and import of subscriptions, channel settings and feature-complete marks as JSON.
+"""Export and import of subscriptions, channel settings, feature-complete marks and imported
+requirements' pins as JSON.
 
 The document is versioned (`format`, `version`) and validated in full before anything is
 written: schema, types, enums, ranges, unknown event names, duplicates and guild consistency.
@@ -15,6 +16,10 @@ or one edited by hand) comes from a guild: it is imported only for the guild the
 which must say it posts to that entry's channel. Files are bounded in size (`MAX_BYTES`),
 entries (`MAX_ENTRIES`) and ids (Discord's 64-bit snowflakes).
 
+Pins (`/watch import`'s versions, which advisory alerts are worded against) came after the
+first files were written: `pins` is optional, a file without it imports as before and its
+signature is computed as before.
+
 Webhook URLs are credentials: the CLI export includes them (an operator's backup), the Discord
 `/settings export` leaves the key out. An import keeps a subscription's stored webhook URL when
 the key is absent, and sets or clears it when the key is present.
@@ -26,6 +31,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -39,6 +45,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, TypeVar
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -55,19 +62,24 @@ from bot.config import Settings
 from bot.core import bypass
 from bot.core.events import Event
 from bot.core.events.base import MinReleaseLevel
+from bot.core.plural import counted
+from bot.core.pypi_names import normalise_project_name
 from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
 from bot.delivery.webhook import InvalidWebhookUrl, stored_webhook, webhook_id
 from bot.errors import SentinelError
-from storage import KEEP, channels, grids, installation, subscriptions
+from storage import KEEP, channels, grids, installation, pins, subscriptions
 from storage.channels import SETTING_NAMES
 from storage.database import Database
 from storage.delivery_queries import package_slugs
-from storage.models import DigestMode, TargetKind
+from storage.models import DigestMode, Pin, TargetKind
+from storage.pins import NewPin
 from storage.subscriptions import Counts
 
 FORMAT: Final = "djp-sentinel"
 VERSION = 1
 EVENT_NAMES = frozenset(Event)
+#: Letters, digits and single hyphens: a project name as PEP 503 normalises it.
+_NORMAL_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 #: The largest import file read (10 MiB: about 20,000 entries as `export` indents them).
 MAX_BYTES = 10 * 1024 * 1024
 #: The most entries (subscriptions, channels and marks together) one file may hold.
@@ -109,6 +121,30 @@ def _bypass_entry(entry: str) -> str:
 
 
 BypassText = Annotated[str, AfterValidator(_bypass_entry)]
+
+
+def _normalised_name(name: str) -> str:
+    if not _NORMAL_NAME.fullmatch(name) or normalise_project_name(name) != name:
+        raise PydanticCustomError(
+            "pypi_name", "not a PyPI name in normal form (PEP 503), e.g. 'django-debug-toolbar'"
+        )
+    return name
+
+
+def _specifier(text: str) -> str:
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        raise PydanticCustomError("specifier", "not a version specifier") from None
+    return text
+
+
+#: A project name in PEP 503's normal form, as pins store it (`storage.models.Pin`).
+PypiName = Annotated[str, Field(max_length=256), AfterValidator(_normalised_name)]
+#: A requirement's specifier as written (`>=4.2,<5`, `==3.14.0`), "" for a bare name.
+SpecifierText = Annotated[str, Field(max_length=1000), AfterValidator(_specifier)]
+#: A pinned or locked version (`===` may pin any string without spaces).
+VersionText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w.+!-]+$")]
 
 
 class _Entry(BaseModel):
@@ -159,6 +195,23 @@ class MarkEntry(_Entry):
     package_slug: str | None = None
 
 
+class PinEntry(_Entry):
+    """A requirement a channel imported (`/watch import`): the version its advisory alerts
+    are worded against, and the listing it was matched to (None: not on Django Packages)."""
+
+    pypi_name: PypiName
+    specifier: SpecifierText = ""
+    version: VersionText | None = None
+    package_id: Id | None = None
+
+    @classmethod
+    def of(cls, pin: Pin) -> PinEntry:
+        return cls.model_validate(pin, from_attributes=True)
+
+    def new_pin(self) -> NewPin:
+        return NewPin(self.pypi_name, self.specifier, self.version, self.package_id)
+
+
 E = TypeVar("E", bound=_Entry)
 
 
@@ -187,6 +240,8 @@ class TransferDocument(BaseModel):
     subscriptions: list[SubscriptionEntry] = []
     channels: list[ChannelEntry] = []
     feature_complete: list[MarkEntry] = []
+    #: Absent from files written before pins were exported.
+    pins: list[PinEntry] = []
     #: This installation's HMAC of everything else: present on the CLI's exports only.
     signature: str | None = None
 
@@ -202,7 +257,7 @@ class TransferDocument(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> TransferDocument:
         """No entry twice; a channel belongs to one guild, the document's when it names one."""
-        entries = len(self.subscriptions) + len(self.channels) + len(self.feature_complete)
+        entries = sum(1 for _ in self.entries())
         if entries > MAX_ENTRIES:
             raise _problem("entries", f"{entries:,}, more than the {MAX_ENTRIES:,} of one file")
         _no_duplicates(
@@ -214,6 +269,7 @@ class TransferDocument(BaseModel):
             _indexed("feature_complete", self.feature_complete),
             lambda e: (e.channel_id, e.package_id),
         )
+        _no_duplicates(_indexed("pins", self.pins), lambda e: (e.channel_id, e.pypi_name))
         guild_of: dict[int, tuple[int, str]] = {}
         for path, entry in self.entries():
             if self.guild_id is not None and entry.guild_id != self.guild_id:
@@ -224,10 +280,11 @@ class TransferDocument(BaseModel):
         return self
 
     def entries(self) -> Iterator[tuple[str, _Entry]]:
-        """Every entry of the three lists with its path."""
+        """Every entry of the lists with its path."""
         yield from _indexed("subscriptions", self.subscriptions)
         yield from _indexed("channels", self.channels)
         yield from _indexed("feature_complete", self.feature_complete)
+        yield from _indexed("pins", self.pins)
 
 
 def _where(location: tuple[int | str, ...]) -> str:
@@ -275,8 +332,10 @@ def signed(document: TransferDocument, key: bytes) -> TransferDocument:
 
 def _signature(document: TransferDocument, key: bytes) -> str:
     """The HMAC-SHA256 of the document's content as JSON with sorted keys, signature left out
-    (the same on export and on import: both sign the validated model, not the file's text)."""
-    content = document.model_dump(mode="json", exclude={"signature"})
+    (the same on export and on import: both sign the validated model, not the file's text),
+    and no pins left out too, so a backup written before pins were exported still verifies."""
+    unsigned = {"signature"} | (set() if document.pins else {"pins"})  # as before pins
+    content = document.model_dump(mode="json", exclude=unsigned)
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
@@ -298,6 +357,7 @@ async def export_document(
         subs = await subscriptions.all_subscriptions(session, guild_id=guild_id)
         settings = await channels.changed_preferences(session, guild_id=guild_id)
         marks = await channels.feature_complete_marks(session, guild_id=guild_id)
+        pinned = await pins.all_pins(session, guild_id=guild_id)
         package_ids = {s.target_id for s in subs if s.target_kind == TargetKind.PACKAGE}
         slugs = {
             TargetKind.PACKAGE: await package_slugs(
@@ -342,14 +402,18 @@ async def export_document(
             )
             for mark in marks
         ],
+        pins=[PinEntry.of(pin) for pin in pinned],
     )
 
 
 def document_json(document: TransferDocument, *, webhook_urls: bool) -> str:
-    """The document as indented JSON, with or without the subscriptions' webhook URLs."""
+    """The document as indented JSON, with or without the subscriptions' webhook URLs (and
+    without `pins` when there are none: the file reads as it did before pins were exported)."""
     hidden: dict[str, Any] = {} if webhook_urls else {"subscriptions": {"__all__": {"webhook_url"}}}
     if document.signature is None:
         hidden["signature"] = True
+    if not document.pins:
+        hidden["pins"] = True
     return document.model_dump_json(indent=2, exclude=hidden) + "\n"
 
 
@@ -381,20 +445,18 @@ class ImportSummary:
     channels: int
     marks: int
     marks_added: int
+    pins: int = 0
 
     def describe(self) -> str:
         """E.g. "Imported 3 subscriptions (2 new), the settings of 1 channel and 2
-        feature-complete marks (2 new)."."""
-        return (
-            f"Imported {_count(self.subscriptions, 'subscription')} "
+        feature-complete marks (2 new). Restored 4 pins." (pins only when the file has some)."""
+        imported = (
+            f"Imported {counted(self.subscriptions, 'subscription')} "
             f"({self.subscriptions_created} new), the settings of "
-            f"{_count(self.channels, 'channel')} and "
-            f"{_count(self.marks, 'feature-complete mark')} ({self.marks_added} new)."
+            f"{counted(self.channels, 'channel')} and "
+            f"{counted(self.marks, 'feature-complete mark')} ({self.marks_added} new)."
         )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'s' if number != 1 else ''}"
+        return imported + (f" Restored {counted(self.pins, 'pin')}." if self.pins else "")
 
 
 async def import_document(
@@ -542,10 +604,18 @@ async def _write(database: Database, document: TransferDocument, *, now: datetim
                     now=now,
                     package_slug=mark.package_slug,
                 )
+    async for pin_chunk in _chunks(document.pins):
+        async with database.transaction() as session:
+            await pins.restore_pins(
+                session,
+                [(pin.guild_id, pin.channel_id, pin.new_pin()) for pin in pin_chunk],
+                now=now,
+            )
     return ImportSummary(
         len(document.subscriptions),
         created,
         len(document.channels),
         len(document.feature_complete),
         added,
+        len(document.pins),
     )

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app.quotas import check_new_webhook_route
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
+from bot.core.requirements import pin_text
 from bot.core.slugs import checked_key
 from bot.delivery.webhook import resolve_webhook, stored_webhook, webhook_id
-from storage import grids, packages, subscriptions
+from storage import grids, packages, pins, subscriptions
 from storage.models import Subscription, TargetKind
 
 
@@ -33,6 +34,8 @@ class WebhookWatch:
     include_prereleases: bool
     thread_id: int | None
     paused_reason: str | None
+    #: The version the channel imported for the package (`/watch import`), if it did.
+    pin: str | None = None
 
 
 async def watch(
@@ -120,6 +123,11 @@ async def webhook_watches(runtime: Runtime) -> list[WebhookWatch]:
         grid_slugs = await grids.grid_slugs(
             session, [s.target_id for s in routed if s.target_kind == TargetKind.GRID]
         )
+        pinned = {
+            (channel_id, pin.package_id): pin_text(pin, markdown=False)
+            for channel_id in {s.channel_id for s in routed}
+            for pin in (await pins.channel_pins(session, channel_id)).values()
+        }
     return [
         WebhookWatch(
             webhook_id=stored_webhook(s.webhook_url or "")[0],
@@ -133,6 +141,9 @@ async def webhook_watches(runtime: Runtime) -> list[WebhookWatch]:
             include_prereleases=s.include_prereleases,
             thread_id=stored_webhook(s.webhook_url or "")[1],
             paused_reason=s.paused_reason,
+            pin=pinned.get((s.channel_id, s.target_id))
+            if s.target_kind == TargetKind.PACKAGE
+            else None,
         )
         for s in routed
     ]

@@ -43,6 +43,7 @@ COMMANDS = {
     "poll": "bot.cli.poll:poll",
     "stale": "bot.cli.stale:stale",
     "readiness": "bot.cli.readiness:readiness",
+    "status": "bot.cli.status:status",
     "webhook": "bot.cli.webhook:webhook",
     "grid": "bot.cli.grid:grid",
     "export": "bot.cli.transfer:export",
@@ -203,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     ready.add_argument("--grid", metavar="SLUG", help="the members of this grid instead")
     ready.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    commands.add_parser(
+        "status", help="how the bot is doing: the last refresh, alerts waiting, each source"
+    )
+
     grid = commands.add_parser("grid", help="print a grid as a ranked table")
     grid.add_argument("slug", help="grid slug or id, e.g. flatpages")
     grid.add_argument(
@@ -233,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check",
         help="check a requirements file: listings, latest versions, advisories (no database)",
     )
-    check.add_argument("file", help="requirements*.txt, pyproject.toml or uv.lock")
+    check.add_argument("file", help="a requirements .txt or .in, a pyproject.toml or a uv.lock")
     check.add_argument(
         "--django", type=django_version, metavar="X.Y", help="a Django version to check against"
     )

@@ -148,5 +148,6 @@ def print_webhook_watches(console: Console, watches: Sequence[WebhookWatch]) -> 
         )
         state = f"paused: {watch.paused_reason}" if watch.paused_reason else "active"
         alerts = "\n".join((", ".join(watch.events), releases, state))
-        table.add_row(where, shown(f"{watch.kind} {watch.slug}"), escape(alerts))
+        follows = f"{watch.kind} {watch.slug}" + (f"\npinned {watch.pin}" if watch.pin else "")
+        table.add_row(where, shown(follows), escape(alerts))
     console.print(table)

@@ -295,6 +295,12 @@ class Vulnerability:
         dates = [r.published for r in self.records if r.published]
         return min(dates) if dates else None
 
+    @property
+    def withdrawn_at(self) -> str | None:
+        """When the last of its records was withdrawn (OSV's timestamp); None while one is live."""
+        dates = [r.withdrawn for r in self.records if r.withdrawn]
+        return max(dates) if self.withdrawn and dates else None
+
     def affects(self, version: str | None) -> bool:
         return any(r.affects(version) for r in self.live)
 

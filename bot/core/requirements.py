@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -40,6 +40,26 @@ class Pinned:
     version: str | None
 
 
+class Pinning(Protocol):
+    """A requirement as read from a file (`Pinned`) or as stored (`storage.models.Pin`)."""
+
+    @property
+    def specifier(self) -> str: ...
+
+    @property
+    def version(self) -> str | None: ...
+
+
+def pin_text(requirement: Pinning, *, markdown: bool = True) -> str:
+    """ "3.14.0" for a pin, "`>=4.2,<5`" for a range (without backticks for a terminal), "any
+    version" for a bare name."""
+    if requirement.version:
+        return requirement.version
+    if not requirement.specifier:
+        return "any version"
+    return f"`{requirement.specifier}`" if markdown else requirement.specifier
+
+
 @dataclass(frozen=True, slots=True)
 class Requirements:
     """What a file asks for, one entry per name (the first mention wins), and how many
@@ -51,17 +71,19 @@ class Requirements:
 
 
 def format_of(filename: str) -> Format:
-    """The format a file name says; raises `RequirementsError` for any other."""
+    """The format a file name says; raises `RequirementsError` for any other. Any `.txt` or
+    `.in` is a requirements file, as pip takes any name: projects split theirs into
+    `requirements/base.txt`, `local.txt`, `production.txt`."""
     base = filename.rsplit("/", 1)[-1].lower()
     if base == "pyproject.toml":
         return "pyproject"
     if base == "uv.lock":
         return "uv.lock"
-    if base.endswith((".txt", ".in")) and "requirements" in base:
+    if base.endswith((".txt", ".in")):
         return "requirements"
     raise RequirementsError(
-        f"{filename!r} is not a file I can read: attach a requirements*.txt, a pyproject.toml "
-        "or a uv.lock."
+        f"{filename!r} is not a file I can read: use a requirements file (.txt or .in), a "
+        "pyproject.toml or a uv.lock."
     )
 
 

@@ -5,7 +5,9 @@ digest; the rest (immediate mode, or bypassing the digest) go out one embed each
 destination and role. A daily cap lets `daily_cap` of those through per UTC day; the first
 overflow of the day becomes one summary line, and overflow after it is dropped. An urgent
 alert (a HIGH or CRITICAL advisory affecting the latest release or the channel's pin) is posted
-on its own at once, outside the digest and the cap.
+on its own at once, outside the digest and the cap. A withdrawn advisory whose alert was posted
+first marks that message withdrawn (`Withdrawal`), outside the digest and the cap too, as it
+posts nothing; its retraction message is posted only where that cannot be done.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from datetime import datetime
 from itertools import islice
 
 from bot.core.events import kind_of
+from bot.core.events.advisory import withdrawn_on
 from bot.delivery.digest import digest_messages
 from bot.delivery.senders import Destination, Message
-from bot.messages.alerts import SiteLinks, build_messages, cap_summary
+from bot.messages.alerts import SiteLinks, alert_title, build_messages, cap_summary
 from storage.channels import ChannelPreferences
 from storage.models import Alert, DigestMode, Subscription
 
@@ -27,12 +30,30 @@ Routed = Sequence[tuple[Alert, Subscription]]
 
 
 @dataclass(frozen=True, slots=True)
+class Original:
+    """A posted message holding alerts of an advisory now withdrawn, by their embed titles."""
+
+    message_id: int
+    titles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """The posted messages a retraction marks withdrawn (on `on`, a date) instead of posting."""
+
+    on: str
+    originals: tuple[Original, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
-    """A message and the alerts it settles; a `summary` line's alerts are never posted."""
+    """A message and the alerts it settles; a `summary` line's alerts are never posted, and a
+    `withdrawal`'s message only when its originals cannot be marked."""
 
     message: Message
     alerts: list[Alert]
     summary: bool = False
+    withdrawal: Withdrawal | None = None
 
     @property
     def nonce(self) -> str:
@@ -65,18 +86,37 @@ class Plan:
         self.posts.setdefault(destination, []).extend(posts)
 
 
-def plan_delivery(routed: Routed, states: Mapping[int, ChannelState], links: SiteLinks) -> Plan:
-    """The posts of every channel among `routed`, in order per destination."""
+def plan_delivery(
+    routed: Routed,
+    states: Mapping[int, ChannelState],
+    links: SiteLinks,
+    originals: Mapping[int, Sequence[Alert]] | None = None,
+) -> Plan:
+    """The posts of every channel among `routed`, in order per destination; `originals`: the
+    posted alerts each retraction (by id) retracts."""
     by_channel: dict[int, list[tuple[Alert, Subscription]]] = {}
     for alert, subscription in routed:
         by_channel.setdefault(alert.channel_id, []).append((alert, subscription))
     plan = Plan()
     for channel_id, pairs in by_channel.items():
-        _plan_channel(plan, pairs, states[channel_id], links)
+        _plan_channel(plan, pairs, states[channel_id], links, originals or {})
     return plan
 
 
-def _plan_channel(plan: Plan, pairs: Routed, state: ChannelState, links: SiteLinks) -> None:
+def _plan_channel(
+    plan: Plan,
+    pairs: Routed,
+    state: ChannelState,
+    links: SiteLinks,
+    originals: Mapping[int, Sequence[Alert]],
+) -> None:
+    withdrawing = [(a, s) for a, s in pairs if a.id in originals]
+    for alert, subscription in withdrawing:
+        plan.add(
+            _destination(alert, subscription),
+            [_withdrawal(alert, subscription, originals[alert.id], links)],
+        )
+    pairs = [(a, s) for a, s in pairs if a.id not in originals]
     urgent = [(a, s) for a, s in pairs if a.urgent]
     for destination, group in _by_destination(urgent).items():
         plan.add(destination, _alert_posts(group, links))
@@ -129,6 +169,23 @@ def _alert_posts(pairs: Routed, links: SiteLinks) -> list[Post]:
         for role_id, alerts in by_role.items()
         for post in _pair(build_messages(alerts, role_id, links), alerts)
     ]
+
+
+def _withdrawal(
+    retraction: Alert, subscription: Subscription, posted: Sequence[Alert], links: SiteLinks
+) -> Post:
+    """The retraction as a post that first marks the messages of the `posted` alerts it
+    retracts withdrawn, and is posted itself only if that cannot be done."""
+    titles: dict[int, list[str]] = {}
+    for original in posted:
+        if original.message_id is not None:
+            titles.setdefault(original.message_id, []).append(alert_title(original))
+    withdrawal = Withdrawal(
+        withdrawn_on(retraction.payload, retraction.created_at),
+        tuple(Original(message_id, tuple(found)) for message_id, found in titles.items()),
+    )
+    [message] = build_messages([retraction], subscription.role_id, links)
+    return Post(message, [retraction], withdrawal=withdrawal)
 
 
 def _pair(messages: Sequence[Message], alerts: Sequence[Alert]) -> list[Post]:

@@ -27,6 +27,7 @@ SUMMARIZED = "Not posted on its own: over the channel's daily cap, counted in th
 
 class Tally(Protocol):
     messages: int
+    edited: int
     sent: int
     summarized: int
 
@@ -36,6 +37,8 @@ class Posted:
     post: Post
     message_id: int
     at: datetime
+    #: The message was changed rather than posted (a retraction marking its advisory's).
+    edited: bool = False
 
 
 class Settler:
@@ -57,11 +60,14 @@ class Settler:
         self._oldest = 0.0
         self._writing = asyncio.Lock()
 
-    async def posted(self, post: Post, message_id: int, *, at_once: bool = False) -> None:
-        """Note that Discord accepted `post` as `message_id`; record it when its turn comes."""
+    async def posted(
+        self, post: Post, message_id: int, *, at_once: bool = False, edited: bool = False
+    ) -> None:
+        """Note that Discord accepted `post` as `message_id` (`edited`: as a change to that
+        message); record it when its turn comes."""
         if not self._posted:
             self._oldest = time.monotonic()
-        self._posted.append(Posted(post, message_id, self.clock()))
+        self._posted.append(Posted(post, message_id, self.clock(), edited))
         overdue = time.monotonic() - self._oldest >= self.delay
         if at_once or overdue or len(self._posted) >= self.batch:
             await self.flush()
@@ -84,7 +90,10 @@ class Settler:
                             session, ids, message_id=item.message_id, now=item.at
                         )
         for item in done:
-            self.tally.messages += 1
+            if item.edited:
+                self.tally.edited += 1
+            else:
+                self.tally.messages += 1
             if item.post.summary:
                 self.tally.summarized += len(item.post.alerts)
             else:

@@ -19,6 +19,7 @@ from bot.delivery.senders import (
     Destination,
     DestinationGone,
     Message,
+    MessageGone,
     MessageRejected,
 )
 from bot.errors import SentinelError
@@ -29,6 +30,17 @@ _WEBHOOK_PATH = re.compile(
 )
 #: Discord's own https hosts: the only origins a webhook URL may have in production.
 _DISCORD_ORIGIN = re.compile(r"https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com")
+#: The "[Errno -2] " an operating system's network error starts with.
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
+#: Answers saying a webhook's message cannot be read or changed, now or later.
+_MESSAGE_OUT_OF_REACH = frozenset(
+    {
+        httpx.codes.BAD_REQUEST,
+        httpx.codes.UNAUTHORIZED,
+        httpx.codes.FORBIDDEN,
+        httpx.codes.NOT_FOUND,
+    }
+)
 #: The longest rate-limit wait honoured in place; longer ones become a retry with backoff.
 MAX_RATE_LIMIT_WAIT = 5.0
 DEFAULT_RETRY_AFTER = 1.0
@@ -83,7 +95,8 @@ class WebhookSender:
 
     Each webhook is its own rate-limit bucket: when Discord's headers say it is used up
     (`X-RateLimit-Remaining: 0`), the next post to it waits `X-RateLimit-Reset-After`. Webhooks
-    take no nonce, so a message's `nonce` is not sent.
+    take no nonce, so a message's `nonce` is not sent. A webhook can read and change the
+    messages it posted (`fetch`, `edit`), in its thread when its URL names one.
     """
 
     def __init__(
@@ -120,18 +133,42 @@ class WebhookSender:
             raise MessageRejected(f"Discord refused the message for webhook {hook} ({detail}).")
         return int(_answer(hook, response)["id"])
 
+    async def fetch(self, destination: Destination, message_id: int) -> Message:
+        hook, target = self._message_url(destination, message_id)
+        return _changed(hook, message_id, await self._request("GET", hook, target))
+
+    async def edit(self, destination: Destination, message_id: int, changes: Message) -> None:
+        hook, target = self._message_url(destination, message_id)
+        _changed(hook, message_id, await self._request("PATCH", hook, target, changes))
+
+    def _message_url(self, destination: Destination, message_id: int) -> tuple[int, httpx.URL]:
+        """The webhook's id, and the URL of one of its messages (in its thread, if any)."""
+        url = (destination.webhook_url or "").strip()
+        try:
+            hook = webhook_id(url, test_host=self.test_host)
+        except InvalidWebhookUrl as exc:
+            raise MessageGone(str(exc)) from None
+        base = httpx.URL(url)  # keeps ?thread_id=, which Discord needs for a thread's message
+        return hook, base.copy_with(path=f"{base.path}/messages/{message_id}")
+
     async def _post(self, hook: int, url: str, message: Message) -> httpx.Response:
-        refill = self._refill.pop(hook, 0.0) - time.monotonic()
-        if refill > 0:
-            await self.sleep(refill)
         params = {"wait": "true"}
         if message.get("components"):  # link buttons, which a webhook must ask to send
             params["with_components"] = "true"
         target = httpx.URL(url.strip()).copy_merge_params(params)  # keeps ?thread_id=
+        return await self._request("POST", hook, target, message)
+
+    async def _request(
+        self, method: str, hook: int, target: httpx.URL, body: Message | None = None
+    ) -> httpx.Response:
+        """One request to the webhook, after its bucket refills if it was used up."""
+        refill = self._refill.pop(hook, 0.0) - time.monotonic()
+        if refill > 0:
+            await self.sleep(refill)
         try:
-            response = await self.http.post(target, json=message)
+            response = await self.http.request(method, target, json=body)
         except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+            raise DeliveryFailed(f"{_unreachable('post through', hook, exc)}.") from exc
         if response.headers.get("X-RateLimit-Remaining") == "0":
             self._refill[hook] = time.monotonic() + _reset_after(response)
         return response
@@ -149,11 +186,22 @@ async def resolve_webhook(
     try:
         response = await http.get(url.strip())
     except httpx.HTTPError as exc:
-        raise DeliveryFailed(f"Could not reach Discord for webhook {hook}: {exc!r}") from exc
+        raise DeliveryFailed(f"{_unreachable('check', hook, exc)}; try again later.") from exc
     webhook = _answer(hook, response)
     if not webhook.get("guild_id") or not webhook.get("channel_id"):
         raise InvalidWebhookUrl(f"Webhook {hook} does not post to a server channel.")
     return Destination(int(webhook["guild_id"]), int(webhook["channel_id"]), url.strip())
+
+
+def _unreachable(doing: str, hook: int, failure: httpx.HTTPError) -> str:
+    """ "Could not reach Discord to check webhook 123 (name or service not known)": the
+    failure in words, without the exception's class or errno."""
+    if isinstance(failure, httpx.TimeoutException):
+        reason = "timed out"
+    else:
+        said = _ERRNO.sub("", str(failure)).strip().rstrip(".")
+        reason = said[:1].lower() + said[1:] if said else "network error"
+    return f"Could not reach Discord to {doing} webhook {hook} ({reason})"
 
 
 def _answer(hook: int, response: httpx.Response) -> dict[str, Any]:
@@ -179,6 +227,15 @@ def _answer(hook: int, response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict) or "id" not in body:
         raise DeliveryFailed(f"Discord answered {status} without JSON for webhook {hook}.")
     return body
+
+
+def _changed(hook: int, message_id: int, response: httpx.Response) -> dict[str, Any]:
+    """The message a read or an edit returned; one Discord will not let us change (deleted,
+    its webhook gone, refused) is `MessageGone`, a failure that may pass `DeliveryFailed`."""
+    if response.status_code in _MESSAGE_OUT_OF_REACH:
+        detail = f"{response.status_code} {_discord_message(response)}".strip()
+        raise MessageGone(f"Message {message_id} of webhook {hook} cannot be changed ({detail}).")
+    return _answer(hook, response)
 
 
 def _discord_message(response: httpx.Response) -> str:

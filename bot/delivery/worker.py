@@ -27,6 +27,11 @@ goes on with its next message; a rejected message of several alerts is first tri
 one message per alert, without link buttons, so only the alert Discord refuses fails;
 `DestinationGone` pauses the destination's subscriptions with the reason and drops their
 pending alerts; `NoRoute` leaves the alerts pending for later.
+
+A withdrawn advisory's retraction first marks the messages that carried the advisory's alerts
+withdrawn in place (`bot.messages.withdrawn`), through a sender that can change what it posted
+(`Editor`): the retraction is then settled with that message, and posted as a message of its
+own only when a message cannot be changed (`MessageGone`: deleted, out of reach, a digest's).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -44,21 +49,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
 from bot.core.events import Event, still_wants
+from bot.core.events.advisory import is_retraction
 from bot.delivery import identity
 from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.identity import WorkerId
 from bot.delivery.pacing import Pacer
-from bot.delivery.plan import ChannelState, Post, Routed, plan_delivery
+from bot.delivery.plan import ChannelState, Post, Routed, Withdrawal, plan_delivery
 from bot.delivery.senders import (
     DeliveryFailed,
     Destination,
     DestinationGone,
+    Editor,
+    MessageGone,
     MessageRejected,
     NoRoute,
     Sender,
 )
 from bot.delivery.settler import Settler
 from bot.messages.alerts import PackageUrls, SiteLinks
+from bot.messages.withdrawn import mark_withdrawn
 from storage import channels, delivery_queries, outbox, subscriptions
 from storage.channels import ChannelPreferences
 from storage.database import Database
@@ -91,6 +100,8 @@ class DeliveryReport:
     """What one `run_once` did, counted in alerts (`messages` in messages posted)."""
 
     messages: int = 0
+    #: Posted messages changed instead (marked withdrawn), each settling its retraction.
+    edited: int = 0
     sent: int = 0
     retrying: int = 0
     failed: int = 0
@@ -196,7 +207,9 @@ class DeliveryWorker:
             states = await _channel_states(
                 session, {a.channel_id: preferences[a.channel_id] for a, _ in routed}, now
             )
-            plan = plan_delivery(routed, states, await self._links(session, routed))
+            retractions = [a for a, _ in routed if is_retraction(a.event, a.payload)]
+            originals = await delivery_queries.posted_originals(session, retractions)
+            plan = plan_delivery(routed, states, await self._links(session, routed), originals)
             report.dropped += await outbox.drop_pending(
                 session, alert_ids=[a.id for a in plan.over_cap], reason=OVER_CAP
             )
@@ -286,7 +299,8 @@ class DeliveryWorker:
             alerts = post.alerts
             later = [alert for rest in posts[index + 1 :] for alert in rest.alerts]
             try:
-                message_id = await self._send(destination, post)
+                edited = await self._withdraw(destination, post.withdrawal)
+                message_id = edited or await self._send(destination, post)
             except MessageRejected as rejected:
                 await self._rejected(destination, post, rejected, report, settler)
                 continue
@@ -302,11 +316,45 @@ class DeliveryWorker:
                     log.exception("unexpected error posting to channel %s", destination.channel_id)
                 await self._retry(alerts, later, str(exc) or repr(exc), report)
                 return
-            await settler.posted(post, message_id, at_once=destination.webhook_url is not None)
+            await settler.posted(
+                post,
+                message_id,
+                at_once=destination.webhook_url is not None,
+                edited=edited is not None,
+            )
 
     async def _send(self, destination: Destination, post: Post) -> int:
-        async with self.pacer.request() if self.pacer else nullcontext():
+        async with self._paced():
             return await self.sender.send(destination, {**post.message, "nonce": post.nonce})
+
+    def _paced(self) -> AbstractAsyncContextManager[object]:
+        """One request within the process's share of Discord's budget."""
+        return self.pacer.request() if self.pacer else nullcontext()
+
+    async def _withdraw(
+        self, destination: Destination, withdrawal: Withdrawal | None
+    ) -> int | None:
+        """Mark the messages of a withdrawn advisory's alerts withdrawn in place; the first
+        one's id when every one was, None when one cannot be (its retraction is then posted).
+        A failure that may pass (`DeliveryFailed`, `NoRoute`) is raised: the retraction waits
+        and tries again, and a message already marked stays as it is."""
+        if withdrawal is None or not isinstance(self.sender, Editor):
+            return None
+        try:
+            for original in withdrawal.originals:
+                async with self._paced():
+                    posted = await self.sender.fetch(destination, original.message_id)
+                embeds: list[dict[str, object]] | None = posted.get("embeds") or []
+                for title in original.titles:
+                    embeds = mark_withdrawn(embeds, title, withdrawal.on) if embeds else None
+                if embeds is None:
+                    raise MessageGone(f"message {original.message_id} does not show the alert")
+                async with self._paced():
+                    await self.sender.edit(destination, original.message_id, {"embeds": embeds})
+        except MessageGone as gone:
+            log.info("posting a retraction, as a message cannot be marked withdrawn: %s", gone)
+            return None
+        return withdrawal.originals[0].message_id
 
     async def _rejected(
         self,

@@ -8,6 +8,7 @@ import discord
 from bot.app.runtime import Runtime
 from bot.core.bypass import describe as describe_bypass
 from bot.discordbot.options import WEEKDAY_VALUES
+from bot.discordbot.pages import Pages
 from bot.discordbot.subscriptions import channel_overview
 from bot.messages.limits import escape_text
 from bot.refresh.stale_reads import channel_staleness
@@ -94,9 +95,9 @@ async def settings_embed(runtime: Runtime, channel_id: int) -> discord.Embed:
     return embed
 
 
-async def channel_embeds(runtime: Runtime, channel_id: int) -> list[discord.Embed]:
-    """The channel's settings, then its subscriptions with theirs."""
-    return [
-        await settings_embed(runtime, channel_id),
-        await channel_overview(runtime, channel_id),
-    ]
+async def channel_pages(runtime: Runtime, channel_id: int, owner_id: int) -> Pages:
+    """The channel's settings above its subscriptions with theirs, a page of them at a time,
+    turned by `owner_id`."""
+    settings = await settings_embed(runtime, channel_id)
+    overview = await channel_overview(runtime, channel_id, beside=settings)
+    return Pages(overview, owner_id, heading=settings)

@@ -17,12 +17,21 @@ NOT_YOURS = "Only the person who ran this command can turn its pages: run it you
 
 
 class Pages(discord.ui.View):
-    """One embed shown at a time; the buttons are disabled at either end and on timeout."""
+    """One embed shown at a time, below `heading` if there is one (which stays whatever the
+    page: a channel's settings above its subscriptions); the buttons are disabled at either
+    end and on timeout."""
 
-    def __init__(self, pages: Sequence[discord.Embed], owner_id: int) -> None:
+    def __init__(
+        self,
+        pages: Sequence[discord.Embed],
+        owner_id: int,
+        *,
+        heading: discord.Embed | None = None,
+    ) -> None:
         super().__init__(timeout=TIMEOUT)
         self.pages = pages
         self.owner_id = owner_id
+        self.heading = [heading] if heading else []
         self.index = 0
         self.interaction: discord.Interaction | None = None
         self._enable()
@@ -37,14 +46,13 @@ class Pages(discord.ui.View):
     ) -> None:
         """Answer `interaction` with the first page, with buttons if there are more; `file`
         (an image, say) stays on the message whichever page is shown."""
+        embeds = [*self.heading, self.pages[0]]
         if len(self.pages) == 1:
             self.stop()
-            await answer(interaction, content, embeds=self.pages, file=file, ephemeral=ephemeral)
+            await answer(interaction, content, embeds=embeds, file=file, ephemeral=ephemeral)
             return
         self.interaction = interaction
-        await answer(
-            interaction, content, embeds=self.pages[:1], view=self, file=file, ephemeral=ephemeral
-        )
+        await answer(interaction, content, embeds=embeds, view=self, file=file, ephemeral=ephemeral)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -63,7 +71,7 @@ class Pages(discord.ui.View):
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = index
         self._enable()
-        _, embeds = fitted(None, [self.pages[index]])
+        _, embeds = fitted(None, [*self.heading, self.pages[index]])
         await interaction.response.edit_message(embeds=embeds, view=self)
 
     def _enable(self) -> None:

@@ -12,10 +12,9 @@ from bot.app.requirements_import import (
     UnreadableRequirements,
     Watched,
     import_requirements,
-    pin_text,
 )
 from bot.app.runtime import Runtime
-from bot.core.requirements import MAX_BYTES, Pinned
+from bot.core.requirements import MAX_BYTES, Pinned, pin_text
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.messages.limits import escape_text
 

@@ -210,8 +210,9 @@ async def prepare_gateway(bot: SentinelBot, settings: Settings) -> Awaitable[Non
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     """Register the slash commands over REST only, globally or to `guild_id`, then exit (the
-    development guild is left alone: it is synced by `run`)."""
-    async with logged_in(settings) as bot:
+    development guild is left alone: it is synced by `run`). The bot has no role: no refresh
+    or delivery loop starts, since this may run beside the bot (and its process lock)."""
+    async with logged_in(settings, roles=frozenset()) as bot:
         count = await until_reachable(lambda: sync_tree(bot, guild_id), "the command sync")
     print(f"Synced {count} commands {f'to guild {guild_id}' if guild_id else 'globally'}.")
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 import aiohttp
 import discord
 from discord.http import MultipartParameters
@@ -11,6 +14,7 @@ from bot.delivery.senders import (
     Destination,
     DestinationGone,
     Message,
+    MessageGone,
     MessageRejected,
     RoutingSender,
 )
@@ -19,6 +23,7 @@ from bot.discordbot.bot import SentinelBot
 from bot.messages.limits import check_message
 
 TOO_MANY_REQUESTS = 429
+T = TypeVar("T")
 
 #: Unless the message widens it (a role a manager configured), nobody is pinged.
 NO_PINGS: dict[str, list[str]] = {"parse": []}
@@ -33,6 +38,9 @@ class DiscordSender:
     (`DeliveryFailed`); a 400 is the message's own fault (`MessageRejected`). A message's
     `nonce` is sent with `enforce_nonce`: Discord then answers a repeat of it with the message
     it already created.
+
+    A posted message is read and changed the same way; a message deleted, out of reach (403,
+    404: reading needs Read Message History) or refused (400) is `MessageGone`.
     """
 
     def __init__(self, client: discord.Client) -> None:
@@ -65,6 +73,32 @@ class DiscordSender:
                 raise
             raise DeliveryFailed(f"Discord kept rate limiting posts to {channel}.") from exc
         return int(posted["id"])
+
+    async def fetch(self, destination: Destination, message_id: int) -> Message:
+        where = f"message {message_id} in <#{destination.channel_id}>"
+        request = self.client.http.get_message(destination.channel_id, message_id)
+        return dict(await _changing(where, request))
+
+    async def edit(self, destination: Destination, message_id: int, changes: Message) -> None:
+        check_message(changes)
+        where = f"message {message_id} in <#{destination.channel_id}>"
+        params = MultipartParameters(payload=changes, multipart=None, files=None)
+        request = self.client.http.edit_message(destination.channel_id, message_id, params=params)
+        await _changing(where, request)
+
+
+async def _changing(where: str, request: Awaitable[T]) -> T:
+    """Await a request reading or changing a posted message, its errors as a sender's."""
+    try:
+        return await request
+    except (discord.Forbidden, discord.NotFound) as exc:
+        raise MessageGone(f"Cannot reach {where}: {exc.text or exc.status}.") from exc
+    except (discord.DiscordServerError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise DeliveryFailed(f"Could not reach {where}: {exc}") from exc
+    except discord.HTTPException as exc:
+        if exc.status == 400:
+            raise MessageGone(f"Discord refused to change {where}: {exc}") from exc
+        raise DeliveryFailed(f"Discord answered {exc.status} for {where}.") from exc
 
 
 def alert_sender(bot: SentinelBot) -> RoutingSender:

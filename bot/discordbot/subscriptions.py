@@ -13,12 +13,23 @@ from bot.app.quotas import check_new_subscription
 from bot.app.runtime import Runtime
 from bot.core.events import Event, MinReleaseLevel
 from bot.core.fuzzy import rank
+from bot.core.plural import counted
+from bot.core.requirements import pin_text
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import may_answer
 from bot.discordbot.options import BadOption, describe_events
-from bot.messages.limits import AUTOCOMPLETE_CHOICES, CHOICE_NAME, escape_text, truncate
-from storage import grids, packages, subscriptions
-from storage.models import Subscription, TargetKind
+from bot.discordbot.tables import page_counter, paged
+from bot.messages.limits import (
+    AUTOCOMPLETE_CHOICES,
+    CHOICE_NAME,
+    DESCRIPTION,
+    EMBED_TOTAL,
+    embed_size,
+    escape_text,
+    truncate,
+)
+from storage import grids, packages, pins, subscriptions
+from storage.models import Pin, Subscription, TargetKind
 from storage.subscriptions import AlertChanges
 
 LEVELS = {
@@ -27,6 +38,14 @@ LEVELS = {
     "patch": "every release",
 }
 RESUME_HINT = "Fix that, then subscribe again (/watch add or /grid subscribe) to resume."
+OVERVIEW_TITLE = "Subscriptions in this channel"
+NOTHING_FOLLOWED = "Nothing yet: a manager can add one with /watch add or /grid subscribe."
+#: Subscriptions (or lines of pins) on one page of a channel's overview.
+ENTRIES_PER_PAGE = 10
+#: Pins named on one line of the overview.
+PINS_PER_LINE = 10
+#: Characters kept for a page's footer ("Page 12/12 · 100 subscriptions · 250 pins").
+FOOTER_ROOM = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,22 +108,62 @@ def describe(subscription: Subscription) -> str:
     return " · ".join(parts)
 
 
-async def channel_overview(runtime: Runtime, channel_id: int) -> discord.Embed:
-    """Every subscription of a channel with its settings, and why it is paused if it is."""
+async def channel_overview(
+    runtime: Runtime, channel_id: int, *, beside: discord.Embed | None = None
+) -> list[discord.Embed]:
+    """A channel's subscriptions and pins (`_entries`), one embed per page, each page leaving
+    room for `beside` in the same message."""
     async with runtime.database.session() as session:
         subs = await subscriptions.channel_subscriptions(session, channel_id)
-    embed = discord.Embed(title="Subscriptions in this channel")
-    if not subs:
-        embed.description = "Nothing yet: a manager can add one with /watch add or /grid subscribe."
-        return embed
+        pinned = list((await pins.channel_pins(session, channel_id)).values())
+    if not subs and not pinned:
+        return [discord.Embed(title=OVERVIEW_TITLE, description=NOTHING_FOLLOWED)]
+    taken = embed_size(beside.to_dict()) if beside else 0
+    room = min(DESCRIPTION, EMBED_TOTAL - taken - len(OVERVIEW_TITLE) - FOOTER_ROOM)
+    pages = paged(await _entries(runtime, subs, pinned), ENTRIES_PER_PAGE, room)
+    about = counted(len(subs), "subscription") + (
+        f" · {counted(len(pinned), 'pin')}" if pinned else ""
+    )
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        embed = discord.Embed(title=OVERVIEW_TITLE, description="\n".join(page))
+        embed.set_footer(text=page_counter(number, len(pages)) + about)
+        embeds.append(embed)
+    return embeds
+
+
+async def _entries(
+    runtime: Runtime, subs: Sequence[Subscription], pinned: Sequence[Pin]
+) -> list[str]:
+    """Each subscription with its settings (a package's imported pin beside it) and why it is
+    paused if it is, then lines of the channel's other pins."""
     names = await targets_of(runtime, subs)
-    lines = []
+    watched = {sub.target_id for sub in subs if sub.target_kind == TargetKind.PACKAGE}
+    pin_of = {pin.package_id: pin for pin in pinned if pin.package_id in watched}
+    entries = []
     for sub in subs:
-        lines.append(f"**{names[(sub.target_kind, sub.target_id)].label()}**\n{describe(sub)}")
+        label = f"**{names[(sub.target_kind, sub.target_id)].label()}**"
+        if sub.target_kind == TargetKind.PACKAGE and sub.target_id in pin_of:
+            label += f" · pin {pin_text(pin_of[sub.target_id])}"
+        entry = f"{label}\n{describe(sub)}"
         if sub.paused_reason:
-            lines.append(f"⏸ Paused: {sub.paused_reason} {RESUME_HINT}")
-    embed.description = "\n".join(lines)
-    return embed
+            entry += f"\n⏸ Paused: {sub.paused_reason} {RESUME_HINT}"
+        entries.append(entry)
+    entries += _pin_lines(
+        "Not on Django Packages (advisories only)", [p for p in pinned if p.package_id is None]
+    )
+    entries += _pin_lines(
+        "Pinned, not watched here",
+        [p for p in pinned if p.package_id is not None and p.package_id not in watched],
+    )
+    return entries
+
+
+def _pin_lines(title: str, found: Sequence[Pin]) -> list[str]:
+    """Lines naming each pin of `found` with its version, a few to a line, each line under
+    `title` so that it reads alone on whichever page it falls; none for none."""
+    named = [f"{escape_text(p.pypi_name)} {pin_text(p)}" for p in found]
+    return [f"**{title}**: " + ", ".join(line) for line in paged(named, PINS_PER_LINE) if line]
 
 
 async def channel_targets(runtime: Runtime, channel_id: int) -> list[Target]:

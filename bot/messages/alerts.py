@@ -22,6 +22,7 @@ from bot.messages.cards import grid_page, package_page
 from bot.messages.limits import (
     DESCRIPTION,
     ELLIPSIS,
+    TITLE,
     Embed,
     Message,
     check_message,
@@ -134,13 +135,18 @@ def listing(lines: Sequence[str], limit: int = DESCRIPTION) -> str:
     return "\n".join([*shown, f"{ELLIPSIS}and {hidden} more"] if hidden else shown)
 
 
+def alert_title(alert: OutboxAlert) -> str:
+    """The title of an alert's embed, as posted: its summary, escaped, within the limit."""
+    return truncate(escape_text(render_shortcodes(alert.summary)), TITLE)
+
+
 def alert_embed(alert: OutboxAlert, links: SiteLinks) -> Embed:
     """The embed of one alert, as its kind shows it, linking to the package's page on Django
     Packages."""
     kind = kind_of(alert)
     card = kind.card(alert.payload, _Markdown(links))
     embed: Embed = {
-        "title": escape_text(render_shortcodes(alert.summary)),
+        "title": alert_title(alert),
         "color": kind.colour,
         "timestamp": alert.created_at.isoformat(),
     }

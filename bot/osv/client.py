@@ -3,6 +3,9 @@
 Isolated like every upstream: each call either answers in full or raises `OsvUnavailable`
 (network error, timeout, an HTTP error status, a body that is not the documented shape), and
 the caller tries again at its next interval. No retries here: a missed poll only delays news.
+The poll asks with `list_vulns` and `read_vulns` instead, which keep what OSV answered well:
+an item (a name's result, a record) answered with something that is not what the API
+documents (`OsvMalformed`) costs only that item.
 
 OSV is held to Django Packages' bounds (`bot.djp.body`, `bot.djp.origin`): a body decodes to at
 most 16 MiB, JSON of any depth is read or refused, and a redirect is followed only within
@@ -14,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -35,6 +38,29 @@ MAX_PAGES = 20
 
 class OsvUnavailable(SentinelError):
     """OSV could not be reached, or answered something that is not what its API documents."""
+
+
+class OsvMalformed(OsvUnavailable):
+    """OSV answered, with something that is not what its API documents (not JSON, or not
+    the shape asked for)."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Answered(Generic[T]):
+    """What OSV answered for each item asked (`found`), and why it could not read the others
+    (`malformed`, by item)."""
+
+    found: dict[str, T]
+    malformed: dict[str, str]
+
+    def whole(self) -> dict[str, T]:
+        """Every item, or `OsvMalformed` when OSV answered one of them badly."""
+        if self.malformed:
+            raise OsvMalformed(next(iter(self.malformed.values())))
+        return self.found
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +103,30 @@ class OsvClient(HttpxUpstream):
         )
 
     async def vulns_for(self, names: Sequence[str]) -> dict[str, list[VulnRef]]:
-        """Every advisory id naming each PyPI package (any version), by name: batches of
-        `batch_size` queries, each query's pages followed by `next_page_token`."""
+        """Every advisory id naming each PyPI package (any version), by name."""
+        return (await self.list_vulns(names)).whole()
+
+    async def list_vulns(self, names: Sequence[str]) -> Answered[list[VulnRef]]:
+        """`vulns_for`, keeping the names OSV answered well: batches of `batch_size` queries,
+        each query's pages followed by `next_page_token`; a name whose result is malformed is
+        left out of `found` (a batch that is, or a failure, still raises)."""
         found: dict[str, list[VulnRef]] = {name: [] for name in names}
+        malformed: dict[str, str] = {}
         pending: list[tuple[str, str | None]] = [(name, None) for name in dict.fromkeys(names)]
         for _ in range(MAX_PAGES):
             if not pending:
-                return found
+                return Answered(found, malformed)
             following: list[tuple[str, str | None]] = []
             for start in range(0, len(pending), self._batch_size):
                 chunk = pending[start : start + self._batch_size]
                 results = await self._batch(chunk)
                 for (name, _token), result in zip(chunk, results, strict=True):
-                    refs, token = _result(result)
+                    try:
+                        refs, token = _result(result)
+                    except OsvMalformed as exc:
+                        del found[name]
+                        malformed[name] = f"the list of {name}: {exc}"
+                        continue
                     found[name] += refs
                     if token:
                         following.append((name, token))
@@ -97,16 +134,30 @@ class OsvClient(HttpxUpstream):
         raise OsvUnavailable("OSV kept paging one query past 20 pages.")
 
     async def vulns(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The records of `ids`, `CONCURRENCY` requests at a time (those OSV no longer has
-        are left out)."""
+        """The records of `ids` (those OSV no longer has are left out)."""
+        return (await self.read_vulns(ids)).whole()
+
+    async def read_vulns(self, ids: Sequence[str]) -> Answered[dict[str, Any]]:
+        """`vulns`, keeping the records OSV answered well, `CONCURRENCY` requests at a time; a
+        record answered malformed is left out of `found` (a failure still raises)."""
         gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(vuln_id: str) -> dict[str, Any] | None:
+        async def one(vuln_id: str) -> dict[str, Any] | OsvMalformed | None:
             async with gate:
-                return await self.vuln(vuln_id)
+                try:
+                    return await self.vuln(vuln_id)
+                except OsvMalformed as exc:
+                    return exc
 
-        records = await asyncio.gather(*(one(vuln_id) for vuln_id in ids))
-        return {record["id"]: record for record in records if record is not None}
+        read = await asyncio.gather(*(one(vuln_id) for vuln_id in ids))
+        return Answered(
+            {vuln_id: got for vuln_id, got in zip(ids, read, strict=True) if isinstance(got, dict)},
+            {
+                vuln_id: f"the record {vuln_id}: {got}"
+                for vuln_id, got in zip(ids, read, strict=True)
+                if isinstance(got, OsvMalformed)
+            },
+        )
 
     async def vuln(self, vuln_id: str) -> dict[str, Any] | None:
         """The full record of `vuln_id`, or None when OSV has none (404)."""
@@ -115,7 +166,7 @@ class OsvClient(HttpxUpstream):
         if body is None:
             return None
         if not isinstance(body, dict) or body.get("id") != vuln_id:
-            raise OsvUnavailable(f"OSV answered something else than the record {vuln_id}.")
+            raise OsvMalformed(f"OSV answered something else than the record {vuln_id}.")
         return body
 
     async def _batch(self, chunk: Sequence[tuple[str, str | None]]) -> list[Any]:
@@ -166,14 +217,14 @@ async def _json_body(response: httpx.Response, missing_ok: bool) -> Any:
     try:
         return decode_json(await read_body(response))
     except MalformedBody as exc:
-        raise OsvUnavailable(f"OSV answered with {exc}.") from exc
+        raise OsvMalformed(f"OSV answered with {exc}.") from exc
 
 
 def _result(result: Any) -> tuple[list[VulnRef], str | None]:
     """One query's result: its ids with their `modified` times, and the next page's token.
     An empty object (`{}`) is a query with no advisory, as OSV sends it."""
     if not isinstance(result, dict):
-        raise OsvUnavailable("OSV's batch answer holds a result that is not an object.")
+        raise OsvMalformed("OSV's batch answer holds a result that is not an object.")
     refs = []
     for vuln in result.get("vulns") or ():
         if not (
@@ -181,7 +232,7 @@ def _result(result: Any) -> tuple[list[VulnRef], str | None]:
             and isinstance(vuln.get("id"), str)
             and isinstance(vuln.get("modified"), str)
         ):
-            raise OsvUnavailable("OSV's batch answer names an advisory without id or modified.")
+            raise OsvMalformed("OSV's batch answer names an advisory without id or modified.")
         refs.append(VulnRef(vuln["id"], vuln["modified"]))
     token = result.get("next_page_token")
     return refs, token if isinstance(token, str) and token else None

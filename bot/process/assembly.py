@@ -108,8 +108,8 @@ class ProcessLoops:
 
     async def _refresh(self) -> RefreshPass:
         found = await refresh_pass(self.runtime)
-        if found.cycle.alerts_enqueued or found.stale_reports:
-            self.delivery.wake()  # deliver what the cycle found now, not at the next tick
+        if found.alerts_enqueued:
+            self.delivery.wake()  # deliver what the pass found now, not at the next tick
         return found
 
     async def _deliver(self) -> DeliveryReport:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.core.source_health import Source, SourceRun
 from bot.delivery.pacing import delivery_budget
 from bot.delivery.registration import Registration
 from bot.delivery.senders import RoutingSender, Sender
@@ -22,6 +23,7 @@ from bot.errors import SentinelError
 from bot.messages.cards import site_root
 from bot.osv.client import OsvUnavailable
 from bot.refresh.advisories import AdvisoryWatch
+from bot.refresh.pypi_pass import SourcesPass
 from bot.refresh.report import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
 from storage import outbox
@@ -34,8 +36,18 @@ EXPECTED = (SentinelError, httpx.HTTPError, SQLAlchemyError)
 
 @dataclass(frozen=True, slots=True)
 class RefreshPass:
+    """One refresh pass: the cycle, then the passes after it and what each enqueued."""
+
     cycle: CycleReport
     stale_reports: int
+    advisory_alerts: int = 0
+    pypi_alerts: int = 0
+
+    @property
+    def alerts_enqueued(self) -> int:
+        """Every alert the pass enqueued, whichever part found it (the stale reports too)."""
+        found = (self.cycle.alerts_enqueued, self.stale_reports)
+        return sum(found) + self.advisory_alerts + self.pypi_alerts
 
 
 @contextmanager
@@ -50,24 +62,13 @@ def survive(what: str) -> Iterator[None]:
 
 
 async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> RefreshPass:
-    """One refresh cycle, then the weekly stale reports that fell due."""
+    """One refresh cycle, the OSV and PyPI passes after it, then the weekly stale reports
+    that fell due."""
     started = time.monotonic()
     cycle = await runtime.monitor.run_cycle(everything=everything)
-    if runtime.advisories is not None:
-        await advisory_pass(runtime.advisories)
-    if runtime.sources is not None:
-        with survive("PyPI and endoflife.date pass"):
-            sources = await runtime.sources.run()
-            log.info(
-                "PyPI: %d requests (%d not modified) and %d to its journal%s, %d changes, "
-                "%d alerts",
-                sources.requests,
-                sources.not_modified,
-                sources.journal_requests,
-                " (every due project asked)" if sources.swept else "",
-                len(sources.changes),
-                sources.alerts_enqueued,
-            )
+    advisories, sources = runtime.advisories, runtime.sources
+    advisory_alerts = await advisory_pass(advisories) if advisories is not None else 0
+    pypi_alerts = await sources_pass(sources) if sources is not None else 0
     stale_reports = await enqueue_stale_reports(
         runtime.database,
         now=runtime.clock(),
@@ -84,12 +85,33 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
         len(cycle.failures),
     )
     await _count_refresh(runtime, cycle, time.monotonic() - started)
-    return RefreshPass(cycle, stale_reports)
+    return RefreshPass(cycle, stale_reports, advisory_alerts, pypi_alerts)
 
 
-async def advisory_pass(watch: AdvisoryWatch) -> None:
-    """The OSV pass after a refresh cycle: its failure is logged and counted, never raised."""
-    before = watch.client.requests
+async def sources_pass(sources: SourcesPass) -> int:
+    """The PyPI and endoflife.date pass after a refresh cycle: its failure is logged, never
+    raised; how many alerts it enqueued."""
+    enqueued = 0
+    with survive("PyPI and endoflife.date pass"):
+        report = await sources.run()
+        enqueued = report.alerts_enqueued
+        log.info(
+            "PyPI: %d requests (%d not modified) and %d to its journal%s, %d changes, %d alerts",
+            report.requests,
+            report.not_modified,
+            report.journal_requests,
+            " (every due project asked)" if report.swept else "",
+            len(report.changes),
+            enqueued,
+        )
+        _count_sources({Source.PYPI: report.pypi_run(), Source.ENDOFLIFE: report.endoflife})
+    return enqueued
+
+
+async def advisory_pass(watch: AdvisoryWatch) -> int:
+    """The OSV pass after a refresh cycle: its failure is logged and counted, never raised;
+    how many alerts it enqueued."""
+    before, enqueued = watch.client.requests, 0
     try:
         with survive("OSV advisories pass"):
             try:
@@ -97,16 +119,25 @@ async def advisory_pass(watch: AdvisoryWatch) -> None:
             except OsvUnavailable:
                 metrics.OSV_FAILURES.inc()
                 raise
+            enqueued = report.alerts_enqueued
             log.info(
                 "advisories: %d names checked, %d requests, %d alerts",
                 report.names_checked,
                 report.batch_requests + report.record_requests,
-                report.alerts_enqueued,
+                enqueued,
             )
     finally:
         after = watch.client.requests
         metrics.OSV_REQUESTS.labels("batch").inc(after.batches - before.batches)
         metrics.OSV_REQUESTS.labels("record").inc(after.records - before.records)
+    return enqueued
+
+
+def _count_sources(runs: dict[Source, SourceRun]) -> None:
+    for source, run in runs.items():
+        metrics.SOURCE_REQUESTS.labels(source.value).inc(run.requests)
+        metrics.SOURCE_NOT_MODIFIED.labels(source.value).inc(run.not_modified)
+        metrics.SOURCE_FAILURES.labels(source.value).inc(run.failures)
 
 
 async def _count_refresh(runtime: Runtime, cycle: CycleReport, seconds: float) -> None:

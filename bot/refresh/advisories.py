@@ -6,7 +6,10 @@ the list are read again (`GET v1/vulns/{id}`). Then, in one transaction of its o
 decide step (`advisory_compare`, with `bot.core.advisories.news`) says what is news, and each
 channel following the package hears of it once, worded against its imported pin; this shell
 reads what the step needs and writes what it decided. Any OSV failure raises
-`OsvUnavailable` before anything is written: the names stay due, and nothing else waits.
+`OsvUnavailable` before anything is written: the names stay due, and nothing else waits. A
+name OSV answers badly on its own (its result in the batch, or a record it needs, malformed)
+is left out of the pass instead: not decided, not marked checked, so it is asked again at the
+next pass with what was known of it kept, and the other names go on.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bot.refresh.advisory_compare import (
     Asked,
     ChannelPin,
     Subject,
+    answered_badly,
     by_name,
     decide_name,
     due_names,
@@ -55,6 +59,8 @@ class AdvisoryReport:
     news: list[News] = field(default_factory=list)
     alerts_enqueued: int = 0
     malformed: int = 0
+    #: Names OSV answered badly, with why: asked again at the next pass.
+    answered_badly: dict[str, str] = field(default_factory=dict)
 
 
 class AdvisoryWatch:
@@ -76,15 +82,23 @@ class AdvisoryWatch:
         if not due:
             return report
         before = self.client.requests
-        asked = await self._ask(due)
+        asked, report.answered_badly = await self._ask(due)
         report.batch_requests = self.client.requests.batches - before.batches
         report.record_requests = self.client.requests.records - before.records
+        checked = [name for name in due if name not in report.answered_badly]
         async with self.database.transaction() as session:
             await advisories.save_records(session, asked.fetched, now=now)
             alerts = await self._decide(session, asked, followed, report, now)
             report.alerts_enqueued = await outbox.enqueue(session, alerts, now=now)
-            await advisories.mark_checked(session, due, now=now)
-        report.names_checked = len(due)
+            await advisories.mark_checked(session, checked, now=now)
+        if report.answered_badly:
+            log.warning(
+                "OSV answered badly for %s; asking again next pass, keeping what is known",
+                "; ".join(
+                    f"{name} ({why.rstrip('.')})" for name, why in report.answered_badly.items()
+                ),
+            )
+        report.names_checked = len(checked)
         return report
 
     async def _due(self, now: datetime) -> tuple[list[str], dict[str, list[FollowedPackage]]]:
@@ -95,18 +109,22 @@ class AdvisoryWatch:
             checked = await advisories.checked_at(session)
         return due_names(names, checked, self.interval, now), followed
 
-    async def _ask(self, due: Sequence[str]) -> Asked:
+    async def _ask(self, due: Sequence[str]) -> tuple[Asked, dict[str, str]]:
         """OSV's list for each name, and the records to read again: new, moved, or a known
-        live id missing from the list (it may have been withdrawn)."""
-        listed = await self.client.vulns_for(due)
-        modified = {name: {ref.id: ref.modified for ref in listed[name]} for name in due}
+        live id missing from the list (it may have been withdrawn); with the names OSV
+        answered badly, left out."""
+        listed = await self.client.list_vulns(due)
+        modified = {
+            name: {ref.id: ref.modified for ref in refs} for name, refs in listed.found.items()
+        }
         async with self.database.session() as session:
-            seen = await advisories.known(session, due)
-            ids = {vid for name in due for vid in modified[name]}
+            seen = await advisories.known(session, list(modified))
+            ids = {vid for listing in modified.values() for vid in listing}
             stored = await advisories.stored_modified(session, ids | known_ids(seen))
         reads = plan_reads(modified, seen, stored)
-        fetched = await self.client.vulns(reads.to_read)
-        return Asked(reads.listed, seen, reads.gone, fetched)
+        fetched = await self.client.read_vulns(reads.to_read)
+        badly = answered_badly(reads, listed.malformed, fetched.malformed)
+        return Asked(reads.listed, seen, reads.gone, fetched.found).leaving_out(badly), badly
 
     async def _decide(
         self,

@@ -6,19 +6,26 @@ have news, who hears of each name (the subscriptions of its listings; for an imp
 requirement not on Django Packages, the channels that imported it), and the alerts each
 piece of news raises, worded against each channel's pin. What is news is
 `bot.core.advisories.news`; a retraction goes only to the channels that heard of the advisory.
+A name OSV answered badly (its list, or a record it needs) is left for the next pass.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.core.advisories import FollowedPackage, News, Seen, news, parse_records
 from bot.core.alerting import Follower, NewAlert
 from bot.core.events import wants
-from bot.core.events.advisory import PinView, advisory_change, is_urgent
+from bot.core.events.advisory import (
+    PinView,
+    advisory_change,
+    is_retraction,
+    is_urgent,
+    retracted_key,
+)
 from bot.core.events.base import one_line
 from bot.core.pypi_names import pypi_project_name
 from bot.refresh.audience import alert
@@ -84,6 +91,20 @@ def plan_reads(
     return Reads(listed_ids, gone, sorted(stale.union(*gone.values())))
 
 
+def answered_badly(
+    reads: Reads, lists: Mapping[str, str], records: Mapping[str, str]
+) -> dict[str, str]:
+    """The names OSV answered badly, each with why: its own list (`lists`, by name), or a
+    record it needs, listed or gone from its list (`records`, by id). They are left for the
+    next pass, neither decided nor checked, so they keep what was known of them."""
+    found = dict(lists)
+    for name, ids in reads.listed.items():
+        needed = sorted((ids | reads.gone[name]) & records.keys())
+        if needed:
+            found[name] = records[needed[0]]
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Asked:
     """What OSV answered for the due names: the ids listed per name, what was known of them,
@@ -105,6 +126,14 @@ class Asked:
             or self.gone[name]
             or not self.fetched.keys().isdisjoint(ids)
         ]
+
+    def leaving_out(self, names: Collection[str]) -> Asked:
+        """What was answered, but for `names` (left for the next pass)."""
+        return replace(
+            self,
+            listed={name: ids for name, ids in self.listed.items() if name not in names},
+            gone={name: ids for name, ids in self.gone.items() if name not in names},
+        )
 
     def current_ids(self, names: Iterable[str]) -> dict[str, set[str]]:
         """The ids each name's news is decided from: listed now, or known before."""
@@ -231,15 +260,20 @@ def decide_name(
 def retracted(alerts: Iterable[NewAlert]) -> dict[str, str]:
     """Each retraction's key, with the key of the alert it retracts."""
     return {
-        alert.dedup_key: alert.dedup_key.removesuffix(":withdrawn")
+        alert.dedup_key: retracted_key(alert.dedup_key)
         for alert in alerts
-        if alert.payload.get("status") == "withdrawn"
+        if is_retraction(alert.event, alert.payload)
     }
 
 
 def to_those_told(
-    alerts: Sequence[NewAlert], retracts: Mapping[str, str], told: Collection[str]
+    alerts: Sequence[NewAlert], retracts: Mapping[str, str], told: Mapping[str, bool]
 ) -> list[NewAlert]:
-    """The alerts, with retractions only for the channels that heard of the advisory
-    (`told`: the retracted keys announced)."""
-    return [a for a in alerts if a.dedup_key not in retracts or retracts[a.dedup_key] in told]
+    """The alerts, with retractions only for the channels that heard of the advisory (`told`:
+    the retracted keys announced, each with whether it was urgent). A retraction takes its
+    original's lane: an urgent original's retraction is urgent too, so no digest holds it."""
+    return [
+        replace(a, urgent=told[retracts[a.dedup_key]]) if a.dedup_key in retracts else a
+        for a in alerts
+        if a.dedup_key not in retracts or retracts[a.dedup_key] in told
+    ]

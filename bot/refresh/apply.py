@@ -139,9 +139,12 @@ async def announce(
     session: AsyncSession, changes: Sequence[Change], by: Followed, now: datetime
 ) -> int:
     """Enqueue the alerts of changes that no channel's staleness rule bears on (a grid's
-    members, a removal, a new source's events); return how many were new."""
+    members, a removal, a new source's events); return how many were new. Reads which
+    channels were told of the releases that yanks among them are about."""
     targets = {target for change in changes if (target := by.target_of(change)) is not None}
     if not targets:
         return 0
     followers = await _FOLLOWERS[by](session, targets)
-    return await outbox.enqueue(session, alerts_for(changes, followers, by=by), now=now)
+    told = await outbox.told(session, audience.evidence_needed(changes, followers, by=by))
+    alerts = alerts_for(changes, followers, by=by, told=told)
+    return await outbox.enqueue(session, alerts, now=now)

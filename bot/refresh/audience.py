@@ -7,16 +7,21 @@ change's key, so two subscriptions of one channel reaching the same change raise
 Health events (`activity`, `stale`) depend on the staleness rule of the follower's channel:
 `package_alerts` works them out once per distinct rule among a package's followers, and each
 result reaches only the channels applying that rule.
+
+A yank of the latest release is news to every follower; a yank of an older release only to
+the channels told of that release, whose outbox holds its release alert: `evidence_needed`
+names those alerts, the shell says which are `told`, and `hears` decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from enum import Enum
 
 from bot.core.alerting import Follower, NewAlert
-from bot.core.events import HEALTH_EVENTS, Change, detect_changes, wants
+from bot.core.events import HEALTH_EVENTS, Change, Event, detect_changes, wants
+from bot.core.events.release import release_key
 from bot.refresh.compare import Observation
 from bot.refresh.staleness import ChannelStaleness, StaleRule
 
@@ -34,20 +39,59 @@ class Followed(Enum):
 
 
 def alerts_for(
-    changes: Iterable[Change], followers: Mapping[int, Sequence[Follower]], *, by: Followed
+    changes: Iterable[Change],
+    followers: Mapping[int, Sequence[Follower]],
+    *,
+    by: Followed,
+    told: Collection[str] = frozenset(),
 ) -> list[NewAlert]:
-    """One outbox row per (follower that wants it, change), once per channel; `followers` are
-    by the id each change is followed `by`."""
+    """One outbox row per (follower that wants and `hears` it, change), once per channel;
+    `followers` are by the id each change is followed `by`, `told` as `hears` reads it."""
     rows: dict[str, NewAlert] = {}
     for change in changes:
         target = by.target_of(change)
         if target is None:
             continue
         for follower in followers.get(target, ()):
-            if wants(follower.preferences, change):
-                key = f"{follower.channel_id}:{change.key}"
+            if wants(follower.preferences, change) and hears(follower, change, told):
+                key = dedup_key(follower, change.key)
                 rows.setdefault(key, alert(follower, change, key))
     return list(rows.values())
+
+
+def dedup_key(follower: Follower, change_key: str) -> str:
+    """The outbox key of a change for a follower's channel: one alert per channel."""
+    return f"{follower.channel_id}:{change_key}"
+
+
+def _release_told(follower: Follower, change: Change) -> str | None:
+    """The release alert whose presence in the follower's outbox decides whether it hears
+    `change`: that of the release a yank is about, unless it was the latest (None)."""
+    if change.event != Event.YANKED or change.data.get("of_latest"):
+        return None
+    return dedup_key(follower, release_key(change.package_id, str(change.data["version"])))
+
+
+def hears(follower: Follower, change: Change, told: Collection[str]) -> bool:
+    """Whether the follower's channel is in `change`'s audience: always, but for a yank of a
+    release other than the latest, heard only where that release was announced (`told`: the
+    release alerts, by dedup key, that reached their channel or are on their way)."""
+    evidence = _release_told(follower, change)
+    return evidence is None or evidence in told
+
+
+def evidence_needed(
+    changes: Iterable[Change], followers: Mapping[int, Sequence[Follower]], *, by: Followed
+) -> dict[int, set[str]]:
+    """The release alerts (dedup keys, by channel) `hears` asks about for these changes'
+    followers: the shell reads which of them were told."""
+    needed: dict[int, set[str]] = {}
+    for change in changes:
+        target = by.target_of(change)
+        for follower in followers.get(target, ()) if target is not None else ():
+            if (evidence := _release_told(follower, change)) is not None:
+                needed.setdefault(follower.channel_id, set()).add(evidence)
+    return needed
 
 
 def alert(follower: Follower, change: Change, dedup_key: str, *, urgent: bool = False) -> NewAlert:

@@ -122,9 +122,17 @@ def _yanks(
     """A change per release that PyPI marks yanked now, not before, and that was announced or
     is (or was) the latest."""
     before, now = _releases(previous), _releases(current)
-    heard = {*announced, previous.version, current.version}
+    latest = {previous.version, current.version}
+    heard = {*announced, *latest}
     return [
-        yanked_change(package_id, name, version, release.yanked_reason, current.version)
+        yanked_change(
+            package_id,
+            name,
+            version,
+            release.yanked_reason,
+            current.version,
+            of_latest=version in latest,
+        )
         for version, release in now.items()
         if release.yanked
         and version in heard
@@ -271,7 +279,9 @@ def explain_rollbacks(
         if isinstance(old, str) and old in releases and releases[old].yanked:
             reason = releases[old].yanked_reason
             name = names.get(change.package_id, project.name)
-            explained.append(yanked_change(change.package_id, name, old, reason, new))
+            explained.append(
+                yanked_change(change.package_id, name, old, reason, new, of_latest=True)
+            )
             continue
         explained.append(change)
     return explained

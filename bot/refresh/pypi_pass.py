@@ -6,7 +6,7 @@ journal names, those not followed yet, and the few whose answer reached its safe
 unchanged project costs nothing. Without a cursor, or when the journal cannot be read or is
 cut short, it asks every due project instead, as it did before it read the journal, and takes
 the journal's newest serial as the cursor from then on. Each project is asked at most once
-per poll interval, conditionally (`If-None-Match`); endoflife.date at most once a day. New
+per poll interval, conditionally (`If-None-Match`); endoflife.date once a day (see below). New
 answers are compared with the stored ones (`pypi_compare.compare`), and the changes, the new
 answers, the versions they announce and the cursor are written in one transaction of their
 own: a failure here never touches the Django Packages refresh, which has already been
@@ -15,6 +15,10 @@ answer keeps the last good one, counts as unknown (never a change), and the proj
 again after a backoff; after `GIVE_UP_AFTER` failures in a row the pass stops asking for this
 cycle (the source is down), so a dead source costs a few requests, not one per package. The
 journal failing is no such failure: it only makes the pass ask every due project.
+
+Each pass that asks a source ends by recording what it cost and met (`storage.pypi.record_run`)
+for `/status`; endoflife.date's next read follows from it (`SourceHealth.next_ask`: a day after
+a good read, an hour after a failure, doubling up to the day).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from bot.core.events import Change
 from bot.core.pypi import PypiProject, parse_project
 from bot.core.pypi_checks import Journal, PypiTarget
 from bot.core.pypi_names import pypi_project_name
+from bot.core.source_health import Source, SourceRun
 from bot.errors import InvalidRecord, SentinelError
 from bot.pypi.client import NOT_MODIFIED, ConditionalClient, EndOfLifeClient, Gone, PypiClient
 from bot.pypi.journal import JOURNAL_LIMIT, PypiJournal
@@ -56,6 +61,8 @@ ENDOFLIFE_DOCUMENT = "endoflife:django"
 #: meaningless on another index), and why the journal last failed.
 JOURNAL_DOCUMENT = "pypi:journal"
 ENDOFLIFE_INTERVAL = timedelta(days=1)
+#: The wait after endoflife.date's first failure in a row, doubled after each further one.
+ENDOFLIFE_FIRST_RETRY = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -66,13 +73,32 @@ class SourcesReport:
     requests: int = 0
     not_modified: int = 0
     journal_requests: int = 0
+    #: The journal answered (since the cursor, or its newest serial).
+    journal_read: bool = False
     swept: bool = False
     projects_read: int = 0
     failures: int = 0
     gave_up: bool = False
     changes: list[Change] = field(default_factory=list)
     alerts_enqueued: int = 0
-    endoflife_requests: int = 0
+    #: The last error PyPI's answers met (a project's), as said.
+    error: str | None = None
+    #: What endoflife.date cost and met (nothing when it was not due).
+    endoflife: SourceRun = field(default_factory=SourceRun)
+
+    def pypi_run(self) -> SourceRun:
+        """What PyPI cost and met, as its health keeps it: a journal that answered is a usable
+        answer too (what is stored is known to be current), and a journal that did not is no
+        failure (the pass asked every due project instead)."""
+        read = self.projects_read + self.not_modified > 0 or self.journal_read
+        return SourceRun(
+            self.requests + self.journal_requests,
+            self.not_modified,
+            self.failures,
+            read,
+            self.gave_up,
+            self.error,
+        )
 
 
 class SourcesPass:
@@ -99,7 +125,7 @@ class SourcesPass:
         report = SourcesReport()
         if self.pypi is not None and self.journal is not None:
             await self._pypi(self.pypi, self.journal, report)
-        report.endoflife_requests += await self.refresh_endoflife()
+        report.endoflife = await self.refresh_endoflife()
         return report
 
     async def project_of(
@@ -143,11 +169,14 @@ class SourcesPass:
             _log_journal_state(read.error)
         plan = plan_pass(targets, read.journal, start=read.start, now=now, due_by=due_by)
         report.swept = read.journal is None
+        report.journal_read = read.journal is not None or read.start is not None
         before, not_modified_before = http.requests_made, http.not_modified
         answers = await self._ask_all(client, plan.ask, report)
         report.requests += http.requests_made - before
         report.not_modified += http.not_modified - not_modified_before
         await self._apply(answers, plan, read, now, report)
+        async with self.database.transaction() as session:
+            await stored_pypi.record_run(session, Source.PYPI, report.pypi_run(), now)
 
     async def _ask_all(
         self, client: PypiClient, due: Sequence[tuple[PypiTarget, str]], report: SourcesReport
@@ -171,6 +200,7 @@ class SourcesPass:
                 answers.append(answer)
                 if answer.reply.error is not None:
                     report.failures += 1
+                    report.error = answer.reply.error
                 if answer.reply.error is None or answer.reply.answered:
                     failed_in_a_row = 0
                 else:
@@ -220,21 +250,28 @@ class SourcesPass:
                 )
         report.projects_read += len(fresh)
         report.changes += decided.changes
+        for check in decided.checks:
+            if check.error is not None:
+                when = check.next_check_at.strftime("%Y-%m-%d %H:%M UTC")
+                error = check.error.rstrip(".")
+                log.warning("%s; keeping its last answer, asking again at %s.", error, when)
 
     # -- endoflife.date --------------------------------------------------------------------
 
-    async def refresh_endoflife(self) -> int:
-        """Read endoflife.date's Django cycles when a day has passed since the last try (a
-        failure keeps what it said before); how many requests that took (0 or 1)."""
+    async def refresh_endoflife(self) -> SourceRun:
+        """Read endoflife.date's Django cycles when due (a failure keeps what it said before);
+        what the read cost and met (nothing when it was not due)."""
         client, now = self.endoflife, self.clock()
         if client is None:
-            return 0
+            return SourceRun()
         async with self.database.session() as session:
             known = await stored_pypi.document(session, ENDOFLIFE_DOCUMENT)
-        if known is not None and known.checked_at + ENDOFLIFE_INTERVAL > now:
-            return 0
+            health = await stored_pypi.health_of(session, Source.ENDOFLIFE)
+        if health is not None and health.next_ask(ENDOFLIFE_INTERVAL, ENDOFLIFE_FIRST_RETRY) > now:
+            return SourceRun()
         etag = known.etag if known is not None and known.body is not None else None
         body, error = None, None
+        requests_before, not_modified_before = client.http.requests_made, client.http.not_modified
         try:
             answer = await client.django(etag)
             if answer != NOT_MODIFIED:
@@ -243,11 +280,19 @@ class SourcesPass:
         except SentinelError as exc:
             error = str(exc)
             log.warning("endoflife.date: %s (keeping what it said before)", exc)
+        run = SourceRun(
+            requests=client.http.requests_made - requests_before,
+            not_modified=client.http.not_modified - not_modified_before,
+            failures=0 if error is None else 1,
+            read=error is None,
+            error=error,
+        )
         async with self.database.transaction() as session:
             await stored_pypi.save_document(
                 session, ENDOFLIFE_DOCUMENT, checked_at=now, etag=etag, body=body, error=error
             )
-        return 1
+            await stored_pypi.record_run(session, Source.ENDOFLIFE, run, now)
+        return run
 
 
 async def django_cycles(database: Database) -> list[DjangoCycle]:

@@ -1,9 +1,11 @@
-"""Export and import of subscriptions, channel settings and feature-complete marks."""
+"""Export and import of subscriptions, channel settings, feature-complete marks and pins."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -31,12 +33,13 @@ from bot.config import Settings
 from bot.delivery.webhook import resolve_webhook
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
-from storage import channels, subscriptions
+from storage import channels, installation, pins, subscriptions
 from storage.database import Database
 from storage.models import DigestMode, TargetKind
+from storage.pins import NewPin
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_runner import DiscordScene
-from tests.plugins.database import open_database
+from tests.plugins.database import configure, follow, mark_complete, open_database
 
 GUILD, OTHER_GUILD = 800_000_000_000_000_001, 800_000_000_000_000_002
 CHANNEL, OTHER_CHANNEL = 900_000_000_000_000_001, 900_000_000_000_000_002
@@ -55,58 +58,33 @@ def monitor_on(database: Database, client: DjangoPackagesClient) -> Monitor:
 
 async def populate(database: Database, client: DjangoPackagesClient) -> None:
     """Two guilds: package and grid subscriptions with every option, settings and a mark."""
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=TargetKind.PACKAGE,
-            target_id=FLATBLOCKS,
-            created_by=1,
-            events=["release", "stale"],
-            role_id=ROLE,
-            min_release_level="minor",
-            include_prereleases=False,
-            webhook_url=WEBHOOK,
-        )
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=TargetKind.GRID,
-            target_id=FLATPAGES,
-            created_by=1,
-        )
-        await subscriptions.subscribe(
-            session,
-            guild_id=OTHER_GUILD,
-            channel_id=OTHER_CHANNEL,
-            target_kind=TargetKind.PACKAGE,
-            target_id=CACHE_MACHINE,
-            created_by=1,
-        )
-        await channels.update_preferences(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            updated_by=1,
-            now=NOW,
-            digest_mode=DigestMode.WEEKLY,
-            digest_hour=17,
-            digest_weekday=4,
-            digest_bypass=["release:major", "stale"],
-            stale_after_days=200,
-            daily_cap=20,
-            stale_report=True,
-        )
-        await channels.mark_feature_complete(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            package_id=FLATBLOCKS,
-            marked_by=1,
-            now=NOW,
-        )
+    await follow(
+        database,
+        CHANNEL,
+        FLATBLOCKS,
+        guild=GUILD,
+        events=["release", "stale"],
+        role_id=ROLE,
+        min_release_level="minor",
+        include_prereleases=False,
+        webhook_url=WEBHOOK,
+    )
+    await follow(database, CHANNEL, FLATPAGES, TargetKind.GRID, guild=GUILD)
+    await follow(database, OTHER_CHANNEL, CACHE_MACHINE, guild=OTHER_GUILD)
+    await configure(
+        database,
+        CHANNEL,
+        guild=GUILD,
+        now=NOW,
+        digest_mode=DigestMode.WEEKLY,
+        digest_hour=17,
+        digest_weekday=4,
+        digest_bypass=["release:major", "stale"],
+        stale_after_days=200,
+        daily_cap=20,
+        stale_report=True,
+    )
+    await mark_complete(database, CHANNEL, FLATBLOCKS, guild=GUILD, now=NOW)
     await monitor_on(database, client).run_cycle()  # stores the targets: slugs are known
 
 
@@ -199,6 +177,95 @@ async def test_import_overwrites_what_it_lists_and_leaves_the_rest(
     assert grid.target_kind == TargetKind.GRID
 
 
+PINS = [
+    NewPin("django-flatblocks", "==1.0.0", "1.0.0", FLATBLOCKS),
+    NewPin("requests", ">=2.31,<3", None, None),  # not on Django Packages
+]
+
+
+async def pinned(database: Database) -> dict[int, list[NewPin]]:
+    """Each channel's pins, as they were given."""
+    async with database.session() as session:
+        stored = await pins.all_pins(session)
+    found: dict[int, list[NewPin]] = {}
+    for pin in stored:
+        found.setdefault(pin.channel_id, []).append(
+            NewPin(pin.pypi_name, pin.specifier, pin.version, pin.package_id)
+        )
+    return found
+
+
+async def test_pins_travel_with_an_export_and_are_restored(
+    database: Database, djp_client: DjangoPackagesClient, tmp_path: Path
+) -> None:
+    await populate(database, djp_client)
+    async with database.transaction() as session:
+        await pins.replace_pins(session, guild_id=GUILD, channel_id=CHANNEL, pins=PINS, now=NOW)
+    backup = document_json(await export_backup(database, now=NOW), webhook_urls=True)
+    from_discord = await export_guild_json(database, GUILD, now=NOW)
+
+    async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
+        summary = await import_document(copy, parse_document(backup), now=NOW, settings=LIMITS)
+        restored = await pinned(copy)
+    async with open_database(database.engine.dialect.name, tmp_path / "guild") as other:
+        await import_document(
+            other, parse_document(from_discord), now=NOW, settings=LIMITS, guild=GUILD
+        )
+        from_guild_file = await pinned(other)
+
+    assert summary.describe().endswith("and 1 feature-complete mark (1 new). Restored 2 pins.")
+    assert restored == from_guild_file == {CHANNEL: PINS}
+
+
+async def test_an_import_sets_the_pins_it_lists_and_keeps_the_others(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    await populate(database, djp_client)
+    async with database.transaction() as session:
+        await pins.replace_pins(session, guild_id=GUILD, channel_id=CHANNEL, pins=PINS, now=NOW)
+    document = valid() | {
+        "pins": [
+            {
+                "guild_id": GUILD,
+                "channel_id": CHANNEL,
+                "pypi_name": "django-flatblocks",
+                "specifier": "==1.0.1",
+                "version": "1.0.1",
+                "package_id": FLATBLOCKS,
+            }
+        ]
+    }
+
+    await import_document(
+        database, parse_document(json.dumps(document)), now=NOW, settings=LIMITS, guild=GUILD
+    )
+
+    assert await pinned(database) == {
+        CHANNEL: [NewPin("django-flatblocks", "==1.0.1", "1.0.1", FLATBLOCKS), PINS[1]]
+    }
+
+
+async def test_a_backup_signed_before_pins_were_exported_is_still_this_installations_own(
+    database: Database, djp_client: DjangoPackagesClient
+) -> None:
+    """A backup as the previous release wrote it: no `pins` key, signed over what it holds."""
+    await populate(database, djp_client)
+    backup = json.loads(document_json(await export_backup(database, now=NOW), webhook_urls=True))
+    async with database.session() as session:
+        key = await installation.export_key(session)
+    content = {name: value for name, value in backup.items() if name != "signature"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    backup["signature"] = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    summary = await import_document(
+        database, parse_document(json.dumps(backup)), now=NOW, settings=LIMITS
+    )
+
+    assert "pins" not in content
+    assert summary.subscriptions == 3
+    assert await pinned(database) == {}
+
+
 def valid() -> dict[str, Any]:
     subscription = {
         "guild_id": GUILD,
@@ -237,6 +304,11 @@ def channel_0(**changes: Any) -> dict[str, Any]:
     document = valid()
     document["channels"][0] |= changes
     return document
+
+
+def pin_1(**changes: Any) -> dict[str, Any]:
+    pin = {"guild_id": GUILD, "channel_id": CHANNEL, "pypi_name": "django", "version": "5.1"}
+    return valid() | {"pins": [pin | {"pypi_name": "requests"}, pin | changes]}
 
 
 @pytest.mark.parametrize(
@@ -308,6 +380,18 @@ def channel_0(**changes: Any) -> dict[str, Any]:
             channel_0(daily_cap=10**30),
             "channels[0].daily_cap: input should be less than or equal to 1000",
         ),
+        (
+            pin_1(pypi_name="Django_Rest"),
+            "pins[1].pypi_name: not a PyPI name in normal form (PEP 503), "
+            "e.g. 'django-debug-toolbar'",
+        ),
+        (pin_1(specifier=">=4.2;rm -rf"), "pins[1].specifier: not a version specifier"),
+        (pin_1(version="5.1 beta"), "pins[1].version: string should match pattern '^[\\w.+!-]+$'"),
+        (pin_1(pypi_name="requests"), "pins[1]: duplicate of pins[0]"),
+        (
+            pin_1(guild_id=OTHER_GUILD),
+            f"pins[1].guild_id: channel's guild is {GUILD} in subscriptions[0]",
+        ),
         (valid() | {"version": 2}, "version: version 2 is not supported (only 1)"),
         (
             valid() | {"guild_id": OTHER_GUILD},
@@ -344,15 +428,14 @@ def test_every_bypass_form_imports() -> None:
 async def test_an_export_leaves_out_bypass_entries_an_old_import_stored_unchecked(
     database: Database,
 ) -> None:
-    async with database.transaction() as session:
-        await channels.update_preferences(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            updated_by=None,
-            now=NOW,
-            digest_bypass=["stale:major", "release:minor", "release:anything"],
-        )
+    await configure(
+        database,
+        CHANNEL,
+        guild=GUILD,
+        updated_by=None,
+        now=NOW,
+        digest_bypass=["stale:major", "release:minor", "release:anything"],
+    )
 
     document = await export_document(database, now=NOW)
 
@@ -366,16 +449,7 @@ async def test_a_stored_http_webhook_url_exports_and_imports_again(
 ) -> None:
     """A local Discord (DISCORD_API_BASE) hands out http:// webhook URLs: they round-trip."""
     url = "http://127.0.0.1:8080/api/v10/webhooks/1/secret-token"
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=TargetKind.PACKAGE,
-            target_id=FLATBLOCKS,
-            created_by=1,
-            webhook_url=url,
-        )
+    await follow(database, CHANNEL, FLATBLOCKS, guild=GUILD, webhook_url=url)
 
     document = await export_backup(database, now=NOW)
     async with open_database(database.engine.dialect.name, tmp_path / "copy") as copy:
@@ -555,15 +629,8 @@ async def test_a_large_import_lets_other_writers_in_between_its_chunks(tmp_path:
         )
         while not (await stored(database))["channels"] and not importing.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # until the first chunk is committed and visible
-        async with database.transaction() as session:  # another writer, e.g. /watch add
-            await subscriptions.subscribe(
-                session,
-                guild_id=OTHER_GUILD,
-                channel_id=OTHER_CHANNEL,
-                target_kind=TargetKind.PACKAGE,
-                target_id=FLATBLOCKS,
-                created_by=1,
-            )
+        # another writer, e.g. /watch add
+        await follow(database, OTHER_CHANNEL, FLATBLOCKS, guild=OTHER_GUILD)
         wrote_during_import = not importing.done()
         summary = await importing
 

@@ -16,13 +16,14 @@ from unittest import mock
 import pytest
 
 from bot.cli.main import UNSUPPORTED_SYSTEM, main
-from storage import channels, subscriptions
+from bot.config import Settings
+from storage import subscriptions
 from storage.models import TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.app import package_copies
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
 from tests.plugins.data import seed_package
-from tests.plugins.database import TEST_DATABASE_URL, follow, migrated
+from tests.plugins.database import TEST_DATABASE_URL, configure, follow, migrated
 from tests.plugins.fleet import fresh_postgres_database
 
 
@@ -224,16 +225,8 @@ async def test_an_unknown_grid_is_one_line_and_exit_1(
 async def test_export_then_import_into_an_empty_database(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=1,
-            channel_id=2,
-            target_kind=TargetKind.GRID,
-            target_id=48,
-            created_by=3,
-            events=["grid", "stale"],
-        )
+    async with migrated(cli_env["DATABASE_URL"]) as database:
+        await follow(database, 2, 48, TargetKind.GRID, guild=1, events=["grid", "stale"])
     exported = await djp_sentinel(cli_env, tmp_path, "export")
     (tmp_path / "backup.json").write_text(exported.out)
     empty = cli_env | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
@@ -259,17 +252,10 @@ async def test_export_then_import_into_an_empty_database(
 async def test_this_installations_own_backup_restores_without_guild(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
+    async with migrated(cli_env["DATABASE_URL"]) as database:
         for guild in (1, 2):
-            await subscriptions.subscribe(
-                session,
-                guild_id=guild,
-                channel_id=guild * 10,
-                target_kind=TargetKind.GRID,
-                target_id=48,
-                created_by=3,
-                webhook_url=f"https://discord.com/api/webhooks/{guild}/token",
-            )
+            hook = f"https://discord.com/api/webhooks/{guild}/token"
+            await follow(database, guild * 10, 48, TargetKind.GRID, guild=guild, webhook_url=hook)
     exported = await djp_sentinel(cli_env, tmp_path, "export")
     (tmp_path / "backup.json").write_text(exported.out)
     async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
@@ -314,20 +300,12 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     now = datetime.now(UTC)
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=1,
-            channel_id=2,
-            target_kind=TargetKind.PACKAGE,
-            target_id=265,  # Flatblocks: stale
-            created_by=3,
-        )
-        await channels.update_preferences(
-            session,
-            guild_id=1,
-            channel_id=2,
-            updated_by=3,
+    async with migrated(cli_env["DATABASE_URL"]) as database:
+        await follow(database, 2, 265, guild=1)  # Flatblocks: stale
+        await configure(
+            database,
+            2,
+            guild=1,
             now=now,
             stale_report=True,
             digest_weekday=now.weekday(),
@@ -340,6 +318,19 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
     assert first.code == 0, first.err
     assert "Queued 1 weekly stale report." in first.out
     assert "stale report" not in second.out
+
+
+@pytest.mark.parametrize(
+    "variable", ["DEV_GUILD_ID", "SHARD_COUNT", "METRICS_PORT", "METRICS_HOST", "WEBHOOK_TEST_HOST"]
+)
+def test_a_blank_optional_setting_is_its_default(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "")  # `NAME=`, as an uncommented line of .env.example
+    blank = Settings()
+    monkeypatch.delenv(variable)
+
+    assert getattr(blank, variable.lower()) == getattr(Settings(), variable.lower())
 
 
 @pytest.mark.parametrize(
@@ -362,6 +353,17 @@ async def test_poll_queues_the_weekly_stale_report_when_it_is_due(
             "error: HTTP_CONCURRENCY: input should be a valid integer, "
             "unable to parse string as an integer.",
         ),
+        (
+            "PYPI_URL",
+            "not-a-url",
+            "error: PYPI_URL: not an http:// or https:// URL (empty turns this source off).",
+        ),
+        (
+            "OSV_API_URL",
+            "ftp://127.0.0.1/",
+            "error: OSV_API_URL: not an http:// or https:// URL (empty turns this source off).",
+        ),
+        ("DJP_API_URL", "", "error: DJP_API_URL: not an http:// or https:// URL."),
     ],
 )
 async def test_an_invalid_setting_is_one_line_naming_the_variable(
@@ -377,16 +379,8 @@ async def test_export_writes_a_stored_http_webhook_url_without_failing(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     url = "http://127.0.0.1:9/api/v10/webhooks/42/the-webhook-token"
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=1,
-            channel_id=2,
-            target_kind=TargetKind.PACKAGE,
-            target_id=265,
-            created_by=3,
-            webhook_url=url,
-        )
+    async with migrated(cli_env["DATABASE_URL"]) as database:
+        await follow(database, 2, 265, guild=1, webhook_url=url)
 
     result = await djp_sentinel(cli_env, tmp_path, "export")
 

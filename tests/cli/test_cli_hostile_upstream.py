@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from storage import packages, subscriptions
-from storage.models import TargetKind
+from storage import packages
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process
-from tests.plugins.database import migrated
+from tests.plugins.database import follow, migrated
 
 #: Terminal title, clear screen, an OSC 8 link, an OSC 52 clipboard write, a bidi override.
 HOSTILE = (
@@ -135,13 +134,12 @@ async def test_sync_shows_the_changes_it_found_and_poll_does_not_deny_them(
 ) -> None:
     hook = discord_scene.fake.create_webhook(discord_scene.alerts.id)
     await djp_sentinel(cli_env, tmp_path, "sync")
-    async with migrated(cli_env["DATABASE_URL"]) as database, database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=discord_scene.guild.id,
-            channel_id=discord_scene.alerts.id,
-            target_kind=TargetKind.PACKAGE,
-            target_id=265,
+    async with migrated(cli_env["DATABASE_URL"]) as database:
+        await follow(
+            database,
+            discord_scene.alerts.id,
+            265,
+            guild=discord_scene.guild.id,
             created_by=discord_scene.manager.id,
             webhook_url=hook.url,
         )

@@ -44,6 +44,7 @@ async def loaded_by(env: dict[str, str], cwd: Path, *args: str) -> list[str]:
         ["grid", "caching"],
         ["webhook", "list"],
         ["export"],
+        ["status"],
     ],
 )
 async def test_a_data_command_on_a_current_database_imports_only_what_it_uses(
@@ -117,6 +118,33 @@ async def test_webhook_list_shows_every_setting_in_80_columns(
         assert shown in text
     for shown in ("release", "every release", "active"):
         assert shown in text
+
+
+async def test_webhook_list_and_export_show_the_pin_a_guild_file_restored(
+    cli_env: dict[str, str], tmp_path: Path, discord_scene: DiscordScene
+) -> None:
+    hook = discord_scene.fake.create_webhook(discord_scene.alerts.id)
+    await djp_sentinel(cli_env, tmp_path, "webhook", "add", hook.url, "django-flatblocks")
+    guild, channel = discord_scene.guild.id, discord_scene.alerts.id
+    pin = {"guild_id": guild, "channel_id": channel, "pypi_name": "django-flatblocks"}
+    guild_file = {
+        "format": "djp-sentinel",
+        "version": 1,
+        "exported_at": "2026-12-07T12:00:00Z",
+        "pins": [pin | {"specifier": ">=1.0,<1.1", "package_id": 265}],
+    }
+    (tmp_path / "pins.json").write_text(json.dumps(guild_file))
+
+    imported = await djp_sentinel(cli_env, tmp_path, "import", "pins.json", "--guild", str(guild))
+    listed = await djp_sentinel(cli_env | {"COLUMNS": "80"}, tmp_path, "webhook", "list")
+    exported = await djp_sentinel(cli_env, tmp_path, "export")
+
+    assert imported.code == 0, imported.err
+    assert imported.out.strip().endswith("Restored 1 pin.")
+    assert "pinned >=1.0,<1.1" in listed.out
+    assert json.loads(exported.out)["pins"] == [
+        pin | {"specifier": ">=1.0,<1.1", "version": None, "package_id": 265}
+    ]
 
 
 async def test_long_listings_stop_at_the_limit_and_say_how_many_more(

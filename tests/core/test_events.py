@@ -776,7 +776,7 @@ def one_change_of_each_event() -> dict[Event, Change]:
             latest="1.0.1",
         ),
         compat_change(FLATBLOCKS, "flatblocks", "1.0.1", ("4.2",), ("4.2", "5.0")),
-        yanked_change(FLATBLOCKS, "flatblocks", "1.0.1", "broken wheel", "1.0.0"),
+        yanked_change(FLATBLOCKS, "flatblocks", "1.0.1", "broken wheel", "1.0.0", of_latest=True),
     ]
     return {change.event: change for change in changes if change is not None}
 

@@ -51,6 +51,16 @@ def test_uv_lock_locks_every_package_but_the_project_itself() -> None:
 
 
 @pytest.mark.parametrize(
+    "filename", ["requirements.txt", "requirements/base.txt", "production.txt", "requirements.in"]
+)
+def test_any_txt_or_in_file_is_a_requirements_file(filename: str) -> None:
+    found = read_requirements(filename, b"django-flatblocks==1.0.0\n")
+
+    assert found.format == "requirements"
+    assert found.entries == (Pinned("django-flatblocks", "==1.0.0", "1.0.0"),)
+
+
+@pytest.mark.parametrize(
     ("filename", "content", "message"),
     [
         ("pyproject.toml", (DATA / "broken-pyproject.toml").read_bytes(), "is not valid TOML"),

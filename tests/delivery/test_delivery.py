@@ -29,6 +29,7 @@ from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.discord_state import FakeWebhook
 from tests.plugins.data import seed_package
+from tests.plugins.database import follow
 from tests.plugins.packages import store_records
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
@@ -112,18 +113,16 @@ async def subscribe(
     webhook_url: str | None = None,
     role_id: int | None = None,
 ) -> int:
-    async with database.transaction() as session:
-        subscription, _ = await subscriptions.subscribe(
-            session,
-            guild_id=scene.guild.id,
-            channel_id=scene.alerts.id,
-            target_kind="package",
-            target_id=target_id,
-            created_by=scene.manager.id,
-            role_id=role_id,
-            webhook_url=webhook_url,
-        )
-        return subscription.id
+    """Follow a package in #alerts (through a webhook if given), as the manager; the id."""
+    return await follow(
+        database,
+        scene.alerts.id,
+        target_id,
+        guild=scene.guild.id,
+        created_by=scene.manager.id,
+        role_id=role_id,
+        webhook_url=webhook_url,
+    )
 
 
 async def enqueue(

@@ -20,17 +20,20 @@ from bot.delivery.senders import DeliveryFailed, Destination, Message, Sender
 from bot.delivery.webhook import WebhookSender
 from bot.delivery.worker import LEASE, DeliveryReport, DeliveryWorker
 from bot.messages.limits import embed_size
-from storage import channels, outbox, subscriptions
+from storage import outbox
 from storage.database import Database
 from storage.models import AlertStatus
-from tests.delivery.test_delivery import SITE, Clock, alerts_in, worker_for
+from tests.delivery.test_delivery import SITE, Clock, alerts_in, subscribe, worker_for
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.data import seed_package
+from tests.plugins.database import configure, follow
 from tests.plugins.packages import store_records
 
 FRIDAY = datetime(2026, 2, 20, 10, 0, tzinfo=UTC)
+#: The first daily digest at hour 9 the alerts of FRIDAY wait for.
+SATURDAY_9 = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
 FLATBLOCKS, REGISTRATION = 265, 4100
 SLUGS = {FLATBLOCKS: "django-flatblocks", REGISTRATION: "django-rest-registration"}
 
@@ -50,15 +53,14 @@ class Channel:
     held: list[NewAlert] | None = None
 
     async def settings(self, **changes: Any) -> None:
-        async with self.database.transaction() as session:
-            await channels.update_preferences(
-                session,
-                guild_id=self.scene.guild.id,
-                channel_id=self.scene.alerts.id,
-                updated_by=None,
-                now=self.clock(),
-                **changes,
-            )
+        await configure(
+            self.database,
+            self.scene.alerts.id,
+            guild=self.scene.guild.id,
+            updated_by=None,
+            now=self.clock(),
+            **changes,
+        )
 
     async def add(
         self,
@@ -128,20 +130,18 @@ class Channel:
         summary = "Weekly stale report: 1 stale package among the 1 followed here"
         await self.add("stale-report", summary, None, packages=[stale])
 
-    async def follow(self, package_id: int, role_id: int) -> int:
-        """Follow a package through the channel's webhook, mentioning a role; the id."""
-        async with self.database.transaction() as session:
-            subscription, _ = await subscriptions.subscribe(
-                session,
-                guild_id=self.scene.guild.id,
-                channel_id=self.scene.alerts.id,
-                target_kind="package",
-                target_id=package_id,
-                created_by=None,
-                role_id=role_id,
-                webhook_url=self.hook_url,
-            )
-        return subscription.id
+    async def follow(self, package_id: int = FLATBLOCKS, **options: Any) -> int:
+        """Follow a package through the channel's webhook, with `options` (role_id, ...); the
+        id. Following FLATBLOCKS changes the fixture's subscription."""
+        return await follow(
+            self.database,
+            self.scene.alerts.id,
+            package_id,
+            guild=self.scene.guild.id,
+            created_by=None,
+            webhook_url=self.hook_url,
+            **options,
+        )
 
     async def deliver(self) -> DeliveryReport:
         return await worker_for(self.database, self.http, self.clock).run_once()
@@ -156,15 +156,7 @@ async def channel(database: Database, discord_scene: DiscordScene) -> AsyncItera
     async with database.transaction() as session:
         records = [parse_package(seed_package(slug)) for slug in SLUGS.values()]
         await store_records(session, records, now=FRIDAY)
-        subscription, _ = await subscriptions.subscribe(
-            session,
-            guild_id=discord_scene.guild.id,
-            channel_id=discord_scene.alerts.id,
-            target_kind="package",
-            target_id=FLATBLOCKS,
-            created_by=discord_scene.manager.id,
-            webhook_url=hook.url,
-        )
+    subscription_id = await subscribe(database, discord_scene, webhook_url=hook.url)
     async with httpx.AsyncClient(timeout=5.0) as http:
         yield Channel(
             database,
@@ -172,7 +164,7 @@ async def channel(database: Database, discord_scene: DiscordScene) -> AsyncItera
             http,
             Clock(FRIDAY),
             hook.url,
-            subscription.id,
+            subscription_id,
             itertools.count(),
         )
     assert discord_scene.fake.violations == []
@@ -208,11 +200,11 @@ async def test_a_day_of_alerts_arrives_as_one_grouped_message_at_the_digest_hour
         channel.clock.advance(hours=1)
     await channel.grid(REGISTRATION, "joined")
     await channel.grid(FLATBLOCKS, "left")
-    channel.clock.now = datetime(2026, 2, 21, 8, 59, 59, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9 - timedelta(seconds=1)
     assert (await channel.deliver()).messages == 0
     assert channel.messages() == []
 
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     report = await channel.deliver()
 
     (digest,) = channel.messages()
@@ -269,7 +261,7 @@ async def test_bypassing_alerts_arrive_at_once_while_the_rest_wait(channel: Chan
         "django-flatblocks 2.0.0 released (major release)"
     ]
 
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     _, digest = channel.messages()
     assert digest.embeds[0]["title"] == "Daily digest: 2 alerts"
@@ -294,7 +286,7 @@ async def test_a_release_level_bypass_lets_that_level_and_above_through(
         "django-flatblocks 2.0.0 released (major release)",
         "django-flatblocks 2.1.0 released (minor release)",
     ]
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     _, digest = channel.messages()
     assert digest.embeds[0]["title"] == "Daily digest: 2 alerts"
@@ -317,21 +309,12 @@ async def test_a_channel_switched_back_to_immediate_gets_its_waiting_alerts_next
 
 async def test_a_digest_pings_only_the_subscriptions_role_once(channel: Channel) -> None:
     role = channel.scene.guild.add_role("Releases", mentionable=True)
-    async with channel.database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=channel.scene.guild.id,
-            channel_id=channel.scene.alerts.id,
-            target_kind="package",
-            target_id=FLATBLOCKS,
-            created_by=None,
-            role_id=role.id,
-        )
+    await channel.follow(role_id=role.id)
     await channel.settings(digest_mode="daily", digest_hour=9)
     async with channel.together():
         for n in range(150):
             await channel.release(f"1.{n}.0")
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
 
     await channel.deliver()
 
@@ -347,11 +330,11 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
 ) -> None:
     maintainers = channel.scene.guild.add_role("Maintainers", mentionable=True)
     releases = channel.scene.guild.add_role("Releases", mentionable=True)
-    await channel.follow(FLATBLOCKS, maintainers.id)  # the report's route
-    registration = await channel.follow(REGISTRATION, releases.id)
+    await channel.follow(FLATBLOCKS, role_id=maintainers.id)  # the report's route
+    registration = await channel.follow(REGISTRATION, role_id=releases.id)
     await channel.settings(digest_mode="daily", digest_hour=9)
     await channel.report()
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     await channel.report()
     summary = "django-rest-registration 1.1.0 released (minor release)"
@@ -364,7 +347,7 @@ async def test_a_stale_report_in_a_digest_pings_nobody_but_news_beside_it_does(
         release_level="minor",
         **data,
     )
-    channel.clock.now = datetime(2026, 2, 22, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9 + timedelta(days=1)
     await channel.deliver()
 
     only_report, with_news = channel.messages()
@@ -381,7 +364,7 @@ async def test_a_large_digest_is_split_only_as_discords_limits_force(channel: Ch
         for n in range(300):
             package_id = (FLATBLOCKS, REGISTRATION)[n % 2]
             await channel.release(f"1.{n}", package_id=package_id, tail=" " + "y" * 400)
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
 
     report = await channel.deliver()
 
@@ -404,7 +387,7 @@ async def test_nothing_is_posted_again_after_a_restart(channel: Channel) -> None
         await channel.release(f"1.{n}.0")
         await channel.popularity(100 * (n + 1))
     await channel.deliver()
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     assert [len(m.embeds) for m in channel.messages()] == [2, 0, 1]  # alerts, summary, digest
 
@@ -459,7 +442,7 @@ async def test_the_daily_cap_counts_bypassing_alerts_but_not_the_digest(channel:
     )
     for n in range(4):
         await channel.popularity(100 * (n + 1))
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     await channel.deliver()
     channel.clock.advance(minutes=1)
     await channel.release("2.0.0", "major")
@@ -479,17 +462,8 @@ async def test_alerts_the_subscription_no_longer_asks_for_are_dropped_from_the_d
     await channel.settings(digest_mode="daily", digest_hour=9)
     await channel.release("1.1.0", "minor")
     await channel.release("2.0.0", "major")
-    async with channel.database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=channel.scene.guild.id,
-            channel_id=channel.scene.alerts.id,
-            target_kind="package",
-            target_id=FLATBLOCKS,
-            created_by=None,
-            min_release_level="major",
-        )
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    await channel.follow(min_release_level="major")
+    channel.clock.now = SATURDAY_9
 
     report = await channel.deliver()
 
@@ -515,7 +489,7 @@ async def test_a_digest_cut_short_by_a_failure_resumes_with_what_did_not_go_out(
     async with channel.together():
         for n in range(300):
             await channel.release(f"1.{n}", tail=" " + "z" * 400)
-    channel.clock.now = datetime(2026, 2, 21, 9, 0, tzinfo=UTC)
+    channel.clock.now = SATURDAY_9
     sender = FailsSecondPost(WebhookSender(channel.http, test_host=WEBHOOK_TEST_HOST))
     worker = DeliveryWorker(channel.database, sender, site_url=SITE, clock=channel.clock)
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone
+from bot.delivery.senders import DeliveryFailed, Destination, DestinationGone, MessageGone
 from bot.delivery.webhook import InvalidWebhookUrl, WebhookSender, resolve_webhook, webhook_id
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
 from tests.fakes.discord_runner import DiscordScene
@@ -55,6 +55,41 @@ async def test_a_message_is_posted_and_its_id_returned(
     assert (posted.id, posted.webhook_id, posted.embeds) == (message_id, hook.id, MESSAGE["embeds"])
     assert discord_fake.requests[-1].query == {"wait": "true"}
     assert discord_fake.violations == []
+
+
+async def test_a_message_posted_in_a_thread_is_read_and_changed_there(
+    sender: WebhookSender,
+    hook: FakeWebhook,
+    discord_fake: FakeDiscord,
+    discord_scene: DiscordScene,
+) -> None:
+    thread = discord_scene.guild.add_thread(discord_scene.alerts, "releases")
+    route = to(hook, f"{hook.url}?thread_id={thread.id}")
+    message_id = await sender.send(route, MESSAGE)
+
+    fetched = await sender.fetch(route, message_id)
+    await sender.edit(route, message_id, {"embeds": [{"title": "changed"}]})
+
+    assert fetched["embeds"] == MESSAGE["embeds"]
+    [posted] = discord_fake.messages(thread.id)
+    assert (posted.embeds, posted.content) == ([{"title": "changed"}], "")
+    assert discord_fake.violations == []
+
+
+@pytest.mark.parametrize("gone", ["message", "webhook"])
+async def test_a_message_deleted_or_of_a_deleted_webhook_cannot_be_changed(
+    sender: WebhookSender, hook: FakeWebhook, discord_fake: FakeDiscord, gone: str
+) -> None:
+    message_id = await sender.send(to(hook), MESSAGE)
+    if gone == "message":
+        discord_fake.messages(hook.channel_id)[0].deleted = True
+    else:
+        del discord_fake.state.webhooks[hook.id]
+
+    with pytest.raises(MessageGone):
+        await sender.fetch(to(hook), message_id)
+    with pytest.raises(MessageGone):
+        await sender.edit(to(hook), message_id, {"embeds": []})
 
 
 async def test_a_short_rate_limit_is_waited_out_once(
@@ -104,6 +139,10 @@ async def test_an_unreachable_discord_may_pass(sender: WebhookSender, hook: Fake
     with pytest.raises(DeliveryFailed) as failure:
         await sender.send(to(hook, url), MESSAGE)
     assert hook.token not in str(failure.value)
+    assert str(failure.value).startswith(
+        f"Could not reach Discord to post through webhook {hook.id} ("
+    )
+    assert "Error(" not in str(failure.value)
 
 
 async def test_a_deleted_webhook_is_gone(
@@ -226,3 +265,16 @@ async def test_resolving_a_webhook_outside_a_server_is_refused() -> None:
     async with discord_answering(200, {"id": "123", "guild_id": None, "channel_id": "8"}) as http:
         with pytest.raises(InvalidWebhookUrl, match="server channel"):
             await resolve_webhook(http, URL)
+
+
+async def test_resolving_a_webhook_discord_cannot_be_reached_for_is_one_plain_line() -> None:
+    def no_such_host(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno -2] Name or service not known", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(no_such_host)) as http:
+        with pytest.raises(DeliveryFailed) as failure:
+            await resolve_webhook(http, URL)
+
+    assert str(failure.value) == (
+        "Could not reach Discord to check webhook 123 (name or service not known); try again later."
+    )

@@ -13,6 +13,7 @@ import pytest
 from yarl import URL
 
 from bot.discordbot.run import TokenRejected, until_reachable
+from storage import cycles
 from tests.fakes.cable import Cable
 from tests.fakes.discord_api import WEBHOOK_TEST_HOST
 from tests.fakes.discord_interactions import InteractionRecord
@@ -20,9 +21,11 @@ from tests.fakes.discord_models import MANAGE_CHANNELS
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
+from tests.plugins.database import follow, migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_TIMEOUT = 20.0
+FLATBLOCKS = 265
 
 
 def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -184,6 +187,22 @@ async def test_sync_commands_registers_the_tree_with_one_guild(
     assert hidden == {"settings"}  # /watch and /grid mix members' and managers' subcommands
     assert int(synced["settings"]["default_member_permissions"]) == MANAGE_CHANNELS
     assert discord_scene.fake.connections == []  # REST only, no gateway
+
+
+async def test_sync_commands_does_none_of_the_bot_s_work(
+    tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
+) -> None:
+    """It may run beside the bot (the README's first hour does): no refresh, no delivery."""
+    env = environment(tmp_path, **fakes(discord_scene, djp_api))
+    async with migrated(env["DATABASE_URL"]) as database:
+        await follow(database, channel=discord_scene.alerts.id, target_id=FLATBLOCKS)
+
+    result = await djp_sentinel(env, tmp_path, "sync-commands")
+
+    assert result.code == 0, result.err
+    assert djp_api.requests == []
+    async with migrated(env["DATABASE_URL"]) as database, database.session() as session:
+        assert await cycles.last_cycle(session) is None
 
 
 async def unreachable_lines(process: asyncio.subprocess.Process, count: int) -> list[str]:

@@ -14,6 +14,7 @@ from tests.fakes.discord_models import MENTION_EVERYONE, Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.app import BotFactory, SteppingClock, alerts_in, background, package_copies
+from tests.plugins.database import follow
 
 
 async def test_ten_watch_adds_in_a_row_all_succeed(
@@ -159,16 +160,14 @@ async def test_watch_test_goes_through_a_webhook_route(
     fake, alerts = discord_scene.fake, discord_scene.alerts
     hook = fake.create_webhook(alerts.id)
     record = await runtime.monitor.refresh_package("django-flatblocks")
-    async with runtime.database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=discord_scene.guild.id,
-            channel_id=alerts.id,
-            target_kind=TargetKind.PACKAGE,
-            target_id=record.id,
-            created_by=discord_scene.manager.id,
-            webhook_url=hook.url,
-        )
+    await follow(
+        runtime.database,
+        alerts.id,
+        record.id,
+        guild=discord_scene.guild.id,
+        created_by=discord_scene.manager.id,
+        webhook_url=hook.url,
+    )
 
     tested = await fake.run_command("watch test", user=discord_scene.manager, channel_id=alerts.id)
 

@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.app.runtime import Runtime
+from bot.app.transfer import PinEntry, SubscriptionEntry, TransferDocument, import_document
 from bot.discordbot import pages
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.pages import NOT_YOURS
 from storage import subscriptions
+from storage.models import TargetKind
 from tests.fakes.discord_models import PostedMessage
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import SteppingClock, background, package_copies
+from tests.plugins.app import SteppingClock, background, enabled, grow_flatpages, package_copies
 
 FLATPAGES = 48
 PREVIOUS, NEXT = "pages:previous", "pages:next"
-
-
-def enabled(message: PostedMessage) -> dict[str, bool]:
-    """Whether each button of a message can be clicked, by custom id."""
-    return {
-        item["custom_id"]: not item.get("disabled", False)
-        for row in message.components
-        for item in row["components"]
-    }
-
-
-def grow_flatpages(djp_api: FakeDjangoPackages, widgets: list[dict[str, Any]]) -> None:
-    """Upstream adds `widgets` to the Flatpages grid, beside django-flatblocks."""
-    for payload in widgets:
-        djp_api.add_package(payload)
-    djp_api.set_grid_members(FLATPAGES, [265, *(w["id"] for w in widgets)])
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 def footer(message: PostedMessage) -> str:
@@ -44,9 +31,7 @@ def footer(message: PostedMessage) -> str:
 async def test_grid_show_ranks_packages_with_health(
     discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake = discord_scene.fake
-
-    record = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    record = await discord_scene.as_member("grid show", grid="flatpages")
 
     [embed] = record.embeds
     assert embed["title"] == "Flatpages"
@@ -56,26 +41,21 @@ async def test_grid_show_ranks_packages_with_health(
     assert "1.0.0" in first
     assert first.endswith("· stale")
     assert record.components == []  # one page: no buttons
-    assert fake.violations == []
 
 
 async def test_grid_show_ranks_by_activity_under_the_channels_marks(
     discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
 ) -> None:
-    fake, manager = discord_scene.fake, discord_scene.manager
     djp_api.set_grid_members(FLATPAGES, [265, 4100])
-    await fake.run_command("settings complete", {"slug": "django-flatblocks"}, user=manager)
+    await discord_scene.as_manager("settings complete", slug="django-flatblocks")
 
-    record = await fake.run_command(
-        "grid show", {"grid": "flatpages", "sort": "activity"}, user=manager
-    )
+    record = await discord_scene.as_manager("grid show", grid="flatpages", sort="activity")
 
     first, second = record.embeds[0]["description"].splitlines()
     assert first.startswith("1. [Django-REST-registration]")
     assert second.startswith("2. [django-flatblocks]")
     assert second.endswith("· dormant")  # feature-complete here: never stale
     assert "latest commit first" in record.embeds[0]["footer"]["text"]
-    assert fake.violations == []
 
 
 async def test_grid_show_pages_with_buttons_only_for_whoever_asked(
@@ -87,7 +67,7 @@ async def test_grid_show_pages_with_buttons_only_for_whoever_asked(
     fake, member, manager = discord_scene.fake, discord_scene.member, discord_scene.manager
     grow_flatpages(djp_api, package_copies(flatblocks_payload, 40, "Widget {index} <@&1> **b**"))
 
-    shown = await fake.run_command("grid show", {"grid": "flatpages"}, user=member)
+    shown = await discord_scene.as_member("grid show", grid="flatpages")
     table = shown.reply
     assert table is not None
     assert footer(table) == "Page 1/3 · 41 packages, most stars first · flatpages"
@@ -111,7 +91,6 @@ async def test_grid_show_pages_with_buttons_only_for_whoever_asked(
     assert enabled(table) == {PREVIOUS: True, NEXT: False}
     await fake.click(table, PREVIOUS, user=member)
     assert footer(table).startswith("Page 2/3 ·")
-    assert fake.violations == []
 
 
 async def test_grid_show_buttons_grey_out_when_the_view_times_out(
@@ -121,83 +100,61 @@ async def test_grid_show_buttons_grey_out_when_the_view_times_out(
     flatblocks_payload: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    fake = discord_scene.fake
     monkeypatch.setattr(pages, "TIMEOUT", 0.05)
     grow_flatpages(djp_api, package_copies(flatblocks_payload, 20))
 
-    shown = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    shown = await discord_scene.as_member("grid show", grid="flatpages")
     table = shown.reply
     assert table is not None
 
-    await fake.state.wait_until(lambda: not any(enabled(table).values()), "greyed-out buttons")
+    await discord_scene.fake.state.wait_until(
+        lambda: not any(enabled(table).values()), "greyed-out buttons"
+    )
     assert footer(table).startswith("Page 1/2 ·")
-    assert fake.violations == []
 
 
 async def test_grid_subscribe_is_a_silent_baseline_and_unsubscribe_undoes_it(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-
-    followed = await fake.run_command(
-        "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
-    )
+    followed = await discord_scene.as_manager("grid subscribe", grid="flatpages")
     refreshed = await background(sentinel).poll_once()
     assert refreshed is not None, "this bot is the only monitor"
     cycle = refreshed.cycle
-    refused = await fake.run_command(
-        "grid unsubscribe", {"grid": "flatpages"}, user=discord_scene.member, channel_id=alerts.id
-    )
-    dropped = await fake.run_command(
-        "grid unsubscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
-    )
+    refused = await discord_scene.as_member("grid unsubscribe", grid="flatpages")
+    dropped = await discord_scene.as_manager("grid unsubscribe", grid="flatpages")
 
     assert "Now following the grid **Flatpages**" in (followed.content or "")
     assert cycle.alerts_enqueued == 0
     assert refused.ephemeral
     assert "Stopped following" in (dropped.content or "")
     async with runtime.database.session() as session:
-        assert await subscriptions.channel_subscriptions(session, alerts.id) == []
-    assert fake.violations == []
+        assert await subscriptions.channel_subscriptions(session, discord_scene.alerts.id) == []
 
 
 async def test_stale_lists_watched_packages_with_reasons(
     discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks"},
-        user=discord_scene.manager,
-        channel_id=alerts.id,
-    )
+    await discord_scene.as_manager("watch add", slug="django-flatblocks")
 
-    record = await fake.run_command("stale", user=discord_scene.member, channel_id=alerts.id)
+    record = await discord_scene.as_member("stale")
 
     [embed] = record.embeds
     assert embed["title"] == "Stale packages watched in this channel"
     assert "django-flatblocks" in embed["description"]
     assert "staleness threshold" in embed["description"]
-    assert fake.violations == []
 
 
 async def test_stale_follows_the_channels_threshold_and_marks(
     discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
-    await fake.run_command(
-        "grid subscribe", {"grid": "caching"}, user=manager, channel_id=alerts.id
-    )
-    await fake.run_command("settings staleness", {"days": 3650}, user=manager, channel_id=alerts.id)
-    lenient = await fake.run_command("stale", user=discord_scene.member, channel_id=alerts.id)
-    await fake.run_command("settings staleness", {"days": 30}, user=manager, channel_id=alerts.id)
-    await fake.run_command(
-        "settings complete", {"slug": "django-cache-machine"}, user=manager, channel_id=alerts.id
-    )
-    strict = await fake.run_command("stale", user=discord_scene.member, channel_id=alerts.id)
-    in_grid = await fake.run_command(
-        "stale", {"grid": "caching"}, user=discord_scene.member, channel_id=discord_scene.general.id
-    )
+    scene = discord_scene
+    await scene.as_manager("grid subscribe", grid="caching")
+    await scene.as_manager("settings staleness", days=3650)
+    lenient = await scene.as_member("stale")
+    await scene.as_manager("settings staleness", days=30)
+    await scene.as_manager("settings complete", slug="django-cache-machine")
+    strict = await scene.as_member("stale")
+    in_grid = await scene.as_member("stale", grid="caching", channel=scene.general)
 
     assert lenient.embeds[0]["description"].startswith("Nothing stale")
     assert lenient.embeds[0]["footer"]["text"].startswith("0 stale of 2 checked")
@@ -206,44 +163,44 @@ async def test_stale_follows_the_channels_threshold_and_marks(
     assert "30-day staleness threshold" in valkey
     assert in_grid.embeds[0]["title"] == "Stale packages in Caching"
     assert "django-cache-machine" in in_grid.embeds[0]["description"]  # not marked in #general
-    assert fake.violations == []
 
 
 async def test_status_reports_refreshes_and_the_outbox(
-    discord_scene: DiscordScene, sentinel: SentinelBot
+    discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
 ) -> None:
-    fake = discord_scene.fake
+    await discord_scene.as_manager("watch add", slug="django-flatblocks")
+    clock.advance(timedelta(days=1))  # the package falls due for a refresh
     await background(sentinel).poll_once()
 
-    record = await fake.run_command("status", user=discord_scene.member)
+    record = await discord_scene.as_member("status")
 
     [embed] = record.embeds
     names = [field["name"] for field in embed["fields"]]
     assert {"Last refresh", "Next refresh", "Packages tracked", "Alerts waiting"} <= set(names)
-    assert fake.violations == []
+    sources = {field["name"]: field["value"] for field in embed["fields"]}
+    assert sources["Last cycle"] == "1 package and 0 grids fetched, 0 changes, 0 alerts, 0 failures"
+    assert sources["PyPI"] == "off (PYPI_URL is empty)"
+    assert sources["endoflife.date"] == "off (ENDOFLIFE_URL is empty)"
 
 
 async def test_settings_change_a_watch_and_show_it(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
-    await fake.run_command(
-        "watch add", {"slug": "django-flatblocks"}, user=manager, channel_id=alerts.id
-    )
-    targets = await fake.autocomplete(
-        "settings alerts", {"target": "flat"}, focused="target", user=manager, channel_id=alerts.id
+    scene = discord_scene
+    await scene.as_manager("watch add", slug="django-flatblocks")
+    targets = await scene.fake.autocomplete(
+        "settings alerts",
+        {"target": "flat"},
+        focused="target",
+        user=scene.manager,
+        channel_id=scene.alerts.id,
     )
 
-    changed = await fake.run_command(
-        "settings alerts",
-        {"target": targets[0]["value"], "events": "release, stale", "min_level": "minor"},
-        user=manager,
-        channel_id=alerts.id,
+    changed = await scene.as_manager(
+        "settings alerts", target=targets[0]["value"], events="release, stale", min_level="minor"
     )
-    shown = await fake.run_command("settings show", user=manager, channel_id=alerts.id)
-    refused = await fake.run_command(
-        "settings show", user=discord_scene.member, channel_id=alerts.id
-    )
+    shown = await scene.as_manager("settings show")
+    refused = await scene.as_member("settings show")
 
     assert [t["value"] for t in targets] == ["package:django-flatblocks"]
     assert "events: release, stale" in (changed.content or "")
@@ -251,25 +208,82 @@ async def test_settings_change_a_watch_and_show_it(
     assert refused.ephemeral
     assert "Manage Channels" in (refused.content or "")
     async with runtime.database.session() as session:
-        [subscription] = await subscriptions.channel_subscriptions(session, alerts.id)
+        [subscription] = await subscriptions.channel_subscriptions(session, scene.alerts.id)
     assert (subscription.events, subscription.min_release_level) == (["release", "stale"], "minor")
-    assert fake.violations == []
+
+
+def many_follows(scene: DiscordScene, now: datetime) -> TransferDocument:
+    """#alerts follows 100 packages not refreshed yet and pins 45 requirements not on Django
+    Packages: far more than one embed holds."""
+    guild_id, channel_id = scene.guild.id, scene.alerts.id
+    return TransferDocument(
+        exported_at=now,
+        subscriptions=[
+            SubscriptionEntry(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                target_kind=TargetKind.PACKAGE,
+                target_id=90_000 + index,
+                target_slug=f"widget-{index:03}",
+                events=["release"],
+                min_release_level="patch",
+                include_prereleases=True,
+            )
+            for index in range(100)
+        ],
+        pins=[
+            PinEntry(
+                guild_id=guild_id, channel_id=channel_id, pypi_name=f"lib-{index:02}", version="1.0"
+            )
+            for index in range(45)
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "who"), [("watch list", "member"), ("settings show", "manager")]
+)
+async def test_every_subscription_and_pin_can_be_paged_to(
+    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot, command: str, who: str
+) -> None:
+    fake, user = discord_scene.fake, getattr(discord_scene, who)
+    await import_document(
+        runtime.database,
+        many_follows(discord_scene, runtime.clock()),
+        now=runtime.clock(),
+        settings=runtime.settings,
+        guild=discord_scene.guild.id,
+    )
+
+    shown = await fake.run_command(command, user=user, channel_id=discord_scene.alerts.id)
+    listing = shown.reply
+    assert listing is not None
+    pages, footers = [], []
+    while True:
+        settings, page = listing.embeds
+        assert settings["title"] == "Settings of this channel"
+        pages.append(page["description"])
+        footers.append(page.get("footer", {}).get("text"))
+        if not enabled(listing).get(NEXT):
+            break
+        await fake.click(listing, NEXT, user=user)
+
+    listed = "\n".join(pages)
+    assert [i for i in range(100) if f"**widget-{i:03}**" not in listed] == []
+    assert [i for i in range(45) if f"lib-{i:02} 1.0" not in listed] == []
+    assert footers[0] == f"Page 1/{len(pages)} · 100 subscriptions · 45 pins"
+    assert shown.ephemeral
 
 
 async def test_bad_event_names_are_explained(
     discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
 ) -> None:
-    fake = discord_scene.fake
-
-    record = await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "events": "releases"},
-        user=discord_scene.manager,
+    record = await discord_scene.as_manager(
+        "watch add", slug="django-flatblocks", events="releases"
     )
 
     assert record.ephemeral
     assert "Unknown event 'releases'" in (record.content or "")
-    assert fake.violations == []
 
 
 async def test_grid_show_answers_from_a_fresh_stored_copy(
@@ -280,17 +294,15 @@ async def test_grid_show_answers_from_a_fresh_stored_copy(
 ) -> None:
     """Like /package: a copy younger than an hour answers without asking Django Packages (a
     grid was fetched live, members and all, at every /grid show); an older one is fetched."""
-    fake = discord_scene.fake
-    await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    await discord_scene.as_member("grid show", grid="flatpages")
     djp_api.reset_log()
 
-    again = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    again = await discord_scene.as_member("grid show", grid="flatpages")
     asked_while_fresh = djp_api.request_count
     clock.advance(timedelta(hours=1))
-    later = await fake.run_command("grid show", {"grid": "flatpages"}, user=discord_scene.member)
+    later = await discord_scene.as_member("grid show", grid="flatpages")
 
     assert again.embeds[0]["title"] == later.embeds[0]["title"] == "Flatpages"
     assert not again.content  # not the "unreachable, stored copy" note
     assert asked_while_fresh == 0
     assert [r.path.split("/")[-3:] for r in djp_api.requests][:1] == [["grids", "flatpages", ""]]
-    assert fake.violations == []

@@ -13,11 +13,12 @@ from storage import pins
 from storage.database import Database
 from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_runner import DiscordScene
-from tests.fakes.osv_api import FakeOsv, Record
-from tests.plugins.app import SteppingClock, alerts_in, next_cycle
+from tests.fakes.osv_api import FakeOsv
+from tests.plugins.app import Stage
 from tests.plugins.data import UV_LOCK
+from tests.plugins.osv_api import AdvisoryStage
 
-pytestmark = pytest.mark.osv
+pytestmark = [pytest.mark.osv, pytest.mark.usefixtures("discord_rules_kept")]
 DATA = Path(__file__).parents[1] / "data" / "requirements"
 TOOLBAR = 34  # django-debug-toolbar, latest 6.0.0
 
@@ -27,30 +28,19 @@ async def import_file(
 ) -> InteractionRecord:
     if content is None:
         content = (DATA / filename).read_bytes()
-    attachment = scene.fake.attachment(filename, content)
-    return await scene.fake.run_command(
-        "watch import", {"file": attachment}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    return await scene.as_manager("watch import", file=scene.fake.attachment(filename, content))
 
 
 async def watched_slugs(scene: DiscordScene) -> str:
-    listed = await scene.fake.run_command("watch list", channel_id=scene.alerts.id)
+    listed = await scene.as_manager("watch list")
     return str(listed.content) + str(listed.embeds)
 
 
 async def test_a_requirements_file_is_watched_with_its_pins_and_alerts_speak_to_them(
-    discord_scene: DiscordScene,
-    osv_api: FakeOsv,
-    toolbar_pair: dict[str, Record],
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    osv_stage: AdvisoryStage,
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    imported = await import_file(discord_scene, "requirements.txt")
-    await next_cycle(sentinel, clock)  # the silent baseline
-    for record in toolbar_pair.values():
-        osv_api.put(record)
-    published = await next_cycle(sentinel, clock)
+    imported = await import_file(osv_stage.scene, "requirements.txt")
+    published = await osv_stage.publish()
 
     assert imported.content == (
         "Read requirements.txt: 3 requirements.\n"
@@ -58,35 +48,40 @@ async def test_a_requirements_file_is_watched_with_its_pins_and_alerts_speak_to_
         "Not on Django Packages (1; their advisories are still followed): requests (2.31.0).\n"
         "Skipped 2 line(s) naming no package (options, paths or URLs)."
     )
-    assert "django-flatblocks" in await watched_slugs(discord_scene)
+    assert "django-flatblocks" in await watched_slugs(osv_stage.scene)
     assert published.sent == 1
-    [alert] = alerts_in(fake, alerts.id)
+    [alert] = osv_stage.alerts()
     title = alert.embeds[0]["title"]
     assert "latest release 6.0.0 is not affected" in title
     assert "your pin 3.2 is affected, fixed in 3.2.1" in title
-    assert fake.violations == []
 
 
-async def test_a_range_that_excludes_the_fix_is_said(
-    discord_scene: DiscordScene,
-    osv_api: FakeOsv,
-    toolbar_pair: dict[str, Record],
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+async def test_watch_list_shows_each_pin_beside_its_package_and_the_other_pins_after(
+    discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    imported = await import_file(discord_scene, "pyproject.toml")
-    await next_cycle(sentinel, clock)
-    for record in toolbar_pair.values():
-        osv_api.put(record)
-    await next_cycle(sentinel, clock)
+    await import_file(discord_scene, "requirements.txt")
+    await discord_scene.as_manager("watch remove", slug="django-flatblocks")
+
+    listed = await discord_scene.as_manager("watch list")
+
+    lines = listed.embeds[1]["description"].splitlines()
+    assert lines[0] == "**django-debug-toolbar** · pin 3.2"
+    assert lines[2:] == [
+        "**Not on Django Packages (advisories only)**: requests 2.31.0",
+        "**Pinned, not watched here**: django-flatblocks `<1.1,>=1.0`",
+    ]
+
+
+async def test_a_range_that_excludes_the_fix_is_said(osv_stage: AdvisoryStage) -> None:
+    imported = await import_file(osv_stage.scene, "pyproject.toml")
+    await osv_stage.publish()
 
     assert (imported.content or "").startswith(
         "Read pyproject.toml: 5 requirements.\n"
         "Now watching (3): **django-debug-toolbar** (`<3.2,>=3.0`), **django-flatblocks** (any "
         "version), **Django-REST-registration** (0.9.0).\n"
     )
-    [alert] = alerts_in(fake, alerts.id)
+    [alert] = osv_stage.alerts()
     # Upstream-free, but escaped like every summary: Discord shows the backticks as written.
     assert r"3.2.1 is outside your range \`<3.2,>=3.0\`" in alert.embeds[0]["title"]
 
@@ -150,21 +145,20 @@ async def test_a_file_that_cannot_be_read_is_one_sentence_and_changes_nothing(
 
 
 async def test_advisories_of_a_requirement_not_on_django_packages_still_arrive(
-    discord_scene: DiscordScene, osv_api: FakeOsv, clock: SteppingClock, sentinel: SentinelBot
+    stage: Stage, osv_api: FakeOsv
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
     held = osv_api.records.pop("PYSEC-2020-263")  # djangorestframework, not listed in the fake
     content = b"djangorestframework==3.11.0\ndjango-flatblocks==1.0.0\n"
-    imported = await import_file(discord_scene, "requirements.txt", content)
-    await next_cycle(sentinel, clock)
+    imported = await import_file(stage.scene, "requirements.txt", content)
+    await stage.next_cycle()
     osv_api.put(held)
-    published = await next_cycle(sentinel, clock)
+    published = await stage.next_cycle()
 
     assert "Not on Django Packages (1; their advisories are still followed)" in str(
         imported.content
     )
     assert published.sent == 1
-    [alert] = alerts_in(fake, alerts.id)
+    [alert] = stage.alerts()
     assert alert.embeds[0]["title"] == (
         "djangorestframework: security advisory PYSEC-2020-263: fixed in 3.11.2; "
         "your pin 3.11.0 is affected, fixed in 3.11.2"

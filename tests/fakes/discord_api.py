@@ -69,10 +69,11 @@ class FakeDiscord:
         bot_name: str = "Sentinel",
         wait_timeout: float = WAIT_TIMEOUT,
         shards: int = 1,
+        port: int = 0,
     ) -> None:
         """`wait_timeout` bounds every wait (`run_command`, `wait_for_messages`, ...), and only
         a failing test waits that long; `shards` is the shard count `GET /gateway/bot`
-        recommends."""
+        recommends; `port` 0 is any free one (tests), a fixed one is for the console."""
         self.token = token
         self.state = DiscordState(token, bot_name, wait_timeout=wait_timeout, shards=shards)
         self.rest = RestApi(self.state, lambda: self.gateway_url)
@@ -84,7 +85,7 @@ class FakeDiscord:
             on_change=self.state.notify,
         )
         self._runner: web.AppRunner | None = None
-        self._port = 0
+        self._port = port
         self._attachments: dict[int, FakeAttachment] = {}
 
     async def __aenter__(self) -> Self:
@@ -93,7 +94,8 @@ class FakeDiscord:
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{id}/{filename}", self._serve_attachment)
         sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a console restarted at once
+        sock.bind(("127.0.0.1", self._port))
         self._port = sock.getsockname()[1]
         self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()

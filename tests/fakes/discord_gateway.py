@@ -7,6 +7,7 @@ Frames are plain JSON TEXT frames. discord.py asks for `compress=zlib-stream` in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from tests.fakes.discord_models import FakeGuild, FakeUser
 HELLO, HEARTBEAT, IDENTIFY, RESUME, REQUEST_MEMBERS = 10, 1, 2, 6, 8
 DISPATCH, HEARTBEAT_ACK, INVALID_SESSION = 0, 11, 9
 HEARTBEAT_INTERVAL_MS = 41_250
+#: Seconds before a heartbeat is acknowledged: about a round trip to Discord. An ACK sent at once
+#: can reach discord.py before its keep-alive thread has recorded the heartbeat as sent; it then
+#: takes the whole interval for latency and warns "Can't keep up ... 41.3s behind".
+HEARTBEAT_ACK_DELAY = 0.1
 AUTHENTICATION_FAILED = 4004
 
 
@@ -48,6 +53,7 @@ class GatewayConnection:
     seq: int = 0
     ws: web.WebSocketResponse | None = field(default=None, repr=False)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    acks: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     @property
     def shard(self) -> list[int] | None:
@@ -67,6 +73,19 @@ class GatewayConnection:
                 self.seq += 1
                 seq = self.seq
             await self.ws.send_str(json.dumps({"op": op, "d": data, "s": seq, "t": event}))
+
+    def acknowledge_heartbeat(self) -> None:
+        """Answer a heartbeat a round trip later, as Discord does, without holding up the
+        frames that follow it."""
+        ack = asyncio.get_running_loop().create_task(self._ack_later())
+        self.acks.add(ack)
+        ack.add_done_callback(self.acks.discard)
+
+    async def _ack_later(self) -> None:
+        await asyncio.sleep(HEARTBEAT_ACK_DELAY)
+        if not self.closed:
+            with contextlib.suppress(ConnectionResetError):  # closed while it waited
+                await self.send(HEARTBEAT_ACK, None)
 
 
 class Gateway:
@@ -105,6 +124,8 @@ class Gateway:
                     await self._receive(conn, json.loads(msg.data))
         finally:
             conn.closed, conn.close_code = True, ws.close_code
+            for ack in list(conn.acks):
+                ack.cancel()
             self._on_change()
         return ws
 
@@ -112,7 +133,7 @@ class Gateway:
         op, data = frame.get("op"), frame.get("d") or {}
         if op == HEARTBEAT:
             conn.heartbeats += 1
-            await conn.send(HEARTBEAT_ACK, None)
+            conn.acknowledge_heartbeat()
         elif op == IDENTIFY:
             await self._identify(conn, data)
         elif op == RESUME:

@@ -15,6 +15,7 @@ import discord
 import yarl
 
 from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_interactions import InteractionRecord, OptionValue
 from tests.fakes.discord_models import MANAGE_CHANNELS, FakeChannel, FakeGuild, FakeMember, FakeRole
 
 READY_TIMEOUT = 5.0
@@ -47,6 +48,28 @@ class DiscordScene:
             manager=fake.add_member(guild, "manager", [managers]),
             member=fake.add_member(guild, "member"),
         )
+
+    async def as_manager(
+        self, command: str, *, channel: FakeChannel | None = None, **options: OptionValue
+    ) -> InteractionRecord:
+        """`/command` with `options`, run by the manager in #alerts (or `channel`)."""
+        return await self._run(self.manager, command, channel, options)
+
+    async def as_member(
+        self, command: str, *, channel: FakeChannel | None = None, **options: OptionValue
+    ) -> InteractionRecord:
+        """`/command` with `options`, run by the plain member in #alerts (or `channel`)."""
+        return await self._run(self.member, command, channel, options)
+
+    async def _run(
+        self,
+        user: FakeMember,
+        command: str,
+        channel: FakeChannel | None,
+        options: dict[str, OptionValue],
+    ) -> InteractionRecord:
+        where = channel or self.alerts
+        return await self.fake.run_command(command, options, user=user, channel_id=where.id)
 
 
 @contextmanager

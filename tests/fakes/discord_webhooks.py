@@ -236,7 +236,9 @@ class Webhooks:
                 raise DiscordError(*UNKNOWN_MESSAGE)
             return message
         message = self.state.message(int(message_id))
-        if message.webhook_id != sender.id:
+        # A message the webhook posted in a thread is found only with that `?thread_id=`.
+        where = request.query.get("thread_id", str(sender.channel_id))
+        if message.webhook_id != sender.id or str(message.channel_id) != where:
             raise DiscordError(*UNKNOWN_MESSAGE)
         return message
 

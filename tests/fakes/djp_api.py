@@ -44,18 +44,21 @@ from tests.fakes.djp_data import (
     synthetic_catalog,
     synthetic_content,
 )
+from tests.fakes.standalone import serve_until_interrupted
 
 __all__ = [
     "Content",
     "FakeDjangoPackages",
     "Fault",
     "LoggedRequest",
+    "ServerFault",
     "seeded",
     "synthetic_catalog",
     "synthetic_content",
 ]
 
-Fault = Literal[
+#: What an outage or an overloaded server answers: a later request may well succeed.
+ServerFault = Literal[
     "500",
     "502",
     "503-html",
@@ -65,10 +68,10 @@ Fault = Literal[
     "truncated",
     "429",
     "reset",
-    "gzip-bomb",
-    "deep-json",
-    "redirect",
 ]
+#: Answers built to harm a client: a body that inflates, or nests, past any bound, a redirect.
+HostileFault = Literal["gzip-bomb", "deep-json", "redirect"]
+Fault = Literal[ServerFault, HostileFault]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HOST = "127.0.0.1"
@@ -635,13 +638,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     content = synthetic_content(args.synthetic, args.seed) if args.synthetic else None
     api = FakeDjangoPackages(content, latency=args.latency, port=args.port)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(api))
+    serve_until_interrupted(_serve(api), f"port {args.port}")
 
 
 async def _serve(api: FakeDjangoPackages) -> None:
     async with api:
-        print(f"Fake Django Packages API at {api.base_url} (Ctrl+C to stop)", flush=True)
+        banner = f"Fake Django Packages: export DJP_API_URL={api.base_url} (Ctrl+C to stop)"
+        print(banner, flush=True)
         await asyncio.Event().wait()
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import copy
 import hashlib
 import json
@@ -31,6 +30,7 @@ from aiohttp import web
 from packaging.utils import canonicalize_name
 
 from tests.fakes.djp_api import gzipped_spaces
+from tests.fakes.standalone import serve_until_interrupted
 
 HOST = "127.0.0.1"
 DATA = Path(__file__).parents[1] / "data" / "osv"
@@ -76,6 +76,9 @@ class FakeOsv:
         """Ids per query page before a `next_page_token` (osv.dev: about 1,000)."""
         self.failure: Failure | None = None
         """How every answer fails until reset (None: they do not)."""
+        self.garbled: set[str] = set()
+        """Names whose batch result, and ids whose record, OSV answers malformed until reset
+        (a result that is not an object, a record cut off mid-JSON): one item, not the call."""
         self.bomb_bytes = 64 * 1024 * 1024
         """What a "gzip-bomb" body inflates to."""
         self.redirect_to = ""
@@ -153,8 +156,10 @@ class FakeOsv:
         self.batch_bodies.append(body)
         return web.json_response({"results": [self._query(q) for q in body["queries"]]})
 
-    def _query(self, query: dict[str, Any]) -> dict[str, Any]:
+    def _query(self, query: dict[str, Any]) -> dict[str, Any] | str:
         name = canonicalize_name(query["package"]["name"])
+        if name in self.garbled:
+            return "garbled"
         ids = sorted(vid for vid in self.records if name in self._names_of(vid))
         if not ids and self._synthetic(name):
             self.put(self._synthetic_record(name))
@@ -200,6 +205,8 @@ class FakeOsv:
         self.requests.append(("GET", request.path))
         if (failed := self._failed()) is not None:
             return failed
+        if request.match_info["id"] in self.garbled:
+            return web.Response(text='{"id": ', content_type="application/json")
         record = self.records.get(request.match_info["id"])
         if record is None:
             return web.json_response({"code": 5, "message": "Vulnerability not found"}, status=404)
@@ -208,7 +215,7 @@ class FakeOsv:
 
 async def _serve(port: int, synthetic_every: int) -> None:
     async with FakeOsv(synthetic_every=synthetic_every, port=port) as api:
-        print(f"fake OSV API at {api.base_url}", flush=True)
+        print(f"Fake OSV API: export OSV_API_URL={api.base_url} (Ctrl+C to stop)", flush=True)
         await asyncio.Event().wait()
 
 
@@ -217,5 +224,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--synthetic-every", type=int, default=5)
     arguments = parser.parse_args()
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(arguments.port, arguments.synthetic_every))
+    serve_until_interrupted(
+        _serve(arguments.port, arguments.synthetic_every), f"port {arguments.port}"
+    )

@@ -11,7 +11,7 @@ for a matching `If-None-Match`, as both upstreams do::
         pypi.inject("500", times=3)
 
 Unknown projects get PyPI's 404 (`{"message": "Not Found"}`); a fault answers the next
-`times` requests (the journal's included) instead of the document.
+`times` requests instead of the document (the journal's too, unless the fault is about JSON).
 
 Every change is written to PyPI's journal as PyPI writes it (`tests.fakes.pypi_journal`), each
 project's `last_serial` (in its JSON and the `X-PyPI-Last-Serial` header) follows it, and
@@ -50,6 +50,7 @@ from aiohttp import web
 
 from tests.fakes.djp_api import gzipped_spaces
 from tests.fakes.pypi_journal import JOURNAL_LIMIT, FakeJournal, method_response
+from tests.fakes.standalone import serve_until_interrupted
 
 HOST = "127.0.0.1"
 UPSTREAMS = Path(__file__).resolve().parent.parent / "data" / "upstreams"
@@ -65,6 +66,9 @@ Fault = Literal[
     "deep-json",
     "redirect",
 ]
+#: The faults of any answer, the journal's too (the others are about JSON: an XML-RPC call
+#: leaves them to the next request for a project).
+_ANY_ANSWER: frozenset[Fault] = frozenset({"500", "503", "hang", "404", "gzip-bomb", "redirect"})
 JournalFault = Literal["500", "405", "fault", "malformed", "doctype", "not-entries"]
 #: A DOCTYPE declaring entities that expand a billion-fold ("billion laughs").
 _LAUGHS = (
@@ -340,7 +344,7 @@ class FakePypi(_JsonFake):
             await asyncio.sleep(self.latency)
         if self._journal_faults:
             return self._journal_fault(self._journal_faults.pop(0))
-        if self._faults:
+        if self._faults and self._faults[0] in _ANY_ANSWER:
             return await self._fault(self._faults.pop(0))
         try:
             answer = self.journal.answer(method, params)
@@ -474,20 +478,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synthetic", action="store_true", help="answer for any project name")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added per response")
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        api = FakePypi(synthetic=args.synthetic, latency=args.latency, port=args.port)
-        api.serve_seeded_catalog()
-        endoflife = FakeEndOfLife(port=args.port + 1) if args.port else None
-        asyncio.run(_serve(api, endoflife))
+    api = FakePypi(synthetic=args.synthetic, latency=args.latency, port=args.port)
+    api.serve_seeded_catalog()
+    endoflife = FakeEndOfLife(port=args.port + 1) if args.port else None
+    ports = f"ports {args.port} and {args.port + 1}" if args.port else "a free port"
+    serve_until_interrupted(_serve(api, endoflife), ports)
 
 
 async def _serve(api: FakePypi, endoflife: FakeEndOfLife | None) -> None:
+    """Serve both fakes, saying which settings point djp-sentinel at them (PyPI's is the
+    server's root: the client adds `pypi/<project>/json`)."""
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(api)
-        print(f"Fake PyPI at {api.base_url} (Ctrl+C to stop)", flush=True)
+        pypi_url = api.base_url.removesuffix("pypi/")
+        print(f"Fake PyPI: export PYPI_URL={pypi_url} (Ctrl+C to stop)", flush=True)
         if endoflife is not None:
             await stack.enter_async_context(endoflife)
-            print(f"Fake endoflife.date at {endoflife.base_url}", flush=True)
+            print(f"Fake endoflife.date: export ENDOFLIFE_URL={endoflife.base_url}", flush=True)
         await asyncio.Event().wait()
 
 

@@ -282,6 +282,26 @@ async def test_webhook_sender_without_a_bot(
     assert posted.mentions == Mentions(everyone=True)
 
 
+async def test_a_webhook_changes_its_message_in_a_thread_only_naming_the_thread(
+    discord_fake: FakeDiscord, discord_scene: DiscordScene
+) -> None:
+    hook = discord_fake.create_webhook(discord_scene.alerts.id)
+    thread = discord_scene.guild.add_thread(discord_scene.alerts, "releases")
+
+    with pointed_at(discord_fake):
+        async with aiohttp.ClientSession() as session:
+            webhook = discord.Webhook.partial(hook.id, hook.token, session=session)
+            in_thread = discord.Object(thread.id)
+            sent = await webhook.send("first", thread=in_thread, wait=True)
+            with pytest.raises(discord.NotFound):
+                await webhook.fetch_message(sent.id)
+            edited = await webhook.edit_message(sent.id, content="changed", thread=in_thread)
+
+    [posted] = discord_fake.messages(thread.id)
+    assert (edited.content, posted.content) == ("changed", "changed")
+    assert posted.edited_timestamp is not None
+
+
 async def test_bot_resumes_after_a_drop_and_reconnects_after_a_restart(
     discord_fake: FakeDiscord,
 ) -> None:

@@ -247,7 +247,7 @@ async def test_runs_standalone_and_prints_its_base_url():
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-        base_url = next(word for word in line.split() if word.startswith("http://127.0.0.1:"))
+        base_url = line.split("export DJP_API_URL=")[1].split()[0]  # the line to paste
         async with httpx.AsyncClient(base_url=base_url) as http:
             page = await get_json(http, "packages/")
     finally:

@@ -1,10 +1,11 @@
-"""The OSV client against the fake: batches, pages, records, and every failure as one error."""
+"""The OSV client against the fake: batches, pages, records, every failure as one error, and
+the poll's reads, where one item answered malformed costs only that item."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.osv.client import OsvClient, OsvUnavailable
+from bot.osv.client import OsvClient, OsvMalformed, OsvUnavailable
 from tests.fakes.osv_api import FakeOsv
 
 
@@ -57,3 +58,25 @@ async def test_an_answer_with_a_missing_result_is_refused(osv_api: FakeOsv) -> N
     async with OsvClient.open(osv_api.base_url + "v1/vulns/", timeout=2.0) as client:
         with pytest.raises(OsvUnavailable):
             await client.vulns_for(["django"])
+
+
+async def test_a_name_or_a_record_answered_malformed_costs_only_itself(
+    osv_api: FakeOsv, osv_client: OsvClient
+) -> None:
+    osv_api.garbled = {"django", "PYSEC-2021-10"}
+
+    listed = await osv_client.list_vulns(["django", "django-debug-toolbar"])
+    read = await osv_client.read_vulns(["PYSEC-2021-10", "GHSA-pghf-347x-c2gj"])
+
+    assert list(listed.found) == ["django-debug-toolbar"]
+    assert listed.malformed == {
+        "django": "the list of django: OSV's batch answer holds a result that is not an object."
+    }
+    assert list(read.found) == ["GHSA-pghf-347x-c2gj"]
+    assert read.malformed == {
+        "PYSEC-2021-10": "the record PYSEC-2021-10: OSV answered with malformed JSON."
+    }
+    with pytest.raises(OsvMalformed, match="the list of django"):
+        await osv_client.vulns_for(["django"])  # a lookup answers in full or not at all
+    with pytest.raises(OsvMalformed, match="the record PYSEC-2021-10"):
+        await osv_client.vulns(["PYSEC-2021-10"])

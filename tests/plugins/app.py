@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -28,8 +29,9 @@ from bot.refresh.pypi_pass import SourcesPass
 from storage.database import Database
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_interactions import InteractionRecord
-from tests.fakes.discord_models import PostedMessage
-from tests.fakes.discord_runner import BotStarter
+from tests.fakes.discord_models import FakeChannel, PostedMessage
+from tests.fakes.discord_runner import BotStarter, DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.database import open_database
 
 if TYPE_CHECKING:
@@ -166,11 +168,49 @@ def alerts_in(fake: FakeDiscord, channel_id: int) -> list[PostedMessage]:
     return [m for m in fake.messages(channel_id) if m.interaction_id is None]
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A running bot, the Discord scene it serves and the clock the test moves on."""
+
+    scene: DiscordScene
+    bot: SentinelBot
+    clock: SteppingClock
+
+    async def next_cycle(self, span: timedelta = NEXT_CYCLE) -> DeliveryReport:
+        """Time moves on by `span`; the bot refreshes what fell due and delivers what it found."""
+        return await next_cycle(self.bot, self.clock, span)
+
+    def alerts(self, channel: FakeChannel | None = None) -> list[PostedMessage]:
+        """What the bot posted on its own in #alerts (or `channel`)."""
+        return alerts_in(self.scene.fake, (channel or self.scene.alerts).id)
+
+
+@pytest.fixture
+def stage(discord_scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock) -> Stage:
+    return Stage(discord_scene, sentinel, clock)
+
+
+def enabled(message: PostedMessage) -> dict[str, bool]:
+    """Whether each button of a message can be clicked, by custom id."""
+    return {
+        item["custom_id"]: not item.get("disabled", False)
+        for row in message.components
+        for item in row["components"]
+    }
+
+
 def attachment(record: InteractionRecord) -> tuple[str, bytes]:
     """The name and content of the one file attached to a command's answer."""
     assert record.reply is not None
     [attached] = record.attachments
     return attached["filename"], record.reply.files[attached["filename"]]
+
+
+def grow_flatpages(djp_api: FakeDjangoPackages, widgets: list[dict[str, Any]]) -> None:
+    """Upstream adds `widgets` to the Flatpages grid (48), beside django-flatblocks (265)."""
+    for payload in widgets:
+        djp_api.add_package(payload)
+    djp_api.set_grid_members(48, [265, *(w["id"] for w in widgets)])
 
 
 def package_copies(

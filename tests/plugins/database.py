@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from storage import subscriptions
+from storage import channels, subscriptions
 from storage.database import Database
 from storage.models import TargetKind
 
@@ -217,21 +218,66 @@ async def session(database: Database) -> AsyncIterator[AsyncSession]:
         yield db_session
 
 
+#: The server the helpers below act in unless told.
+GUILD = 800_000_000_000_000_001
+
+
 async def follow(
     database: Database,
     channel: int,
     target_id: int,
     kind: TargetKind = TargetKind.PACKAGE,
     *,
-    guild: int = 800_000_000_000_000_001,
-) -> None:
-    """Subscribe `channel` to a package (or grid) with the default settings."""
+    guild: int = GUILD,
+    created_by: int | None = 1,
+    **options: Any,
+) -> int:
+    """Subscribe `channel` to a package (or grid), with the default settings unless `options`
+    (events, role_id, webhook_url, ...) say otherwise; the subscription's id."""
     async with database.transaction() as session:
-        await subscriptions.subscribe(
+        subscription, _ = await subscriptions.subscribe(
             session,
             guild_id=guild,
             channel_id=channel,
             target_kind=kind,
             target_id=target_id,
-            created_by=1,
+            created_by=created_by,
+            **options,
+        )
+    return subscription.id
+
+
+async def configure(
+    database: Database,
+    channel: int,
+    *,
+    now: datetime,
+    guild: int = GUILD,
+    updated_by: int | None = 1,
+    **settings: Any,
+) -> None:
+    """Change `channel`'s settings (digest, staleness threshold, stale report, ...) at `now`."""
+    async with database.transaction() as session:
+        await channels.update_preferences(
+            session,
+            guild_id=guild,
+            channel_id=channel,
+            updated_by=updated_by,
+            now=now,
+            **settings,
+        )
+
+
+async def mark_complete(
+    database: Database, channel: int, package_id: int, *, now: datetime, guild: int = GUILD
+) -> None:
+    """Mark a package feature-complete in `channel` at `now`."""
+    async with database.transaction() as session:
+        await channels.mark_feature_complete(
+            session,
+            guild_id=guild,
+            channel_id=channel,
+            package_id=package_id,
+            marked_by=1,
+            now=now,
         )

@@ -7,7 +7,7 @@ async def test_ping(discord_fake, start_bot):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 
 import discord
@@ -38,3 +38,11 @@ async def start_bot(discord_fake: FakeDiscord) -> AsyncIterator[BotStarter]:
             return await stack.enter_async_context(running_bot(bot, discord_fake))
 
         yield start
+
+
+@pytest.fixture
+def discord_rules_kept(discord_scene: DiscordScene) -> Iterator[None]:
+    """For `pytest.mark.usefixtures`: the test fails at teardown if the bot broke a rule the fake
+    Discord checks (a refused request, a ping it should not have let through)."""
+    yield
+    assert discord_scene.fake.violations == [], "the bot broke Discord's rules"

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +124,16 @@ class World:
     def bot(self) -> Sentinel:
         return Sentinel(self.env, self.cwd, "run")
 
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Sentinel]:
+        """A bot started, and stopped on the way out however the test went."""
+        bot = self.bot()
+        await bot.start()
+        try:
+            yield bot
+        finally:
+            await bot.stop()
+
     async def pending(self) -> int:
         async with self.database.session() as session:
             query = select(func.count()).where(Alert.status == AlertStatus.PENDING)
@@ -200,15 +211,11 @@ async def test_killed_while_delivering_every_channel_still_gets_its_alert_once(
         world.database, world.fake, world.scene.guild, CHANNELS, now=datetime.now(UTC)
     )
     held = world.fake.hold_post(CHANNELS // 2, accepted=accepted)
-    bot = world.bot()
-    await bot.start()
-    try:
+    async with world.running() as bot:
         await asyncio.wait_for(held.reached.wait(), RECOVERY)
         await bot.kill()
         held.release()
         figures = await world.restart(bot, case, channels)
-    finally:
-        await bot.stop()
     assert_exactly_once(figures)
 
 
@@ -261,15 +268,11 @@ async def test_killed_before_the_cycles_transaction_the_next_start_announces_the
 ) -> None:
     channels = await refresh_with_release(world)
     world.api.inject("hang", path=f"/packages/{FLATBLOCKS}/")
-    bot = world.bot()
-    await bot.start()
-    try:
+    async with world.running() as bot:
         await until(lambda: any(str(FLATBLOCKS) in r.path for r in world.api.requests))
         await bot.kill()
         assert await world.alerts() == 0
         figures = await world.restart(bot, "refresh: before the transaction", channels)
-    finally:
-        await bot.stop()
     assert_exactly_once(figures)
 
 
@@ -278,21 +281,22 @@ async def test_killed_inside_the_cycles_transaction_nothing_of_it_remains_and_it
 ) -> None:
     channels = await refresh_with_release(world)
     world.api.latency = 0.3  # time to arm the probe between the fetch and the transaction
-    bot = world.bot()
     armed = threading.Event()
-    await bot.start()
-    try:
-        inside = asyncio.to_thread(kill_inside_a_write, bot.pid, world.db_path, armed)
-        await until(lambda: any(str(FLATBLOCKS) in r.path for r in world.api.requests))
-        armed.set()
-        assert await inside
-        await bot.kill()
-        assert await world.alerts() == 0
-        world.api.latency = 0.0
-        figures = await world.restart(bot, "refresh: inside the transaction", channels)
-    finally:
-        armed.set()
-        await bot.stop()
+    async with world.running() as bot:
+        try:
+            # A task, so the probe's thread starts now and waits for `armed`, not at `await`.
+            inside = asyncio.create_task(
+                asyncio.to_thread(kill_inside_a_write, bot.pid, world.db_path, armed)
+            )
+            await until(lambda: any(str(FLATBLOCKS) in r.path for r in world.api.requests))
+            armed.set()
+            assert await inside
+            await bot.kill()
+            assert await world.alerts() == 0
+            world.api.latency = 0.0
+            figures = await world.restart(bot, "refresh: inside the transaction", channels)
+        finally:
+            armed.set()
     assert_exactly_once(figures)
 
 
@@ -301,16 +305,12 @@ async def test_killed_after_the_cycles_transaction_its_alerts_are_delivered_once
 ) -> None:
     channels = await refresh_with_release(world)
     held = world.fake.hold_post(1, accepted=False)
-    bot = world.bot()
-    await bot.start()
-    try:
+    async with world.running() as bot:
         await asyncio.wait_for(held.reached.wait(), RECOVERY)
         await bot.kill()
         held.release()
         assert await world.alerts() == CHANNELS
         figures = await world.restart(bot, "refresh: after the transaction", channels)
-    finally:
-        await bot.stop()
     assert_exactly_once(figures)
 
 

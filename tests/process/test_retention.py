@@ -1,6 +1,7 @@
 """The retention job: settled alerts and cycle figures older than RETENTION_DAYS, and package
 history older than HISTORY_RETENTION_DAYS that a newer row makes redundant, are deleted;
-pending alerts, the newest cycle and every version a package has had are kept."""
+pending alerts, the newest cycle and every version a package has had are kept, and release
+alerts that were sent are kept as long as package history."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ FLATBLOCKS = 265
 DAY = timedelta(days=1)
 
 
-def alert(number: int, status: AlertStatus, at: datetime) -> Alert:
+def alert(number: int, status: AlertStatus, at: datetime, event: str = "popularity") -> Alert:
     return Alert(
         guild_id=1,
         channel_id=2,
-        event="release",
-        dedup_key=f"2:release:{number}",
+        event=event,
+        dedup_key=f"2:{event}:{number}",
         summary=f"alert {number}",
         payload={},
         status=status,
@@ -61,6 +62,11 @@ async def test_old_settled_rows_go_and_what_matters_stays(runtime: Runtime) -> N
                 alert(3, AlertStatus.DROPPED, old),
                 alert(4, AlertStatus.PENDING, old),  # still to deliver: never pruned
                 alert(5, AlertStatus.SENT, recent),
+                # A release's alert that was sent tells a later yank the channel heard of it:
+                # kept as long as package history.
+                alert(6, AlertStatus.SENT, old, event="release"),
+                alert(7, AlertStatus.SENT, ancient, event="release"),
+                alert(8, AlertStatus.DROPPED, old, event="release"),  # never reached it
                 history(ancient, "0.9"),  # the only row of 0.9: kept, 0.9 stays known
                 history(ancient + DAY, "1.0"),  # superseded by a newer 1.0 row
                 history(ancient + 2 * DAY, None),  # superseded by any newer row
@@ -84,8 +90,8 @@ async def test_old_settled_rows_go_and_what_matters_stays(runtime: Runtime) -> N
                 )
             )
         ).all()
-    assert (pruned.alerts, pruned.cycles, pruned.history) == (3, 2, 2)
-    assert alerts == ["alert 4", "alert 5"]
+    assert (pruned.alerts, pruned.cycles, pruned.history) == (5, 2, 2)
+    assert alerts == ["alert 4", "alert 5", "alert 6"]
     assert cycle_ends == [recent]
     assert sorted(versions) == [(ancient, "0.9"), (kept_history, "1.0")]
 

@@ -18,6 +18,7 @@ from bot.refresh.advisory_compare import (
     Asked,
     ChannelPin,
     Subject,
+    answered_badly,
     decide_name,
     due_names,
     plan_reads,
@@ -112,6 +113,32 @@ def test_which_names_can_have_news(
     assert asked.current_ids([NAME]) == {NAME: listed | (known or set())}
 
 
+@pytest.mark.parametrize(
+    ("case", "lists", "records", "left_out"),
+    [
+        ("all answered well", {}, {}, {}),
+        ("a name's own list", {"c": "list c"}, {}, {"c": "list c"}),
+        ("a listed record: the names listing it", {}, {"GHSA-1": "bad"}, {"a": "bad", "b": "bad"}),
+        ("a record gone from a list", {}, {"GHSA-3": "bad"}, {"b": "bad"}),
+        ("a record no name needs", {}, {"GHSA-9": "bad"}, {}),
+    ],
+)
+def test_names_answered_badly_are_left_for_the_next_pass(
+    case: str, lists: dict[str, str], records: dict[str, str], left_out: dict[str, str]
+) -> None:
+    """A name is left out when its own list, or a record it needs (listed, or a known id gone
+    from its list), was malformed; the others are decided."""
+    known = {"b": {"GHSA-3": Seen("m", False)}}
+    reads = plan_reads({"a": {"GHSA-1": "t"}, "b": {"GHSA-1": "t", "GHSA-2": "t"}}, known, {})
+
+    badly = answered_badly(reads, lists, records)
+    asked = Asked(reads.listed, known, reads.gone, {}).leaving_out(badly)
+
+    assert badly == left_out, case
+    assert set(asked.listed) == {"a", "b"} - set(badly)
+    assert set(asked.moved()) == {"a", "b"} - set(badly)
+
+
 def test_who_hears_of_a_name() -> None:
     listed_pin = ChannelPin(7, True, PinView("==3.2", "3.2"))
     imported = [ChannelPin(8, False, PinView("", None)), ChannelPin(9, False, PinView("", None))]
@@ -179,13 +206,16 @@ def alert(key: str, status: str) -> NewAlert:
 @pytest.mark.parametrize(
     ("told", "kept"),
     [
-        ({"7:34:advisory:GHSA-x"}, ["7:34:advisory:GHSA-x:withdrawn", "7:34:advisory:GHSA-y"]),
-        (set(), ["7:34:advisory:GHSA-y"]),  # never heard of it: nothing to retract
+        (
+            {"7:34:advisory:GHSA-x": False},
+            ["7:34:advisory:GHSA-x:withdrawn", "7:34:advisory:GHSA-y"],
+        ),
+        ({}, ["7:34:advisory:GHSA-y"]),  # never heard of it: nothing to retract
     ],
     ids=["heard", "not-heard"],
 )
 def test_a_retraction_goes_only_where_the_advisory_was_heard(
-    told: set[str], kept: list[str]
+    told: dict[str, bool], kept: list[str]
 ) -> None:
     alerts = [
         alert("7:34:advisory:GHSA-x:withdrawn", "withdrawn"),
@@ -196,3 +226,12 @@ def test_a_retraction_goes_only_where_the_advisory_was_heard(
 
     assert retracts == {"7:34:advisory:GHSA-x:withdrawn": "7:34:advisory:GHSA-x"}
     assert [a.dedup_key for a in to_those_told(alerts, retracts, told)] == kept
+
+
+@pytest.mark.parametrize("urgent", [True, False], ids=["urgent", "ordinary"])
+def test_a_retraction_takes_the_lane_its_original_took(urgent: bool) -> None:
+    alerts = [alert("7:34:advisory:GHSA-x:withdrawn", "withdrawn")]
+
+    [retraction] = to_those_told(alerts, retracted(alerts), {"7:34:advisory:GHSA-x": urgent})
+
+    assert retraction.urgent is urgent

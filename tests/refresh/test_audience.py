@@ -22,8 +22,9 @@ from bot.core.events import (
     grid_membership_changes,
     removed_change,
 )
+from bot.core.events.yanked import yanked_change
 from bot.core.records import PackageRecord, parse_grid, parse_package
-from bot.refresh.audience import Followed, alerts_for, may_alert, package_alerts
+from bot.refresh.audience import Followed, alerts_for, evidence_needed, may_alert, package_alerts
 from bot.refresh.compare import Observation
 from bot.refresh.staleness import ChannelStaleness
 from tests.plugins.data import load_json, seed_package
@@ -150,6 +151,42 @@ def test_followers_by_what_they_follow(
     everything = frozenset(Event)
     alerts = alerts_for([news], {followed: [follower(events=everything)]}, by=by)
     assert bool(alerts) is hears, case
+
+
+# -- yanks: the latest to every follower, an older release where it was announced -------------
+
+LATEST_YANKED = yanked_change(FLATBLOCKS, "flatblocks", "1.0.1", None, "1.0.0", of_latest=True)
+OLDER_YANKED = yanked_change(FLATBLOCKS, "flatblocks", "1.0.0", None, "1.0.1", of_latest=False)
+TOLD_1_0_0 = f"{CHANNEL}:{FLATBLOCKS}:release:1.0.0"  # the release alert it reached
+TOLD_1_0_1 = f"{CHANNEL}:{FLATBLOCKS}:release:1.0.1"
+
+
+@pytest.mark.parametrize(
+    ("case", "news", "told", "heard_by"),
+    [
+        ("the latest: every follower", LATEST_YANKED, set(), [CHANNEL, OTHER_CHANNEL]),
+        ("an older release: the channel told of it", OLDER_YANKED, {TOLD_1_0_0}, [CHANNEL]),
+        ("an older release: no one told of it", OLDER_YANKED, set(), []),
+        ("an older release: told of another release only", OLDER_YANKED, {TOLD_1_0_1}, []),
+    ],
+)
+def test_a_yank_reaches_the_channels_told_of_the_release(
+    case: str, news: Change, told: set[str], heard_by: list[int]
+) -> None:
+    followers = {FLATBLOCKS: [follower(1), follower(2, OTHER_CHANNEL)]}
+    alerts = alerts_for([news], followers, by=Followed.PACKAGE, told=told)
+    assert [alert.channel_id for alert in alerts] == heard_by, case
+
+
+def test_the_release_alerts_a_yank_asks_about_are_each_followers_of_that_release() -> None:
+    followers = {FLATBLOCKS: [follower(1), follower(2, OTHER_CHANNEL), follower(3)]}
+
+    needed = evidence_needed([LATEST_YANKED, OLDER_YANKED, PATCH], followers, by=Followed.PACKAGE)
+
+    assert needed == {
+        CHANNEL: {TOLD_1_0_0},
+        OTHER_CHANNEL: {f"{OTHER_CHANNEL}:{FLATBLOCKS}:release:1.0.0"},
+    }
 
 
 # -- health events under each channel's staleness rule -------------------------------------------

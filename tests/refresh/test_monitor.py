@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import get_args
 
 import pytest
 from sqlalchemy import select
@@ -11,11 +12,11 @@ from bot.core.events import Event
 from bot.refresh.monitor import Monitor
 from bot.refresh.report import CycleReport
 from bot.refresh.schedule import choose_plan
-from storage import channels, grids, packages
+from storage import grids, packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory, TargetKind
-from tests.fakes.djp_api import FakeDjangoPackages, Fault
-from tests.plugins.database import follow
+from tests.fakes.djp_api import FakeDjangoPackages, ServerFault
+from tests.plugins.database import configure, follow, mark_complete
 from tests.plugins.djp_api import TEST_RETRY
 from tests.plugins.monitor import POLL_INTERVAL, START, HandClock
 
@@ -23,7 +24,6 @@ FLATBLOCKS = 265
 CACHE_MACHINE = 155
 CHANNEL = 900_000_000_000_000_001
 OTHER_CHANNEL = 900_000_000_000_000_002
-GUILD = 800_000_000_000_000_001
 INTERVAL = POLL_INTERVAL
 
 
@@ -112,26 +112,13 @@ def test_plan_takes_whichever_needs_fewer_requests(due: int, catalog: int, expec
     assert choose_plan(due, catalog) == expected
 
 
-HTTP_FAULTS: list[Fault] = [
-    "500",
-    "502",
-    "503-html",
-    "html-200",
-    "hang",
-    "malformed",
-    "truncated",
-    "429",
-    "reset",
-]
-
-
-@pytest.mark.parametrize("fault", HTTP_FAULTS)
+@pytest.mark.parametrize("fault", get_args(ServerFault))
 async def test_a_broken_cycle_raises_nothing_and_the_next_recovers(
     monitor: Monitor,
     database: Database,
     djp_api: FakeDjangoPackages,
     clock: HandClock,
-    fault: Fault,
+    fault: ServerFault,
 ) -> None:
     await follow(database, CHANNEL, FLATBLOCKS)
     await follow(database, CHANNEL, CACHE_MACHINE)
@@ -334,30 +321,6 @@ async def test_every_change_is_kept_in_history_even_unwatched(
 THIRD_CHANNEL = 900_000_000_000_000_003
 
 
-async def set_threshold(database: Database, channel: int, days: int) -> None:
-    async with database.transaction() as session:
-        await channels.update_preferences(
-            session,
-            guild_id=GUILD,
-            channel_id=channel,
-            updated_by=1,
-            now=START,
-            stale_after_days=days,
-        )
-
-
-async def mark_finished(database: Database, channel: int, package_id: int) -> None:
-    async with database.transaction() as session:
-        await channels.mark_feature_complete(
-            session,
-            guild_id=GUILD,
-            channel_id=channel,
-            package_id=package_id,
-            marked_by=1,
-            now=START,
-        )
-
-
 def last_commit_at(djp_api: FakeDjangoPackages, when: datetime) -> None:
     """Cache Machine's last commit at `when`, with a window that agrees with it."""
     djp_api.update_package(
@@ -385,7 +348,7 @@ async def test_a_channel_with_a_shorter_threshold_alone_hears_of_staleness(
     last_commit_at(djp_api, last_commit)
     for channel in (CHANNEL, OTHER_CHANNEL):
         await follow(database, channel, CACHE_MACHINE)
-    await set_threshold(database, CHANNEL, 180)
+    await configure(database, CHANNEL, now=START, stale_after_days=180)
     await monitor.run_cycle()
 
     await run_days(monitor, djp_api, clock, 3)  # crosses 180 days, far from 365
@@ -403,8 +366,8 @@ async def test_a_feature_complete_mark_silences_staleness_in_that_channel_only(
     last_commit_at(djp_api, START - timedelta(days=179))
     for channel in (CHANNEL, OTHER_CHANNEL, THIRD_CHANNEL):
         await follow(database, channel, CACHE_MACHINE)
-        await set_threshold(database, channel, 180)
-    await mark_finished(database, OTHER_CHANNEL, CACHE_MACHINE)
+        await configure(database, channel, now=START, stale_after_days=180)
+    await mark_complete(database, OTHER_CHANNEL, CACHE_MACHINE, now=START)
     await monitor.run_cycle()
 
     await run_days(monitor, djp_api, clock, 3)
@@ -423,7 +386,7 @@ async def test_reviving_is_one_no_longer_stale_alert_for_the_channel_that_saw_it
     last_commit_at(djp_api, START - timedelta(days=200))
     await follow(database, CHANNEL, CACHE_MACHINE)
     await follow(database, OTHER_CHANNEL, CACHE_MACHINE)
-    await set_threshold(database, CHANNEL, 180)
+    await configure(database, CHANNEL, now=START, stale_after_days=180)
     await monitor.run_cycle()  # stale for CHANNEL from the start: a baseline, no alert
 
     djp_api.update_package(
@@ -446,7 +409,7 @@ async def test_a_revival_reaches_each_channel_once_worded_by_its_own_threshold(
     last_commit_at(djp_api, START - timedelta(weeks=19))  # stale past 120 days, slowing at 365
     await follow(database, CHANNEL, CACHE_MACHINE)
     await follow(database, OTHER_CHANNEL, CACHE_MACHINE)
-    await set_threshold(database, CHANNEL, 120)
+    await configure(database, CHANNEL, now=START, stale_after_days=120)
     await monitor.run_cycle()
 
     djp_api.update_package(

@@ -97,6 +97,26 @@ def test_a_yank_of_an_announced_release_is_news_once() -> None:
     assert again.changes == []
 
 
+@pytest.mark.parametrize(
+    ("case", "after", "of_latest"),
+    [
+        ("the latest, yanked", project("1.0", "1.1", yanked={"1.1": None}), True),
+        ("an older release, yanked", project("1.1", "1.0", yanked={"1.0": None}), False),
+    ],
+)
+def test_a_yank_says_whether_it_was_of_the_latest_release(
+    case: str, after: PypiProject, of_latest: bool
+) -> None:
+    """Every follower hears of the latest release yanked; only those told of an older release
+    hear of its yank (`bot.refresh.audience.hears`)."""
+    before = project("1.1", "1.0")
+
+    decision = compare(PID, "flatblocks", before, (), after, {"1.0": AT, "1.1": AT})
+
+    [yank] = decision.changes
+    assert (yank.event, yank.data["of_latest"]) == (Event.YANKED, of_latest), case
+
+
 def test_compat_compares_with_the_last_release_that_declared_something() -> None:
     declared = compare(
         PID, "f", project("1.0"), ("4.2", "5.0"), project("1.1", "1.0", django=()), {}
@@ -137,6 +157,7 @@ def test_moving_back_from_a_yanked_release_is_that_yank() -> None:
 
     assert (change.event, change.key) == (Event.YANKED, f"{PID}:yanked:1.1")
     assert change.data["latest"] == "1.0"
+    assert change.data["of_latest"], "Django Packages' latest was the yanked release"
 
 
 def test_a_yanked_release_is_never_announced_as_new_and_unknown_changes_nothing() -> None:
@@ -214,7 +235,7 @@ def test_a_new_answer_is_compared_with_the_stored_one_of_the_same_project(
     [
         (django_packages_release("1.0", "1.1"), {PID: ["1.1"]}),
         (django_packages_release("1.1", "1.0"), {}),  # a move back announces nothing
-        (yanked_change(PID, "flatblocks", "1.1", None, "1.0"), {}),
+        (yanked_change(PID, "flatblocks", "1.1", None, "1.0", of_latest=True), {}),
     ],
     ids=["new", "move-back", "yank"],
 )

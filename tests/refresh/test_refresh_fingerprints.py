@@ -17,17 +17,16 @@ from sqlalchemy import func, select
 from bot.core.events import Event
 from bot.refresh.monitor import Monitor
 from bot.refresh.report import CycleReport
-from storage import channels, packages
+from storage import packages
 from storage.database import Database
 from storage.models import Alert, PackageHistory
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.database import follow
+from tests.plugins.database import configure, follow
 from tests.plugins.monitor import START, HandClock
 
 FLATBLOCKS = 265
 CHANNEL = 900_000_000_000_000_001
 STRICT_CHANNEL = 900_000_000_000_000_002
-GUILD = 800_000_000_000_000_001
 DAY = timedelta(days=1)
 QUIET = [0] * 52
 
@@ -93,15 +92,7 @@ async def test_a_channel_with_its_own_threshold_hears_of_an_unchanged_package(
     monitor: Monitor, database: Database, djp_api: FakeDjangoPackages, clock: HandClock
 ) -> None:
     djp_api.update_package(FLATBLOCKS, **quiet_since(28))
-    async with database.transaction() as session:
-        await channels.update_preferences(
-            session,
-            guild_id=GUILD,
-            channel_id=STRICT_CHANNEL,
-            updated_by=1,
-            now=START,
-            stale_after_days=30,
-        )
+    await configure(database, STRICT_CHANNEL, now=START, stale_after_days=30)
     await crawled(monitor, database, djp_api, CHANNEL, STRICT_CHANNEL)
 
     for _ in range(4):

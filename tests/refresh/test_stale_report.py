@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -11,26 +10,17 @@ from sqlalchemy import select
 from bot.djp.client import DjangoPackagesClient
 from bot.refresh.monitor import Monitor, MonitorSettings
 from bot.refresh.stale_report import enqueue_stale_reports
-from storage import channels
 from storage.database import Database
 from storage.models import Alert, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.database import follow
+from tests.plugins.database import configure, follow, mark_complete
 
-GUILD = 800_000_000_000_000_001
 CHANNEL = 900_000_000_000_000_001
 OTHER_CHANNEL = 900_000_000_000_000_002
 FLATBLOCKS, REST_REGISTRATION, FILER_PAGES, FILETAGS = 265, 4100, 5157, 1444
 FILE_MANAGERS = 87
 START = datetime(2026, 2, 20, 12, tzinfo=UTC)  # a Friday
 MONDAY_9 = datetime(2026, 2, 23, 9, tzinfo=UTC)  # the default report slot
-
-
-async def configure(database: Database, channel: int, **settings: Any) -> None:
-    async with database.transaction() as session:
-        await channels.update_preferences(
-            session, guild_id=GUILD, channel_id=channel, updated_by=1, now=START, **settings
-        )
 
 
 async def reports(database: Database) -> list[Alert]:
@@ -51,7 +41,7 @@ async def followed(
     await follow(database, CHANNEL, FLATBLOCKS)
     await follow(database, CHANNEL, REST_REGISTRATION)
     await follow(database, CHANNEL, FILE_MANAGERS, TargetKind.GRID)
-    await configure(database, CHANNEL, stale_report=True)
+    await configure(database, CHANNEL, now=START, stale_report=True)
     settings = MonitorSettings(poll_interval=timedelta(hours=6), stale_after_days=365)
     await Monitor(djp_client, database, settings, clock=lambda: START).run_cycle()
     return database
@@ -103,7 +93,8 @@ async def test_one_report_a_week_however_often_the_job_runs(followed: Database) 
 
 
 async def test_the_report_comes_at_the_channel_weekday_and_hour(followed: Database) -> None:
-    await configure(followed, CHANNEL, digest_weekday=2, digest_hour=17)  # Wednesday 17:00
+    # Wednesday 17:00
+    await configure(followed, CHANNEL, now=START, digest_weekday=2, digest_hour=17)
     wednesday_17 = MONDAY_9 + timedelta(days=2, hours=8)
 
     assert await report_at(followed, MONDAY_9) == 0
@@ -118,16 +109,9 @@ async def test_a_report_missed_by_more_than_a_day_waits_for_next_week(
 
 
 async def test_the_report_uses_the_channel_threshold_and_marks(followed: Database) -> None:
-    await configure(followed, CHANNEL, stale_after_days=1000)  # only Filetags, Flatblocks
-    async with followed.transaction() as session:
-        await channels.mark_feature_complete(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            package_id=FLATBLOCKS,
-            marked_by=1,
-            now=START,
-        )
+    # only Filetags, Flatblocks
+    await configure(followed, CHANNEL, now=START, stale_after_days=1000)
+    await mark_complete(followed, CHANNEL, FLATBLOCKS, now=START)
 
     await report_at(followed, MONDAY_9)
 
@@ -140,8 +124,8 @@ async def test_no_report_when_nothing_followed_is_stale_or_none_was_asked(
     followed: Database,
 ) -> None:
     await follow(followed, OTHER_CHANNEL, REST_REGISTRATION)  # active
-    await configure(followed, OTHER_CHANNEL, stale_report=True)
-    await configure(followed, CHANNEL, stale_report=False)
+    await configure(followed, OTHER_CHANNEL, now=START, stale_report=True)
+    await configure(followed, CHANNEL, now=START, stale_report=False)
 
     assert await report_at(followed, MONDAY_9) == 0
     assert await reports(followed) == []

@@ -27,17 +27,17 @@ from sqlalchemy import select
 from bot.core.events import Event
 from bot.refresh.monitor import Monitor
 from bot.refresh.report import CycleReport
-from storage import packages, subscriptions
+from storage import packages
 from storage.database import Database
 from storage.models import Alert, TargetKind
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.database import follow
 from tests.plugins.monitor import START, HandClock
 
 FLATBLOCKS = 265
 CACHE_MACHINE = 155
 FLATPAGES_GRID = 48
 CHANNEL = 900_000_000_000_000_001
-GUILD = 800_000_000_000_000_001
 #: Longer than any retry delay a single failure causes, short enough to keep health steady.
 STEP = timedelta(days=1)
 QUIET = [0] * 52
@@ -118,6 +118,28 @@ Plan = Literal["targets", "catalog"]
 GAP_CYCLES = 2
 
 
+# A test taking `gap`, `how` and `plan` runs for every gap, its fields missing or null, with
+# the package fetched on its own and with the catalog paged.
+
+
+@pytest.fixture(params=list(GAPS.values()), ids=list(GAPS))
+def gap(request: pytest.FixtureRequest) -> Gap:
+    chosen: Gap = request.param
+    return chosen
+
+
+@pytest.fixture(params=["missing", "null"])
+def how(request: pytest.FixtureRequest) -> How:
+    chosen: How = request.param
+    return chosen
+
+
+@pytest.fixture(params=["targets", "catalog"])
+def plan(request: pytest.FixtureRequest) -> Plan:
+    chosen: Plan = request.param
+    return chosen
+
+
 async def cycle(monitor: Monitor, clock: HandClock) -> CycleReport:
     clock.now += STEP
     return await monitor.run_cycle()
@@ -138,16 +160,7 @@ def go_unknown(api: FakeDjangoPackages, fields: Sequence[str], how: How) -> None
 
 async def watch_everything(database: Database, target: int, kind: TargetKind) -> None:
     """Subscribe the channel to every event of a package or grid (`repo` included)."""
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind=kind,
-            target_id=target,
-            created_by=1,
-            events=list(Event),
-        )
+    await follow(database, CHANNEL, target, kind, events=list(Event))
 
 
 async def baseline(
@@ -193,9 +206,6 @@ async def through_a_gap(
     return during, after
 
 
-@pytest.mark.parametrize("plan", ["targets", "catalog"])
-@pytest.mark.parametrize("how", ["missing", "null"])
-@pytest.mark.parametrize("gap", GAPS.values(), ids=GAPS.keys())
 async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
     monitor: Monitor,
     database: Database,
@@ -213,9 +223,6 @@ async def test_a_gap_and_a_return_to_the_last_known_value_are_silent(
     assert await outbox(database) == []
 
 
-@pytest.mark.parametrize("plan", ["targets", "catalog"])
-@pytest.mark.parametrize("how", ["missing", "null"])
-@pytest.mark.parametrize("gap", GAPS.values(), ids=GAPS.keys())
 async def test_a_different_value_after_a_gap_is_compared_with_the_last_known_one(
     monitor: Monitor,
     database: Database,

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import channels, subscriptions
 from storage.database import Database
 from storage.models import ChannelSettings, FeatureComplete, Subscription
+from tests.plugins.database import follow
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 GUILD = 800_000_000_000_000_001
@@ -68,15 +69,7 @@ async def test_subscribing_twice_at_once_leaves_one_row(database: Database) -> N
 
 
 async def test_unsubscribing_twice_at_once_removes_once(database: Database) -> None:
-    async with database.transaction() as session:
-        await subscriptions.subscribe(
-            session,
-            guild_id=GUILD,
-            channel_id=CHANNEL,
-            target_kind="package",
-            target_id=265,
-            created_by=1,
-        )
+    await follow(database, CHANNEL, 265, guild=GUILD)
 
     async def unwatch(session: AsyncSession) -> bool:
         return await subscriptions.unsubscribe(

@@ -4,14 +4,16 @@ One alert per vulnerability per channel however many records and aliases it has 
 a GHSA record sharing a CVE are one; `bot.core.advisories.group`). The poll of OSV
 (`bot.refresh.advisory_compare`) decides what is news and calls `advisory_change`: a new
 vulnerability (`new`), one whose affected or fixed versions moved (`updated`), or one whose
-records were all withdrawn (`withdrawn`, a one-line retraction). A channel that imported its
-requirements (`/watch import`) gets the alert worded against its pin.
+records were all withdrawn (`withdrawn`: delivery marks the posted alert withdrawn in place,
+or posts this one-line retraction where it cannot). A channel that imported its requirements
+(`/watch import`) gets the alert worded against its pin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -28,6 +30,29 @@ from bot.core.events.base import (
 )
 
 Status = Literal["new", "updated", "withdrawn"]
+#: How a retraction's key ends: `…:advisory:KEY:withdrawn` retracts `…:advisory:KEY` (and the
+#: `…:advisory:KEY:MATERIAL` updates that followed it).
+WITHDRAWN = ":withdrawn"
+
+
+def is_retraction(event: str, payload: Mapping[str, Any]) -> bool:
+    """Whether an alert is an advisory's retraction."""
+    return event == Event.ADVISORY and payload.get("status") == "withdrawn"
+
+
+def retracted_key(dedup_key: str) -> str:
+    """The dedup key of the alert a retraction (by its dedup key) retracts."""
+    return dedup_key.removesuffix(WITHDRAWN)
+
+
+def withdrawn_on(payload: Mapping[str, Any], noticed: datetime) -> str:
+    """The date a retraction says the advisory was withdrawn: OSV's, else when it was noticed."""
+    stamp = payload.get("withdrawn_at")
+    try:
+        when = datetime.fromisoformat(stamp) if isinstance(stamp, str) else noticed
+    except ValueError:  # upstream text: only a timestamp becomes a date
+        when = noticed
+    return when.date().isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +167,11 @@ def advisory_change(
         "affects_latest": vulnerability.affects(latest),
         "fixed_for_latest": vulnerability.fixed_for(latest) if latest else None,
         "published": vulnerability.published,
+        "withdrawn_at": vulnerability.withdrawn_at,
         "links": vulnerability.links()[:5],
         "pin": pin_facts(vulnerability, pin) if pin else None,
     }
-    suffix = {"new": "", "updated": f":{vulnerability.material()}", "withdrawn": ":withdrawn"}
+    suffix = {"new": "", "updated": f":{vulnerability.material()}", "withdrawn": WITHDRAWN}
     return Change(
         event=Event.ADVISORY,
         package_id=package_id,

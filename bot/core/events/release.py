@@ -119,6 +119,11 @@ def _wording(name: str, old: str | None, new: str, release: _Assessment, *, firs
     return f"{name} {new} released" + (f" ({', '.join(details)})" if details else "")
 
 
+def release_key(package_id: int, version: str) -> str:
+    """The key of the change announcing `version` (either source's, so once per channel)."""
+    return f"{package_id}:release:{version}"
+
+
 def release_change(
     package_id: int,
     name: str,
@@ -141,7 +146,7 @@ def release_change(
     return Change(
         event=Event.RELEASE,
         package_id=package_id,
-        key=f"{package_id}:release:{new}",
+        key=release_key(package_id, new),
         summary=summary,
         data={
             "old": old,

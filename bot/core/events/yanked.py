@@ -3,7 +3,9 @@
 Raised for a release that was announced (or is the latest) when PyPI marks it yanked, with
 PyPI's reason. When Django Packages' `pypi_version` then moves back from the yanked release,
 the release alert is replaced by this one (`bot.refresh.pypi_compare.explain_rollbacks`), so
-the move is explained, never announced as a release.
+the move is explained, never announced as a release. Every follower hears of a yank of the
+latest release; a yank of an older one reaches only the channels its release alert reached
+(`bot.refresh.audience.hears`).
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ from bot.core.events.base import Card, Change, Data, Event, EventKind, Fact, Mar
 
 
 def yanked_change(
-    package_id: int, name: str, version: str, reason: str | None, latest: str | None
+    package_id: int,
+    name: str,
+    version: str,
+    reason: str | None,
+    latest: str | None,
+    *,
+    of_latest: bool,
 ) -> Change:
-    """The change for `version` yanked; `latest` is the release that is now latest."""
+    """The change for `version` yanked; `latest` is the release that is now latest, and
+    `of_latest` says whether `version` was the latest (news to every follower)."""
     because = f": {one_line(reason)}" if reason and reason.strip() else " (no reason given)"
     return Change(
         event=Event.YANKED,
         package_id=package_id,
         key=f"{package_id}:yanked:{version}",
         summary=f"{name} {version} was yanked from PyPI{because}",
-        data={"version": version, "reason": reason, "latest": latest},
+        data={"version": version, "reason": reason, "latest": latest, "of_latest": of_latest},
     )
 
 
