@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.app.grid_table import GridTable, SortKey, load_grid_table
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete
 from bot.discordbot.channel_settings import staleness_here
@@ -22,7 +23,7 @@ from bot.discordbot.pages import Pages
 from bot.discordbot.permissions import AlertChannel, text_channel_of, text_channel_only
 from bot.discordbot.reach import check_alert_channel
 from bot.discordbot.replies import STORED_COPY, answer, defer_if_slow
-from bot.discordbot.subscriptions import describe, subscribe_here, unsubscribe_here
+from bot.discordbot.subscriptions import describe, room_here, subscribe_here, unsubscribe_here
 from bot.discordbot.tables import grid_pages, site_links
 from bot.messages.chart import grid_chart
 from bot.messages.limits import escape_text
@@ -85,6 +86,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         runtime = self.bot.runtime
         where = channel or text_channel_of(interaction)
         check_alert_channel(interaction, where)
+        await room_here(runtime, interaction, TargetKind.GRID, grid, where.id)
         # Synced now: the first sync is the silent baseline.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_grid(grid))
         subscription, outcome = await subscribe_here(
@@ -100,7 +102,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         await answer(
             interaction,
             f"{first}: packages joining or leaving it, and the events of its "
-            f"{len(record.package_ids)} packages.\n{describe(subscription)}",
+            f"{counted(len(record.package_ids), 'package')}.\n{describe(subscription)}",
         )
 
     @app_commands.command(name="unsubscribe", description="Stop following a grid here.")

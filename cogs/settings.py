@@ -19,6 +19,7 @@ from bot.app.quotas import check_new_mark
 from bot.app.runtime import Runtime
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
+from bot.core.plural import counted
 from bot.core.records import PackageRecord
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import Match, may_answer, package_autocomplete, stored_package
@@ -201,7 +202,7 @@ class Settings(
         await answer(
             interaction,
             f"**{escape_text(stored.record.title)}** is no longer marked feature-complete here: "
-            f"it counts as stale after {days} days without a commit.",
+            f"it counts as stale after {counted(days, 'day')} without a commit.",
         )
 
     @incomplete.autocomplete("slug")

@@ -38,6 +38,7 @@ from bot.discordbot.subscriptions import (
     followed_autocomplete,
     followed_target,
     matching,
+    room_here,
     subscribe_here,
     targets_of,
     unsubscribe_here,
@@ -82,6 +83,7 @@ class Watch(
         runtime = self.bot.runtime
         where = channel or text_channel_of(interaction)
         check_alert_channel(interaction, where, role)
+        await room_here(runtime, interaction, TargetKind.PACKAGE, slug, where.id)
         # Fetched now, so the baseline is taken when the subscription is made.
         record = await defer_if_slow(interaction, runtime.monitor.refresh_package(slug))
         subscription, outcome = await subscribe_here(

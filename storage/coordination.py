@@ -75,6 +75,9 @@ class Ownership:
         self.names = tuple(names)
         self.shared = database.engine.dialect.name == "postgresql"
         self.elected = not self.shared
+        #: When (event-loop time) the last `hold()` that found the locks ours began: they were
+        #: still held then, however long its answer took to come back.
+        self.confirmed_at = float("-inf")
         self._connection: AsyncConnection | None = None
         self._busy = asyncio.Lock()  # one connection: one statement at a time
 
@@ -84,6 +87,7 @@ class Ownership:
         if not self.shared:
             return True
         async with self._busy:
+            began = asyncio.get_running_loop().time()
             try:
                 if self._connection is None:
                     self._connection = await self.database.engine.connect()
@@ -99,7 +103,15 @@ class Ownership:
                     reason = " ".join(str(getattr(exc, "orig", exc)).split())
                     log.warning("lost %s with the database connection: %s", self.what, reason)
                 await self._forget()
+            if self.elected:
+                self.confirmed_at = began
             return self.elected
+
+    async def abandon(self) -> None:
+        """Give the locks up without a word to the database (whose answers stopped coming):
+        the connection is dropped, and they go when the server notices."""
+        async with self._busy:
+            await self._forget()
 
     async def release(self) -> None:
         """Hand over now (a standby takes over at its next `hold()`)."""

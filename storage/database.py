@@ -8,7 +8,9 @@ surfaces as one `DatabaseError` whose message never shows the password.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +32,8 @@ from storage.revisions import is_current
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: `cache_size` in KiB (16 MiB, SQLite's default is 2): a refresh writes 2,000 packages a
@@ -175,14 +179,16 @@ def _json_text(value: Any) -> str:
 
 def _create_private_file(url: URL) -> None:
     """Make the SQLite file (webhook URLs in it are credentials) readable by its owner only:
-    missing directories are created 0700, a new database file 0600 before SQLite opens it
-    (SQLite gives its WAL and shared-memory files the database file's mode), and an existing
-    one, with its WAL and shared-memory files, is narrowed to 0600. Existing directories are
-    left as they are (the database may sit in a folder the operator shares)."""
+    missing directories are created 0700, an existing data directory (the file's own) is
+    narrowed to 0700 (`_narrow_directory`), a new database file is created 0600 before SQLite
+    opens it (SQLite gives its WAL and shared-memory files the database file's mode), and an
+    existing one, with its WAL and shared-memory files, is narrowed to 0600."""
     database = url.database or ""
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
+    if path.parent.exists():
+        _narrow_directory(path.parent)
     for directory in reversed([p for p in path.parents if not p.exists()]):
         directory.mkdir(mode=PRIVATE_DIRECTORY, exist_ok=True)
         directory.chmod(PRIVATE_DIRECTORY)  # mkdir's mode is narrowed by the umask only
@@ -192,6 +198,30 @@ def _create_private_file(url: URL) -> None:
         with contextlib.suppress(FileNotFoundError, PermissionError):  # not ours to narrow
             if file.stat().st_mode & 0o077:
                 file.chmod(PRIVATE_FILE)
+
+
+def _narrow_directory(directory: Path) -> None:
+    """Narrow the existing data directory to 0700 when this process's user owns it, saying so
+    in one line; one line of warning instead when another user owns it (not ours to change,
+    even for root) or it cannot be changed."""
+    status = directory.stat()
+    was = stat.S_IMODE(status.st_mode)
+    if not was & 0o077:
+        return
+    if status.st_uid == os.geteuid():
+        try:
+            directory.chmod(PRIVATE_DIRECTORY)
+        except OSError as exc:
+            log.warning("data directory %s is open to others (%04o): %s", directory, was, exc)
+        else:
+            log.warning("narrowed data directory %s from %04o to 0700 (owner only)", directory, was)
+        return
+    log.warning(
+        "data directory %s is open to others (%04o) and owned by another user: left as it is; "
+        "make it 0700, or move the database to a directory of its own",
+        directory,
+        was,
+    )
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

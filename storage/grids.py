@@ -29,24 +29,17 @@ class GridRef:
 Membership = tuple[frozenset[int] | None, frozenset[int]]
 
 
-async def save_grid(
-    session: AsyncSession, record: GridRecord, *, now: datetime, next_poll_at: datetime
-) -> Membership:
-    """Store a grid and its membership; return (previous members, current members).
-
-    The previous members are None when no baseline had been taken: the first sync of a grid is
-    silent, so the caller has nothing to compare.
-    """
-    saved = await save_grids(session, [record], now=now, next_poll_at=next_poll_at)
-    return saved[record.id]
-
-
 async def save_grids(
     session: AsyncSession, records: Sequence[GridRecord], *, now: datetime, next_poll_at: datetime
 ) -> dict[int, Membership]:
-    """`save_grid` for many grids in a few bulk statements, however many grids and members:
-    the rows, then only the memberships that changed (a sync of the whole catalog rewrites
-    nothing that stayed)."""
+    """Store grids and their membership; return each grid's (previous members, current
+    members) by id.
+
+    The previous members are None when no baseline had been taken: the first sync of a grid is
+    silent, so the caller has nothing to compare. A few bulk statements, however many grids and
+    members: the rows, then only the memberships that changed (a sync of the whole catalog
+    rewrites nothing that stayed).
+    """
     if not records:
         return {}
     ids = [record.id for record in records]
@@ -157,12 +150,6 @@ async def save_categories(session: AsyncSession, records: Sequence[CategoryRecor
     await upsert(session, Category.__table__, [record.model_dump() for record in records])
 
 
-async def category_titles(session: AsyncSession) -> dict[int, str]:
-    category = Category.__table__  # plain columns: asked on every `/package`
-    rows = await session.execute(select(category.c.id, category.c.title))
-    return dict(rows.tuples().all())
-
-
 async def grid_names(session: AsyncSession) -> list[tuple[str, str, int]]:
     """(slug, title, member count) of every stored grid."""
     size = (
@@ -170,15 +157,3 @@ async def grid_names(session: AsyncSession) -> list[tuple[str, str, int]]:
     )
     rows = await session.execute(select(Grid.slug, Grid.title, size))
     return [(slug, title, members) for slug, title, members in rows.tuples()]
-
-
-async def grids_of_package(session: AsyncSession, package_id: int) -> list[GridRef]:
-    """The stored grids listing a package, by title."""
-    grid, members = Grid.__table__, GridMember.__table__  # plain columns: every `/package`
-    rows = await session.execute(
-        select(grid.c.id, grid.c.slug, grid.c.title)
-        .join(members, members.c.grid_id == grid.c.id)
-        .where(members.c.package_id == package_id)
-        .order_by(grid.c.title)
-    )
-    return [GridRef(*row) for row in rows.tuples()]

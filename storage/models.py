@@ -492,6 +492,9 @@ class KnownAdvisory(Base):
     osv_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     material: Mapped[str] = mapped_column(String(32))
     withdrawn: Mapped[bool] = mapped_column(default=False)
+    #: The record's `modified` time this name was last decided on (the stored copy is shared
+    #: by every name it affects); None when known before revision 0013.
+    modified: Mapped[str | None] = mapped_column(String(64))
     seen_at: Mapped[datetime]
 
 
@@ -520,3 +523,16 @@ class Installation(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: 32 random bytes, hex: an HMAC key, never shown.
     export_key: Mapped[str] = mapped_column(String(64))
+
+
+class SearchBudget(Base):
+    """Searches of Django Packages made in one minute, for everyone ("all") or one person
+    ("user <id>"): the budgets every process on the database shares
+    (`storage.search_budget`)."""
+
+    __tablename__ = "search_budget"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Minutes since the epoch.
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(Integer)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, union
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.alerting import Follower
 from bot.core.events.base import AlertPreferences, Event
-from storage._sql import KEEP, Keep, affected_rows, dialect_insert, given
-from storage.models import GridMember, Subscription, TargetKind
+from storage._sql import KEEP, Keep, affected_rows, by_id_or_slug, dialect_insert, given
+from storage.models import Grid, GridMember, Package, Subscription, TargetKind
 
 #: Subscriptions that receive alerts (delivery pauses the ones it cannot reach).
 ACTIVE = Subscription.paused_reason.is_(None)
@@ -162,6 +162,31 @@ async def is_subscribed(
         )
     )
     return found is not None
+
+
+async def follows(
+    session: AsyncSession,
+    channel_id: int,
+    target_kind: TargetKind,
+    key: str,
+    *,
+    through_webhook: bool = False,
+) -> bool:
+    """Whether the channel follows (through a webhook, `through_webhook`) the package or grid
+    that `key` names as a person types it: a slug, any case, or an id; a target not stored yet
+    by the slug its import remembered."""
+    model = Package if target_kind == TargetKind.PACKAGE else Grid
+    query = select(Subscription.id).where(
+        Subscription.channel_id == channel_id,
+        Subscription.target_kind == str(target_kind),
+        or_(
+            Subscription.target_id.in_(select(model.id).where(by_id_or_slug(model, key))),
+            func.lower(Subscription.target_slug) == key.strip().lower(),
+        ),
+    )
+    if through_webhook:
+        query = query.where(Subscription.webhook_url.is_not(None))
+    return await session.scalar(query.limit(1)) is not None
 
 
 async def channel_subscriptions(session: AsyncSession, channel_id: int) -> list[Subscription]:

@@ -21,7 +21,6 @@ from bot.refresh.staleness import ChannelStaleness
 from storage import grids, packages
 
 SortKey = Literal["stars", "activity"]
-SORT_KEYS: tuple[SortKey, ...] = ("stars", "activity")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ the CLI alike.
 Names come from the monitor's in-memory index (`bot.refresh.names`), ranked by
 `bot.core.fuzzy`. Until the whole catalog has been synced once, Django Packages' own search
 tops up the local matches, within a time budget that keeps autocomplete inside Discord's 3 s
-and within the search budgets of `Runtime.lookups` (per person and for everyone).
+and within the search budgets (per person and for everyone) of `Runtime.lookups` and, shared by
+every process on PostgreSQL, of `bot.app.search_budget`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import httpx
 
 from bot.app.runtime import Runtime
+from bot.app.search_budget import may_search_everywhere
 from bot.core.fuzzy import MATCH_CUTOFF, SUGGESTION_CUTOFF, Entry, query_text
 from bot.errors import SentinelError
 from bot.refresh.names import Kind
@@ -51,14 +53,19 @@ async def find_names(
     ):
         return found
     known = {entry.slug for entry in found}
-    extra = [entry for entry in await _upstream(runtime, kind, text) if entry.slug not in known]
+    extra = [
+        entry for entry in await _upstream(runtime, kind, text, person) if entry.slug not in known
+    ]
     return [*found, *extra][:limit]
 
 
-async def _upstream(runtime: Runtime, kind: Kind, text: str) -> list[Entry]:
-    """Django Packages' search for `text`; [] if it is slow or failing."""
+async def _upstream(runtime: Runtime, kind: Kind, text: str, person: int | None) -> list[Entry]:
+    """Django Packages' search for `text`; [] if it is slow or failing, or the budgets every
+    process shares are spent."""
     try:
         async with asyncio.timeout(SEARCH_BUDGET):
+            if not await may_search_everywhere(runtime, person):
+                return []
             hits = await runtime.client.search(text)
     except (TimeoutError, SentinelError, httpx.HTTPError) as exc:
         log.info("search for %r skipped: %s", text, str(exc) or "too slow")

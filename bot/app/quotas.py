@@ -5,7 +5,10 @@
 database, without bound.
 
 Checked in the transaction that adds the row, and only for a new one: changing or resuming
-what exists is always allowed. Two additions at the very same moment may pass one over.
+what exists is always allowed. The check holds the guild (`storage.quota_lock`) until that
+transaction ends, so additions at the same moment take turns and none passes a quota.
+Commands that fetch what they add first ask `room_for` (a read, no lock): a server at its
+quota is refused before anything is asked of Django Packages.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bot.config import Settings
 from bot.errors import SentinelError
 from storage import channels, subscriptions
 from storage.models import TargetKind
+from storage.quota_lock import hold_guild
 from storage.subscriptions import Counts
 
 
@@ -66,10 +70,17 @@ async def check_new_subscription(
     target_id: int,
 ) -> None:
     """Raise `QuotaReached` when following one more package or grid would pass a quota."""
+    await hold_guild(session, guild_id)
     if await subscriptions.is_subscribed(session, channel_id, kind, target_id):
         return
+    _check_subscriptions(
+        await subscriptions.subscription_counts(session, guild_id, channel_id), settings
+    )
+
+
+def _check_subscriptions(counts: Counts, settings: Settings) -> None:
     _check(
-        await subscriptions.subscription_counts(session, guild_id, channel_id),
+        counts,
         settings.max_subscriptions_per_channel,
         settings.max_subscriptions_per_guild,
         "subscriptions",
@@ -77,10 +88,38 @@ async def check_new_subscription(
     )
 
 
+async def room_for(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    guild_id: int,
+    channel_id: int,
+    kind: TargetKind,
+    key: str,
+    through_webhook: bool = False,
+) -> None:
+    """Raise `QuotaReached` when the channel or server holds as many subscriptions (webhook
+    routes, `through_webhook`) as it may and `key` (a slug or id, as typed) names none of the
+    channel's: asked before fetching what would be added, so a server at its quota costs no
+    request. A read, without the lock: the check in the adding transaction still decides."""
+    try:
+        if through_webhook:
+            await check_webhook_routes(session, settings, guild_id=guild_id, channel_id=channel_id)
+        else:
+            counts = await subscriptions.subscription_counts(session, guild_id, channel_id)
+            _check_subscriptions(counts, settings)
+    except QuotaReached:
+        if not await subscriptions.follows(
+            session, channel_id, kind, key, through_webhook=through_webhook
+        ):
+            raise
+
+
 async def check_new_mark(
     session: AsyncSession, settings: Settings, *, guild_id: int, channel_id: int, package_id: int
 ) -> None:
     """Raise `QuotaReached` when one more feature-complete mark would pass a quota."""
+    await hold_guild(session, guild_id)
     if await channels.is_marked(session, channel_id, package_id):
         return
     _check(
@@ -103,6 +142,7 @@ async def check_new_webhook_route(
 ) -> None:
     """Raise `QuotaReached` when routing one more package or grid through a webhook of the
     channel would pass a quota (`webhook add`)."""
+    await hold_guild(session, guild_id)
     if await new_webhook_routes(session, channel_id, [(kind, target_id)]):
         await check_webhook_routes(session, settings, guild_id=guild_id, channel_id=channel_id)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.quotas import check_new_webhook_route
+from bot.app.quotas import check_new_webhook_route, room_for
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
 from bot.core.requirements import pin_text
@@ -49,12 +49,23 @@ async def watch(
 ) -> tuple[str, subscriptions.Outcome]:
     """Subscribe the webhook's channel to a package or grid; returns (title, what was done).
 
-    The target is fetched now, so the baseline is taken when the subscription is made. Raises
-    `QuotaReached` (nothing added) when the channel or server holds as many webhook routes as
-    it may.
+    Discord names the webhook's server and channel; their quota is checked then, before the
+    target is fetched, so a refused add asks Django Packages nothing. The target is fetched
+    now, so the baseline is taken when the subscription is made. Raises `QuotaReached`
+    (nothing added) when the channel or server holds as many webhook routes as it may.
     """
     checked_key(key, kind.value)  # a bad slug is refused before asking Discord anything
     destination = await resolve_webhook(http, url, test_host=runtime.settings.webhook_test_host)
+    async with runtime.database.session() as session:  # a server at its quota costs no fetch
+        await room_for(
+            session,
+            runtime.settings,
+            guild_id=destination.guild_id,
+            channel_id=destination.channel_id,
+            kind=kind,
+            key=key,
+            through_webhook=True,
+        )
     if kind is TargetKind.PACKAGE:
         record = await runtime.monitor.refresh_package(key)
         target_id, title = record.id, record.title

@@ -79,7 +79,6 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-UtcDatetime = Annotated[datetime, BeforeValidator(parse_timestamp)]
 OptionalUtcDatetime = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
 OptionalText = Annotated[StrictStr | None, BeforeValidator(_blank_to_none)]
 #: Our tables hold ids and counts as 32-bit integers; a larger number is bad data, refused with

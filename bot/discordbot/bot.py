@@ -9,6 +9,7 @@ login, `sync-commands` included.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from typing import Any
@@ -20,6 +21,7 @@ from discord.ext import commands
 import cogs
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.discordbot.latency import observe_latency
 from bot.discordbot.tree import SentinelTree
 from bot.process.assembly import DELIVERY_INTERVAL
@@ -91,6 +93,11 @@ class SentinelBot(commands.AutoShardedBot):
     async def on_shard_disconnect(self, shard_id: int) -> None:
         self._shard_state(shard_id, connected=False)
 
+    async def leave_gateway(self) -> None:
+        """Close every gateway session now, without waiting for `close()`, which unloads the
+        cogs first (their loops may wait on a database that no longer answers)."""
+        await asyncio.gather(*(shard.disconnect() for shard in self.shards.values()))
+
     async def on_app_command_completion(
         self, interaction: discord.Interaction, _command: object
     ) -> None:
@@ -102,9 +109,10 @@ class SentinelBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info(
-            "connected as %s to %d guild(s) on shard(s) %s of %s",
+            "connected as %s to %s on %s (%s) of %s",
             self.user,
-            len(self.guilds),
+            counted(len(self.guilds), "guild"),
+            counted(len(self.shards), "shard"),
             ", ".join(str(shard) for shard in sorted(self.shards)),
             self.shard_count,
         )

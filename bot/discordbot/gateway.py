@@ -2,10 +2,15 @@
 
 On PostgreSQL the shards are owned through advisory locks (`storage.coordination`): a second
 `run` for the same shards stands by as a hot spare, asking every `STANDBY_CHECK` seconds, and
-connects as soon as the owner dies, so two processes never answer one interaction twice. The
-owner checks its hold every `HOLD_CHECK` seconds; if it loses it (its database connection
-ended), it stops rather than answer beside the spare that takes over, and its supervisor
-restarts it as the next spare. On SQLite one process runs anyway, and owns its shards at once.
+takes them over once the owner dies, so two processes never answer one interaction twice.
+
+The locks are a lease, fenced by time: the owner confirms its hold every `HOLD_CHECK` seconds,
+and stops its gateway when a confirmation has not come back within `LEASE - MARGIN` seconds of
+the last one's start (its database connection ended, or hangs); a spare that takes the locks
+waits `LEASE` seconds before it connects. The locks were still the owner's when its last
+confirmation began, so the owner has stopped `MARGIN` seconds before the spare may connect,
+whether or not it could hear from the database. A stopped owner's supervisor restarts it as the
+next spare. On SQLite one process runs anyway, and owns its shards at once.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import discord
 import yarl
 
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.discordbot.bot import SentinelBot
 from bot.errors import SentinelError
 from storage.coordination import ShardOwnership
@@ -25,9 +31,14 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two attempts of a standby gateway to take its shards over.
 STANDBY_CHECK = 1.0
-#: Seconds between two checks of the owner that its shards are still its own: when its database
-#: connection ends without the process dying, a spare may answer beside it for this long.
+#: Seconds between two confirmations of the owner that its shards are still its own.
 HOLD_CHECK = 1.0
+#: Seconds a new owner waits, holding the locks, before it connects: the lease of the previous
+#: owner, who may still be connected without knowing its locks went with its connection.
+LEASE = 5.0
+#: Seconds before the lease ends by which an owner that could not confirm its hold has stopped
+#: (time for `close()`, and for the two clocks' rates to differ).
+MARGIN = 2.0
 
 
 class ShardsLost(SentinelError):
@@ -46,7 +57,7 @@ async def discover_gateway(bot: SentinelBot, settings: Settings) -> None:
         bot.shard_count = shards
     if not settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        log.info("gateway announced by Discord: %s, %d shard(s)", url, shards)
+        log.info("gateway announced by Discord: %s, %s", url, counted(shards, "shard"))
 
 
 def ownership(bot: SentinelBot) -> ShardOwnership:
@@ -82,19 +93,49 @@ async def serve_gateway(bot: SentinelBot, shards: ShardOwnership) -> None:
 
 
 async def _own(shards: ShardOwnership, bot: SentinelBot) -> bool:
-    """Wait until this process owns `shards` (True), or the bot is closed first (False)."""
-    if await shards.hold():
-        return True
-    log.info("standing by: another process holds %s; taking over when it stops", shards.what)
+    """Wait until this process owns `shards` and the previous owner's lease has run out (True),
+    or the bot is closed first (False)."""
+    if not await shards.hold():
+        log.info("standing by: another process holds %s; taking over when it stops", shards.what)
     while not bot.is_closed():
-        await asyncio.sleep(STANDBY_CHECK)
-        if await shards.hold():
+        if shards.elected and await _lease_waited(shards):
             return True
+        await asyncio.sleep(STANDBY_CHECK)
+        await shards.hold()
     return False
 
 
+async def _lease_waited(shards: ShardOwnership) -> bool:
+    """Wait out `LEASE` holding the locks (not on SQLite: one process); whether they are still
+    ours after it."""
+    if not shards.shared:
+        return True
+    log.info(
+        "holding %s: connecting in %.0f s, once a previous owner has stopped", shards.what, LEASE
+    )
+    await asyncio.sleep(LEASE)
+    return await shards.hold()
+
+
 async def _keep(shards: ShardOwnership, bot: SentinelBot) -> None:
-    """Check the hold until it ends, then close the bot."""
-    while await shards.hold():  # noqa: ASYNC110 (the database has no event to wait on)
+    """Confirm the hold until it ends (then close the bot), or until a confirmation has not
+    come back by `LEASE - MARGIN` after the last one began (then leave the gateway at once, and
+    close the bot as far as a silent database lets it)."""
+    while True:
+        deadline = shards.confirmed_at + LEASE - MARGIN
+        try:
+            async with asyncio.timeout_at(deadline):
+                if not await shards.hold():
+                    break
+        except TimeoutError:
+            log.warning(
+                "no word from the database on %s for %.0f s: stopping the gateway before a "
+                "spare may take over",
+                shards.what,
+                LEASE - MARGIN,
+            )
+            await bot.leave_gateway()
+            await shards.abandon()
+            break
         await asyncio.sleep(HOLD_CHECK)
     await bot.close()

@@ -9,7 +9,7 @@ from typing import Unpack
 import discord
 from discord import app_commands
 
-from bot.app.quotas import check_new_subscription
+from bot.app.quotas import check_new_subscription, room_for
 from bot.app.runtime import Runtime
 from bot.core.events import Event, MinReleaseLevel
 from bot.core.fuzzy import rank
@@ -252,6 +252,23 @@ def alert_changes(
     if prereleases is not None:
         changes["include_prereleases"] = prereleases
     return changes
+
+
+async def room_here(
+    runtime: Runtime, interaction: discord.Interaction, kind: TargetKind, key: str, channel_id: int
+) -> None:
+    """Refuse (`QuotaReached`) a new subscription of `channel_id` to what `key` names when the
+    channel or server is at its quota, before it is fetched (`bot.app.quotas.room_for`)."""
+    assert interaction.guild_id is not None, "subscription commands are guild-only"
+    async with runtime.database.session() as session:
+        await room_for(
+            session,
+            runtime.settings,
+            guild_id=interaction.guild_id,
+            channel_id=channel_id,
+            kind=kind,
+            key=key,
+        )
 
 
 async def subscribe_here(

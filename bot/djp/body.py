@@ -25,6 +25,7 @@ from bot.core.printable import printable
 #: The most a response may decode to: a 500-package catalog page is about 0.5 MB and the
 #: whole catalog about 6 MB, so this leaves room for growth and stops a decompression bomb.
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_OVER_LIMIT = f"a body over {MAX_BODY_BYTES // (1024 * 1024)} MiB"
 #: What the client accepts, so what `read_body` must be able to decode.
 ACCEPT_ENCODING = "gzip, deflate"
 
@@ -37,24 +38,23 @@ class MalformedBody(Exception):
     """The body is not JSON we can read: too large, badly encoded or not JSON."""
 
 
-async def read_body(response: httpx.Response, limit: int = MAX_BODY_BYTES) -> bytes | bytearray:
-    """The body of a streamed httpx `response`, decoded, stopping as soon as it passes `limit`."""
+async def read_body(response: httpx.Response) -> bytes | bytearray:
+    """The body of a streamed httpx `response`, decoded, stopping as soon as it passes
+    `MAX_BODY_BYTES`."""
     encoding = response.headers.get("content-encoding")
     try:
         loaded = response.content  # a transport that read the body already (a mock's)
     except httpx.ResponseNotRead:
-        return await inflate(response.aiter_raw(), encoding, limit)
+        return await inflate(response.aiter_raw(), encoding)
     _refuse_unasked(encoding)
-    if len(loaded) > limit:
-        raise MalformedBody(_over(limit))
+    if len(loaded) > MAX_BODY_BYTES:
+        raise MalformedBody(_OVER_LIMIT)
     return loaded
 
 
-async def inflate(
-    chunks: AsyncIterable[bytes], encoding: str | None, limit: int = MAX_BODY_BYTES
-) -> bytearray:
+async def inflate(chunks: AsyncIterable[bytes], encoding: str | None) -> bytearray:
     """Raw body `chunks` in Content-Encoding `encoding`, decoded by steps of at most 256 KiB,
-    stopping as soon as the result passes `limit`."""
+    stopping as soon as the result passes `MAX_BODY_BYTES`."""
     normal = _refuse_unasked(encoding)
     inflater = zlib.decompressobj(_WBITS[normal]) if normal else None
     body = bytearray()
@@ -66,12 +66,13 @@ async def inflate(
                 pending = b""
             else:
                 try:
-                    body += inflater.decompress(pending, min(_SLICE, limit + 1 - len(body)))
+                    room = MAX_BODY_BYTES + 1 - len(body)
+                    body += inflater.decompress(pending, min(_SLICE, room))
                 except zlib.error as exc:
                     raise MalformedBody(f"a body that does not inflate ({exc})") from exc
                 pending = inflater.unconsumed_tail
-            if len(body) > limit:
-                raise MalformedBody(_over(limit))
+            if len(body) > MAX_BODY_BYTES:
+                raise MalformedBody(_OVER_LIMIT)
     return body  # not copied into `bytes`: both JSON readers take a bytearray
 
 
@@ -83,10 +84,6 @@ def _refuse_unasked(encoding: str | None) -> str:
     if normal not in _WBITS:
         raise MalformedBody(f"a body in an encoding not asked for ({printable(normal[:20])})")
     return normal
-
-
-def _over(limit: int) -> str:
-    return f"a body over {limit // (1024 * 1024)} MiB"
 
 
 def decode_json(content: bytes | bytearray) -> Any:

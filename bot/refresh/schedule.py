@@ -20,11 +20,11 @@ DUE_SLACK = 0.1
 Plan = Literal["catalog", "targets", "idle"]
 
 
-def choose_plan(due: int, catalog_size: int, page_size: int = CATALOG_PAGE_SIZE) -> Plan:
+def choose_plan(due: int, catalog_size: int) -> Plan:
     """Page the catalog when that takes fewer requests than fetching each due package."""
     if due == 0:
         return "idle"
-    pages = max(1, math.ceil(catalog_size / page_size))
+    pages = max(1, math.ceil(catalog_size / CATALOG_PAGE_SIZE))
     return "catalog" if pages < due else "targets"
 
 

@@ -21,7 +21,7 @@ from storage.models import Base, UtcDateTime
 target_metadata = Base.metadata
 
 
-def render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+def render_item(kind: str, item: Any, _autogen_context: AutogenContext) -> str | Literal[False]:
     """Render `UtcDateTime` as its plain column type, so revisions never import the models."""
     if kind == "type" and isinstance(item, UtcDateTime):
         return "sa.DateTime(timezone=True)"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
+from bot.app.grid_table import SortKey
 from bot.cli import main
 from bot.core.event_meanings import MEANINGS
 from bot.core.events import MIN_RELEASE_LEVELS, Event
@@ -221,6 +223,10 @@ async def test_long_links_are_folded_not_cut(
 
 def test_the_cli_offers_the_release_levels_the_core_knows() -> None:
     assert main.MIN_RELEASE_LEVELS == MIN_RELEASE_LEVELS
+
+
+def test_the_cli_offers_the_grid_orders_the_app_knows() -> None:
+    assert get_args(SortKey) == main.SORT_KEYS
 
 
 def test_every_event_has_a_meaning_in_order() -> None:

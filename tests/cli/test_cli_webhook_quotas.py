@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tests.fakes.discord_runner import DiscordScene
+from tests.fakes.djp_api import FakeDjangoPackages
 from tests.plugins.cli import djp_sentinel
 
 LIMITS = {"MAX_WEBHOOK_ROUTES_PER_CHANNEL": "1", "MAX_WEBHOOK_ROUTES_PER_GUILD": "2"}
@@ -97,3 +98,23 @@ async def test_an_import_past_a_quota_is_refused_and_changes_nothing(
     assert json.loads(after.out)["subscriptions"] == json.loads(before.out)["subscriptions"]
     assert one_fits.code == 0, one_fits.err
     assert one_fits.out.startswith("Imported 2 subscriptions (2 new)")
+
+
+async def test_webhook_add_past_a_quota_asks_django_packages_nothing(
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    discord_scene: DiscordScene,
+    djp_api: FakeDjangoPackages,
+) -> None:
+    env = cli_env | LIMITS
+    hook = discord_scene.fake.create_webhook(discord_scene.alerts.id)
+    await djp_sentinel(env, tmp_path, "webhook", "add", hook.url, "django-flatblocks")
+    djp_api.reset_log()
+
+    refused = await djp_sentinel(env, tmp_path, "webhook", "add", hook.url, "django-valkey")
+
+    assert refused.code == 1
+    assert refused.err.strip() == (
+        f"error: This channel has reached its limit of webhook routes (1): {FREE}"
+    )
+    assert djp_api.requests == []

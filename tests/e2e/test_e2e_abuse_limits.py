@@ -129,6 +129,43 @@ async def test_a_channel_and_a_server_follow_at_most_their_quota(
     assert scene.fake.violations == []
 
 
+async def test_a_server_at_its_quota_is_refused_before_django_packages_is_asked(
+    discord_scene: DiscordScene,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    djp_api: FakeDjangoPackages,
+) -> None:
+    scene = discord_scene
+
+    async def run(command: str, options: dict[str, str], channel_id: int) -> str:
+        record = await scene.fake.run_command(
+            command, options, user=scene.manager, channel_id=channel_id
+        )
+        return record.content or ""
+
+    for slug in SLUGS[:2]:
+        await run("watch add", {"slug": slug}, scene.alerts.id)
+    await run("watch add", {"slug": SLUGS[2]}, scene.general.id)
+    djp_api.reset_log()
+
+    refused = [
+        await run("watch add", {"slug": SLUGS[3]}, scene.alerts.id),
+        await run("watch add", {"slug": SLUGS[3]}, scene.general.id),
+        await run("grid subscribe", {"grid": "flatpages"}, scene.general.id),
+    ]
+    asked_when_refused = list(djp_api.requests)
+    changed = await run(
+        "watch add", {"slug": SLUGS[0].upper(), "min_level": "minor"}, scene.alerts.id
+    )
+
+    assert refused[0].startswith("This channel has reached its limit of subscriptions")
+    assert refused[1].startswith("This server has reached its limit of subscriptions")
+    assert refused[2].startswith("This server has reached its limit of subscriptions")
+    assert asked_when_refused == []
+    assert "with updated settings" in changed  # what a channel follows can still be changed
+    assert scene.fake.violations == []
+
+
 async def test_feature_complete_marks_have_a_quota(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:

@@ -90,3 +90,31 @@ async def test_what_cannot_be_sent_is_one_console_line(
         ["console: nothing to click yet: run a command first"],
         ["console: not a command: 'package django-flatblocks' (type help)"],
     ]
+
+
+async def test_the_console_says_which_gateway_sessions_are_open(
+    discord_scene: DiscordScene, sentinel: SentinelBot
+) -> None:
+    console = Console(discord_scene)
+    await sentinel.tree.sync()
+    connected = console.session_changes()
+    unchanged = console.session_changes()
+
+    await sentinel.close()
+    await discord_scene.fake.state.wait_until(
+        lambda: not discord_scene.fake.gateway.live, "the bot's session closed"
+    )
+    unanswered = await console.execute("/package slug:django-flatblocks")
+
+    assert [line.split(" UTC] ")[1] for line in connected] == [
+        "gateway sessions open: 1 (shard 0 of 1)"
+    ]
+    assert unchanged == []
+    assert [line.split(" UTC] ")[1] for line in console.session_changes()] == [
+        "gateway sessions open: 0"
+    ]
+    assert await console.execute("sessions") == ["gateway sessions open: 0"]
+    assert unanswered == [
+        f"console: no bot session holds the shard of server {discord_scene.guild.id}: is a "
+        "gateway process running for it? (gateway sessions open: 0)"
+    ]

@@ -14,7 +14,7 @@ from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.database import follow
 
 OTHER_GUILD, OTHER_CHANNEL = 800_000_000_000_000_009, 900_000_000_000_000_009
-FLATBLOCKS, FLATPAGES = 265, 48
+FLATPAGES = 48
 
 
 async def stored(database: Database) -> dict[str, Any]:

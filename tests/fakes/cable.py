@@ -2,7 +2,9 @@
 
 `Cable(target_port)` reserves a port of its own; until `plug_in()` nothing listens there, so a
 client dialling it meets "connection refused", as with a server that is down. Once plugged in,
-every connection is piped byte for byte to the target (HTTP and websockets alike).
+every connection is piped byte for byte to the target (HTTP and websockets alike). `freeze()`
+stops every byte, and every close, either way: the connections stay open and silent, as over a
+link that broke without either end noticing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Cable:
         self.port = free_port()
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def plug_in(self) -> None:
         self._server = await asyncio.start_server(self._connect, HOST, self.port)
@@ -34,8 +38,8 @@ class Cable:
     async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream_reader, upstream_writer = await asyncio.open_connection(HOST, self.target_port)
         pipes = {
-            asyncio.create_task(_pipe(reader, upstream_writer)),
-            asyncio.create_task(_pipe(upstream_reader, writer)),
+            asyncio.create_task(_pipe(reader, upstream_writer, self._flowing)),
+            asyncio.create_task(_pipe(upstream_reader, writer, self._flowing)),
         }
         self._pipes |= pipes
         await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
@@ -44,6 +48,10 @@ class Cable:
         self._pipes -= pipes
         for stream in (writer, upstream_writer):
             stream.close()
+
+    def freeze(self) -> None:
+        """Hold every byte and every close from now on, either way."""
+        self._flowing.clear()
 
     async def __aenter__(self) -> Self:
         return self
@@ -57,8 +65,12 @@ class Cable:
                 await self._server.wait_closed()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     with contextlib.suppress(ConnectionError, asyncio.CancelledError):
         while data := await reader.read(65536):
+            await flowing.wait()
             writer.write(data)
             await writer.drain()
+        await flowing.wait()  # a close passes only while the cable carries

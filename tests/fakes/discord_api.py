@@ -59,6 +59,10 @@ MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MEMBER_OVERWRITE = 1
 
 
+class NoBotSession(RuntimeError):
+    """An interaction no gateway session would receive: no connected shard owns its guild."""
+
+
 class FakeDiscord:
     """One aiohttp server on 127.0.0.1 serving `/api/v10` and the `/gateway` websocket."""
 
@@ -241,11 +245,6 @@ class FakeDiscord:
         _, channel = self.state.find_channel(channel_id)
         channel.overwrites.append(Overwrite(self.bot_user.id, MEMBER_OVERWRITE, deny=SEND_MESSAGES))
 
-    def allow_channel(self, channel_id: int) -> None:
-        """Undo `forbid_channel`."""
-        _, channel = self.state.find_channel(channel_id)
-        channel.overwrites = [o for o in channel.overwrites if o.id != self.bot_user.id]
-
     def delete_channel(self, channel_id: int) -> None:
         """Delete the channel: its routes answer 404 Unknown Channel (10003)."""
         guild, channel = self.state.find_channel(channel_id)
@@ -414,5 +413,5 @@ class FakeDiscord:
         self.state.interactions.append(record)
         record.dispatched_at = asyncio.get_running_loop().time()
         if not await self.gateway.dispatch("INTERACTION_CREATE", payload, guild.id):
-            raise RuntimeError(f"fake Discord: no bot session holds the shard of guild {guild.id}")
+            raise NoBotSession(f"no bot session holds the shard of server {guild.id}")
         return record

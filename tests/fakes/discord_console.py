@@ -8,7 +8,8 @@ It holds the tests' standard scene (the server "Django Community" with #alerts a
 #alerts unless `#channel` or `@member` says otherwise. Option values are read as the synced
 command declares them (`hour:8`, `ping:true`, `channel:#alerts`, `role:@Channel Managers`;
 `file:requirements.txt` uploads that file). Messages the bot posts on its own (alerts,
-digests, webhook posts) are printed as they arrive.
+digests, webhook posts) are printed as they arrive, and so is each change of the bot's open
+gateway sessions (`sessions` says them at any time).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord
+from tests.fakes.discord_api import WEBHOOK_TEST_HOST, FakeDiscord, NoBotSession
 from tests.fakes.discord_interactions import InteractionRecord, OptionValue
 from tests.fakes.discord_models import FakeChannel, FakeMember, PostedMessage
 from tests.fakes.discord_runner import DiscordScene
@@ -38,7 +40,8 @@ HELP = """\
 #general @member /package slug:django-flatblocks   as @member, in #general
 ?/watch add slug:flatblcoks                        the choices autocomplete offers
 click Next                                         a button of the last answer
-webhook #alerts                                    a webhook URL for `djp-sentinel webhook add`"""
+webhook #alerts                                    a webhook URL for `djp-sentinel webhook add`
+sessions                                           the bot's open gateway sessions"""
 
 
 class ConsoleError(Exception):
@@ -52,6 +55,7 @@ class Console:
     scene: DiscordScene
     last_answer: PostedMessage | None = None
     _printed: set[int] = field(default_factory=set)
+    _last_sessions: str = "gateway sessions open: 0"
 
     @property
     def fake(self) -> FakeDiscord:
@@ -70,9 +74,13 @@ class Console:
             if line.startswith("webhook "):
                 hook = self.fake.create_webhook(self._channel(line.split()[1]).id)
                 return [f"webhook URL: {hook.url}"]
+            if line == "sessions":
+                return [self._sessions()]
             return await self._command(line)
         except (ConsoleError, TimeoutError) as exc:
             return [f"console: {exc}"]
+        except NoBotSession as exc:
+            return [f"console: {exc}: is a gateway process running for it? ({self._sessions()})"]
 
     def new_posts(self) -> list[str]:
         """The messages the bot posted on its own since the last call, as text."""
@@ -83,6 +91,23 @@ class Console:
                     self._printed.add(message.id)
                     lines += [f"[#{channel.name}] new message:", *rendered(message)]
         return lines
+
+    def session_changes(self) -> list[str]:
+        """A line saying which gateway sessions are open, when that changed since the last call
+        (a spare taking over, or two processes connected at once, shows here)."""
+        sessions = self._sessions()
+        if sessions == self._last_sessions:
+            return []
+        self._last_sessions = sessions
+        milliseconds = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+        return [f"[{milliseconds} UTC] {sessions}"]
+
+    def _sessions(self) -> str:
+        live = self.fake.gateway.live
+        shards = ", ".join(
+            "unsharded" if c.shard is None else f"shard {c.shard[0]} of {c.shard[1]}" for c in live
+        )
+        return f"gateway sessions open: {len(live)}" + (f" ({shards})" if live else "")
 
     async def _command(self, line: str) -> list[str]:
         match = _COMMAND_LINE.match(line)
@@ -314,9 +339,9 @@ def introduction(scene: DiscordScene) -> list[str]:
 
 async def _print_posts(console: Console) -> None:
     while True:
-        for line in console.new_posts():
+        for line in [*console.session_changes(), *console.new_posts()]:
             print(line, flush=True)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -106,6 +106,9 @@ class Gateway:
         self._resume_url = resume_url
         self._on_change = on_change
         self.connections: list[GatewayConnection] = []
+        #: The most sessions that were ever live at once for one shard (two: two processes
+        #: on one shard, each getting every interaction of its guilds).
+        self.most_live_per_shard = 0
 
     @property
     def live(self) -> list[GatewayConnection]:
@@ -169,7 +172,12 @@ class Gateway:
         for guild in guilds:
             await conn.send(DISPATCH, guild.payload(), "GUILD_CREATE")
         conn.ready = True
+        self._count_live(conn)
         self._on_change()
+
+    def _count_live(self, conn: GatewayConnection) -> None:
+        together = [c for c in self.live if c.shard == conn.shard]
+        self.most_live_per_shard = max(self.most_live_per_shard, len(together))
 
     def _shard_guilds(self, shard: list[int] | None) -> list[FakeGuild]:
         return [g for g in self._guilds() if owns(shard, g.id)]
@@ -190,6 +198,7 @@ class Gateway:
         conn.resumed = True
         await conn.send(DISPATCH, {}, "RESUMED")
         conn.ready = True
+        self._count_live(conn)
         self._on_change()
 
     async def _send_members(self, conn: GatewayConnection, data: dict[str, Any]) -> None:

@@ -23,7 +23,6 @@ EMBED_TEXT_LIMITS = {
 }
 CHOICES_MAX = 25
 CHOICE_TEXT_MAX = 100
-MODAL_TITLE_MAX = 45
 ACTION_ROWS_MAX = 5
 ROW_ITEMS_MAX = 5
 BUTTON_LABEL_MAX = 80
@@ -173,11 +172,6 @@ def choice_problems(choices: list[dict[str, Any]]) -> list[Problem]:
                     )
                 )
     return problems
-
-
-def modal_problems(data: dict[str, Any]) -> list[Problem]:
-    """What Discord would reject in a modal (callback type 9)."""
-    return list(_too_long("modal.title", "data.title", data.get("title"), MODAL_TITLE_MAX))
 
 
 def form_error(problems: list[Problem]) -> dict[str, Any]:

@@ -28,11 +28,10 @@ from tests.fakes.discord_interactions import (
     CHANNEL_MESSAGE,
     DEFERRED_MESSAGE,
     DEFERRED_UPDATE,
-    MODAL,
     UPDATE_MESSAGE,
     InteractionRecord,
 )
-from tests.fakes.discord_limits import choice_problems, modal_problems
+from tests.fakes.discord_limits import choice_problems
 from tests.fakes.discord_models import EPHEMERAL, LOADING, PostedMessage
 from tests.fakes.discord_state import DiscordState, FakeWebhook
 
@@ -108,10 +107,6 @@ class Webhooks:
         if kind == AUTOCOMPLETE_RESULT:
             record.choices = data.get("choices") or []
             self.state.check(choice_problems(record.choices), where)
-            return None
-        if kind == MODAL:
-            self.state.check(modal_problems(data), where)
-            record.modal = data
             return None
         if kind == CHANNEL_MESSAGE:
             record.message = self._create(record, data, uploads, where)

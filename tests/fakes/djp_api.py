@@ -216,15 +216,6 @@ class FakeDjangoPackages:
         del self.packages[package_id]
         self._originals.pop(package_id, None)
 
-    def add_grid(self, payload: Payload) -> None:
-        """Add a grid; its members are set with `set_grid_members` (any `packages` is ignored)."""
-        grid = copy.deepcopy(payload)
-        grid.pop("packages", None)
-        self.grids[grid["id"]] = grid
-
-    def update_grid(self, grid_id: int, **fields: Any) -> None:
-        self.grids[grid_id].update(copy.deepcopy(fields))
-
     def remove_grid(self, grid_id: int) -> None:
         self.set_grid_members(grid_id, [])
         del self.grids[grid_id]
@@ -243,12 +234,6 @@ class FakeDjangoPackages:
             self._grids_without_members.add(grid_id)
         else:
             self._grids_without_members.discard(grid_id)
-
-    def add_category(self, payload: Payload) -> None:
-        self.categories[payload["id"]] = copy.deepcopy(payload)
-
-    def remove_category(self, category_id: int) -> None:
-        del self.categories[category_id]
 
     def corrupt_package(self, package_id: int, field: str, value: Any) -> None:
         """Serve `value` (typically of the wrong type) for one field until restored."""

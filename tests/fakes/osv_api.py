@@ -122,10 +122,6 @@ class FakeOsv:
         self.records[vuln_id] = {**self.records[vuln_id], **fields}
         self._names[vuln_id] = _names(self.records[vuln_id])
 
-    def copy_of(self, vuln_id: str, **fields: Any) -> Record:
-        """A deep copy of a real record with some fields replaced (a new advisory, say)."""
-        return {**copy.deepcopy(self.records[vuln_id]), **fields}
-
     def count(self, method: str, prefix: str = "") -> int:
         return sum(1 for m, path in self.requests if m == method and path.startswith(prefix))
 

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.discordbot.gateway import LEASE
 from bot.discordbot.gateway import STANDBY_CHECK as GATEWAY_STANDBY_CHECK
 from bot.process.assembly import STANDBY_CHECK
+from tests.fakes.cable import Cable
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_gateway import GatewayConnection
 from tests.fakes.discord_runner import DiscordScene
@@ -30,8 +32,9 @@ pytestmark = pytest.mark.skipif(
 #: The promise is a first cycle within `STANDBY_CHECK` of the leader's death; on top, the time
 #: the cycle itself and the metrics probe take.
 MONITOR_BOUND = STANDBY_CHECK + 5.0
-#: A spare gateway asks every `GATEWAY_STANDBY_CHECK`; on top, the time its shards connect.
-GATEWAY_BOUND = GATEWAY_STANDBY_CHECK + 9.0
+#: A spare gateway asks every `GATEWAY_STANDBY_CHECK`, then waits out the owner's `LEASE`; on
+#: top, the time its shards connect.
+GATEWAY_BOUND = GATEWAY_STANDBY_CHECK + LEASE + 9.0
 
 
 @pytest.fixture
@@ -82,7 +85,7 @@ async def test_a_second_gateway_stands_by_and_takes_the_shards_over_after_sigkil
     processes, fake = fleet
     DiscordScene.build(fake)  # a guild with a member to run the command
     await processes.start("gateway-a", "gateway", DISCORD_TOKEN=fake.token)
-    await processes.healthy("gateway-a")
+    await until(lambda: len(fake.gateway.live) == 1, "the owner's session", 60)
     await processes.start("gateway-b", "gateway", DISCORD_TOKEN=fake.token)
     await until(lambda: "standing by" in processes.members["gateway-b"].log.read_text(), "spare")
     await processes.healthy("gateway-b")  # a spare is working as it should
@@ -116,7 +119,7 @@ async def test_an_owner_that_loses_its_shard_locks_stops_and_the_spare_answers_a
     processes, fake = fleet
     DiscordScene.build(fake)
     await processes.start("gateway-a", "gateway", DISCORD_TOKEN=fake.token)
-    await processes.healthy("gateway-a")
+    await until(lambda: len(fake.gateway.live) == 1, "the owner's session", 60)
     await processes.start("gateway-b", "gateway", DISCORD_TOKEN=fake.token)
     await until(lambda: "standing by" in processes.members["gateway-b"].log.read_text(), "spare")
     [owner] = fake.gateway.live
@@ -130,6 +133,43 @@ async def test_an_owner_that_loses_its_shard_locks_stops_and_the_spare_answers_a
     assert code == 1, log
     assert "error: Lost gateway shard(s) 0 of 1 with the database connection" in log
     assert "Traceback" not in log
+    assert answer.errors == []
+    assert fake.violations == []
+
+
+async def test_an_owner_cut_off_from_the_database_stops_before_the_spare_connects(
+    fleet: tuple[Fleet, FakeDiscord],
+) -> None:
+    """The owner's database link breaks without either end noticing: its checks get no answer,
+    while the server ends its session and so frees its locks for the spare. The owner must
+    have stopped its gateway by the time the spare connects."""
+    processes, fake = fleet
+    DiscordScene.build(fake)
+    url = make_url(processes.environment["DATABASE_URL"])
+    async with Cable(url.port or 5432) as cable:
+        await cable.plug_in()
+        through_cable = url.set(host="127.0.0.1", port=cable.port)
+        await processes.start(
+            "gateway-a",
+            "gateway",
+            DISCORD_TOKEN=fake.token,
+            DATABASE_URL=through_cable.render_as_string(hide_password=False),
+        )
+        await until(lambda: len(fake.gateway.live) == 1, "the owner's session", 60)
+        await processes.start("gateway-b", "gateway", DISCORD_TOKEN=fake.token)
+        await until(
+            lambda: "standing by" in processes.members["gateway-b"].log.read_text(), "spare"
+        )
+        [owner] = fake.gateway.live
+
+        cable.freeze()
+        await end_lock_holders(processes)
+        await until(lambda: spare_session(fake, owner), "the spare alone", 60)
+        answer = await fake.run_command("package", {"slug": "django-flatblocks"})
+
+    assert fake.gateway.most_live_per_shard == 1, processes.logs()
+    log = processes.members["gateway-a"].log.read_text()
+    assert "no word from the database on gateway shard(s) 0 of 1" in log
     assert answer.errors == []
     assert fake.violations == []
 

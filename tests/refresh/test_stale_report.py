@@ -17,7 +17,7 @@ from tests.plugins.database import configure, follow, mark_complete
 
 CHANNEL = 900_000_000_000_000_001
 OTHER_CHANNEL = 900_000_000_000_000_002
-FLATBLOCKS, REST_REGISTRATION, FILER_PAGES, FILETAGS = 265, 4100, 5157, 1444
+FLATBLOCKS, REST_REGISTRATION = 265, 4100
 FILE_MANAGERS = 87
 START = datetime(2026, 2, 20, 12, tzinfo=UTC)  # a Friday
 MONDAY_9 = datetime(2026, 2, 23, 9, tzinfo=UTC)  # the default report slot

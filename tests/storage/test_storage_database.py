@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -82,18 +83,45 @@ async def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Pat
     assert (mode(path.parent), mode(path.parent.parent)) == (0o700, 0o700)
 
 
-async def test_an_existing_world_readable_database_is_narrowed(tmp_path: Path) -> None:
-    path = tmp_path / "sentinel.db"
+async def test_an_existing_world_readable_database_and_its_directory_are_narrowed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "data"
+    path = directory / "sentinel.db"
     async with migrated(f"sqlite+aiosqlite:///{path}"):
         pass
     path.chmod(0o644)
-    before = mode(tmp_path)
+    directory.chmod(0o755)
 
-    async with migrated(f"sqlite+aiosqlite:///{path}") as database, database.session() as session:
-        assert (await session.execute(text("select count(*) from packages"))).scalar() == 0
+    with caplog.at_level(logging.WARNING, logger="storage.database"):
+        async with (
+            migrated(f"sqlite+aiosqlite:///{path}") as database,
+            database.session() as session,
+        ):
+            assert (await session.execute(text("select count(*) from packages"))).scalar() == 0
 
-    assert mode(path) == 0o600
-    assert mode(tmp_path) == before
+    assert (mode(path), mode(directory)) == (0o600, 0o700)
+    assert caplog.messages == [
+        f"narrowed data directory {directory} from 0755 to 0700 (owner only)"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="handing a directory to another user needs root")
+async def test_a_data_directory_of_another_user_is_left_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = tmp_path / "shared"
+    directory.mkdir(mode=0o777)
+    directory.chmod(0o777)
+    os.chown(directory, 65534, -1)  # nobody's
+
+    with caplog.at_level(logging.WARNING, logger="storage.database"):
+        async with migrated(f"sqlite+aiosqlite:///{directory / 'sentinel.db'}"):
+            pass
+
+    assert mode(directory) == 0o777
+    [warning] = caplog.messages
+    assert warning.startswith(f"data directory {directory} is open to others (0777) and owned")
 
 
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:

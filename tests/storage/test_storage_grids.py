@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.records import GridRecord, parse_category, parse_grid
 from storage import grids, subscriptions
-from storage.grids import GridRef
+from storage.models import Category
 from tests.plugins.data import load_json
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
@@ -23,7 +24,8 @@ def grid(grid_id: int = 48, slug: str = "rest", members: tuple[int, ...] = (), *
 
 
 async def save(session: AsyncSession, record: GridRecord, *, at: datetime = NOW):
-    return await grids.save_grid(session, record, now=at, next_poll_at=at + timedelta(hours=6))
+    saved = await grids.save_grids(session, [record], now=at, next_poll_at=at + timedelta(hours=6))
+    return saved[record.id]
 
 
 async def subscribe_to_grid(session: AsyncSession, grid_id: int, channel_id: int = 10):
@@ -107,16 +109,21 @@ async def test_grid_failures_count_up(session: AsyncSession) -> None:
     assert stored.next_poll_at == backoff(2)
 
 
+async def category_titles(session: AsyncSession) -> dict[int, str]:
+    rows = await session.execute(select(Category.id, Category.title))
+    return dict(rows.tuples().all())
+
+
 async def test_categories_are_saved_and_updated(session: AsyncSession) -> None:
     payloads = load_json("category-list.reconstructed.json")["results"]
     await grids.save_categories(session, [parse_category(p) for p in payloads])
-    titles = await grids.category_titles(session)
+    titles = await category_titles(session)
     assert titles[4] == "Other"
     assert len(titles) == len(payloads)
 
     renamed = parse_category(payloads[0] | {"title": "Others"})
     await grids.save_categories(session, [renamed])
-    assert (await grids.category_titles(session))[renamed.id] == "Others"
+    assert (await category_titles(session))[renamed.id] == "Others"
 
 
 async def test_grid_names_are_slug_title_and_size(session: AsyncSession) -> None:
@@ -126,14 +133,3 @@ async def test_grid_names_are_slug_title_and_size(session: AsyncSession) -> None
         ("api", "Api", 0),
         ("rest-frameworks", "REST APIs", 3),
     ]
-
-
-async def test_grids_of_package_names_the_stored_grids_listing_it(session: AsyncSession) -> None:
-    await save(session, grid(1, "caching", members=(7, 8)))
-    await save(session, grid(2, "admin", members=(7,)))
-    await save(session, grid(3, "forms", members=(8,)))
-    assert await grids.grids_of_package(session, 7) == [
-        GridRef(2, "admin", "Admin"),
-        GridRef(1, "caching", "Caching"),
-    ]
-    assert await grids.grids_of_package(session, 9) == []

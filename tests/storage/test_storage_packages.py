@@ -174,9 +174,9 @@ async def test_due_packages_are_the_watched_ones_not_fresh_or_removed(
             target_id=package_id,
             created_by=None,
         )
-    await grids.save_grid(
+    await grids.save_grids(
         session,
-        parse_grid({"id": 48, "slug": "g", "title": "G", "packages": [grid_member]}),
+        [parse_grid({"id": 48, "slug": "g", "title": "G", "packages": [grid_member]})],
         now=NOW,
         next_poll_at=LATER,
     )
@@ -232,9 +232,9 @@ async def test_package_names_are_slug_title_and_stars(session: AsyncSession) -> 
 
 async def test_packages_in_grid_lists_stored_members_by_stars(session: AsyncSession) -> None:
     await save(session, variant(1, "a", repo_watchers=3), variant(2, "b", repo_watchers=30))
-    await grids.save_grid(
+    await grids.save_grids(
         session,
-        parse_grid({"id": 9, "slug": "g", "title": "G", "packages": [1, 2, 3]}),
+        [parse_grid({"id": 9, "slug": "g", "title": "G", "packages": [1, 2, 3]})],
         now=NOW,
         next_poll_at=LATER,
     )

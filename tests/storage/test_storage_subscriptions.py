@@ -49,7 +49,7 @@ def ids_of(*found: Subscription) -> list[int]:
 
 async def save_grid(session: AsyncSession, grid_id: int, members: list[int]) -> None:
     record = parse_grid({"id": grid_id, "slug": f"g{grid_id}", "title": "G", "packages": members})
-    await grids.save_grid(session, record, now=NOW, next_poll_at=NOW + timedelta(hours=1))
+    await grids.save_grids(session, [record], now=NOW, next_poll_at=NOW + timedelta(hours=1))
 
 
 async def test_a_new_subscription_wants_everything_but_repo(session: AsyncSession) -> None:
