@@ -361,6 +361,19 @@ async def test_package_shows_what_pypi_says_of_the_latest_release(
     assert facts["Yanked"] == "no"
 
 
+async def test_package_asks_pypi_at_once_for_a_package_no_pass_has_asked_about(
+    discord_scene: DiscordScene, pypi_api: FakePypi, sentinel: SentinelBot
+) -> None:
+    """Nobody watches django-flatblocks, so no pass has stored PyPI's answer: /package asks."""
+    shown = await discord_scene.fake.run_command(
+        "package", {"slug": "django-flatblocks"}, user=discord_scene.member
+    )
+
+    facts = {field["name"]: field["value"] for field in shown.embeds[0]["fields"]}
+    assert facts["Django (declared)"] == "2.2, 3.0, 3.1, 3.2, 4.0"
+    assert len(pypi_api.requests_for("/pypi/django-flatblocks/json")) == 1
+
+
 async def test_projects_pypi_does_not_have_never_stop_the_others_being_read(
     discord_scene: DiscordScene, pypi_api: FakePypi, clock: SteppingClock, sentinel: SentinelBot
 ) -> None:
