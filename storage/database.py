@@ -71,7 +71,11 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> Database:
-        """Build the engine for `url`; `engine_options` go to `create_async_engine`."""
+        """Build the engine for `url`; `engine_options` go to `create_async_engine`.
+
+        Pooled connections are pinged as they are taken from the pool: one the server ended (a
+        restart, a failover, an operator's `pg_terminate_backend`) is replaced unnoticed
+        instead of failing the next unit of work."""
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite":
@@ -80,7 +84,7 @@ class Database:
                 parsed,
                 json_serializer=_json_text,
                 json_deserializer=orjson.loads,
-                **engine_options,
+                **{"pool_pre_ping": True} | engine_options,
             )
         except (ArgumentError, InvalidRequestError, ImportError, ValueError, OSError) as exc:
             raise _unusable(url, exc) from None
