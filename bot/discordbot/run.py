@@ -146,7 +146,7 @@ async def logged_in(
     assert token is not None, "checked by the CLI"
     point_at(settings)
     async with (
-        open_runtime(settings) as runtime,
+        open_runtime(settings, label=describe(roles) or "cli") as runtime,
         webhook_http_client(WEBHOOK_TIMEOUT) as http_client,
     ):
         bot = await until_reachable(

@@ -27,7 +27,7 @@ from storage.errors import DatabaseError
 from storage.models import Alert, Base, Package, PackageHistory
 from storage.revisions import head_revision, is_current
 from tests.plugins.data import seed_package
-from tests.plugins.database import TEST_DATABASE_URL, migrated
+from tests.plugins.database import TEST_DATABASE_URL, in_schema, migrated
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 
@@ -71,6 +71,25 @@ async def test_pooled_connections_the_server_ended_are_replaced_unnoticed() -> N
         await database.dispose()
     assert len(set(ended)) == POOLED
     assert not set(after) & set(ended)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: needs PostgreSQL")
+async def test_a_labelled_process_names_its_sessions_and_keeps_other_server_settings() -> None:
+    assert TEST_DATABASE_URL is not None
+    database = Database.from_url(TEST_DATABASE_URL, label="monitor+delivery", **in_schema("x"))
+    try:
+        async with database.connection() as connection:
+            name, path = (
+                await connection.execute(
+                    text(
+                        "SELECT current_setting('application_name'), current_setting('search_path')"
+                    )
+                )
+            ).one()
+    finally:
+        await database.dispose()
+    assert name == f"djp-sentinel:monitor+delivery:{os.getpid()}"
+    assert path == "x"
 
 
 #: Connections held at once, so that the pool keeps that many.
