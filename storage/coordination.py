@@ -87,6 +87,9 @@ class Ownership:
         self.confirmed_at = float("-inf")
         self._connection: AsyncConnection | None = None
         self._busy = asyncio.Lock()  # one connection: one statement at a time
+        #: Whether this process stood by or lost the locks since it last took them: taking
+        #: them is then a takeover (the log says so), else a first start.
+        self._waited = False
 
     async def hold(self) -> bool:
         """Check that the locks are still ours, or try to take them; whether this process owns
@@ -104,11 +107,13 @@ class Ownership:
                 else:
                     self.elected = await self._take(self._connection)
                     if self.elected:
-                        log.info("took over %s", self.what)
+                        log.info("%s %s", "took over" if self._waited else "owns", self.what)
+                    self._waited = not self.elected
             except (DBAPIError, OSError) as exc:
                 if self.elected:
                     reason = " ".join(str(getattr(exc, "orig", exc)).split())
                     log.warning("lost %s with the database connection: %s", self.what, reason)
+                    self._waited = True
                 await self._forget()
             if self.elected:
                 self.confirmed_at = began

@@ -145,6 +145,8 @@ async def test_a_second_gateway_stands_by_and_takes_the_shards_over_after_sigkil
     )
     assert takeover <= GATEWAY_BOUND, processes.logs()
     assert len(fake.connections) == 2  # the spare never connected beside the owner
+    assert "owns gateway shard(s) 0 of 1" in processes.members["gateway-a"].log.read_text()
+    assert "took over gateway shard(s) 0 of 1" in processes.members["gateway-b"].log.read_text()
     for answer in (before, after):
         assert answer.embeds[0]["title"] == "django-flatblocks"
         assert answer.errors == []  # answered once: a second answer is refused

@@ -42,3 +42,5 @@ async def test_sigterm_while_discord_is_unreachable_stops_the_gateway_before_it_
     log = gateway.log.read_text()
     assert code == 0, log
     assert "the gateway was still reconnecting" in log
+    assert "WARNING discord.shard: Attempting a reconnect for shard ID 0" in log
+    assert "Traceback" not in log  # discord.py's reconnect failures are one line each
