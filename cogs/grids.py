@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.app.grid_table import GridTable, SortKey, load_grid_table
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.catalog import grid_autocomplete
 from bot.discordbot.channel_settings import staleness_here
@@ -101,7 +102,7 @@ class Grids(commands.GroupCog, group_name="grid", group_description="Django Pack
         await answer(
             interaction,
             f"{first}: packages joining or leaving it, and the events of its "
-            f"{len(record.package_ids)} packages.\n{describe(subscription)}",
+            f"{counted(len(record.package_ids), 'package')}.\n{describe(subscription)}",
         )
 
     @app_commands.command(name="unsubscribe", description="Stop following a grid here.")

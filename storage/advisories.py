@@ -116,11 +116,12 @@ async def known(session: AsyncSession, names: Collection[str]) -> dict[str, dict
             KnownAdvisory.osv_id,
             KnownAdvisory.material,
             KnownAdvisory.withdrawn,
+            KnownAdvisory.modified,
         )
     )
-    for name, osv_id, material, withdrawn in rows.tuples():
+    for name, osv_id, material, withdrawn, modified in rows.tuples():
         if name in found:
-            found[name][osv_id] = Seen(material, withdrawn)
+            found[name][osv_id] = Seen(material, withdrawn, modified)
     return found
 
 
@@ -138,6 +139,7 @@ async def remember(
                     "osv_id": osv_id,
                     "material": seen.material,
                     "withdrawn": seen.withdrawn,
+                    "modified": seen.modified,
                     "seen_at": now,
                 }
                 for osv_id, seen in sorted(advisories.items())

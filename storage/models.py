@@ -492,6 +492,9 @@ class KnownAdvisory(Base):
     osv_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     material: Mapped[str] = mapped_column(String(32))
     withdrawn: Mapped[bool] = mapped_column(default=False)
+    #: The record's `modified` time this name was last decided on (the stored copy is shared
+    #: by every name it affects); None when known before revision 0013.
+    modified: Mapped[str | None] = mapped_column(String(64))
     seen_at: Mapped[datetime]
 
 

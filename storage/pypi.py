@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.pypi import project_from_json, project_to_json
@@ -30,6 +30,7 @@ async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
             row.checked_at,
             row.next_check_at,
             row.failure_count,
+            row.name,
         )
         .join(watched, watched.c.package_id == package.id)
         .outerjoin(PypiProjectRow.__table__, row.package_id == package.id)
@@ -37,9 +38,26 @@ async def pypi_targets(session: AsyncSession) -> list[PypiTarget]:
         .order_by(package.id)
     )
     return [
-        PypiTarget(pid, url, etag, checked, due, failures or 0)
-        for pid, url, etag, checked, due, failures in await session.execute(query)
+        PypiTarget(pid, url, etag, checked, due, failures or 0, asked_as)
+        for pid, url, etag, checked, due, failures, asked_as in await session.execute(query)
     ]
+
+
+async def unfollow_others(session: AsyncSession, followed: Collection[int]) -> None:
+    """Forget when each project not `followed` (no longer watched, removed, or without a link
+    to a project) was last answered: nobody followed its changes meanwhile, so once it is
+    followed again the pass asks it at once, as a project never answered. `followed` all have
+    a row: when there are no others (the usual pass), counting the rows settles it."""
+    table = PypiProjectRow.__table__
+    if await session.scalar(select(func.count()).select_from(table)) == len(followed):
+        return
+    row = table.c
+    answered = select(row.package_id).where(row.checked_at.is_not(None))
+    others = [pid for pid in await session.scalars(answered) if pid not in followed]
+    for chunk in chunks(others):
+        await session.execute(
+            update(table).where(row.package_id.in_(chunk)).values(checked_at=None)
+        )
 
 
 async def stored_projects(

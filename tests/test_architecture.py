@@ -64,6 +64,7 @@ PURE_MODULES = {
     "bot.refresh.audience",
     "bot.refresh.compare",
     "bot.refresh.pypi_compare",
+    "bot.refresh.pypi_plan",
     "bot.refresh.schedule",
     "bot.refresh.staleness",
 }

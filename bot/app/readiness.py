@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.app.lookup import suggestions
 from bot.app.runtime import Runtime
 from bot.core.endoflife import DjangoCycle, find_cycle, newest_cycle
+from bot.core.plural import counted
 from bot.core.pypi import READINESS_ORDER, PypiProject, Readiness, readiness
 from bot.core.pypi_names import pypi_project_name
 from bot.core.records import PackageRecord
@@ -65,8 +66,8 @@ class ReadinessBoard:
     def headline(self) -> str:
         """ "Django 5.2: 3 ready, 1 no, 2 unknown (of 6 packages watched)"."""
         counts = ", ".join(f"{n} {status}" for status, n in self.counts.items())
-        packages = "package" if len(self.rows) == 1 else "packages"
-        return f"Django {self.django}: {counts} (of {len(self.rows)} {packages} {self.scope})"
+        packages = counted(len(self.rows), "package")
+        return f"Django {self.django}: {counts} (of {packages} {self.scope})"
 
 
 async def _asked_live(

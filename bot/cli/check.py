@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.app.check import Checked, check_requirements
 from bot.cli.main import EXIT_FAILURE, EXIT_USAGE
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.core.requirements import RequirementsError, read_requirements
 from bot.errors import SentinelError
 
@@ -69,6 +70,6 @@ def print_checked(checked: Sequence[Checked], *, osv: bool) -> None:
     if not osv:
         print("Advisories not checked: OSV_API_URL is empty.")
     elif affected:
-        print(f"{affected} pinned requirement{'s' * (affected != 1)} affected by an advisory.")
+        print(f"{counted(affected, 'pinned requirement')} affected by an advisory.")
     else:
         print("No advisory affects a pinned version.")

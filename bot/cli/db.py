@@ -6,6 +6,7 @@ import argparse
 
 from bot.cli.common import database_name
 from bot.config import Settings
+from bot.core.plural import counted
 from storage.database import Database
 
 
@@ -19,7 +20,7 @@ async def db(args: argparse.Namespace, settings: Settings) -> int:
     if not applied:
         print(f"The database {name} is up to date: no migration to apply.")
         return 0
-    print(f"Applied {len(applied)} migration{'s' if len(applied) != 1 else ''} to {name}:")
+    print(f"Applied {counted(len(applied), 'migration')} to {name}:")
     for migration in applied:
         print(f"  {migration}")
     return 0

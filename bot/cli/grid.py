@@ -29,7 +29,7 @@ async def grid(args: argparse.Namespace, settings: Settings) -> int:
         print_json(grid_json(table, rows))
     else:
         print_grid_table(data_console(), table, rows)
-    note(more_line(len(rows), len(table.rows), "packages in this grid"))
+    note(more_line(len(rows), len(table.rows), "package"))
     return 0
 
 

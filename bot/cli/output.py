@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.markup import escape
 
+from bot.core.plural import counted
 from bot.core.printable import printable
 
 T = TypeVar("T")
@@ -60,8 +61,10 @@ def limited(rows: Sequence[T], limit: int | None, *, json: bool) -> Sequence[T]:
     return rows[:limit] if limit else rows
 
 
-def more_line(shown: int, total: int, what: str) -> str | None:
-    """ "… 3,012 more stale packages: --limit 0 shows them all" when a listing was cut."""
+def more_line(shown: int, total: int, noun: str) -> str | None:
+    """ "… 3,012 more stale packages: --limit 0 shows them all" when a listing of `noun`s
+    ("stale package") was cut."""
     if total <= shown:
         return None
-    return f"… {total - shown:,} more {what}: --limit N shows more, --limit 0 all of them."
+    more = counted(total - shown, f"more {noun}")
+    return f"… {more}: --limit N shows more, --limit 0 all of them."

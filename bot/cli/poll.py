@@ -9,6 +9,7 @@ from bot.cli.common import empty_database
 from bot.cli.output import data_console, note
 from bot.cli.terminal import print_changes
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.delivery.webhook import webhook_http_client
 from bot.process.once import OnceReport, poll_once
 
@@ -43,17 +44,15 @@ def report(once: OnceReport) -> None:
     else:  # what is delivered was found earlier (by `sync`, or a cycle that could not deliver)
         console.print("No new changes; delivering what an earlier sync or cycle found.")
     if once.unwatched:
-        plural = "s" if once.unwatched != 1 else ""
-        note(f"({once.unwatched} change{plural} of packages nobody watches not shown: --all)")
+        note(f"({counted(once.unwatched, 'change')} of packages nobody watches not shown: --all)")
     for target, error in once.refreshed.cycle.failures.items():
         note(f"failed {target}: {error}")
     if once.refreshed.stale_reports:
-        plural = "s" if once.refreshed.stale_reports != 1 else ""
-        console.print(f"Queued {once.refreshed.stale_reports} weekly stale report{plural}.")
+        reports = counted(once.refreshed.stale_reports, "weekly stale report")
+        console.print(f"Queued {reports}.")
     delivered = once.delivered
     console.print(
-        f"Delivered {delivered.sent} alert{'s' if delivered.sent != 1 else ''} "
-        f"in {delivered.messages} message{'s' if delivered.messages != 1 else ''}"
+        f"Delivered {counted(delivered.sent, 'alert')} in {counted(delivered.messages, 'message')}"
         + (f"; {delivered.waiting} wait for the bot (no webhook)" if delivered.waiting else "")
         + (f"; {delivered.retrying} will be retried" if delivered.retrying else "")
         + "."

@@ -25,7 +25,7 @@ async def stale(args: argparse.Namespace, settings: Settings) -> int:
         print_json([package_facts(record, health) for record, health in listed])
     else:
         print_stale(data_console(), listed, total=len(rows))
-    note(more_line(len(listed), len(rows), "stale packages"))
+    note(more_line(len(listed), len(rows), "stale package"))
     return 0
 
 

@@ -12,6 +12,7 @@ from bot.cli.output import data_console, note
 from bot.cli.progress import SyncProgress
 from bot.cli.terminal import print_changes
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.process.once import concerns, watched
 
 
@@ -22,20 +23,20 @@ async def sync(args: argparse.Namespace, settings: Settings) -> int:
         package_ids, grid_ids = await watched(runtime)
     console = data_console()
     console.print(
-        f"Synced {report.packages_fetched} packages, {report.grids_fetched} grids and "
-        f"{report.categories_fetched} categories in {report.requests} requests; "
-        f"{len(report.changes)} changes, {len(report.failures)} skipped."
+        f"Synced {counted(report.packages_fetched, 'package')}, "
+        f"{counted(report.grids_fetched, 'grid')} and "
+        f"{counted(report.categories_fetched, 'category', 'categories')} "
+        f"in {counted(report.requests, 'request')}; "
+        f"{counted(len(report.changes), 'change')}, {len(report.failures)} skipped."
     )
     concerning = [c for c in report.changes if concerns(c, package_ids, grid_ids)]
     if concerning:
         print_changes(console, concerning)
     if unwatched := len(report.changes) - len(concerning):
-        plural = "s" if unwatched != 1 else ""
-        note(f"({unwatched} change{plural} of packages nobody watches not shown)")
+        note(f"({counted(unwatched, 'change')} of packages nobody watches not shown)")
     if report.alerts_enqueued:
-        plural = "s" if report.alerts_enqueued != 1 else ""
         console.print(
-            f"Queued {report.alerts_enqueued} alert{plural}: "
+            f"Queued {counted(report.alerts_enqueued, 'alert')}: "
             "the bot or `poll --once` delivers them."
         )
     for target, error in report.failures.items():

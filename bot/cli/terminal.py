@@ -19,6 +19,7 @@ from bot.app.grid_table import GridRow, GridTable
 from bot.core.card import Card
 from bot.core.events import Change
 from bot.core.health import Health
+from bot.core.plural import counted
 from bot.core.printable import printable
 from bot.core.records import PackageRecord
 
@@ -87,7 +88,7 @@ def print_stale(console: Console, rows: Sequence[StaleRow], *, total: int) -> No
     if not total:
         console.print("No stale packages.")
         return
-    title = f"{total:,} stale package{'s' if total != 1 else ''}"
+    title = counted(total, "stale package")
     if len(rows) < total:
         title += f", the {len(rows):,} quiet longest"
     table = Table(title=title)

@@ -386,10 +386,12 @@ class FollowedPackage:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """What was known of one record id at the previous check."""
+    """What was known of one record id at the previous check of a name: what it said, and
+    the `modified` time of the copy read (None: not remembered)."""
 
     material: str
     withdrawn: bool
+    modified: str | None
 
 
 @dataclass(frozen=True, slots=True)

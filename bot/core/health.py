@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
+from bot.core.plural import counted
 from bot.core.records import COMMIT_WEEKS, PackageRecord
 from bot.core.sparkline import window_words
 from bot.core.timefmt import describe_age
@@ -73,7 +74,7 @@ class Health:
         if self.weeks_since_commit is None:
             return None
         weeks = self.weeks_since_commit
-        span = f"{weeks} week{'s' if weeks != 1 else ''}"
+        span = counted(weeks, "week")
         return span if self.last_commit is not None else f"at least {span}"
 
 

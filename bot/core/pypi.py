@@ -50,6 +50,9 @@ class PypiProject:
     yanked_reason: str | None
     #: Every release by version, or None when PyPI did not send the release set.
     releases: Mapping[str, PypiRelease] | None = None
+    #: PyPI's `last_serial`: the project's newest journal entry this answer reflects (None:
+    #: not sent), so an answer older than a change the journal names can be told.
+    serial: int | None = None
 
     @property
     def final(self) -> bool:
@@ -156,12 +159,19 @@ def parse_project(payload: Any) -> PypiProject:
         yanked=info.get("yanked") is True,
         yanked_reason=_text(info.get("yanked_reason"), "info.yanked_reason", name, optional=True),
         releases=releases,
+        serial=_serial(payload.get("last_serial")),
     )
 
 
+def _serial(value: object) -> int | None:
+    """A journal serial, or None for anything else (it only tells stale answers apart)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def project_to_json(project: PypiProject) -> dict[str, Any]:
-    """A project as stored: `as_json` plus the release set (`[uploaded, yanked, reason]`)."""
-    stored = project.as_json()
+    """A project as stored: `as_json` plus the release set (`[uploaded, yanked, reason]`)
+    and the journal serial."""
+    stored = project.as_json() | {"serial": project.serial}
     if project.releases is not None:
         stored["releases"] = {
             r.version: [r.uploaded.isoformat() if r.uploaded else None, r.yanked, r.yanked_reason]
@@ -187,6 +197,7 @@ def project_from_json(stored: Mapping[str, Any]) -> PypiProject:
             version: PypiRelease(version, parse_timestamp(uploaded), bool(yanked), reason)
             for version, (uploaded, yanked, reason) in releases.items()
         },
+        serial=stored.get("serial"),
     )
 
 

@@ -1,9 +1,11 @@
 """What the PyPI pass knows of a watched project before it asks (`PypiTarget`,
-`StoredProject`), and what it hands back to be written (`Checked`): the values between the
-pass's decide step (`bot.refresh.pypi_compare`) and `storage.pypi`."""
+`StoredProject`), what PyPI's journal says moved (`Journal`), and what the pass hands back to
+be written (`Checked`): the values between the pass's decide steps (`bot.refresh.pypi_plan`,
+`bot.refresh.pypi_compare`) and `storage.pypi`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +22,18 @@ class PypiTarget:
     checked_at: datetime | None
     next_check_at: datetime | None
     failure_count: int
+    #: The project name the last request asked for (None: never asked).
+    asked_as: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """PyPI's journal read since the cursor: `serial`, the newest entry read (the cursor
+    itself when there was none), and each project named (PEP 503 name) with the newest serial
+    naming it."""
+
+    serial: int
+    named: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)

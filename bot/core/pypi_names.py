@@ -8,6 +8,7 @@ about a package derives the same name: the PEP 503 normalised form (lower case, 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.core.records import normalise_pypi_url
 
@@ -21,6 +22,7 @@ def normalise_project_name(name: str) -> str:
     return _SEPARATORS.sub("-", name.strip()).lower()
 
 
+@lru_cache(maxsize=1 << 15)  # every watched package's link, pass after pass
 def pypi_project_name(pypi_url: str | None) -> str | None:
     """The normalised PyPI project name a `pypi_url` points at, or `None` (no link, or not a name).
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from math import ceil
 
+from bot.core.plural import counted
 from bot.core.timefmt import describe_age
 
 #: The lowest bar is kept for quiet weeks, so a single commit never looks like silence.
@@ -32,8 +33,8 @@ def window_words(weeks: int, counted_at: datetime | None, now: datetime) -> str:
     """Which `weeks` weeks a count covers: "the last 52 weeks" when counted within a day,
     else "the 52 weeks before Django Packages last checked, 3 days ago"."""
     if counted_recently(counted_at, now):
-        return f"the last {weeks} weeks"
-    before = f"the {weeks} weeks before Django Packages last checked"
+        return f"the last {counted(weeks, 'week')}"
+    before = f"the {counted(weeks, 'week')} before Django Packages last checked"
     return before if counted_at is None else f"{before}, {describe_age(counted_at, now)}"
 
 
@@ -46,10 +47,6 @@ def sparkline(counts: Sequence[int]) -> str:
     return "".join(BARS[ceil(count * steps / busiest) if busiest else 0] for count in counts)
 
 
-def _commits(count: int) -> str:
-    return f"{count} commit{'s' if count != 1 else ''}"
-
-
 def commit_summary(counts: Sequence[int], counted_at: datetime | None, now: datetime) -> str:
     """E.g. "37 commits in the last 52 weeks, 3 in the last 4", or, counted long ago, "37
     commits in the 52 weeks before Django Packages last checked, 3 days ago; 3 in the last 4
@@ -60,7 +57,8 @@ def commit_summary(counts: Sequence[int], counted_at: datetime | None, now: date
     total = sum(counts)
     if total == 0:
         return f"no commits in {window}"
+    commits = f"{counted(total, 'commit')} in {window}"
     recent = sum(counts[-RECENT_WEEKS:])
     if counted_recently(counted_at, now):
-        return f"{_commits(total)} in {window}, {recent} in the last {RECENT_WEEKS}"
-    return f"{_commits(total)} in {window}; {recent} in the last {RECENT_WEEKS} of them"
+        return f"{commits}, {recent} in the last {RECENT_WEEKS}"
+    return f"{commits}; {recent} in the last {RECENT_WEEKS} of them"

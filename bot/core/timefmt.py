@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.core.plural import counted
+
 _UNITS = ((365, "year"), (30, "month"), (7, "week"), (1, "day"))
 
 
@@ -12,8 +14,7 @@ def describe_span(span: timedelta) -> str:
     days = span.days
     for size, unit in _UNITS:
         if days >= size:
-            count = days // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            return counted(days // size, unit)
     return "less than a day"
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 from bot.core.events import DEFAULT_COLOUR, Fact, kind_of
 from bot.core.events.base import one_line
+from bot.core.plural import counted
 from bot.messages.alerts import SiteLinks, mention_roles
 from bot.messages.limits import (
     EMBED_TOTAL,
@@ -76,7 +77,7 @@ def digest_messages(
 ) -> list[tuple[Message, list[Alert]]]:
     """A destination's digest in as few messages as the limits allow, each with the alerts it
     shows (so a digest cut short by a failure resumes with the rest)."""
-    title = f"{TITLES[mode]}: {len(alerts)} alert{'s' if len(alerts) != 1 else ''}"
+    title = f"{TITLES[mode]}: {counted(len(alerts), 'alert')}"
     fields = [
         field
         for name, sections in _group(alerts, links).items()

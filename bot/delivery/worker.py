@@ -50,6 +50,7 @@ from bot.core.backoff import backoff
 from bot.core.clock import Clock, utcnow
 from bot.core.events import Event, still_wants
 from bot.core.events.advisory import is_retraction
+from bot.core.plural import counted
 from bot.delivery import identity
 from bot.delivery.digest import holds, last_digest_time
 from bot.delivery.identity import WorkerId
@@ -223,7 +224,8 @@ class DeliveryWorker:
             if (claimant := WorkerId.parse(name)) and self.worker.is_orphan(claimant)
         ]
         if await outbox.release(session, orphans):
-            log.info("took back the delivery claims of stopped worker(s): %s", ", ".join(orphans))
+            stopped = counted(len(orphans), "stopped worker")
+            log.info("took back the delivery claims of %s: %s", stopped, ", ".join(orphans))
 
     async def _claim_channels(
         self, session: AsyncSession, now: datetime

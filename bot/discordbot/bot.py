@@ -21,6 +21,7 @@ from discord.ext import commands
 import cogs
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.discordbot.latency import observe_latency
 from bot.discordbot.tree import SentinelTree
 from bot.process.assembly import DELIVERY_INTERVAL
@@ -108,9 +109,10 @@ class SentinelBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info(
-            "connected as %s to %d guild(s) on shard(s) %s of %s",
+            "connected as %s to %s on %s (%s) of %s",
             self.user,
-            len(self.guilds),
+            counted(len(self.guilds), "guild"),
+            counted(len(self.shards), "shard"),
             ", ".join(str(shard) for shard in sorted(self.shards)),
             self.shard_count,
         )

@@ -7,6 +7,7 @@ import discord
 
 from bot.app.runtime import Runtime
 from bot.core.bypass import describe as describe_bypass
+from bot.core.plural import counted
 from bot.discordbot.options import WEEKDAY_VALUES
 from bot.discordbot.pages import Pages
 from bot.discordbot.subscriptions import channel_overview
@@ -44,7 +45,8 @@ def digest_sentence(preferences: ChannelPreferences) -> str:
 def staleness_sentence(preferences: ChannelPreferences, default_days: int) -> str:
     days = preferences.staleness_threshold(default_days)
     default = " (the default)" if preferences.stale_after_days is None else ""
-    return f"Packages count as stale here after {days} days without a commit{default}."
+    after = counted(days, "day")
+    return f"Packages count as stale here after {after} without a commit{default}."
 
 
 def cap_sentence(preferences: ChannelPreferences) -> str:

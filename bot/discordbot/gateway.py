@@ -22,6 +22,7 @@ import discord
 import yarl
 
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.discordbot.bot import SentinelBot
 from bot.errors import SentinelError
 from storage.coordination import ShardOwnership
@@ -56,7 +57,7 @@ async def discover_gateway(bot: SentinelBot, settings: Settings) -> None:
         bot.shard_count = shards
     if not settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
-        log.info("gateway announced by Discord: %s, %d shard(s)", url, shards)
+        log.info("gateway announced by Discord: %s, %s", url, counted(shards, "shard"))
 
 
 def ownership(bot: SentinelBot) -> ShardOwnership:

@@ -14,6 +14,7 @@ from bot.app.requirements_import import (
     import_requirements,
 )
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.core.requirements import MAX_BYTES, Pinned, pin_text
 from bot.discordbot.replies import answer, defer_if_slow
 from bot.messages.limits import escape_text
@@ -52,11 +53,16 @@ def describe_import(outcome: Imported, *, advisories: bool) -> str:
     """The answer: what was added, already watched, not listed, and what moved since the last
     import."""
     count = len(outcome.requirements.entries)
-    lines = [f"Read {escape_text(outcome.filename)}: {count} requirement{'s' * (count != 1)}."]
+    lines = [f"Read {escape_text(outcome.filename)}: {counted(count, 'requirement')}."]
     lines += _part("Now watching", [_watched(w) for w in outcome.added])
     lines += _part("Already watched", [_watched(w) for w in outcome.already])
     followed = "their advisories are still followed" if advisories else "nothing to watch there"
     lines += _part("Not on Django Packages", [_unlisted(r) for r in outcome.unlisted], followed)
+    lines += _part(
+        "Not looked up on Django Packages",
+        [_unlisted(r) for r in outcome.unsought],
+        "no room for another subscription here, /watch remove makes some",
+    )
     lines += _part(
         "Pins changed",
         [f"{escape_text(name)} {old} → {new}" for name, old, new in outcome.repinned],
@@ -68,7 +74,7 @@ def describe_import(outcome: Imported, *, advisories: bool) -> str:
     )
     if outcome.requirements.skipped:
         lines.append(
-            f"Skipped {outcome.requirements.skipped} line(s) naming no package "
+            f"Skipped {counted(outcome.requirements.skipped, 'line')} naming no package "
             "(options, paths or URLs)."
         )
     return "\n".join(lines)

@@ -27,6 +27,7 @@ import yarl
 
 from bot.app.runtime import open_runtime
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.delivery.webhook import webhook_http_client
 from bot.discordbot.bot import SentinelBot
 from bot.discordbot.gateway import discover_gateway, ownership, serve_gateway
@@ -79,7 +80,8 @@ async def sync_tree(bot: SentinelBot, guild_id: int | None) -> int:
     if guild is not None:
         bot.tree.copy_global_to(guild=guild)
     synced = await bot.tree.sync(guild=guild)
-    log.info("synced %d commands %s", len(synced), f"to guild {guild_id}" if guild else "globally")
+    where = f"to guild {guild_id}" if guild else "globally"
+    log.info("synced %s %s", counted(len(synced), "command"), where)
     return len(synced)
 
 
@@ -217,7 +219,8 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     or delivery loop starts, since this may run beside the bot (and its process lock)."""
     async with logged_in(settings, roles=frozenset()) as bot:
         count = await until_reachable(lambda: sync_tree(bot, guild_id), "the command sync")
-    print(f"Synced {count} commands {f'to guild {guild_id}' if guild_id else 'globally'}.")
+    where = f"to guild {guild_id}" if guild_id else "globally"
+    print(f"Synced {counted(count, 'command')} {where}.")
     return 0
 
 

@@ -16,6 +16,7 @@ from bot.app.grid_table import GridRow, GridTable
 from bot.app.readiness import ReadinessBoard
 from bot.app.runtime import Runtime
 from bot.core.health import Health
+from bot.core.plural import counted
 from bot.core.records import PackageRecord
 from bot.messages.alerts import SiteLinks, listing, package_link, stale_line
 from bot.messages.cards import site_root
@@ -65,7 +66,7 @@ def paged(
 def grid_pages(table: GridTable, links: SiteLinks) -> list[discord.Embed]:
     """The ranked table as one embed per page, each footer saying which page it is."""
     pages = paged([_grid_line(row, links) for row in table.rows])
-    about = f"{len(table.rows)} packages, {ORDER[table.sort]} · {table.slug}"
+    about = f"{counted(len(table.rows), 'package')}, {ORDER[table.sort]} · {table.slug}"
     embeds = []
     for number, lines in enumerate(pages, start=1):
         embed = discord.Embed(
@@ -117,11 +118,12 @@ def stale_embed(
     embed = discord.Embed(
         title=title,
         description=listing(lines)
-        or f"Nothing stale: every package had a commit in the last {days} days "
+        or f"Nothing stale: every package had a commit in the last {counted(days, 'day')} "
         "or is marked feature-complete here.",
         colour=discord.Colour.red() if rows else discord.Colour.green(),
     )
     embed.set_footer(
-        text=f"{len(rows)} stale of {checked} checked · stale after {days} days without a commit"
+        text=f"{len(rows)} stale of {checked} checked · stale after {counted(days, 'day')} "
+        "without a commit"
     )
     return embed

@@ -25,6 +25,7 @@ import httpx
 
 from bot import __version__
 from bot.config import DEFAULT_DJP_API_URL, Settings
+from bot.core.plural import counted
 from bot.core.records import (
     CategoryRecord,
     GridRecord,
@@ -225,9 +226,9 @@ class DjangoPackagesClient(HttpxUpstream):
             await asyncio.gather(*window, return_exceptions=True)
         if received < total:
             log.warning(
-                "Django Packages listed %d records at %s but served %d: the crawl is short "
+                "Django Packages listed %s at %s but served %d: the crawl is short "
                 "(records removed mid-crawl, or a server that pages differently).",
-                total,
+                counted(total, "record"),
                 path,
                 received,
             )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
+from bot.core.plural import counted
 from bot.errors import ApiUnavailable
 
 T = TypeVar("T")
@@ -96,8 +97,8 @@ async def retrying(
             if tries >= policy.attempts:
                 ending = f"; {advice}." if advice else "."
                 raise ApiUnavailable(
-                    f"{upstream} kept failing for {asked} ({failure}) after {tries} attempts"
-                    + ending
+                    f"{upstream} kept failing for {asked} ({failure}) "
+                    f"after {counted(tries, 'attempt')}" + ending
                 ) from failure
             await sleep(policy.delay(tries, failure.retry_after, random))
             tries += 1

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.core.events import Event, OutboxAlert, kind_of
+from bot.core.plural import counted
 from bot.core.shortcodes import render_shortcodes
 from bot.messages.cards import grid_page, package_page
 from bot.messages.limits import (
@@ -248,7 +249,7 @@ def mention_roles(messages: Sequence[Message], role_ids: Collection[int]) -> Non
 def cap_summary(events: Sequence[str], cap: int) -> Message:
     """The one line standing for the alerts over a channel's daily cap, counted by event."""
     counts = ", ".join(f"{n} {event}" for event, n in Counter(events).most_common())
-    more = f"{len(events)} more alert{'s' if len(events) != 1 else ''}"
+    more = counted(len(events), "more alert")
     content = f"…and {more} today ({counts}) — daily cap {cap}; see /watch list"
     message: Message = {"content": content, "allowed_mentions": {"parse": []}}
     check_message(message)

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.core.plural import counted
 from bot.core.sparkline import counted_recently
 from bot.messages.cards import PackageSummary
 
@@ -156,7 +157,7 @@ def commit_chart(
     total = sum(counts)
     draw.text((MARGIN_LEFT, 10), title, fill=TEXT, font=_font(16))
     window = chart_window(counted_at, now)
-    summary = f"{total} commit{'s' if total != 1 else ''} in {window}"
+    summary = f"{counted(total, 'commit')} in {window}"
     draw.text((WIDTH - MARGIN_RIGHT, 12), summary, fill=MUTED, font=_font(13), anchor="ra")
     for value in {busiest, busiest // 2} - {0} if total else ():
         y = plot.y(value)

@@ -102,9 +102,11 @@ async def sources_pass(sources: SourcesPass) -> int:
         report = await sources.run()
         enqueued = report.alerts_enqueued
         log.info(
-            "PyPI: %d requests (%d not modified), %d changes, %d alerts",
+            "PyPI: %d requests (%d not modified) and %d to its journal%s, %d changes, %d alerts",
             report.requests,
             report.not_modified,
+            report.journal_requests,
+            " (every due project asked)" if report.swept else "",
             len(report.changes),
             enqueued,
         )

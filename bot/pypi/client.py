@@ -41,6 +41,8 @@ SOURCE_RETRY = RetryPolicy(attempts=2, base_delay=1.0, max_delay=10.0, max_retry
 _MOVED = frozenset({301, 302, 303, 307, 308})
 #: Raw body bytes read at a time.
 _CHUNK = 64 * 1024
+#: Reads a success's body; raises `MalformedBody` for one it cannot use.
+Read = Callable[[bytes | bytearray], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +71,14 @@ class Gone(SentinelError):
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    """What one request sends: `method` to `path` under the base URL, with `headers`."""
+    """What one request sends: `method` to `path` under the base URL, with `headers` (and
+    `body`), and how a success's body is read."""
 
     method: str
     path: str
     headers: Mapping[str, str]
+    body: bytes | None = None
+    read: Read = decode_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,17 @@ class ConditionalClient(UpstreamClient):
         headers = HEADERS | ({"If-None-Match": etag} if etag else {})
         return await self._send(_Request("GET", path, headers), missing)
 
+    async def post(
+        self, path: str, body: bytes, *, content_type: str, read: Read, missing: Gone
+    ) -> Any:
+        """POST `body` (of `content_type`) to `path` under the base URL: what `read` makes of
+        the answer's body, within the same bounds, retries and redirect policy as `get`."""
+        headers = HEADERS | {"Accept": content_type, "Content-Type": content_type}
+        answer = await self._send(_Request("POST", path, headers, body, read), missing)
+        if answer == NOT_MODIFIED:
+            raise ApiUnavailable(f"{self.source} answered POST {path} with 304 Not Modified.")
+        return answer.body
+
     async def _send(self, request: _Request, missing: Gone) -> Answer:
         """`request`, tried again within the retry policy while its failures may pass."""
         return await retrying(
@@ -158,7 +174,7 @@ class ConditionalClient(UpstreamClient):
             for _ in range(MAX_REDIRECTS + 1):
                 reply = await self._exchange(request, target)
                 if reply.location is None:
-                    return self._answer(reply, url, missing)
+                    return self._answer(reply, url, request.read, missing)
                 try:
                     target = next_hop(httpx.URL(self.base_url), target, reply.location)
                 except OffOrigin as exc:
@@ -170,7 +186,11 @@ class ConditionalClient(UpstreamClient):
         self.requests_made += 1
         try:
             async with self._session().request(
-                request.method, str(target), headers=request.headers, allow_redirects=False
+                request.method,
+                str(target),
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
             ) as response:
                 location = response.headers.get("Location") if response.status in _MOVED else None
                 content: bytes | bytearray = b""
@@ -191,7 +211,7 @@ class ConditionalClient(UpstreamClient):
         except _client_errors() as exc:
             raise Transient(f"network error: {str(exc) or type(exc).__name__}") from exc
 
-    def _answer(self, reply: _Reply, url: str, missing: Gone) -> Answer:
+    def _answer(self, reply: _Reply, url: str, read: Read, missing: Gone) -> Answer:
         """What a final (not redirected) reply means."""
         status = reply.status
         if status == 304:
@@ -206,7 +226,7 @@ class ConditionalClient(UpstreamClient):
         if not 200 <= status < 300:
             raise ApiUnavailable(f"{self.source} refused {url} with HTTP {status}.")
         try:
-            body = decode_json(reply.content)
+            body = read(reply.content)
         except MalformedBody as exc:
             raise ApiUnavailable(f"{self.source} sent {exc} for {url}.") from exc
         return Fresh(body, reply.etag)

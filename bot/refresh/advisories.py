@@ -25,6 +25,7 @@ from bot.core.advisories import Advisory, FollowedPackage, News, parse_records
 from bot.core.alerting import Follower, NewAlert
 from bot.core.clock import Clock
 from bot.core.events.advisory import PinView
+from bot.core.plural import counted
 from bot.core.source_health import Source, SourceRun
 from bot.osv.client import OsvClient, OsvUnavailable, Requests
 from bot.refresh.advisory_compare import (
@@ -170,7 +171,8 @@ class AdvisoryWatch:
             )
             if decided.malformed:
                 report.malformed += decided.malformed
-                log.warning("skipped %d malformed OSV record(s) of %s", decided.malformed, name)
+                skipped = counted(decided.malformed, "malformed OSV record")
+                log.warning("skipped %s of %s", skipped, name)
             report.news += decided.news
             alerts += decided.alerts
             await advisories.remember(session, name, decided.known, now=now)

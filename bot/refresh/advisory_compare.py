@@ -57,10 +57,10 @@ def known_ids(seen: Mapping[str, Mapping[str, Seen]]) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class Reads:
-    """What OSV's lists mean before any record is read: the ids listed per name, the known
-    live ids no longer listed, and the records to read again."""
+    """What OSV's lists mean before any record is read: the ids listed per name (with their
+    `modified` times), the known live ids no longer listed, and the records to read again."""
 
-    listed: dict[str, set[str]]
+    listed: dict[str, dict[str, str]]
     gone: dict[str, set[str]]
     to_read: list[str]
 
@@ -79,16 +79,19 @@ def plan_reads(
         for vid, modified in ids.items()
         if stored_modified.get(vid) != modified
     }
-    listed_ids = {name: set(ids) for name, ids in listed.items()}
     gone = {
         name: {
             vid
             for vid, known in seen.get(name, {}).items()
-            if not known.withdrawn and vid not in listed_ids[name]
+            if not known.withdrawn and vid not in listed[name]
         }
         for name in listed
     }
-    return Reads(listed_ids, gone, sorted(stale.union(*gone.values())))
+    return Reads(
+        {name: dict(ids) for name, ids in listed.items()},
+        gone,
+        sorted(stale.union(*gone.values())),
+    )
 
 
 def answered_badly(
@@ -99,7 +102,7 @@ def answered_badly(
     next pass, neither decided nor checked, so they keep what was known of them."""
     found = dict(lists)
     for name, ids in reads.listed.items():
-        needed = sorted((ids | reads.gone[name]) & records.keys())
+        needed = sorted((ids.keys() | reads.gone[name]) & records.keys())
         if needed:
             found[name] = records[needed[0]]
     return found
@@ -107,24 +110,25 @@ def answered_badly(
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """What OSV answered for the due names: the ids listed per name, what was known of them,
-    the known live ids no longer listed, and the records read again."""
+    """What OSV answered for the due names: the ids listed per name (with their `modified`
+    times), what was known of them, the known live ids no longer listed, and the records read
+    again."""
 
-    listed: dict[str, set[str]]
+    listed: dict[str, dict[str, str]]
     seen: dict[str, dict[str, Seen]]
     gone: dict[str, set[str]]
     fetched: dict[str, dict[str, Any]]
 
     def moved(self) -> list[str]:
-        """The names that can have news (or take their baseline): new names, and those whose
-        ids or records moved. The others cost nothing more."""
+        """The names that can have news (or take their baseline): new names, those with a
+        known id gone from the list, and those listing a record as they have not read it (new
+        to them, or modified since). Judged per name, not by which records this pass read: a
+        record two names share is read again at the first one's check, and the second must
+        still hear of it at its own. The others cost nothing more."""
         return [
             name
             for name, ids in self.listed.items()
-            if name not in self.seen
-            or ids - set(self.seen[name])
-            or self.gone[name]
-            or not self.fetched.keys().isdisjoint(ids)
+            if name not in self.seen or self.gone[name] or _unread(ids, self.seen[name])
         ]
 
     def leaving_out(self, names: Collection[str]) -> Asked:
@@ -137,7 +141,15 @@ class Asked:
 
     def current_ids(self, names: Iterable[str]) -> dict[str, set[str]]:
         """The ids each name's news is decided from: listed now, or known before."""
-        return {name: self.listed[name] | set(self.seen.get(name, {})) for name in names}
+        return {name: {*self.listed[name], *self.seen.get(name, {})} for name in names}
+
+
+def _unread(listed: Mapping[str, str], seen: Mapping[str, Seen]) -> bool:
+    """Whether a name lists a record (by id, with its `modified` time) other than as it last
+    read it."""
+    return any(
+        vid not in seen or seen[vid].modified != modified for vid, modified in listed.items()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +265,7 @@ def decide_name(
     current, malformed = parse_records(records, name)
     found = news(seen, current)
     alerts = [alert for subject in heard_by for alert in alerts_for(subject, found, pins)]
-    known = {a.id: Seen(a.material(), bool(a.withdrawn)) for a in current}
+    known = {a.id: Seen(a.material(), bool(a.withdrawn), a.modified) for a in current}
     return NameNews(found, alerts, known, malformed)
 
 

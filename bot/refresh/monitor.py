@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock, utcnow
 from bot.core.events import removed_change
+from bot.core.plural import counted
 from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
@@ -116,7 +117,10 @@ class Monitor:
             catalog_size = await self._catalog_size_estimate(session)
         plan = choose_plan(len(ids), catalog_size)
         log.debug(
-            "fetch plan %s: %d packages wanted, catalog of about %d", plan, len(ids), catalog_size
+            "fetch plan %s: %s wanted, catalog of about %d",
+            plan,
+            counted(len(ids), "package"),
+            catalog_size,
         )
         if plan == "catalog":
             missed = await self._crawl_catalog(set(ids), report)

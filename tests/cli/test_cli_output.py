@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.output import more_line
 from bot.cli.running import EXIT_BROKEN_PIPE
 from tests.fakes.discord_runner import DiscordScene
 from tests.plugins.cli import djp_sentinel, djp_sentinel_process, run_process
@@ -166,3 +167,10 @@ async def test_long_listings_stop_at_the_limit_and_say_how_many_more(
     assert everything[2]["slug"] not in cut.out
     assert all(row["slug"] in whole.out for row in everything)
     assert "more stale packages" not in whole.err
+
+
+def test_a_listing_cut_one_short_counts_the_rest_in_the_singular() -> None:
+    assert more_line(2, 3, "stale package") == (
+        "… 1 more stale package: --limit N shows more, --limit 0 all of them."
+    )
+    assert more_line(3, 3, "stale package") is None

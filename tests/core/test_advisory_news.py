@@ -19,7 +19,7 @@ def toolbar(*ids: str, **changes: object) -> list[Advisory]:
 
 
 def seen(*ids: str, withdrawn: bool = False) -> dict[str, Seen]:
-    return {a.id: Seen(a.material(), withdrawn) for a in toolbar(*ids)}
+    return {a.id: Seen(a.material(), withdrawn, a.modified) for a in toolbar(*ids)}
 
 
 def test_the_first_check_is_a_silent_baseline() -> None:

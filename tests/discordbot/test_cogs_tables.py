@@ -84,3 +84,9 @@ def test_a_grid_that_fits_one_page_has_no_page_counter() -> None:
     assert page.footer.text == "3 packages, most stars first · big"
     assert page.title == r"Big \[grid\]"
     assert page.url == "https://site.test/grids/g/big/"
+
+
+def test_a_grid_of_one_package_says_so_in_the_singular() -> None:
+    [page] = grid_pages(table(1), LINKS)
+
+    assert page.footer.text == "1 package, most stars first · big"

@@ -114,6 +114,13 @@ async def test_the_last_transient_failure_gives_up_naming_it(advice: str, messag
     assert len(sleep.calls) == 1  # no wait after the last attempt
 
 
+async def test_a_single_attempt_is_counted_in_the_singular():
+    with pytest.raises(ApiUnavailable) as caught:
+        await run(Flaky(Transient("timed out")), RetryPolicy(attempts=1), RecordingSleep())
+
+    assert str(caught.value) == "Upstream kept failing for things/ (timed out) after 1 attempt."
+
+
 async def test_a_failure_that_will_not_pass_is_not_tried_again():
     sleep = RecordingSleep()
     attempt = Flaky(NotFound("package", "nope"))

@@ -9,7 +9,8 @@ from bot.app.throttles import ANSWERS_PER_PERSON
 from bot.config import Settings
 from bot.core.fuzzy import MAX_QUERY
 from bot.discordbot.bot import SentinelBot
-from storage import channels, subscriptions
+from storage import channels, pins, subscriptions
+from tests.fakes.discord_models import FakeAttachment
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 
@@ -167,7 +168,10 @@ async def test_a_server_at_its_quota_is_refused_before_django_packages_is_asked(
 
 
 async def test_feature_complete_marks_have_a_quota(
-    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+    discord_scene: DiscordScene,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    djp_api: FakeDjangoPackages,
 ) -> None:
     scene = discord_scene
 
@@ -177,11 +181,17 @@ async def test_feature_complete_marks_have_a_quota(
         )
         return record.content or ""
 
-    first, second = await mark(SLUGS[0]), await mark(SLUGS[1])
+    first = await mark(SLUGS[0])
+    djp_api.reset_log()
+    second = await mark(SLUGS[1])  # not stored: marking it would fetch it first
+    asked_when_refused = list(djp_api.requests)
+    again = await mark(SLUGS[0].upper())
 
     assert "marked feature-complete here" in first
     assert second.startswith("This channel has reached its limit of feature-complete marks (1)")
     assert "/settings incomplete" in second
+    assert asked_when_refused == []  # a server at its quota costs Django Packages nothing
+    assert "marked feature-complete here" in again  # marking again is always allowed
     async with runtime.database.session() as session:
         assert len(await channels.feature_complete_ids(session, scene.alerts.id)) == 1
 
@@ -198,7 +208,63 @@ async def test_a_requirements_import_is_held_to_the_quota_and_changes_nothing(
         "watch import", {"file": attachment}, user=scene.manager, channel_id=scene.alerts.id
     )
 
-    assert (record.content or "").startswith("This channel has reached its limit of subscriptions")
+    assert (record.content or "").startswith(
+        "This channel has room for 2 more subscriptions, not 3 (its limit is 2)"
+    )
     async with runtime.database.session() as session:
         assert await subscriptions.channel_subscriptions(session, scene.alerts.id) == []
+    assert scene.fake.violations == []
+
+
+async def test_an_import_at_the_quota_asks_django_packages_nothing(
+    discord_scene: DiscordScene,
+    runtime: Runtime,
+    sentinel: SentinelBot,
+    djp_api: FakeDjangoPackages,
+) -> None:
+    """A channel following its two: a file adding a stored package is refused, and one whose
+    only new names are not stored keeps its pins without looking them up."""
+    scene = discord_scene
+
+    async def run(command: str, options: dict[str, str | FakeAttachment], channel_id: int) -> str:
+        record = await scene.fake.run_command(
+            command, options, user=scene.manager, channel_id=channel_id
+        )
+        return record.content or ""
+
+    def attachment(content: bytes) -> FakeAttachment:
+        return scene.fake.attachment("requirements.txt", content)
+
+    for slug in SLUGS[:2]:
+        await run("watch add", {"slug": slug}, scene.alerts.id)
+    await run("watch add", {"slug": SLUGS[2]}, scene.general.id)
+    djp_api.reset_log()
+
+    refused = await run(
+        "watch import",
+        {"file": attachment(b"django-flatblocks==1.0\ndjango-cache-machine==1.2\nrequests\n")},
+        scene.alerts.id,
+    )
+    asked_when_refused = list(djp_api.requests)
+    kept = await run(
+        "watch import",
+        {"file": attachment(b"django-flatblocks==1.0\ndjango-valkey==0.1\nrequests==2.32.3\n")},
+        scene.alerts.id,
+    )
+
+    assert refused.startswith("This channel has reached its limit of subscriptions (2)")
+    assert asked_when_refused == []
+    assert "Already watched (1): **" in kept
+    assert (
+        "Not looked up on Django Packages (2; no room for another subscription here, "
+        "/watch remove makes some): django-valkey (0.1), requests (2.32.3)."
+    ) in kept
+    assert djp_api.requests == []
+    async with runtime.database.session() as session:
+        assert set(await pins.channel_pins(session, scene.alerts.id)) == {
+            "django-flatblocks",
+            "django-valkey",
+            "requests",
+        }
+        assert len(await subscriptions.channel_subscriptions(session, scene.alerts.id)) == 2
     assert scene.fake.violations == []

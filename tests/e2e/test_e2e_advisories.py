@@ -5,6 +5,8 @@ django-debug-toolbar, whose real records are a PYSEC/GHSA pair (CVE-2021-30459, 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -209,6 +211,80 @@ async def test_an_advisory_that_went_out_in_a_digest_gets_its_retraction_in_the_
     assert "GHSA-pghf-347x-c2gj" in str(daily.embeds)
     assert daily.edited_timestamp is None
     assert "advisory GHSA-pghf-347x-c2gj was withdrawn" in str(retraction.embeds)
+
+
+def share_the_pair_with_cache_machine(osv_stage: AdvisoryStage) -> None:
+    """OSV publishes the pair, its GHSA record naming django-cache-machine too (every release
+    affected), so one record is shared by two PyPI names."""
+    ghsa = osv_stage.pair["GHSA-pghf-347x-c2gj"]
+    cache_machine = {
+        "package": {"ecosystem": "PyPI", "name": "django-cache-machine"},
+        "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}]}],
+    }
+    osv_stage.osv_api.put(osv_stage.pair["PYSEC-2021-10"])
+    osv_stage.osv_api.put({**ghsa, "affected": [*ghsa["affected"], cache_machine]})
+
+
+#: Less than the poll interval, more than half of it: two names checked one step apart are
+#: due on alternate steps.
+STEP = timedelta(minutes=31)
+
+
+def rate_critical(osv_stage: AdvisoryStage) -> None:
+    ghsa = osv_stage.osv_api.records["GHSA-pghf-347x-c2gj"]
+    osv_stage.osv_api.update(
+        "GHSA-pghf-347x-c2gj",
+        modified="2026-12-01T00:00:00Z",
+        database_specific={**ghsa["database_specific"], "severity": "CRITICAL"},
+    )
+
+
+def withdraw_in_place(osv_stage: AdvisoryStage) -> None:
+    """Both records withdrawn, still listed (with their new `modified` time)."""
+    for vuln_id in TOOLBAR_PAIR:
+        osv_stage.osv_api.update(
+            vuln_id, withdrawn="2026-12-01T00:00:00Z", modified="2026-12-01T00:00:00Z"
+        )
+
+
+@pytest.mark.parametrize("change", [rate_critical, withdraw_in_place], ids=["updated", "withdrawn"])
+async def test_a_shared_advisory_changed_between_two_names_checks_reaches_both_once(
+    osv_stage: AdvisoryStage, djp_api: FakeDjangoPackages, change: Callable[[AdvisoryStage], None]
+) -> None:
+    """The toolbar is checked a step before django-cache-machine (watched later), and both
+    hear of the shared advisory. It changes: the toolbar's pass reads the record again, and
+    cache-machine's pass, a step later, still hears of the change; each channel once."""
+    scene = osv_stage.scene
+    await watch_toolbar(scene, djp_api)
+    await osv_stage.next_cycle()  # the toolbar's baseline
+    djp_api.update_package(
+        CACHE_MACHINE,
+        pypi_url="https://pypi.org/project/django-cache-machine/",
+        pypi_version="3.1",
+    )
+    await scene.as_manager("watch add", slug="django-cache-machine", channel=scene.general)
+    await osv_stage.next_cycle(STEP)  # cache-machine's baseline; the toolbar is not due
+    share_the_pair_with_cache_machine(osv_stage)
+    published = [await osv_stage.next_cycle(STEP) for _ in range(2)]
+    change(osv_stage)
+
+    changed = [await osv_stage.next_cycle(STEP) for _ in range(2)]
+    both_due = await osv_stage.next_cycle()
+
+    assert [report.sent for report in (*published, *changed, both_due)] == [1, 1, 1, 1, 0]
+    toolbar, cache_machine = osv_stage.alerts(), osv_stage.alerts(scene.general)
+    if change is rate_critical:
+        assert [m.embeds[0]["title"].split(":")[:2] for m in toolbar + cache_machine] == [
+            ["django-flatblocks", " HIGH security advisory GHSA-pghf-347x-c2gj"],
+            ["django-flatblocks", " CRITICAL advisory GHSA-pghf-347x-c2gj updated"],
+            ["django-cache-machine", " HIGH security advisory GHSA-pghf-347x-c2gj"],
+            ["django-cache-machine", " CRITICAL advisory GHSA-pghf-347x-c2gj updated"],
+        ]
+    else:
+        [toolbar_alert], [cache_machine_alert] = toolbar, cache_machine
+        assert marked_withdrawn(toolbar_alert)
+        assert cache_machine_alert.embeds[0]["title"].startswith("~~django-cache-machine: ")
+        assert cache_machine_alert.edited_timestamp is not None
 
 
 async def test_osv_down_or_hostile_for_cycles_alerts_nothing_and_delays_no_release(

@@ -29,6 +29,7 @@ from tests.plugins.app import (
     next_cycle,
     package_copies,
 )
+from tests.plugins.pypi import titles, watching_flatblocks
 
 FLATBLOCKS = 265
 NEXT = "pages:next"
@@ -42,24 +43,8 @@ def sources(pypi_sources: SourcesPass) -> SourcesPass:
     return pypi_sources
 
 
-def titles(messages: list[PostedMessage]) -> list[str]:
-    return [embed["title"] for message in messages for embed in message.embeds]
-
-
 def fields(message: PostedMessage | InteractionRecord) -> dict[str, str]:
     return {field["name"]: field["value"] for field in message.embeds[0].get("fields", [])}
-
-
-async def watching_flatblocks(
-    scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock
-) -> None:
-    """The channel watches django-flatblocks; one cycle takes PyPI's baseline. (The bot's own
-    first pass, under way since it started, is over before the watch begins.)"""
-    await background(sentinel).poll_once()
-    await scene.fake.run_command(
-        "watch add", {"slug": "django-flatblocks"}, user=scene.manager, channel_id=scene.alerts.id
-    )
-    assert (await next_cycle(sentinel, clock)).sent == 0
 
 
 async def test_compat_added_and_dropped_are_announced_once_each(
@@ -333,7 +318,7 @@ async def test_readiness_for_the_channel_and_for_a_grid(
     assert fake.violations == []
 
 
-async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
+async def test_an_unchanged_project_costs_no_request_and_a_changed_one_one_per_interval(
     discord_scene: DiscordScene,
     pypi_api: FakePypi,
     endoflife_api: FakeEndOfLife,
@@ -343,12 +328,19 @@ async def test_an_unchanged_project_costs_one_conditional_request_per_interval(
     await watching_flatblocks(discord_scene, sentinel, clock)
     first = pypi_api.requests_for("django-flatblocks")
 
+    await next_cycle(sentinel, clock)  # the journal names nothing: nothing is asked
+    unchanged = pypi_api.requests_for("django-flatblocks")[len(first) :]
+    pypi_api.publish("django-flatblocks", "3.14.0")
     await next_cycle(sentinel, clock)
     await background(sentinel).poll_once()  # within the same interval: not asked again
-    later = pypi_api.requests_for("django-flatblocks")[len(first) :]
+    changed = pypi_api.requests_for("django-flatblocks")[len(first) :]
 
     assert [s.status for s in first] == [200]
-    assert [(s.status, s.if_none_match is not None) for s in later] == [(304, True)]
+    assert unchanged == []
+    assert [(s.status, s.if_none_match is not None) for s in changed] == [(200, True)]
+    journal = [s.rpc for s in pypi_api.served if s.rpc is not None]
+    assert journal[0] == "changelog_last_serial", "the first pass takes the journal's serial"
+    assert set(journal[1:]) == {"changelog_since_serial"}, "then one request a pass"
     assert len(endoflife_api.served) == 1, "endoflife.date is read at most once a day"
     assert all(agent.startswith("djp-sentinel/") for agent in pypi_api.user_agents)
 
@@ -367,6 +359,19 @@ async def test_package_shows_what_pypi_says_of_the_latest_release(
     assert facts["Python"] == "\\>=3.6"  # escaped: a leading ">" would quote the line
     assert facts["3.13.1 uploaded"].startswith("2021-12-15 15:18 UTC")
     assert facts["Yanked"] == "no"
+
+
+async def test_package_asks_pypi_at_once_for_a_package_no_pass_has_asked_about(
+    discord_scene: DiscordScene, pypi_api: FakePypi, sentinel: SentinelBot
+) -> None:
+    """Nobody watches django-flatblocks, so no pass has stored PyPI's answer: /package asks."""
+    shown = await discord_scene.fake.run_command(
+        "package", {"slug": "django-flatblocks"}, user=discord_scene.member
+    )
+
+    facts = {field["name"]: field["value"] for field in shown.embeds[0]["fields"]}
+    assert facts["Django (declared)"] == "2.2, 3.0, 3.1, 3.2, 4.0"
+    assert len(pypi_api.requests_for("/pypi/django-flatblocks/json")) == 1
 
 
 async def test_projects_pypi_does_not_have_never_stop_the_others_being_read(
@@ -457,8 +462,9 @@ async def test_status_and_metrics_say_how_pypi_and_endoflife_are_doing(
     fake = discord_scene.fake
     await watching_flatblocks(discord_scene, sentinel, clock)
     before = source_counts()
-    await next_cycle(sentinel, clock)  # django-flatblocks is unchanged: a 304
-    pypi_api.inject("500", times=2)  # both attempts at django-flatblocks
+    await next_cycle(sentinel, clock)  # the journal names nothing: one request, no project
+    # PyPI down: two attempts at each of the journal, its newest serial and django-flatblocks
+    pypi_api.inject("500", times=6)
     endoflife_api.inject("503", times=2)
     await next_cycle(sentinel, clock, A_DAY)  # endoflife.date falls due again
     counted = {name: count - before[name] for name, count in source_counts().items()}
@@ -468,7 +474,7 @@ async def test_status_and_metrics_say_how_pypi_and_endoflife_are_doing(
     assert record.reply is not None
     assert record.ephemeral
     pypi = fields(record.reply)["PyPI"].splitlines()
-    assert re.fullmatch(r"last pass <t:\d+:R>: 2 requests, 0 not modified, 1 failure", pypi[0])
+    assert re.fullmatch(r"last pass <t:\d+:R>: 6 requests, 0 not modified, 1 failure", pypi[0])
     assert pypi[1].startswith("last good answer <t:")
     assert pypi[2] == "failing: 1 pass in a row read nothing"
     assert pypi[3].endswith(
@@ -483,9 +489,9 @@ async def test_status_and_metrics_say_how_pypi_and_endoflife_are_doing(
     assert next_read - failed_at == 3600
     assert "endoflife.date kept failing for django.json (HTTP 503)" in endoflife[4]
     assert counted == {
-        "requests pypi": 3,
+        "requests pypi": 7,
         "requests endoflife": 2,
-        "not_modified pypi": 1,
+        "not_modified pypi": 0,
         "not_modified endoflife": 0,
         "failures pypi": 1,
         "failures endoflife": 1,

@@ -45,7 +45,7 @@ async def test_a_requirements_file_is_watched_with_its_pins_and_alerts_speak_to_
         "Read requirements.txt: 3 requirements.\n"
         "Now watching (2): **django-debug-toolbar** (3.2), **django-flatblocks** (`<1.1,>=1.0`).\n"
         "Not on Django Packages (1; their advisories are still followed): requests (2.31.0).\n"
-        "Skipped 2 line(s) naming no package (options, paths or URLs)."
+        "Skipped 2 lines naming no package (options, paths or URLs)."
     )
     assert "django-flatblocks" in await watched_slugs(osv_stage.scene)
     assert published.sent == 1

@@ -1,4 +1,5 @@
-"""Fixtures: the fakes of PyPI and endoflife.date, and the pass that reads them.
+"""Fixtures: the fakes of PyPI and endoflife.date, and the pass that reads them; helpers of
+the end-to-end tests that watch a package PyPI knows.
 
 Every runtime gets `sources`, None by default (PyPI and endoflife.date off, as `djp_settings`
 says). A test module about them overrides `sources` with `pypi_sources`: the real pass, its
@@ -13,21 +14,26 @@ import pytest
 
 from bot.app.runtime import monitor_settings
 from bot.config import Settings
+from bot.discordbot.bot import SentinelBot
 from bot.djp.retry import RetryPolicy
 from bot.refresh.pypi_pass import SourcesPass, open_sources
 from storage.database import Database
+from tests.fakes.discord_models import PostedMessage
+from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
 from tests.fakes.sleep import RecordingSleep
-from tests.plugins.app import SteppingClock
+from tests.plugins.app import SteppingClock, background, next_cycle
 
 SOURCE_TEST_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
+#: The fake journal's cap on one answer, and the pass's: small, so a test can pass it.
+TEST_JOURNAL_LIMIT = 60
 
 
 @pytest.fixture
 async def pypi_api() -> AsyncIterator[FakePypi]:
     """The fake PyPI, answering for the seeded Django Packages projects too (django-flatblocks
     is the real djangorestframework capture renamed: 3.13.1, Django 2.2-4.0)."""
-    async with FakePypi() as api:
+    async with FakePypi(journal_limit=TEST_JOURNAL_LIMIT) as api:
         api.serve_seeded_catalog()
         yield api
 
@@ -65,6 +71,7 @@ async def pypi_sources(
         database,
         monitor_settings(pypi_settings),
         clock=clock,
+        journal_limit=TEST_JOURNAL_LIMIT,
         retry=SOURCE_TEST_RETRY,
         sleep=RecordingSleep(),
         random=lambda: 1.0,
@@ -81,3 +88,19 @@ def pypi_cli_env(
         "PYPI_URL": pypi_api.base_url.removesuffix("pypi/"),
         "ENDOFLIFE_URL": endoflife_api.base_url,
     }
+
+
+def titles(messages: list[PostedMessage]) -> list[str]:
+    return [embed["title"] for message in messages for embed in message.embeds]
+
+
+async def watching_flatblocks(
+    scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock
+) -> None:
+    """The channel watches django-flatblocks; one cycle takes PyPI's baseline. (The bot's own
+    first pass, under way since it started, is over before the watch begins.)"""
+    await background(sentinel).poll_once()
+    await scene.fake.run_command(
+        "watch add", {"slug": "django-flatblocks"}, user=scene.manager, channel_id=scene.alerts.id
+    )
+    assert (await next_cycle(sentinel, clock)).sent == 0

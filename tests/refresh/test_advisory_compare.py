@@ -5,7 +5,6 @@ news raises (on real OSV records)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -44,7 +43,9 @@ def follower(channel_id: int, *events: Event) -> Follower:
 
 def seen(*ids: str, withdrawn: bool = False) -> dict[str, Seen]:
     records = [RECORDS[vuln_id] for vuln_id in ids]
-    return {a.id: Seen(a.material(), withdrawn) for a in parse_records(records, NAME)[0]}
+    return {
+        a.id: Seen(a.material(), withdrawn, a.modified) for a in parse_records(records, NAME)[0]
+    }
 
 
 @pytest.mark.parametrize(
@@ -79,38 +80,51 @@ def test_which_records_are_read_again(
     gone: set[str],
     to_read: list[str],
 ) -> None:
-    seen_before = {NAME: {vid: Seen("m", withdrawn) for vid, withdrawn in known.items()}}
+    seen_before = {NAME: {vid: Seen("m", withdrawn, "t1") for vid, withdrawn in known.items()}}
 
     reads = plan_reads({NAME: listed}, seen_before, stored)
 
-    assert reads.listed == {NAME: set(listed)}
+    assert reads.listed == {NAME: listed}
     assert reads.gone == {NAME: gone}
     assert reads.to_read == to_read
 
 
 @pytest.mark.parametrize(
-    ("listed", "known", "gone", "fetched", "moved"),
+    ("listed", "known", "gone", "moved"),
     [
-        ({"A"}, None, set(), {}, True),  # a name never checked takes its baseline
-        ({"A", "B"}, {"A"}, set(), {}, True),  # a new id
-        ({"A"}, {"A", "B"}, {"B"}, {}, True),  # a known id gone
-        ({"A"}, {"A"}, set(), {"A": {}}, True),  # a record read again
-        ({"A"}, {"A"}, set(), {}, False),  # nothing moved: nothing more to do
+        ({"A": "t1"}, None, set(), True),  # a name never checked takes its baseline
+        ({"A": "t1", "B": "t1"}, {"A": "t1"}, set(), True),  # a new id
+        ({"A": "t1"}, {"A": "t1", "B": "t1"}, {"B"}, True),  # a known id gone
+        ({"A": "t2"}, {"A": "t1"}, set(), True),  # a record modified since the name read it
+        ({"A": "t1"}, {"A": None}, set(), True),  # known before the name kept `modified`
+        ({"A": "t1"}, {"A": "t1"}, set(), False),  # nothing moved: nothing more to do
     ],
-    ids=["first", "new-id", "gone", "record-moved", "still"],
+    ids=["first", "new-id", "gone", "record-moved", "modified-unknown", "still"],
 )
 def test_which_names_can_have_news(
-    listed: set[str],
-    known: set[str] | None,
-    gone: set[str],
-    fetched: dict[str, dict[str, Any]],
-    moved: bool,
+    listed: dict[str, str], known: dict[str, str | None] | None, gone: set[str], moved: bool
 ) -> None:
-    seen_before = {} if known is None else {NAME: {vid: Seen("m", False) for vid in known}}
-    asked = Asked({NAME: listed}, seen_before, {NAME: gone}, fetched)
+    seen_before = (
+        {} if known is None else {NAME: {vid: Seen("m", False, at) for vid, at in known.items()}}
+    )
+    asked = Asked({NAME: listed}, seen_before, {NAME: gone}, {})
 
     assert asked.moved() == ([NAME] if moved else [])
-    assert asked.current_ids([NAME]) == {NAME: listed | (known or set())}
+    assert asked.current_ids([NAME]) == {NAME: {*listed, *(known or {})}}
+
+
+def test_a_record_two_names_share_is_news_for_each_at_its_own_check() -> None:
+    """Both names read GHSA-1 at t1. It is modified (t2): `a`'s check reads it again and
+    stores it; `b`'s check, later, finds the stored copy current, reads nothing, and must
+    still be decided (its `updated` alert would be lost otherwise)."""
+    read_at_t1 = {"GHSA-1": Seen("m", False, "t1")}
+    listed = {"GHSA-1": "t2"}
+
+    first = plan_reads({"a": listed}, {"a": read_at_t1}, {"GHSA-1": "t1"})
+    later = plan_reads({"b": listed}, {"b": read_at_t1}, {"GHSA-1": "t2"})
+
+    assert (first.to_read, later.to_read) == (["GHSA-1"], [])
+    assert Asked(later.listed, {"b": read_at_t1}, later.gone, {}).moved() == ["b"]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +142,7 @@ def test_names_answered_badly_are_left_for_the_next_pass(
 ) -> None:
     """A name is left out when its own list, or a record it needs (listed, or a known id gone
     from its list), was malformed; the others are decided."""
-    known = {"b": {"GHSA-3": Seen("m", False)}}
+    known = {"b": {"GHSA-3": Seen("m", False, "t")}}
     reads = plan_reads({"a": {"GHSA-1": "t"}, "b": {"GHSA-1": "t", "GHSA-2": "t"}}, known, {})
 
     badly = answered_badly(reads, lists, records)

@@ -22,6 +22,7 @@ from bot.core.events.base import (
 )
 from bot.core.events.stale import COLOUR
 from bot.core.health import Health
+from bot.core.plural import counted
 from bot.core.records import PackageRecord
 
 #: Where the report goes in a digest: its packages by slug (`/stale` has the reasons).
@@ -48,7 +49,7 @@ def weekly_report(
         {"id": record.id, "slug": record.slug, "title": record.title, **health_data(health)}
         for record, health in rows
     ]
-    count = f"{len(rows)} stale package{'s' if len(rows) != 1 else ''}"
+    count = counted(len(rows), "stale package")
     return Report(
         key=f"stale-report:{week}",
         summary=f"Weekly stale report: {count} among the {checked} followed here",
@@ -67,7 +68,7 @@ def card(data: Data, markup: Markup) -> Card:
             markup.stale_line(package["slug"], package.get("title"), package.get("reasons") or ())
             for package in data.get("packages") or ()
         ],
-        footer=f"Stale after {data.get('stale_after_days')} days without a commit · "
+        footer=f"Stale after {counted(data['stale_after_days'], 'day')} without a commit · "
         f"week {data.get('week')}",
     )
 
