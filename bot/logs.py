@@ -29,6 +29,10 @@ HIDDEN = "***"
 OWN_LOGGERS = ("bot", "cogs", "storage")
 #: discord.py warns at every start about voice support, which the bot never uses.
 VOICE_WARNINGS = ("PyNaCl is not installed", "davey is not installed")
+#: discord.py's lines for a failed gateway (re)connect attempt, each with a full traceback.
+RECONNECT_FAILURES = ("Attempting a reconnect", "Failed to connect for shard_id")
+#: The loggers that write them.
+RECONNECT_LOGGERS = ("discord.client", "discord.shard")
 
 #: A webhook URL is a credential, and so is an interaction's (`/webhooks/APP/TOKEN/…` for its
 #: follow-ups, `/interactions/ID/TOKEN/callback` for its answer): keep the id, hide the token.
@@ -92,6 +96,29 @@ class DropVoiceWarnings(logging.Filter):
         return not str(record.msg).startswith(VOICE_WARNINGS)
 
 
+class OneLineReconnects(logging.Filter):
+    """discord.py's failed reconnect attempts as one warning line each, the error's reason in
+    place of its traceback: an unreachable Discord is a network matter, and would otherwise
+    print some thirty lines per attempt, for as long as it lasts. Our own errors keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith(RECONNECT_FAILURES):
+            error = record.exc_info[1]
+            reason = " ".join(str(error).split()) or type(error).__name__
+            record.msg = f"{record.msg} ({type(error).__name__}: %s)"
+            record.args = (*(record.args if isinstance(record.args, tuple) else ()), reason)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _add_filter(logger_name: str, kind: type[logging.Filter]) -> None:
+    """Add a `kind` filter to a logger once, however many times logging is configured."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
+
+
 def configure_logging(
     level: str, *, secrets: Iterable[str] = (), log_format: LogFormat = "text"
 ) -> None:
@@ -109,6 +136,6 @@ def configure_logging(
     chatty = logging.NOTSET if numeric <= logging.DEBUG else logging.WARNING
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(chatty)
-    voice = logging.getLogger("discord.client")
-    if not any(isinstance(f, DropVoiceWarnings) for f in voice.filters):
-        voice.addFilter(DropVoiceWarnings())
+    _add_filter("discord.client", DropVoiceWarnings)
+    for name in RECONNECT_LOGGERS:
+        _add_filter(name, OneLineReconnects)

@@ -72,6 +72,8 @@ class Reports(commands.Cog):
         for source in shown.sources:
             lines = source.describe(now, lambda moment: format_dt(moment, "R"), escape_text)
             embed.add_field(name=source.source.display_name, value="\n".join(lines), inline=False)
+        processes = shown.processes.describe(escape_text)
+        embed.add_field(name="Processes", value="\n".join(processes), inline=False)
         await answer(interaction, embeds=[embed], ephemeral=True)
 
 

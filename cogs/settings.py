@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.quotas import check_new_mark
+from bot.app.quotas import Quota, check_new_mark, room_for
 from bot.app.runtime import Runtime
 from bot.app.transfer import export_guild_json
 from bot.core.events import Event, MinReleaseLevel
@@ -273,7 +273,16 @@ async def mark_complete(
     runtime: Runtime, guild_id: int, channel_id: int, slug: str, marked_by: int
 ) -> PackageRecord:
     """Mark a package feature-complete in a channel, within the quotas (fetching the package
-    first if it is not stored); returns its record."""
+    first if it is not stored, once the quota has room for it); returns its record."""
+    async with runtime.database.session() as session:  # a server at its quota costs no fetch
+        await room_for(
+            session,
+            runtime.settings,
+            Quota.MARKS,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            key=slug,
+        )
     record = await stored_package(runtime, slug)
     async with runtime.database.transaction() as session:
         await check_new_mark(

@@ -11,11 +11,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, NamedTuple, TypedDict, Unpack
 
-from sqlalchemy import delete, func, select, union
+from sqlalchemy import delete, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage._sql import affected_rows, dialect_insert
-from storage.models import ChannelSettings, DigestMode, FeatureComplete
+from storage._sql import affected_rows, by_id_or_slug, dialect_insert
+from storage.models import ChannelSettings, DigestMode, FeatureComplete, Package
 from storage.subscriptions import Counts
 
 
@@ -201,6 +201,20 @@ async def is_marked(session: AsyncSession, channel_id: int, package_id: int) -> 
         )
     )
     return found is not None
+
+
+async def marked(session: AsyncSession, channel_id: int, key: str) -> bool:
+    """Whether the channel marked feature-complete the package `key` names as a person types
+    it: a slug, any case, or an id; a package not stored yet by the slug its import
+    remembered (as `storage.subscriptions.follows` tells a subscription)."""
+    query = select(FeatureComplete.package_id).where(
+        FeatureComplete.channel_id == channel_id,
+        or_(
+            FeatureComplete.package_id.in_(select(Package.id).where(by_id_or_slug(Package, key))),
+            func.lower(FeatureComplete.package_slug) == key.strip().lower(),
+        ),
+    )
+    return await session.scalar(query.limit(1)) is not None
 
 
 async def mark_feature_complete(

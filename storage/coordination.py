@@ -29,8 +29,15 @@ from storage.errors import DatabaseError
 log = logging.getLogger(__name__)
 
 ONE_PROCESS = "SQLite serves one bot process; use PostgreSQL to run several"
-#: One lock per name and schema: installations sharing a server never collide.
-_LOCK_KEY = "hashtext('djp-sentinel ' || :name || ' ' || current_schema())"
+
+
+def _lock_key(name: str) -> str:
+    """The SQL of the key of the lock named by the SQL expression `name`: one lock per name and
+    schema, so installations sharing a server never collide."""
+    return f"hashtext('djp-sentinel ' || {name} || ' ' || current_schema())"
+
+
+_LOCK_KEY = _lock_key(":name")
 
 
 @contextmanager
@@ -80,6 +87,9 @@ class Ownership:
         self.confirmed_at = float("-inf")
         self._connection: AsyncConnection | None = None
         self._busy = asyncio.Lock()  # one connection: one statement at a time
+        #: Whether this process stood by or lost the locks since it last took them: taking
+        #: them is then a takeover (the log says so), else a first start.
+        self._waited = False
 
     async def hold(self) -> bool:
         """Check that the locks are still ours, or try to take them; whether this process owns
@@ -97,11 +107,13 @@ class Ownership:
                 else:
                     self.elected = await self._take(self._connection)
                     if self.elected:
-                        log.info("took over %s", self.what)
+                        log.info("%s %s", "took over" if self._waited else "owns", self.what)
+                    self._waited = not self.elected
             except (DBAPIError, OSError) as exc:
                 if self.elected:
                     reason = " ".join(str(getattr(exc, "orig", exc)).split())
                     log.warning("lost %s with the database connection: %s", self.what, reason)
+                    self._waited = True
                 await self._forget()
             if self.elected:
                 self.confirmed_at = began
@@ -153,11 +165,41 @@ class Ownership:
                 await connection.close()
 
 
+#: The name of the monitor's lock.
+MONITOR_LOCK = "monitor"
+
+
 class Leadership(Ownership):
     """Whether this process is the elected monitor, the one that refreshes."""
 
     def __init__(self, database: Database) -> None:
-        super().__init__(database, "the monitor lead", ["monitor"])
+        super().__init__(database, "the monitor lead", [MONITOR_LOCK])
+
+
+async def lock_holders(connection: AsyncConnection, names: Sequence[str]) -> dict[str, str]:
+    """Who holds each of the locks `names` that is held (PostgreSQL only): the holding
+    session's `application_name` (see `storage.database`), or its server process id.
+
+    A bigint advisory lock shows in `pg_locks` as its high and low 32 bits (`classid`,
+    `objid`, with `objsubid` 1)."""
+    held = await connection.execute(
+        text(
+            "SELECT name, coalesce(nullif(activity.application_name, ''), 'pid ' || locks.pid) "
+            "FROM unnest(CAST(:names AS text[])) AS name "
+            "JOIN pg_locks AS locks ON locks.locktype = 'advisory' AND locks.granted "
+            "AND locks.objsubid = 1 AND locks.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            f"AND ((locks.classid::bigint << 32) | locks.objid::bigint) = {_lock_key('name')} "
+            "LEFT JOIN pg_stat_activity AS activity ON activity.pid = locks.pid"
+        ),
+        {"names": list(names)},
+    )
+    return {name: holder for name, holder in held.tuples()}
+
+
+def shard_lock(shard: int, shard_count: int) -> str:
+    """The name of the lock of one gateway shard."""
+    return f"gateway shard {shard} of {shard_count}"
 
 
 class ShardOwnership(Ownership):
@@ -165,6 +207,6 @@ class ShardOwnership(Ownership):
     wait as hot spares."""
 
     def __init__(self, database: Database, shard_count: int, shard_ids: Sequence[int]) -> None:
-        names = [f"gateway shard {shard} of {shard_count}" for shard in sorted(shard_ids)]
+        names = [shard_lock(shard, shard_count) for shard in sorted(shard_ids)]
         shards = ", ".join(str(shard) for shard in sorted(shard_ids))
         super().__init__(database, f"gateway shard(s) {shards} of {shard_count}", names)

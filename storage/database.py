@@ -70,17 +70,24 @@ class Database:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str, **engine_options: Any) -> Database:
-        """Build the engine for `url`; `engine_options` go to `create_async_engine`."""
+    def from_url(cls, url: str, *, label: str | None = None, **engine_options: Any) -> Database:
+        """Build the engine for `url`; `engine_options` go to `create_async_engine`. On
+        PostgreSQL, a `label` names this process's sessions (`application_name`).
+
+        Pooled connections are pinged as they are taken from the pool: one the server ended (a
+        restart, a failover, an operator's `pg_terminate_backend`) is replaced unnoticed
+        instead of failing the next unit of work."""
         try:
             parsed = make_url(url)
             if parsed.get_backend_name() == "sqlite":
                 _create_private_file(parsed)
+            elif parsed.get_backend_name() == "postgresql" and label is not None:
+                engine_options = _named(engine_options, application_name(label))
             engine = create_async_engine(
                 parsed,
                 json_serializer=_json_text,
                 json_deserializer=orjson.loads,
-                **engine_options,
+                **{"pool_pre_ping": True} | engine_options,
             )
         except (ArgumentError, InvalidRequestError, ImportError, ValueError, OSError) as exc:
             raise _unusable(url, exc) from None
@@ -140,6 +147,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def application_name(label: str) -> str:
+    """How this process's sessions show in `pg_stat_activity` (and so who holds which lock in
+    `pg_locks`): `djp-sentinel:<label>:<pid>`, e.g. `djp-sentinel:monitor+delivery:4242`."""
+    return f"djp-sentinel:{label}:{os.getpid()}"
+
+
+def _named(engine_options: dict[str, Any], name: str) -> dict[str, Any]:
+    """`engine_options` with asyncpg's `application_name` set to `name`, beside any other
+    server settings they give (those win)."""
+    connect_args = engine_options.get("connect_args", {})
+    server_settings = {"application_name": name} | connect_args.get("server_settings", {})
+    return engine_options | {"connect_args": connect_args | {"server_settings": server_settings}}
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -140,28 +140,17 @@ async def _counts(
     return Counts(guild, channel)
 
 
-async def webhook_routed(session: AsyncSession, channel_id: int) -> set[tuple[str, int]]:
-    """The (target kind, target id) a channel follows through a webhook."""
-    rows = await session.execute(
-        select(Subscription.target_kind, Subscription.target_id).where(
-            Subscription.channel_id == channel_id, Subscription.webhook_url.is_not(None)
-        )
+async def followed_targets(
+    session: AsyncSession, channel_id: int, *, through_webhook: bool = False
+) -> set[tuple[str, int]]:
+    """The (target kind, target id) a channel follows (through a webhook, `through_webhook`),
+    paused ones included."""
+    query = select(Subscription.target_kind, Subscription.target_id).where(
+        Subscription.channel_id == channel_id
     )
-    return {(str(kind), target_id) for kind, target_id in rows}
-
-
-async def is_subscribed(
-    session: AsyncSession, channel_id: int, target_kind: TargetKind | str, target_id: int
-) -> bool:
-    """Whether the channel already follows that package or grid (paused or not)."""
-    found = await session.scalar(
-        select(Subscription.id).where(
-            Subscription.channel_id == channel_id,
-            Subscription.target_kind == str(target_kind),
-            Subscription.target_id == target_id,
-        )
-    )
-    return found is not None
+    if through_webhook:
+        query = query.where(Subscription.webhook_url.is_not(None))
+    return {(str(kind), target_id) for kind, target_id in await session.execute(query)}
 
 
 async def follows(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage._sql import upsert
@@ -27,10 +27,13 @@ async def beat(session: AsyncSession, name: str, *, now: datetime) -> None:
 
 async def live_count(session: AsyncSession, *, now: datetime, within: timedelta) -> int:
     """Workers that beat within `within` of `now` (at least 1: the one asking)."""
-    count = await session.scalar(
-        select(func.count()).select_from(WORKERS).where(WORKERS.c.heartbeat_at >= now - within)
-    )
-    return max(count or 0, 1)
+    return max(len(await live_names(session, now=now, within=within)), 1)
+
+
+async def live_names(session: AsyncSession, *, now: datetime, within: timedelta) -> list[str]:
+    """The workers that beat within `within` of `now`, by name."""
+    live = select(WORKERS.c.name).where(WORKERS.c.heartbeat_at >= now - within)
+    return list(await session.scalars(live.order_by(WORKERS.c.name)))
 
 
 async def leave(session: AsyncSession, name: str) -> None:

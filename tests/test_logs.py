@@ -8,7 +8,13 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import LOG_LEVELS, Settings
-from bot.logs import DropVoiceWarnings, JsonFormatter, RedactingFormatter, redact
+from bot.logs import (
+    DropVoiceWarnings,
+    JsonFormatter,
+    OneLineReconnects,
+    RedactingFormatter,
+    redact,
+)
 
 TOKEN = "MTA1Mjk4MDAxMjM0NTY3ODk.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
 
@@ -80,6 +86,27 @@ def test_only_the_voice_support_warnings_are_silenced(message: str, shown: bool)
     record = logging.LogRecord("discord.client", logging.WARNING, __file__, 1, message, (), None)
 
     assert DropVoiceWarnings().filter(record) is shown
+
+
+def test_a_failed_discord_reconnect_is_one_warning_line_and_our_errors_keep_tracebacks() -> None:
+    def record(name: str, message: str, *args: object) -> logging.LogRecord:
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 443)")
+        except ConnectionRefusedError:
+            exc_info = sys.exc_info()
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, message, args, exc_info)
+
+    reconnect = record("discord.shard", "Attempting a reconnect for shard ID %s in %.2fs", 0, 7.5)
+    ours = record("bot.delivery", "delivery failed")
+    for each in (reconnect, ours):
+        OneLineReconnects().filter(each)
+    formatter = RedactingFormatter()
+
+    assert formatter.format(reconnect).endswith(
+        "WARNING discord.shard: Attempting a reconnect for shard ID 0 in 7.50s "
+        "(ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 443))"
+    )
+    assert "Traceback" in formatter.format(ours)
 
 
 def test_json_lines_carry_the_record_and_hide_its_secrets() -> None:

@@ -13,11 +13,13 @@ quota is refused before anything is asked of Django Packages.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.core.plural import counted
 from bot.errors import SentinelError
 from storage import channels, subscriptions
 from storage.models import TargetKind
@@ -29,90 +31,169 @@ class QuotaReached(SentinelError):
     """A server or channel holds as many of something as it may; nothing was added."""
 
 
+class Quota(Enum):
+    """What a server and each of its channels may hold so many of (named in the singular)."""
+
+    SUBSCRIPTIONS = "subscription"
+    WEBHOOK_ROUTES = "webhook route"
+    MARKS = "feature-complete mark"
+
+
+#: How a refusal says to make room.
+_FREE = {
+    Quota.SUBSCRIPTIONS: "remove one with /watch remove or /grid unsubscribe",
+    Quota.WEBHOOK_ROUTES: "remove one with `djp-sentinel webhook remove`",
+    Quota.MARKS: "remove one with /settings incomplete",
+}
+
 ONE = Counts(guild=1, channel=1)
 
 
-def _check(
-    counts: Counts,
-    channel_limit: int,
-    guild_limit: int,
-    what: str,
-    free: str,
+def _limits(settings: Settings, quota: Quota) -> Counts:
+    match quota:
+        case Quota.SUBSCRIPTIONS:
+            guild, channel = (
+                settings.max_subscriptions_per_guild,
+                settings.max_subscriptions_per_channel,
+            )
+        case Quota.WEBHOOK_ROUTES:
+            guild, channel = (
+                settings.max_webhook_routes_per_guild,
+                settings.max_webhook_routes_per_channel,
+            )
+        case Quota.MARKS:
+            guild, channel = settings.max_marks_per_guild, settings.max_marks_per_channel
+    return Counts(guild=guild, channel=channel)
+
+
+async def _held(session: AsyncSession, quota: Quota, guild_id: int, channel_id: int) -> Counts:
+    """How many the server holds, and the channel."""
+    match quota:
+        case Quota.SUBSCRIPTIONS:
+            return await subscriptions.subscription_counts(session, guild_id, channel_id)
+        case Quota.WEBHOOK_ROUTES:
+            return await subscriptions.webhook_route_counts(session, guild_id, channel_id)
+        case Quota.MARKS:
+            return await channels.mark_counts(session, guild_id, channel_id)
+
+
+async def _check(
+    session: AsyncSession,
+    settings: Settings,
+    quota: Quota,
     *,
+    guild_id: int,
+    channel_id: int,
     adding: Counts = ONE,
-    channel: str = "This channel",
-    server: str = "This server",
-) -> None:
-    """Refuse `adding` more when the channel's or the server's count would pass its limit."""
-    if counts.channel + adding.channel > channel_limit:
-        raise QuotaReached(
-            f"{channel} {_reached(adding.channel)} its limit of {what} ({channel_limit}): "
-            f"{free} first."
-        )
-    if counts.guild + adding.guild > guild_limit:
-        raise QuotaReached(
-            f"{server} {_reached(adding.guild)} its limit of {what} across its channels "
-            f"({guild_limit}): {free} first."
-        )
+    named: bool = False,
+) -> Counts:
+    """Raise `QuotaReached` when `adding` more (to the server, and to this channel) would pass
+    the channel's or the server's limit; else return the room left after them. `named` names
+    the channel and server, for `import`, which touches many, instead of "This channel"."""
+    held, limits = await _held(session, quota, guild_id, channel_id), _limits(settings, quota)
+    places = (
+        (
+            f"Channel {channel_id}" if named else "This channel",
+            "",
+            held.channel,
+            adding.channel,
+            limits.channel,
+        ),
+        (
+            f"Server {guild_id}" if named else "This server",
+            " across its channels",
+            held.guild,
+            adding.guild,
+            limits.guild,
+        ),
+    )
+    for place, across, count, more, limit in places:
+        if more and count + more > limit:
+            raise QuotaReached(
+                f"{place} {_reached(quota, limit - count, more, limit, across)}: "
+                f"{_FREE[quota]} first."
+            )
+    return Counts(
+        guild=limits.guild - held.guild - adding.guild,
+        channel=limits.channel - held.channel - adding.channel,
+    )
 
 
-def _reached(adding: int) -> str:
-    return "has reached" if adding == 1 else f"would pass, with {adding} more,"
+def _reached(quota: Quota, room: int, adding: int, limit: int, across: str) -> str:
+    """ "has reached its limit of subscriptions (100)", or how many of those `adding` fit."""
+    if adding == 1:
+        return f"has reached its limit of {quota.value}s{across} ({limit})"
+    fit = counted(max(room, 0), f"more {quota.value}")
+    return f"has room for {fit}{across}, not {adding:,} (its limit is {limit})"
 
 
-async def check_new_subscription(
+async def check_new_subscriptions(
     session: AsyncSession,
     settings: Settings,
     *,
     guild_id: int,
     channel_id: int,
     kind: TargetKind,
-    target_id: int,
+    target_ids: Collection[int],
 ) -> None:
-    """Raise `QuotaReached` when following one more package or grid would pass a quota."""
+    """Raise `QuotaReached` when following those packages or grids of `target_ids` the channel
+    does not follow yet would pass a quota."""
     await hold_guild(session, guild_id)
-    if await subscriptions.is_subscribed(session, channel_id, kind, target_id):
-        return
-    _check_subscriptions(
-        await subscriptions.subscription_counts(session, guild_id, channel_id), settings
-    )
-
-
-def _check_subscriptions(counts: Counts, settings: Settings) -> None:
-    _check(
-        counts,
-        settings.max_subscriptions_per_channel,
-        settings.max_subscriptions_per_guild,
-        "subscriptions",
-        "remove one with /watch remove or /grid unsubscribe",
-    )
+    followed = await subscriptions.followed_targets(session, channel_id)
+    new = sum((str(kind), target_id) not in followed for target_id in set(target_ids))
+    if new:
+        await _check(
+            session,
+            settings,
+            Quota.SUBSCRIPTIONS,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            adding=Counts(guild=new, channel=new),
+        )
 
 
 async def room_for(
     session: AsyncSession,
     settings: Settings,
+    quota: Quota,
     *,
     guild_id: int,
     channel_id: int,
-    kind: TargetKind,
-    key: str,
-    through_webhook: bool = False,
-) -> None:
-    """Raise `QuotaReached` when the channel or server holds as many subscriptions (webhook
-    routes, `through_webhook`) as it may and `key` (a slug or id, as typed) names none of the
-    channel's: asked before fetching what would be added, so a server at its quota costs no
-    request. A read, without the lock: the check in the adding transaction still decides."""
+    key: str | None = None,
+    kind: TargetKind = TargetKind.PACKAGE,
+    adding: int = 1,
+) -> int:
+    """Raise `QuotaReached` when the channel or server has no room for `adding` more
+    subscriptions, webhook routes or marks (`quota`), unless `key` (a slug or id as typed, of
+    the one being added) names one the channel holds already: asked before fetching what would
+    be added, so a server at its quota costs no request. Returns how many more would still
+    fit after them. A read, without the lock: the check in the adding transaction decides."""
     try:
-        if through_webhook:
-            await check_webhook_routes(session, settings, guild_id=guild_id, channel_id=channel_id)
-        else:
-            counts = await subscriptions.subscription_counts(session, guild_id, channel_id)
-            _check_subscriptions(counts, settings)
+        room = await _check(
+            session,
+            settings,
+            quota,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            adding=Counts(guild=adding, channel=adding),
+        )
     except QuotaReached:
-        if not await subscriptions.follows(
-            session, channel_id, kind, key, through_webhook=through_webhook
-        ):
+        if key is None or not await _holds(session, quota, channel_id, kind, key):
             raise
+        return 0
+    return min(room.guild, room.channel)
+
+
+async def _holds(
+    session: AsyncSession, quota: Quota, channel_id: int, kind: TargetKind, key: str
+) -> bool:
+    """Whether the channel already holds what `key` names (changing it is free)."""
+    if quota is Quota.MARKS:
+        return await channels.marked(session, channel_id, key)
+    through_webhook = quota is Quota.WEBHOOK_ROUTES
+    return await subscriptions.follows(
+        session, channel_id, kind, key, through_webhook=through_webhook
+    )
 
 
 async def check_new_mark(
@@ -120,15 +201,8 @@ async def check_new_mark(
 ) -> None:
     """Raise `QuotaReached` when one more feature-complete mark would pass a quota."""
     await hold_guild(session, guild_id)
-    if await channels.is_marked(session, channel_id, package_id):
-        return
-    _check(
-        await channels.mark_counts(session, guild_id, channel_id),
-        settings.max_marks_per_channel,
-        settings.max_marks_per_guild,
-        "feature-complete marks",
-        "remove one with /settings incomplete",
-    )
+    if not await channels.is_marked(session, channel_id, package_id):
+        await _check(session, settings, Quota.MARKS, guild_id=guild_id, channel_id=channel_id)
 
 
 async def check_new_webhook_route(
@@ -151,7 +225,7 @@ async def new_webhook_routes(
     session: AsyncSession, channel_id: int, targets: Iterable[tuple[TargetKind, int]]
 ) -> int:
     """How many of `targets` the channel does not follow through a webhook yet."""
-    routed = await subscriptions.webhook_routed(session, channel_id)
+    routed = await subscriptions.followed_targets(session, channel_id, through_webhook=True)
     return sum((str(kind), target_id) not in routed for kind, target_id in targets)
 
 
@@ -167,13 +241,12 @@ async def check_webhook_routes(
     """Raise `QuotaReached` when `adding` new webhook routes (to the server, and to this
     channel) would pass a quota. `named` names the channel and server, for `import`, which
     touches many, instead of saying "This channel"."""
-    _check(
-        await subscriptions.webhook_route_counts(session, guild_id, channel_id),
-        settings.max_webhook_routes_per_channel,
-        settings.max_webhook_routes_per_guild,
-        "webhook routes",
-        "remove one with `djp-sentinel webhook remove`",
+    await _check(
+        session,
+        settings,
+        Quota.WEBHOOK_ROUTES,
+        guild_id=guild_id,
+        channel_id=channel_id,
         adding=adding,
-        channel=f"Channel {channel_id}" if named else "This channel",
-        server=f"Server {guild_id}" if named else "This server",
+        named=named,
     )

@@ -6,6 +6,10 @@ most listings use), kept only when that listing names the same PyPI project. Tho
 watched in the channel (fetched first: the silent baseline, as `/watch add` does); every
 requirement's pinned or locked version is remembered, so advisories speak to it. A re-import
 replaces the pins and says what moved. A file that cannot be read changes nothing.
+
+The quota is asked before the catalog (`bot.app.quotas.room_for`): a file whose stored matches
+alone do not fit is refused without a request, and when they leave no room for one more
+subscription the names not stored are not looked up (their pins are still kept).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.app.quotas import check_new_subscription
+from bot.app.quotas import Quota, check_new_subscriptions, room_for
 from bot.app.runtime import Runtime
 from bot.core.pypi_names import pypi_project_name
 from bot.core.requirements import (
@@ -56,6 +60,8 @@ class Imported:
     added: list[Watched] = field(default_factory=list)
     already: list[Watched] = field(default_factory=list)
     unlisted: list[Pinned] = field(default_factory=list)
+    #: Requirements not looked up in the catalog: the channel or server had no room left.
+    unsought: list[Pinned] = field(default_factory=list)
     #: (name, previous pin, new pin) of names whose pin moved since the last import.
     repinned: list[tuple[str, str, str]] = field(default_factory=list)
     #: Names the previous import had and this file no longer has.
@@ -85,23 +91,26 @@ async def import_requirements(
             f"{filename} names {len(requirements.entries)} requirements; at most "
             f"{MAX_REQUIREMENTS} are imported at once. Nothing was changed."
         )
-    listings = await _match(runtime, requirements.entries)
+    listings, unsought = await _match(
+        runtime, requirements.entries, guild_id=guild_id, channel_id=channel_id
+    )
     outcome = Imported(filename, requirements)
     async with runtime.database.transaction() as session:
+        await check_new_subscriptions(
+            session,
+            runtime.settings,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            kind=TargetKind.PACKAGE,
+            target_ids=[listing.id for listing in listings.values()],
+        )
         previous = await pins.channel_pins(session, channel_id)
         for requirement in requirements.entries:
             listing = listings.get(requirement.name)
             if listing is None:
-                outcome.unlisted.append(requirement)
+                missed = outcome.unsought if requirement.name in unsought else outcome.unlisted
+                missed.append(requirement)
             else:
-                await check_new_subscription(
-                    session,
-                    runtime.settings,
-                    guild_id=guild_id,
-                    channel_id=channel_id,
-                    kind=TargetKind.PACKAGE,
-                    target_id=listing.id,
-                )
                 _, done = await subscriptions.subscribe(
                     session,
                     guild_id=guild_id,
@@ -134,11 +143,32 @@ async def import_requirements(
     return outcome
 
 
-async def _match(runtime: Runtime, requirements: Sequence[Pinned]) -> dict[str, Listing]:
-    """The listing of each requirement found: stored ones first, then the catalog."""
+async def _match(
+    runtime: Runtime, requirements: Sequence[Pinned], *, guild_id: int, channel_id: int
+) -> tuple[dict[str, Listing], set[str]]:
+    """The listing of each requirement found: stored ones first, then the catalog, asked only
+    when the channel and server have room for more than the stored ones add (raises
+    `QuotaReached` when those alone do not fit). Also returns the names not looked up."""
     async with runtime.database.session() as session:
         stored = await pins.listings_by_pypi_name(session)
-    found = {r.name: stored[r.name] for r in requirements if r.name in stored}
+        found = {r.name: stored[r.name] for r in requirements if r.name in stored}
+        followed = await subscriptions.followed_targets(session, channel_id)
+        new = {
+            listing.id
+            for listing in found.values()
+            if (str(TargetKind.PACKAGE), listing.id) not in followed
+        }
+        room = await room_for(
+            session,
+            runtime.settings,
+            Quota.SUBSCRIPTIONS,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            adding=len(new),
+        )
+    missing = [r.name for r in requirements if r.name not in found]
+    if room <= 0:
+        return found, set(missing)
     gate = asyncio.Semaphore(LOOKUPS)
 
     async def look_up(name: str) -> tuple[str, Listing | None]:
@@ -151,8 +181,7 @@ async def _match(runtime: Runtime, requirements: Sequence[Pinned]) -> dict[str, 
             return name, None  # a listing with that slug, but of another PyPI project
         return name, Listing(record.id, record.slug, record.title)
 
-    missing = [r.name for r in requirements if r.name not in found]
     for name, listing in await asyncio.gather(*(look_up(name) for name in missing)):
         if listing is not None:
             found[name] = listing
-    return found
+    return found, set()

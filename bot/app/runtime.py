@@ -88,10 +88,13 @@ def tune_garbage_collection() -> None:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, metrics: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, metrics: bool = True, label: str = "cli"
+) -> AsyncIterator[Runtime]:
     """Connect to the database (applying migrations) and open the HTTP client; `metrics=False`
-    for a one-shot command, which serves no metrics (its requests are not counted)."""
-    database = Database.from_url(settings.database_url)
+    for a one-shot command, which serves no metrics (its requests are not counted). `label`
+    (a long-running process's roles) names its database sessions on PostgreSQL."""
+    database = Database.from_url(settings.database_url, label=label)
     try:
         await database.upgrade()
         tune_garbage_collection()

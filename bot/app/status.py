@@ -1,6 +1,6 @@
 """How the bot is doing, for `/status` and `djp-sentinel status`: the last refresh cycle, the
-outbox, and each optional source (PyPI, endoflife.date), all read from the database, so a
-separate process (the command line) sees what the running bot did."""
+outbox, each optional source (PyPI, endoflife.date, OSV) and the processes, all read from the
+database, so a separate process (the command line) sees what the running bot did."""
 
 from __future__ import annotations
 
@@ -8,18 +8,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.app.runtime import Runtime
 from bot.core.plural import counted
 from bot.core.source_health import Source, SourceHealth
 from bot.core.timefmt import describe_span
+from bot.delivery.registration import LIVE_WITHIN
 from bot.refresh.pypi_pass import ENDOFLIFE_FIRST_RETRY, ENDOFLIFE_INTERVAL
-from storage import cycles, outbox, packages
+from storage import cycles, outbox, packages, workers
 from storage import pypi as stored_pypi
+from storage.coordination import MONITOR_LOCK, lock_holders, shard_lock
 from storage.models import Cycle
 
 NO_REFRESH_YET = "none yet: the first one runs at start-up"
+#: Delivery workers named in the status (a Discord field holds 1,024 characters).
+NAMED_WORKERS = 5
 #: The setting that turns each source off when empty.
-SETTINGS = {Source.PYPI: "PYPI_URL", Source.ENDOFLIFE: "ENDOFLIFE_URL"}
+SETTINGS = {Source.PYPI: "PYPI_URL", Source.ENDOFLIFE: "ENDOFLIFE_URL", Source.OSV: "OSV_API_URL"}
 #: Words a moment (`format_dt` in Discord, a UTC time on a terminal).
 When = Callable[[datetime], str]
 #: Makes upstream text safe where it is shown (escaping for Discord, for a terminal).
@@ -49,9 +55,10 @@ class SourceStatus:
         if health is None:
             return ["on, not asked yet: the first pass runs after the first refresh"]
         run = health.last
+        not_modified = "" if self.source is Source.OSV else f"{run.not_modified} not modified, "
         lines = [
             f"last pass {when(health.checked_at)}: {counted(run.requests, 'request')}, "
-            f"{run.not_modified} not modified, {counted(run.failures, 'failure')}"
+            f"{not_modified}{counted(run.failures, 'failure')}"
             + (" (gave up this cycle)" if run.gave_up else "")
         ]
         if health.read_at is None:
@@ -81,11 +88,62 @@ def _age(span: timedelta) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessesStatus:
+    """Who does what, as far as the database can tell: the delivery workers that beat lately
+    (every backend), and on PostgreSQL who holds the monitor's lock and each gateway shard's
+    (by `application_name`; the shards only when `SHARD_COUNT` says how many there are)."""
+
+    delivery_workers: list[str]
+    #: None: the database cannot tell (SQLite, one process holding no lock).
+    holders: dict[str, str] | None
+    shard_count: int | None
+
+    def describe(self, shown: Shown) -> list[str]:
+        workers = self.delivery_workers
+        named = [shown(name) for name in workers[:NAMED_WORKERS]]
+        named += ["…"] if len(workers) > NAMED_WORKERS else []
+        lines = [
+            f"delivery workers: {len(workers)} live" + (f" ({', '.join(named)})" * bool(named))
+        ]
+        if self.holders is None:
+            return [*lines, "monitor lead and gateway shards: unknown (SQLite keeps no record)"]
+        leader = self.holders.get(MONITOR_LOCK)
+        lines.append(f"monitor lead: {shown(leader)}" if leader else "monitor lead: none")
+        if self.shard_count is None:
+            return [*lines, "gateway shards: unknown (SHARD_COUNT is not set)"]
+        owners: dict[str | None, list[int]] = {}
+        for shard in range(self.shard_count):
+            owner = self.holders.get(shard_lock(shard, self.shard_count))
+            owners.setdefault(owner, []).append(shard)
+        return lines + [
+            f"gateway shard(s) {', '.join(map(str, shards))} of {self.shard_count}: "
+            + (shown(owner) if owner else "not connected")
+            for owner, shards in owners.items()
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class BotStatus:
     last_cycle: Cycle | None
     tracked: int
     pending: int
     sources: tuple[SourceStatus, ...]
+    processes: ProcessesStatus
+
+
+async def processes_status(runtime: Runtime) -> ProcessesStatus:
+    """`ProcessesStatus` read now."""
+    shard_count = runtime.settings.shard_count or 0
+    locks = [MONITOR_LOCK, *(shard_lock(shard, shard_count) for shard in range(shard_count))]
+    async with runtime.database.connection() as connection:
+        holders = await lock_holders(connection, locks) if _shared(connection) else None
+    async with runtime.database.session() as session:
+        live = await workers.live_names(session, now=runtime.clock(), within=LIVE_WITHIN)
+    return ProcessesStatus(live, holders, runtime.settings.shard_count)
+
+
+def _shared(connection: AsyncConnection) -> bool:
+    return connection.dialect.name == "postgresql"
 
 
 def next_refresh(runtime: Runtime, last: Cycle) -> datetime:
@@ -108,6 +166,7 @@ def _on(runtime: Runtime) -> dict[Source, bool]:
     return {
         Source.PYPI: sources is not None and sources.pypi is not None,
         Source.ENDOFLIFE: sources is not None and sources.endoflife is not None,
+        Source.OSV: runtime.advisories is not None,
     }
 
 
@@ -121,4 +180,4 @@ async def bot_status(runtime: Runtime) -> BotStatus:
         SourceStatus(source, SETTINGS[source], on, health.get(source))
         for source, on in _on(runtime).items()
     )
-    return BotStatus(last, tracked, pending, sources)
+    return BotStatus(last, tracked, pending, sources, await processes_status(runtime))

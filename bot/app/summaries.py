@@ -92,7 +92,7 @@ async def summarise(
     runtime: Runtime, record: PackageRecord, names: _Names, *, live: bool = False
 ) -> PackageSummary:
     """The summary of `record`; names the database lacks are fetched live, and so is what
-    PyPI says when `live` (else its stored answer)."""
+    PyPI says when `live` or never stored (else its stored answer)."""
     now = runtime.clock()
     categories, known_grids = names.categories, dict(names.grids)
     if record.category_id is not None and record.category_id not in categories:

@@ -56,6 +56,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import quotas
 from bot.config import Settings
@@ -73,6 +74,7 @@ from storage.database import Database
 from storage.delivery_queries import package_slugs
 from storage.models import DigestMode, Pin, TargetKind
 from storage.pins import NewPin
+from storage.quota_lock import hold_guild
 from storage.subscriptions import Counts
 
 FORMAT: Final = "djp-sentinel"
@@ -484,8 +486,12 @@ async def import_document(
         )
     if not own:
         await _confirm_webhooks(document, resolve)
-    await _within_webhook_quotas(database, document, settings)
-    return await _write(database, document, now=now)
+    try:  # all of them before anything is written, as the import commits in chunks
+        async with database.session() as session:
+            await _within_webhook_quotas(session, document.subscriptions, settings)
+    except quotas.QuotaReached as exc:
+        raise TransferError(f"{exc} Nothing was imported.") from None
+    return await _write(database, document, now=now, settings=settings)
 
 
 def _only_guild(document: TransferDocument, guild: int) -> None:
@@ -520,33 +526,40 @@ async def _confirm_webhooks(document: TransferDocument, resolve: ResolveWebhook 
 
 
 async def _within_webhook_quotas(
-    database: Database, document: TransferDocument, settings: Settings
+    session: AsyncSession, entries: Sequence[SubscriptionEntry], settings: Settings
 ) -> None:
-    """Refuse a document whose new webhook routes would pass a channel's or a server's quota
-    (checked for all of them before anything is written, as the import commits in chunks)."""
+    """Raise `QuotaReached` when the new webhook routes of `entries` would pass a channel's or
+    a server's quota."""
     wanted: dict[int, dict[int, list[tuple[TargetKind, int]]]] = {}
-    for entry in document.subscriptions:
+    for entry in entries:
         if entry.webhook_url is not None:
             by_channel = wanted.setdefault(entry.guild_id, {})
             by_channel.setdefault(entry.channel_id, []).append((entry.target_kind, entry.target_id))
-    async with database.session() as session:
-        for guild_id, by_channel in wanted.items():
-            new = {
-                channel_id: await quotas.new_webhook_routes(session, channel_id, targets)
-                for channel_id, targets in by_channel.items()
-            }
-            for channel_id, adding in new.items():
-                try:
-                    await quotas.check_webhook_routes(
-                        session,
-                        settings,
-                        guild_id=guild_id,
-                        channel_id=channel_id,
-                        adding=Counts(guild=sum(new.values()), channel=adding),
-                        named=True,
-                    )
-                except quotas.QuotaReached as exc:
-                    raise TransferError(f"{exc} Nothing was imported.") from None
+    for guild_id, by_channel in wanted.items():
+        new = {
+            channel_id: await quotas.new_webhook_routes(session, channel_id, targets)
+            for channel_id, targets in by_channel.items()
+        }
+        for channel_id, adding in new.items():
+            await quotas.check_webhook_routes(
+                session,
+                settings,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                adding=Counts(guild=sum(new.values()), channel=adding),
+                named=True,
+            )
+
+
+async def _hold_webhook_quotas(
+    session: AsyncSession, chunk: Sequence[SubscriptionEntry], settings: Settings
+) -> None:
+    """Hold the guilds `chunk` routes webhooks to (`storage.quota_lock`, in one order, so two
+    imports cannot wait on each other) and check their quotas again: what was checked up front
+    may have been taken since by `webhook add` or another import."""
+    for guild_id in sorted({entry.guild_id for entry in chunk if entry.webhook_url is not None}):
+        await hold_guild(session, guild_id)
+    await _within_webhook_quotas(session, chunk, settings)
 
 
 async def _chunks(entries: Sequence[E]) -> AsyncIterator[Sequence[E]]:
@@ -558,11 +571,22 @@ async def _chunks(entries: Sequence[E]) -> AsyncIterator[Sequence[E]]:
         yield entries[start : start + CHUNK_ENTRIES]
 
 
-async def _write(database: Database, document: TransferDocument, *, now: datetime) -> ImportSummary:
+async def _write(
+    database: Database, document: TransferDocument, *, now: datetime, settings: Settings
+) -> ImportSummary:
     """Write the entries, `CHUNK_ENTRIES` a transaction."""
-    created = added = 0
+    created = added = written = 0
     async for chunk in _chunks(document.subscriptions):
         async with database.transaction() as session:
+            try:
+                await _hold_webhook_quotas(session, chunk, settings)
+            except quotas.QuotaReached as exc:
+                raise TransferError(
+                    f"{exc} Of the file's "
+                    f"{counted(len(document.subscriptions), 'subscription')}, {written:,} "
+                    "were imported before it; nothing else was."
+                ) from None
+            written += len(chunk)
             for entry in chunk:
                 _, outcome = await subscriptions.subscribe(
                     session,
@@ -583,14 +607,14 @@ async def _write(database: Database, document: TransferDocument, *, now: datetim
                 created += outcome == "created"
     async for settings_chunk in _chunks(document.channels):
         async with database.transaction() as session:
-            for settings in settings_chunk:
+            for channel in settings_chunk:
                 await channels.update_preferences(
                     session,
-                    guild_id=settings.guild_id,
-                    channel_id=settings.channel_id,
+                    guild_id=channel.guild_id,
+                    channel_id=channel.channel_id,
                     updated_by=None,
                     now=now,
-                    **settings.model_dump(include=set(SETTING_NAMES)),
+                    **channel.model_dump(include=set(SETTING_NAMES)),
                 )
     async for mark_chunk in _chunks(document.feature_complete):
         async with database.transaction() as session:

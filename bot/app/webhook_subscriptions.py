@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.quotas import check_new_webhook_route, room_for
+from bot.app.quotas import Quota, check_new_webhook_route, room_for
 from bot.app.runtime import Runtime
 from bot.core.events import AlertPreferences
 from bot.core.requirements import pin_text
@@ -60,11 +60,11 @@ async def watch(
         await room_for(
             session,
             runtime.settings,
+            Quota.WEBHOOK_ROUTES,
             guild_id=destination.guild_id,
             channel_id=destination.channel_id,
-            kind=kind,
             key=key,
-            through_webhook=True,
+            kind=kind,
         )
     if kind is TargetKind.PACKAGE:
         record = await runtime.monitor.refresh_package(key)

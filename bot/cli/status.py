@@ -31,7 +31,8 @@ def moment(when: datetime) -> str:
 def print_status(
     console: Console, found: BotStatus, upcoming: datetime | None, *, now: datetime
 ) -> None:
-    """The last refresh and its figures, the outbox, then each optional source's facts."""
+    """The last refresh and its figures, the outbox, each optional source's facts, then who
+    does what."""
     last = found.last_cycle
     if last is None or upcoming is None:
         console.print(f"Last refresh: {NO_REFRESH_YET}")
@@ -44,3 +45,6 @@ def print_status(
         console.print(f"[bold]{source.source.display_name}[/bold]")
         for line in source.describe(now, moment, shown):
             console.print(f"  {line}")
+    console.print("[bold]Processes[/bold]")
+    for line in found.processes.describe(shown):
+        console.print(f"  {line}")

@@ -1,4 +1,4 @@
-"""How an optional upstream (PyPI, endoflife.date) is doing, for `/status`, `djp-sentinel
+"""How an optional upstream (PyPI, endoflife.date, OSV) is doing, for `/status`, `djp-sentinel
 status` and endoflife.date's retry schedule.
 
 Each pass that asks a source ends with a `SourceRun` (what it cost and met); `SourceHealth`
@@ -27,10 +27,11 @@ class Source(StrEnum):
 
     PYPI = "pypi"
     ENDOFLIFE = "endoflife"
+    OSV = "osv"
 
     @property
     def display_name(self) -> str:
-        return "PyPI" if self is Source.PYPI else "endoflife.date"
+        return {Source.PYPI: "PyPI", Source.ENDOFLIFE: "endoflife.date", Source.OSV: "OSV"}[self]
 
 
 def error_line(text: str) -> str:

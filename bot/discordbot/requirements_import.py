@@ -59,6 +59,11 @@ def describe_import(outcome: Imported, *, advisories: bool) -> str:
     followed = "their advisories are still followed" if advisories else "nothing to watch there"
     lines += _part("Not on Django Packages", [_unlisted(r) for r in outcome.unlisted], followed)
     lines += _part(
+        "Not looked up on Django Packages",
+        [_unlisted(r) for r in outcome.unsought],
+        "no room for another subscription here, /watch remove makes some",
+    )
+    lines += _part(
         "Pins changed",
         [f"{escape_text(name)} {old} → {new}" for name, old, new in outcome.repinned],
     )

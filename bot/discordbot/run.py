@@ -43,6 +43,9 @@ from storage.coordination import sole_process
 log = logging.getLogger(__name__)
 
 WEBHOOK_TIMEOUT = 10.0
+#: Seconds the gateway connection gets to end once the bot is closed: discord.py ends it only
+#: when a reconnect backoff or a connection attempt under way is over, which may take a minute.
+CLOSE_GRACE = 5.0
 #: Waits between attempts to reach Discord at start: 1, 2, 4, ... seconds, never more than 60.
 FIRST_RETRY_DELAY = 1.0
 MAX_RETRY_DELAY = 60.0
@@ -145,7 +148,7 @@ async def logged_in(
     assert token is not None, "checked by the CLI"
     point_at(settings)
     async with (
-        open_runtime(settings) as runtime,
+        open_runtime(settings, label=describe(roles) or "cli") as runtime,
         webhook_http_client(WEBHOOK_TIMEOUT) as http_client,
     ):
         bot = await until_reachable(
@@ -223,7 +226,7 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
 
 async def serve_until_signalled(bot: discord.Client, gateway: Awaitable[None] | None) -> None:
     """Run until a stop signal arrives (or the `gateway` work, if any, ends), then close the
-    bot."""
+    bot; the gateway work gets `CLOSE_GRACE` seconds to end, then is cancelled."""
     async with stop_signal() as stop:
         stopping = asyncio.create_task(stop.wait())
         connection = asyncio.ensure_future(gateway) if gateway is not None else None
@@ -235,6 +238,15 @@ async def serve_until_signalled(bot: discord.Client, gateway: Awaitable[None] | 
                 log.info("stop signal received: closing")
             await bot.close()
             if connection is not None:
-                await connection
+                await _ended(connection)
         finally:
             stopping.cancel()
+
+
+async def _ended(connection: asyncio.Future[None]) -> None:
+    """Wait up to `CLOSE_GRACE` for the gateway work to end (raising what it raised); cancel it
+    if discord.py still waits to reconnect by then."""
+    try:
+        await asyncio.wait_for(connection, CLOSE_GRACE)
+    except TimeoutError:
+        log.info("the gateway was still reconnecting %.0f s after closing: cancelled", CLOSE_GRACE)

@@ -9,7 +9,7 @@ from typing import Unpack
 import discord
 from discord import app_commands
 
-from bot.app.quotas import check_new_subscription, room_for
+from bot.app.quotas import Quota, check_new_subscriptions, room_for
 from bot.app.runtime import Runtime
 from bot.core.events import Event, MinReleaseLevel
 from bot.core.fuzzy import rank
@@ -264,10 +264,11 @@ async def room_here(
         await room_for(
             session,
             runtime.settings,
+            Quota.SUBSCRIPTIONS,
             guild_id=interaction.guild_id,
             channel_id=channel_id,
-            kind=kind,
             key=key,
+            kind=kind,
         )
 
 
@@ -289,13 +290,13 @@ async def subscribe_here(
     channel_id = channel_id or interaction.channel_id
     assert channel_id is not None
     async with runtime.database.transaction() as session:
-        await check_new_subscription(
+        await check_new_subscriptions(
             session,
             runtime.settings,
             guild_id=interaction.guild_id,
             channel_id=channel_id,
             kind=kind,
-            target_id=target_id,
+            target_ids=[target_id],
         )
         return await subscriptions.subscribe(
             session,

@@ -6,7 +6,10 @@ deployment does, so they run only while this process is the elected monitor
 (`storage.coordination.Leadership`): a standby asks for the lock before each of its passes,
 every `STANDBY_CHECK` seconds (or the loop's own interval, if shorter), so its first pass
 follows within that time of the leader's death. The first cycle of a new leader fetches only
-what fell due, so the API sees no more requests than with one monitor.
+what fell due, so the API sees no more requests than with one monitor. The leader confirms its
+lock every `LEAD_CHECK` seconds between passes: deposed (its lock connection ended), its
+`djp_sentinel_monitor_leader` gauge drops at once and its monitor loops stand by from then on,
+instead of at their next pass, a poll interval later.
 
 A new loop is one line in `ProcessLoops.__init__`: `self._leading(...)` for work one process
 does at a time (the refresh cycle, a retention job, another upstream source), `self._shared(...)`
@@ -45,6 +48,8 @@ from storage.coordination import Leadership
 DELIVERY_INTERVAL = 5.0
 #: Seconds between two attempts of a standby monitor to take the lead.
 STANDBY_CHECK = 10.0
+#: Seconds between two confirmations of the leader that the lead is still its own.
+LEAD_CHECK = 1.0
 
 T = TypeVar("T")
 
@@ -82,6 +87,7 @@ class ProcessLoops:
         self.worker = delivery_worker(runtime, bot, http)
         self.registration = delivery_registration(runtime, delivery_interval)
         self._loops: list[RoleLoop] = []
+        self._leading_loops: list[Loop[Any]] = []
         poll_interval = runtime.settings.poll_interval_seconds
         self.refresh = self._leading("refresh cycle", "monitor", self._refresh, poll_interval)
         self._leading(
@@ -90,6 +96,7 @@ class ProcessLoops:
         self.delivery = self._shared(
             Role.DELIVERY, "delivery", "delivery", self._deliver, delivery_interval
         )
+        self._shared(Role.MONITOR, "monitor lead", "monitor lead", self._confirm_lead, LEAD_CHECK)
 
     def start(self) -> None:
         """Start the loops of this process's roles; each runs its first pass now."""
@@ -111,6 +118,14 @@ class ProcessLoops:
         if found.alerts_enqueued:
             self.delivery.wake()  # deliver what the pass found now, not at the next tick
         return found
+
+    async def _confirm_lead(self) -> None:
+        """While leading, check that the lock is still held; once it is not, say so in the
+        gauge and have every monitor loop stand by now (a pass that asks for the lead)."""
+        if self.leadership.elected and not await self.leadership.hold():
+            metrics.LEADER.set(0)
+            for loop in self._leading_loops:
+                loop.wake()
 
     async def _deliver(self) -> DeliveryReport:
         return await delivery_pass(self.runtime, self.worker, self.registration)
@@ -146,4 +161,6 @@ class ProcessLoops:
         def interval() -> float:
             return seconds if self.leadership.elected else min(seconds, STANDBY_CHECK)
 
-        return self._shared(Role.MONITOR, what, health, if_leading, interval)
+        loop = self._shared(Role.MONITOR, what, health, if_leading, interval)
+        self._leading_loops.append(loop)
+        return loop

@@ -64,7 +64,9 @@ async def run_headless(settings: Settings, roles: frozenset[Role] = HEADLESS_ROL
         ):
             log.info("running as %s", describe(roles))
             with liveness.waiting_for("the database"):
-                runtime = await stack.enter_async_context(open_runtime(settings))
+                runtime = await stack.enter_async_context(
+                    open_runtime(settings, label=describe(roles))
+                )
             http = webhook_http_client(settings.http_timeout_seconds)
             await stack.enter_async_context(http)
             await serve_headless(runtime, http, roles=roles, liveness=liveness)

@@ -27,6 +27,7 @@ from bot.refresh.pypi_pass import SourcesPass
 from bot.refresh.report import CycleReport
 from bot.refresh.stale_report import enqueue_stale_reports
 from storage import outbox
+from storage.errors import database_reason
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,14 @@ def survive(what: str) -> Iterator[None]:
     try:
         yield
     except EXPECTED as exc:
-        log.warning("%s failed, will try again next time: %s", what, exc)
+        log.warning("%s failed, will try again next time: %s", what, _reason(exc))
     except Exception:
         log.exception("%s failed unexpectedly, will try again next time", what)
+
+
+def _reason(exc: Exception) -> str:
+    """An expected failure on one line: a database error as `database_reason` gives it."""
+    return f"database: {database_reason(exc)}" if isinstance(exc, SQLAlchemyError) else str(exc)
 
 
 async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> RefreshPass:

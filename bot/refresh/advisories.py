@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,8 @@ from bot.core.alerting import Follower, NewAlert
 from bot.core.clock import Clock
 from bot.core.events.advisory import PinView
 from bot.core.plural import counted
-from bot.osv.client import OsvClient
+from bot.core.source_health import Source, SourceRun
+from bot.osv.client import OsvClient, OsvUnavailable, Requests
 from bot.refresh.advisory_compare import (
     Asked,
     ChannelPin,
@@ -45,6 +46,7 @@ from bot.refresh.advisory_compare import (
 from storage import advisories, outbox, pins, subscriptions
 from storage.database import Database
 from storage.models import Pin
+from storage.pypi import record_run
 from storage.subscriptions import subscriptions_for_packages
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,26 @@ class AdvisoryWatch:
         self.clock = clock
 
     async def run(self) -> AdvisoryReport:
-        """One pass over the names that are due (none: no request at all)."""
+        """One pass over the names that are due (none: no request at all), kept as OSV's
+        health (`/status`) whether it ends well or with `OsvUnavailable`."""
+        before = self.client.requests
+        try:
+            report = await self._pass()
+        except OsvUnavailable as exc:
+            await self._record(before, SourceRun(failures=1, error=str(exc)))
+            raise
+        await self._record(before, SourceRun())
+        return report
+
+    async def _record(self, before: Requests, run: SourceRun) -> None:
+        """Keep `run`, with the requests made since `before` (a failed one among them)."""
+        after = self.client.requests
+        asked = after.batches - before.batches + after.records - before.records + run.failures
+        run = replace(run, requests=asked, read=not run.failures)
+        async with self.database.transaction() as session:
+            await record_run(session, Source.OSV, run, self.clock())
+
+    async def _pass(self) -> AdvisoryReport:
         now = self.clock()
         report = AdvisoryReport()
         due, followed = await self._due(now)

@@ -43,6 +43,13 @@ def _releases(project: PypiProject) -> Mapping[str, PypiRelease]:
     return {project.version: PypiRelease(project.version, project.released, project.yanked)}
 
 
+def _state_known(previous: PypiProject, version: str) -> bool:
+    """Whether the stored answer says what `version` was: always when it held the release
+    set; otherwise only for its latest release (an answer without the set is unknown for the
+    others, and unknown is never a change)."""
+    return previous.releases is not None or version == previous.version
+
+
 def _newest(versions: Iterable[str]) -> str | None:
     """The highest PEP 440 version among `versions` (None when none is one)."""
     parsed = [(p, v) for v in versions if (p := parse_version(v)) is not None]
@@ -87,10 +94,14 @@ def _releases_to_announce(
     leaves pre-releases out still hears of the final release.
     """
     before, now = _releases(previous), _releases(current)
-    fresh = _fresh(before, now, announced)
+    last = parse_version(_newest([*announced, previous.version]) or "")
+    fresh = [
+        (parsed, version)
+        for parsed, version in _fresh(before, now, announced)
+        if previous.releases is not None or last is None or parsed > last
+    ]
     if not fresh:
         return [], []
-    last = parse_version(_newest([*announced, previous.version]) or "")
     known = frozenset(before) | frozenset(announced)
     changes: list[Change] = []
     announcing: list[str] = []
@@ -136,6 +147,7 @@ def _yanks(
         for version, release in now.items()
         if release.yanked
         and version in heard
+        and _state_known(previous, version)
         and not (version in before and before[version].yanked)
     ]
 

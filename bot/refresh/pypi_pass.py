@@ -131,9 +131,10 @@ class SourcesPass:
     async def project_of(
         self, package_id: int, pypi_url: str | None, *, live: bool
     ) -> PypiProject | None:
-        """What PyPI says of a package: its stored answer, or (`live`) a conditional request
-        first. None when PyPI is off, the package has no project, or nothing could be read.
-        A live answer is shown, not stored: the pass compares and stores answers."""
+        """What PyPI says of a package: its stored answer, or a conditional request first when
+        `live` or when nothing is stored yet (a package no pass has asked about). None when
+        PyPI is off, the package has no project, or nothing could be read. A live answer is
+        shown, not stored: the pass compares and stores answers."""
         name = pypi_project_name(pypi_url)
         if self.pypi is None or name is None:
             return None
@@ -145,11 +146,11 @@ class SourcesPass:
                 else None
             )
         known = stored.project if stored else None
-        if not live:
+        if known is not None and not live:
             return known
         answer = await ask_project(self.pypi, name, etag)
         if answer.error is not None:
-            log.warning("%s", answer.error)
+            log.info("%s", answer.error)
             return None
         return answer.project or known
 

@@ -18,8 +18,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import quotas
+from bot.app.transfer import (
+    SubscriptionEntry,
+    TransferDocument,
+    TransferError,
+    import_document,
+    signed,
+)
 from bot.config import Settings
-from storage import channels, subscriptions
+from storage import channels, installation, subscriptions
 from storage.database import Database
 from storage.models import TargetKind
 
@@ -32,8 +39,13 @@ HOOK = "https://discord.com/api/webhooks/1/token"
 
 
 async def add_subscription(session: AsyncSession, settings: Settings, channel: int) -> None:
-    await quotas.check_new_subscription(
-        session, settings, guild_id=GUILD, channel_id=channel, kind=TargetKind.PACKAGE, target_id=1
+    await quotas.check_new_subscriptions(
+        session,
+        settings,
+        guild_id=GUILD,
+        channel_id=channel,
+        kind=TargetKind.PACKAGE,
+        target_ids=[1],
     )
 
 
@@ -131,4 +143,58 @@ async def test_two_additions_at_once_cannot_both_take_a_servers_last_place(
             if kind == "marks"
             else await subscriptions.subscription_counts(session, GUILD, CHANNELS[0])
         )
+    assert counts.guild == 1
+
+
+async def test_an_import_cannot_take_the_place_a_webhook_add_took_after_its_first_check(
+    database: Database, one_each: Settings
+) -> None:
+    """`import` checks the whole file before its first chunk; a `webhook add` between the two
+    is seen by the chunk, which holds the guild and checks again."""
+    added = asyncio.Event()
+    async with database.session() as session:
+        key = await installation.export_key(session)
+    route = SubscriptionEntry(
+        guild_id=GUILD,
+        channel_id=CHANNELS[1],
+        target_kind=TargetKind.PACKAGE,
+        target_id=1,
+        events=["release"],
+        min_release_level="patch",
+        include_prereleases=False,
+        webhook_url=HOOK,
+    )
+    backup = signed(
+        TransferDocument(exported_at=datetime(2026, 1, 1, tzinfo=UTC), subscriptions=[route]), key
+    )
+
+    async def webhook_add() -> None:
+        async with database.transaction() as session:
+            await add_webhook_route(session, one_each, CHANNELS[0])
+            added.set()  # checked and held: the import checks its file now, and finds room
+            with suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(importing), PATIENCE)
+            await insert_subscription(session, CHANNELS[0], HOOK)
+
+    async def run_import() -> TransferError | None:
+        await added.wait()
+        try:
+            await import_document(database, backup, now=backup.exported_at, settings=one_each)
+        except TransferError as refusal:
+            return refusal
+        return None
+
+    importing = asyncio.ensure_future(run_import())
+    await asyncio.gather(webhook_add(), importing)
+    refusal = importing.result()
+
+    assert refusal is not None, "the import took the server's last webhook route too"
+    assert str(refusal).startswith(
+        f"Server {GUILD} has reached its limit of webhook routes across its channels (1)"
+    )
+    assert str(refusal).endswith(
+        "Of the file's 1 subscription, 0 were imported before it; nothing else was."
+    )
+    async with database.session() as session:
+        counts = await subscriptions.webhook_route_counts(session, GUILD, CHANNELS[0])
     assert counts.guild == 1

@@ -91,8 +91,8 @@ async def test_an_import_past_a_quota_is_refused_and_changes_nothing(
 
     assert refused.code == 1
     assert refused.err.strip() == (
-        f"error: Server {guild.id} would pass, with 2 more, its limit of webhook routes across "
-        f"its channels (2): {FREE} Nothing was imported."
+        f"error: Server {guild.id} has room for 1 more webhook route across its channels, "
+        f"not 2 (its limit is 2): {FREE} Nothing was imported."
     )
     assert refused.out == ""
     assert json.loads(after.out)["subscriptions"] == json.loads(before.out)["subscriptions"]

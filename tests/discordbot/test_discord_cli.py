@@ -102,25 +102,24 @@ async def serve_one_command(
     process = await start(tmp_path, "run", **fakes(scene, djp_api), **settings)
     try:
         await scene.fake.wait_for_sessions(1)
-        record = await scene.fake.run_command("package", {"slug": "django-flatblocks"})
+        record = await scene.as_member("package", slug="django-flatblocks")
     finally:
         process.send_signal(signal.SIGTERM)
     code, _, err = await finish(process)
     return record, code, err
 
 
+@pytest.mark.usefixtures("discord_rules_kept")
 async def test_run_serves_commands_then_stops_cleanly_on_sigterm(
     tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
 ) -> None:
-    fake = discord_scene.fake
     record, code, err = await serve_one_command(tmp_path, discord_scene, djp_api)
 
     assert record.embeds[0]["title"] == "django-flatblocks"
     assert code == 0, err
     assert "Traceback" not in err
     assert "voice will NOT be supported" not in err
-    assert fake.synced_commands == {}  # never synced on a plain start
-    assert fake.violations == []
+    assert discord_scene.fake.synced_commands == {}  # never synced on a plain start
 
 
 def command_syncs(scene: DiscordScene) -> list[str]:
@@ -133,6 +132,7 @@ def command_syncs(scene: DiscordScene) -> list[str]:
     return scopes
 
 
+@pytest.mark.usefixtures("discord_rules_kept")
 async def test_run_with_a_development_guild_syncs_it_once(
     tmp_path: Path, discord_scene: DiscordScene, djp_api: FakeDjangoPackages
 ) -> None:

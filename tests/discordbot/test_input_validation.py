@@ -6,7 +6,7 @@ request to Django Packages, no subscription.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ def test_anything_else_is_refused_in_one_sentence(key: str) -> None:
     ],
 )
 @pytest.mark.parametrize("slug", [".", "..", "../grids"])
+@pytest.mark.usefixtures("discord_rules_kept")
 async def test_slash_commands_refuse_a_bad_slug_before_any_request(
     discord_scene: DiscordScene,
     djp_api: FakeDjangoPackages,
@@ -85,10 +86,9 @@ async def test_slash_commands_refuse_a_bad_slug_before_any_request(
     slug: str,
 ) -> None:
     djp_api.reset_log()
+    options: dict[str, Any] = {option: slug}  # Any: else mypy matches str to `channel=`
 
-    record = await discord_scene.fake.run_command(
-        command, {option: slug}, user=discord_scene.manager, channel_id=discord_scene.alerts.id
-    )
+    record = await discord_scene.as_manager(command, **options)
 
     assert record.ephemeral
     assert "is not a" in (record.content or "")
@@ -123,17 +123,13 @@ async def test_the_cli_refuses_a_bad_slug_in_one_line_before_any_request(
     assert djp_api.requests == []
 
 
+@pytest.mark.usefixtures("discord_rules_kept")
 async def test_an_unreadable_record_is_told_without_field_names(
     discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
 ) -> None:
     djp_api.drop_field(265, "id")
 
-    record = await discord_scene.fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks"},
-        user=discord_scene.manager,
-        channel_id=discord_scene.alerts.id,
-    )
+    record = await discord_scene.as_manager("watch add", slug="django-flatblocks")
 
     assert record.ephemeral
     assert record.content == (
@@ -150,7 +146,15 @@ async def test_an_unreadable_record_is_told_without_field_names(
         ("unmentionable by the bot", "I cannot mention the role Quiet"),
     ],
 )
-@pytest.mark.parametrize("command", ["watch add", "settings alerts"])
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("watch add", {"slug": "django-flatblocks"}),
+        ("settings alerts", {"target": "django-flatblocks"}),
+    ],
+    ids=["watch add", "settings alerts"],
+)
+@pytest.mark.usefixtures("discord_rules_kept")
 async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
     discord_scene: DiscordScene,
     runtime: Runtime,
@@ -158,15 +162,11 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
     role: str,
     refusal: str,
     command: str,
+    options: Mapping[str, Any],
 ) -> None:
     scene = discord_scene
     if command == "settings alerts":  # a subscription to change
-        await scene.fake.run_command(
-            "watch add",
-            {"slug": "django-flatblocks"},
-            user=scene.manager,
-            channel_id=scene.alerts.id,
-        )
+        await scene.as_manager("watch add", slug="django-flatblocks")
     chosen = {
         "everyone": scene.guild.everyone,
         "bot": next(r for r in scene.guild.roles if r.managed),
@@ -174,13 +174,8 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
     }[role.removesuffix(" by the bot")]
     if role == "unmentionable by the bot":  # the manager may, so only the bot is missing it
         scene.managers.permissions |= MENTION_EVERYONE
-    options = (
-        {"slug": "django-flatblocks"} if command == "watch add" else {"target": "django-flatblocks"}
-    )
 
-    record = await scene.fake.run_command(
-        command, {**options, "role": chosen}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    record = await scene.as_manager(command, role=chosen, **options)
 
     assert record.ephemeral
     assert refusal in (record.content or "")
@@ -188,9 +183,9 @@ async def test_roles_that_must_not_or_cannot_be_pinged_are_refused(
     async with runtime.database.session() as session:
         watches = await subscriptions.channel_subscriptions(session, scene.alerts.id)
     assert [watch.role_id for watch in watches] == ([None] if command == "settings alerts" else [])
-    assert scene.fake.violations == []
 
 
+@pytest.mark.usefixtures("discord_rules_kept")
 async def test_an_unmentionable_role_is_fine_when_manager_and_bot_may_mention_everyone(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
@@ -199,12 +194,7 @@ async def test_an_unmentionable_role_is_fine_when_manager_and_bot_may_mention_ev
     scene.managers.permissions |= MENTION_EVERYONE
     quiet = scene.guild.add_role("Quiet")
 
-    record = await scene.fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "role": quiet},
-        user=scene.manager,
-        channel_id=scene.alerts.id,
-    )
+    record = await scene.as_manager("watch add", slug="django-flatblocks", role=quiet)
 
     assert "Now watching" in (record.content or "")
     async with runtime.database.session() as session:

@@ -8,13 +8,16 @@ from bot.app.runtime import Runtime
 from bot.app.throttles import ANSWERS_PER_PERSON
 from bot.config import Settings
 from bot.core.fuzzy import MAX_QUERY
-from bot.discordbot.bot import SentinelBot
-from storage import channels, subscriptions
+from storage import channels, pins, subscriptions
+from tests.fakes.discord_interactions import InteractionRecord
+from tests.fakes.discord_models import FakeChannel
 from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
+from tests.plugins.app import Stage
 
 TYPED = "django-flatblocks-and-more-words-than-that"
 SLUGS = ["django-flatblocks", "django-rest-registration", "django-cache-machine", "django-valkey"]
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 @pytest.fixture
@@ -35,6 +38,18 @@ def searches(djp_api: FakeDjangoPackages) -> list[str]:
     return [r.query.get("q", "") for r in djp_api.requests if r.path.endswith("/search/")]
 
 
+def said(record: InteractionRecord) -> str:
+    """The text of the bot's answer to a command."""
+    return record.content or ""
+
+
+async def fill_the_quotas(scene: DiscordScene) -> None:
+    """#alerts follows its two (the first two `SLUGS`), #general the server's third."""
+    for slug in SLUGS[:2]:
+        await scene.as_manager("watch add", slug=slug)
+    await scene.as_manager("watch add", slug=SLUGS[2], channel=scene.general)
+
+
 async def type_slowly(scene: DiscordScene, text: str, user_name: str = "typist") -> None:
     """A member types `text` into /package's slug, one keystroke (autocomplete) at a time."""
     typist = scene.fake.add_member(scene.guild, user_name)
@@ -43,32 +58,31 @@ async def type_slowly(scene: DiscordScene, text: str, user_name: str = "typist")
 
 
 async def test_typing_before_the_first_crawl_searches_django_packages_a_few_times_only(
-    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
     """40 keystrokes, each with fewer than 25 local matches, were 40 searches."""
-    settings = sentinel.runtime.settings
-    await type_slowly(discord_scene, TYPED[:40])
+    settings = stage.bot.runtime.settings
+    await type_slowly(stage.scene, TYPED[:40])
 
     assert 0 < len(searches(djp_api)) <= settings.upstream_searches_per_user_minute
     assert all(len(text) >= 3 for text in searches(djp_api))  # one letter matches everything
-    assert discord_scene.fake.violations == []
 
 
 async def test_everyones_typing_shares_one_search_budget(
-    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    budget = sentinel.runtime.settings.upstream_searches_per_minute
-    typists = budget // sentinel.runtime.settings.upstream_searches_per_user_minute + 2
+    budget = stage.bot.runtime.settings.upstream_searches_per_minute
+    typists = budget // stage.bot.runtime.settings.upstream_searches_per_user_minute + 2
     for number in range(typists):
-        await type_slowly(discord_scene, TYPED[:12], f"typist-{number}")
+        await type_slowly(stage.scene, TYPED[:12], f"typist-{number}")
 
     assert len(searches(djp_api)) == budget
 
 
 async def test_a_huge_autocomplete_value_is_answered_in_time_and_searched_cut_short(
-    discord_scene: DiscordScene, djp_api: FakeDjangoPackages, sentinel: SentinelBot
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake = discord_scene.fake
+    fake = stage.scene.fake
     huge = "flatblocks " * 600  # 6,600 characters: Discord does not bound autocomplete input
 
     await fake.autocomplete("package", {"slug": huge}, focused="slug")
@@ -77,15 +91,14 @@ async def test_a_huge_autocomplete_value_is_answered_in_time_and_searched_cut_sh
     assert record.ack_seconds is not None
     assert record.ack_seconds < fake.ack_deadline
     assert [len(text) for text in searches(djp_api)] == [MAX_QUERY]
-    assert fake.violations == []
 
 
 async def test_a_script_firing_autocomplete_gets_no_choices_past_a_typists_pace(
-    discord_scene: DiscordScene, sentinel: SentinelBot
+    stage: Stage,
 ) -> None:
-    fake = discord_scene.fake
-    await sentinel.runtime.monitor.sync_catalog()
-    script = fake.add_member(discord_scene.guild, "script")
+    fake = stage.scene.fake
+    await stage.bot.runtime.monitor.sync_catalog()
+    script = fake.add_member(stage.scene.guild, "script")
     per_burst, _ = ANSWERS_PER_PERSON
 
     answers = [
@@ -93,29 +106,25 @@ async def test_a_script_firing_autocomplete_gets_no_choices_past_a_typists_pace(
         for _ in range(per_burst + 5)
     ]
     someone_else = await fake.autocomplete(
-        "package", {"slug": "flat"}, focused="slug", user=discord_scene.member
+        "package", {"slug": "flat"}, focused="slug", user=stage.scene.member
     )
 
     assert all(answers[:per_burst])
     assert answers[per_burst:] == [[]] * 5
     assert someone_else
-    assert fake.violations == []
 
 
 async def test_a_channel_and_a_server_follow_at_most_their_quota(
-    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+    stage: Stage, runtime: Runtime
 ) -> None:
-    scene = discord_scene
+    scene = stage.scene
 
-    async def watch(slug: str, channel_id: int) -> str:
-        record = await scene.fake.run_command(
-            "watch add", {"slug": slug}, user=scene.manager, channel_id=channel_id
-        )
-        return record.content or ""
+    async def watch(slug: str, channel: FakeChannel) -> str:
+        return said(await scene.as_manager("watch add", channel=channel, slug=slug))
 
-    in_alerts = [await watch(slug, scene.alerts.id) for slug in SLUGS[:3]]
-    again = await watch(SLUGS[0], scene.alerts.id)  # changing what exists is always allowed
-    in_general = [await watch(slug, scene.general.id) for slug in SLUGS[2:]]
+    in_alerts = [await watch(slug, scene.alerts) for slug in SLUGS[:3]]
+    again = await watch(SLUGS[0], scene.alerts)  # changing what exists is always allowed
+    in_general = [await watch(slug, scene.general) for slug in SLUGS[2:]]
 
     assert "Now watching" in in_alerts[1]
     assert in_alerts[2].startswith("This channel has reached its limit of subscriptions")
@@ -126,79 +135,100 @@ async def test_a_channel_and_a_server_follow_at_most_their_quota(
     async with runtime.database.session() as session:
         stored = await subscriptions.guild_subscriptions(session, scene.guild.id)
     assert len(stored) == 3
-    assert scene.fake.violations == []
 
 
 async def test_a_server_at_its_quota_is_refused_before_django_packages_is_asked(
-    discord_scene: DiscordScene,
-    runtime: Runtime,
-    sentinel: SentinelBot,
-    djp_api: FakeDjangoPackages,
+    stage: Stage, runtime: Runtime, djp_api: FakeDjangoPackages
 ) -> None:
-    scene = discord_scene
-
-    async def run(command: str, options: dict[str, str], channel_id: int) -> str:
-        record = await scene.fake.run_command(
-            command, options, user=scene.manager, channel_id=channel_id
-        )
-        return record.content or ""
-
-    for slug in SLUGS[:2]:
-        await run("watch add", {"slug": slug}, scene.alerts.id)
-    await run("watch add", {"slug": SLUGS[2]}, scene.general.id)
+    scene = stage.scene
+    await fill_the_quotas(scene)
     djp_api.reset_log()
 
     refused = [
-        await run("watch add", {"slug": SLUGS[3]}, scene.alerts.id),
-        await run("watch add", {"slug": SLUGS[3]}, scene.general.id),
-        await run("grid subscribe", {"grid": "flatpages"}, scene.general.id),
+        said(await scene.as_manager("watch add", slug=SLUGS[3])),
+        said(await scene.as_manager("watch add", channel=scene.general, slug=SLUGS[3])),
+        said(await scene.as_manager("grid subscribe", channel=scene.general, grid="flatpages")),
     ]
     asked_when_refused = list(djp_api.requests)
-    changed = await run(
-        "watch add", {"slug": SLUGS[0].upper(), "min_level": "minor"}, scene.alerts.id
-    )
+    changed = said(await scene.as_manager("watch add", slug=SLUGS[0].upper(), min_level="minor"))
 
     assert refused[0].startswith("This channel has reached its limit of subscriptions")
     assert refused[1].startswith("This server has reached its limit of subscriptions")
     assert refused[2].startswith("This server has reached its limit of subscriptions")
     assert asked_when_refused == []
     assert "with updated settings" in changed  # what a channel follows can still be changed
-    assert scene.fake.violations == []
 
 
 async def test_feature_complete_marks_have_a_quota(
-    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+    stage: Stage, runtime: Runtime, djp_api: FakeDjangoPackages
 ) -> None:
-    scene = discord_scene
+    scene = stage.scene
 
     async def mark(slug: str) -> str:
-        record = await scene.fake.run_command(
-            "settings complete", {"slug": slug}, user=scene.manager, channel_id=scene.alerts.id
-        )
-        return record.content or ""
+        return said(await scene.as_manager("settings complete", slug=slug))
 
-    first, second = await mark(SLUGS[0]), await mark(SLUGS[1])
+    first = await mark(SLUGS[0])
+    djp_api.reset_log()
+    second = await mark(SLUGS[1])  # not stored: marking it would fetch it first
+    asked_when_refused = list(djp_api.requests)
+    again = await mark(SLUGS[0].upper())
 
     assert "marked feature-complete here" in first
     assert second.startswith("This channel has reached its limit of feature-complete marks (1)")
     assert "/settings incomplete" in second
+    assert asked_when_refused == []  # a server at its quota costs Django Packages nothing
+    assert "marked feature-complete here" in again  # marking again is always allowed
     async with runtime.database.session() as session:
         assert len(await channels.feature_complete_ids(session, scene.alerts.id)) == 1
 
 
 async def test_a_requirements_import_is_held_to_the_quota_and_changes_nothing(
-    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
+    stage: Stage, runtime: Runtime
 ) -> None:
     """Three packages on Django Packages in one file, where a channel may follow two."""
-    scene = discord_scene
+    scene = stage.scene
     content = b"django-flatblocks==1.0\ndjango-debug-toolbar==3.2\ndjango-valkey==0.1\n"
     attachment = scene.fake.attachment("requirements.txt", content)
 
-    record = await scene.fake.run_command(
-        "watch import", {"file": attachment}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    answer = said(await scene.as_manager("watch import", file=attachment))
 
-    assert (record.content or "").startswith("This channel has reached its limit of subscriptions")
+    assert answer.startswith(
+        "This channel has room for 2 more subscriptions, not 3 (its limit is 2)"
+    )
     async with runtime.database.session() as session:
         assert await subscriptions.channel_subscriptions(session, scene.alerts.id) == []
-    assert scene.fake.violations == []
+
+
+async def test_an_import_at_the_quota_asks_django_packages_nothing(
+    stage: Stage, runtime: Runtime, djp_api: FakeDjangoPackages
+) -> None:
+    """A channel following its two: a file adding a stored package is refused, and one whose
+    only new names are not stored keeps its pins without looking them up."""
+    scene = stage.scene
+
+    async def import_file(content: bytes) -> str:
+        attachment = scene.fake.attachment("requirements.txt", content)
+        return said(await scene.as_manager("watch import", file=attachment))
+
+    await fill_the_quotas(scene)
+    djp_api.reset_log()
+
+    refused = await import_file(b"django-flatblocks==1.0\ndjango-cache-machine==1.2\nrequests\n")
+    asked_when_refused = list(djp_api.requests)
+    kept = await import_file(b"django-flatblocks==1.0\ndjango-valkey==0.1\nrequests==2.32.3\n")
+
+    assert refused.startswith("This channel has reached its limit of subscriptions (2)")
+    assert asked_when_refused == []
+    assert "Already watched (1): **" in kept
+    assert (
+        "Not looked up on Django Packages (2; no room for another subscription here, "
+        "/watch remove makes some): django-valkey (0.1), requests (2.32.3)."
+    ) in kept
+    assert djp_api.requests == []
+    async with runtime.database.session() as session:
+        assert set(await pins.channel_pins(session, scene.alerts.id)) == {
+            "django-flatblocks",
+            "django-valkey",
+            "requests",
+        }
+        assert len(await subscriptions.channel_subscriptions(session, scene.alerts.id)) == 2

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.discordbot.bot import SentinelBot
+import pytest
+
 from tests.fakes.discord_console import Console
-from tests.fakes.discord_runner import DiscordScene
-from tests.plugins.app import alerts_in
+from tests.plugins.app import Stage
 
 ROOT = Path(__file__).parents[2]
 REQUIREMENTS = ROOT / "tests" / "data" / "requirements" / "requirements.txt"
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
-async def test_slash_commands_typed_in_the_console_reach_the_bot(
-    discord_scene: DiscordScene, sentinel: SentinelBot
-) -> None:
-    console = Console(discord_scene)
+async def test_slash_commands_typed_in_the_console_reach_the_bot(stage: Stage) -> None:
+    console = Console(stage.scene)
     before_sync = await console.execute("/package slug:django-flatblocks")
-    await sentinel.tree.sync()
+    await stage.bot.tree.sync()
 
     watch = await console.execute("/watch add slug:django-flatblocks events:release, stale")
     refused = await console.execute("#general @member /watch add slug:django-flatblocks")
@@ -31,7 +30,7 @@ async def test_slash_commands_typed_in_the_console_reach_the_bot(
 
     assert before_sync == [
         "console: no slash command is registered yet: run "
-        f"`djp-sentinel sync-commands --guild {discord_scene.guild.id}`"
+        f"`djp-sentinel sync-commands --guild {stage.scene.guild.id}`"
     ]
     assert "  Now watching **django-flatblocks** (django-flatblocks) here." in watch
     assert "  events: release, stale · every release" in watch
@@ -40,9 +39,7 @@ async def test_slash_commands_typed_in_the_console_reach_the_bot(
     assert "  Now watching (1): **django-debug-toolbar** (3.2)." in imported
     assert "  [buttons: Previous, Next]" in help_page
     assert "  djp-sentinel: events" in next_page
-    await discord_scene.fake.state.wait_until(
-        lambda: bool(alerts_in(discord_scene.fake, discord_scene.alerts.id)), "the sample alert"
-    )
+    await stage.scene.fake.state.wait_until(lambda: bool(stage.alerts()), "the sample alert")
     posts = console.new_posts()
     assert posts[:2] == [
         "[#alerts] new message:",
@@ -51,11 +48,9 @@ async def test_slash_commands_typed_in_the_console_reach_the_bot(
     assert console.new_posts() == []  # each post is printed once
 
 
-async def test_what_cannot_be_sent_is_one_console_line(
-    discord_scene: DiscordScene, sentinel: SentinelBot
-) -> None:
-    console = Console(discord_scene)
-    await sentinel.tree.sync()
+async def test_what_cannot_be_sent_is_one_console_line(stage: Stage) -> None:
+    console = Console(stage.scene)
+    await stage.bot.tree.sync()
 
     lines = [
         "/nosuch",
@@ -92,18 +87,15 @@ async def test_what_cannot_be_sent_is_one_console_line(
     ]
 
 
-async def test_the_console_says_which_gateway_sessions_are_open(
-    discord_scene: DiscordScene, sentinel: SentinelBot
-) -> None:
-    console = Console(discord_scene)
-    await sentinel.tree.sync()
+async def test_the_console_says_which_gateway_sessions_are_open(stage: Stage) -> None:
+    fake = stage.scene.fake
+    console = Console(stage.scene)
+    await stage.bot.tree.sync()
     connected = console.session_changes()
     unchanged = console.session_changes()
 
-    await sentinel.close()
-    await discord_scene.fake.state.wait_until(
-        lambda: not discord_scene.fake.gateway.live, "the bot's session closed"
-    )
+    await stage.bot.close()
+    await fake.state.wait_until(lambda: not fake.gateway.live, "the bot's session closed")
     unanswered = await console.execute("/package slug:django-flatblocks")
 
     assert [line.split(" UTC] ")[1] for line in connected] == [
@@ -115,6 +107,6 @@ async def test_the_console_says_which_gateway_sessions_are_open(
     ]
     assert await console.execute("sessions") == ["gateway sessions open: 0"]
     assert unanswered == [
-        f"console: no bot session holds the shard of server {discord_scene.guild.id}: is a "
+        f"console: no bot session holds the shard of server {stage.scene.guild.id}: is a "
         "gateway process running for it? (gateway sessions open: 0)"
     ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.app.runtime import Runtime
 from bot.discordbot.bot import SentinelBot
 from storage import channels, subscriptions
@@ -15,6 +17,7 @@ from tests.plugins.database import follow
 
 OTHER_GUILD, OTHER_CHANNEL = 800_000_000_000_000_009, 900_000_000_000_000_009
 FLATPAGES = 48
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 async def stored(database: Database) -> dict[str, Any]:
@@ -40,15 +43,10 @@ async def until_stored(database: Database, expected: dict[str, Any]) -> dict[str
 async def set_up(scene: DiscordScene, database: Database) -> None:
     """#alerts and #general follow packages, #alerts has settings and a mark; so does a
     channel of another server."""
-    fake, manager = scene.fake, scene.manager
     for channel in (scene.alerts, scene.general):
-        await fake.run_command(
-            "watch add", {"slug": "django-flatblocks"}, user=manager, channel_id=channel.id
-        )
-    await fake.run_command("settings cap", {"per_day": 5}, user=manager, channel_id=scene.alerts.id)
-    await fake.run_command(
-        "settings complete", {"slug": "django-flatblocks"}, user=manager, channel_id=scene.alerts.id
-    )
+        await scene.as_manager("watch add", slug="django-flatblocks", channel=channel)
+    await scene.as_manager("settings cap", per_day=5)
+    await scene.as_manager("settings complete", slug="django-flatblocks")
     await follow(database, OTHER_CHANNEL, FLATPAGES, guild=OTHER_GUILD)
 
 

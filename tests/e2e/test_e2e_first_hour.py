@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bot.app.runtime import Runtime
 from bot.discordbot.bot import SentinelBot
 from storage import subscriptions
@@ -13,8 +15,10 @@ from storage.models import TargetKind
 from tests.fakes.discord_models import MENTION_EVERYONE, Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import BotFactory, SteppingClock, alerts_in, background, package_copies
+from tests.plugins.app import BotFactory, Stage, background, package_copies
 from tests.plugins.database import follow
+
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 async def test_ten_watch_adds_in_a_row_all_succeed(
@@ -24,20 +28,14 @@ async def test_ten_watch_adds_in_a_row_all_succeed(
     sentinel: SentinelBot,
     flatblocks_payload: dict[str, Any],
 ) -> None:
-    fake = discord_scene.fake
     for payload in package_copies(flatblocks_payload, 10):
         djp_api.add_package(payload)
 
     answers = [
-        await fake.run_command(
-            "watch add",
-            {"slug": f"django-widget-{index}"},
-            user=discord_scene.manager,
-            channel_id=discord_scene.alerts.id,
-        )
+        await discord_scene.as_manager("watch add", slug=f"django-widget-{index}")
         for index in range(10)
     ]
-    looked_up = await fake.run_command("package", {"slug": "django-flatblocks"})
+    looked_up = await discord_scene.as_manager("package", slug="django-flatblocks")
 
     assert all("Now watching" in (answer.content or "") for answer in answers)
     assert looked_up.embeds  # setting up spent nothing of the lookup budget
@@ -45,15 +43,15 @@ async def test_ten_watch_adds_in_a_row_all_succeed(
         assert (
             len(await subscriptions.channel_subscriptions(session, discord_scene.alerts.id)) == 10
         )
-    assert fake.violations == []
 
 
 async def test_lookups_have_a_budget_each(
     discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake = discord_scene.fake
-    packages = [await fake.run_command("package", {"slug": "django-flatblocks"}) for _ in range(6)]
-    grid = await fake.run_command("grid show", {"grid": "flatpages"})
+    packages = [
+        await discord_scene.as_member("package", slug="django-flatblocks") for _ in range(6)
+    ]
+    grid = await discord_scene.as_member("grid show", grid="flatpages")
 
     assert all(answer.embeds for answer in packages[:5])
     assert packages[5].ephemeral
@@ -64,13 +62,10 @@ async def test_lookups_have_a_budget_each(
 async def test_watching_from_another_channel_posts_there(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake, general, alerts = discord_scene.fake, discord_scene.general, discord_scene.alerts
+    general, alerts = discord_scene.general, discord_scene.alerts
 
-    added = await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "channel": alerts},
-        user=discord_scene.manager,
-        channel_id=general.id,
+    added = await discord_scene.as_manager(
+        "watch add", slug="django-flatblocks", channel=general, for_channel=alerts
     )
 
     assert f"in <#{alerts.id}>" in (added.content or "")
@@ -83,28 +78,20 @@ async def test_watching_from_another_channel_posts_there(
 async def test_a_channel_the_bot_cannot_post_in_is_refused_and_nothing_stored(
     discord_scene: DiscordScene, runtime: Runtime, make_bot: BotFactory, start_bot: BotStarter
 ) -> None:
-    fake, general, alerts = discord_scene.fake, discord_scene.general, discord_scene.alerts
-    fake.forbid_channel(alerts.id)  # before the bot connects: its guild cache knows
-    discord_scene.managers.permissions |= MENTION_EVERYONE  # only the bot may not mention
+    scene = discord_scene
+    general, alerts = scene.general, scene.alerts
+    scene.fake.forbid_channel(alerts.id)  # before the bot connects: its guild cache knows
+    scene.managers.permissions |= MENTION_EVERYONE  # only the bot may not mention
     await start_bot(make_bot())
 
-    watch = await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "channel": alerts},
-        user=discord_scene.manager,
-        channel_id=general.id,
+    watch = await scene.as_manager(
+        "watch add", slug="django-flatblocks", channel=general, for_channel=alerts
     )
-    grid = await fake.run_command(
-        "grid subscribe",
-        {"grid": "flatpages", "channel": alerts},
-        user=discord_scene.manager,
-        channel_id=general.id,
+    grid = await scene.as_manager(
+        "grid subscribe", grid="flatpages", channel=general, for_channel=alerts
     )
-    role = await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "role": discord_scene.guild.add_role("Quiet")},
-        user=discord_scene.manager,
-        channel_id=general.id,
+    role = await scene.as_manager(
+        "watch add", slug="django-flatblocks", role=scene.guild.add_role("Quiet"), channel=general
     )
 
     assert watch.ephemeral
@@ -117,33 +104,20 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused_and_nothing_stored(
     assert role.ephemeral
     assert "I cannot mention the role Quiet" in (role.content or "")
     async with runtime.database.session() as session:
-        assert await subscriptions.guild_subscriptions(session, discord_scene.guild.id) == []
-    assert fake.messages(alerts.id) == []
-    assert fake.violations == []
+        assert await subscriptions.guild_subscriptions(session, scene.guild.id) == []
+    assert scene.fake.messages(alerts.id) == []
 
 
-async def test_watch_test_posts_a_sample_alert_with_its_role_mention(
-    discord_scene: DiscordScene, sentinel: SentinelBot
-) -> None:
-    fake, alerts, role = discord_scene.fake, discord_scene.alerts, discord_scene.managers
-    await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "role": role},
-        user=discord_scene.manager,
-        channel_id=alerts.id,
-    )
+async def test_watch_test_posts_a_sample_alert_with_its_role_mention(stage: Stage) -> None:
+    scene, role = stage.scene, stage.scene.managers
+    await scene.as_manager("watch add", slug="django-flatblocks", role=role)
 
-    tested = await fake.run_command(
-        "watch test",
-        {"target": "package:django-flatblocks", "ping": True},
-        user=discord_scene.manager,
-        channel_id=alerts.id,
-    )
+    tested = await scene.as_manager("watch test", target="package:django-flatblocks", ping=True)
 
-    [sample] = alerts_in(fake, alerts.id)
+    [sample] = stage.alerts()
     assert tested.ephemeral
     assert tested.content == (
-        f"Posted a sample alert for django-flatblocks in <#{alerts.id}> as the bot."
+        f"Posted a sample alert for django-flatblocks in <#{scene.alerts.id}> as the bot."
     )
     assert sample.mentions == Mentions(roles=frozenset({role.id}))
     assert sample.content.startswith(f"<@&{role.id}> 🧪 A sample alert")
@@ -151,41 +125,35 @@ async def test_watch_test_posts_a_sample_alert_with_its_role_mention(
     # The only version the bot knows: a real alert for it would say so too.
     assert embed["title"] == "django-flatblocks 1.0.0 released (first version on PyPI)"
     assert embed["url"].endswith("/packages/p/django-flatblocks/")
-    assert fake.violations == []
 
 
-async def test_watch_test_goes_through_a_webhook_route(
-    discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
-) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    hook = fake.create_webhook(alerts.id)
+async def test_watch_test_goes_through_a_webhook_route(stage: Stage, runtime: Runtime) -> None:
+    scene = stage.scene
+    hook = scene.fake.create_webhook(scene.alerts.id)
     record = await runtime.monitor.refresh_package("django-flatblocks")
     await follow(
         runtime.database,
-        alerts.id,
+        scene.alerts.id,
         record.id,
-        guild=discord_scene.guild.id,
-        created_by=discord_scene.manager.id,
+        guild=scene.guild.id,
+        created_by=scene.manager.id,
         webhook_url=hook.url,
     )
 
-    tested = await fake.run_command("watch test", user=discord_scene.manager, channel_id=alerts.id)
+    tested = await scene.as_manager("watch test")
 
-    [sample] = alerts_in(fake, alerts.id)
+    [sample] = stage.alerts()
     assert "through its webhook" in (tested.content or "")
     assert sample.webhook_id == hook.id
-    assert fake.violations == []
 
 
 async def test_help_is_private_and_paged(
     discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake = discord_scene.fake
-
-    shown = await fake.run_command("help", user=discord_scene.member)
+    shown = await discord_scene.as_member("help")
     [commands] = shown.embeds
     assert shown.reply is not None
-    turned = await fake.click(shown.reply, "pages:next", user=discord_scene.member)
+    turned = await discord_scene.fake.click(shown.reply, "pages:next", user=discord_scene.member)
 
     assert shown.ephemeral
     assert "/watch test [target]" in [field["name"] for field in commands["fields"]]
@@ -202,29 +170,22 @@ async def test_help_is_private_and_paged(
         "compat",
         "yanked",
     ]
-    assert fake.violations == []
 
 
 async def test_release_alerts_carry_link_buttons_and_render_shortcodes(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
     djp_api.update_package(
         265, title=":gear: Flatblocks", documentation_url="https://flatblocks.rtfd.io/"
     )
-    await fake.run_command(
-        "watch add", {"slug": "django-flatblocks"}, user=discord_scene.manager, channel_id=alerts.id
-    )
+    await stage.scene.as_manager("watch add", slug="django-flatblocks")
     djp_api.update_package(265, pypi_version="1.1.0")
-    clock.advance(timedelta(days=1))
+    stage.clock.advance(timedelta(days=1))
 
-    await background(sentinel).poll_once()
-    await background(sentinel).deliver_once()
+    await background(stage.bot).poll_once()
+    await background(stage.bot).deliver_once()
 
-    [alert] = alerts_in(fake, alerts.id)
+    [alert] = stage.alerts()
     [row] = alert.components
     assert [(b["label"], b["url"]) for b in row["components"]] == [
         ("PyPI 1.1.0", "https://pypi.org/project/django-flatblocks/1.1.0/"),
@@ -233,4 +194,3 @@ async def test_release_alerts_carry_link_buttons_and_render_shortcodes(
     ]
     assert all(b["style"] == 5 for b in row["components"])
     assert alert.embeds[0]["title"].startswith("⚙️ Flatblocks 1.1.0 released")
-    assert fake.violations == []

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.discordbot.bot import SentinelBot
+import pytest
+
 from bot.discordbot.options import WEEKDAY_VALUES
 from tests.fakes.discord_models import Mentions, PostedMessage
-from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import SteppingClock, alerts_in, background, next_cycle
+from tests.plugins.app import Stage, background
 
 FLATPAGES = 48
 FLATBLOCKS, REGISTRATION = 265, 4100
 QUIET_WEEKS = [0] * 52
 TEN_DAYS = timedelta(days=10)
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 def titles(messages: list[PostedMessage]) -> list[str]:
@@ -30,38 +31,28 @@ def refreshed_upstream(
 
 
 async def test_packages_joining_and_leaving_a_followed_grid_are_announced_once(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    await fake.run_command(
-        "grid subscribe", {"grid": "flatpages"}, user=discord_scene.manager, channel_id=alerts.id
-    )
+    await stage.scene.as_manager("grid subscribe", grid="flatpages")
 
-    baseline = await next_cycle(sentinel, clock)
+    baseline = await stage.next_cycle()
     djp_api.set_grid_members(FLATPAGES, [FLATBLOCKS, REGISTRATION])
-    joined = await next_cycle(sentinel, clock)
+    joined = await stage.next_cycle()
     djp_api.set_grid_members(FLATPAGES, [REGISTRATION])
-    left = await next_cycle(sentinel, clock)
-    quiet = await next_cycle(sentinel, clock)
+    left = await stage.next_cycle()
+    quiet = await stage.next_cycle()
 
     assert [r.sent for r in (baseline, joined, left, quiet)] == [0, 1, 1, 0]
-    assert titles(alerts_in(fake, alerts.id)) == [
+    assert titles(stage.alerts()) == [
         "Django-REST-registration joined the Flatpages grid",
         "django-flatblocks left the Flatpages grid",
     ]
-    assert fake.violations == []
 
 
 async def test_going_stale_and_reviving_are_announced_once_each(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+    scene, clock = stage.scene, stage.clock
     now = clock()
     refreshed_upstream(
         djp_api,
@@ -70,16 +61,14 @@ async def test_going_stale_and_reviving_are_announced_once_each(
         last_updated=(now - timedelta(days=385)).isoformat(),
         commits_over_52=QUIET_WEEKS,
     )
-    await fake.run_command(
-        "watch add", {"slug": "django-rest-registration"}, user=manager, channel_id=alerts.id
-    )
+    await scene.as_manager("watch add", slug="django-rest-registration")
     # Stale already by the default 365 days: the channel's own threshold decides.
-    await fake.run_command("settings staleness", {"days": 400}, user=manager, channel_id=alerts.id)
+    await scene.as_manager("settings staleness", days=400)
 
     async def ten_days_later() -> int:
         """Upstream refreshed the package, and so did the bot: the alerts it posted."""
         refreshed_upstream(djp_api, REGISTRATION, clock() + TEN_DAYS)
-        return (await next_cycle(sentinel, clock, TEN_DAYS)).sent
+        return (await stage.next_cycle(TEN_DAYS)).sent
 
     quiet = [await ten_days_later() for _ in range(4)]  # 395, 405, 415, 425 days quiet
     djp_api.update_package(
@@ -91,48 +80,34 @@ async def test_going_stale_and_reviving_are_announced_once_each(
 
     assert quiet == [0, 1, 0, 0]
     assert revived == [1, 0, 0]
-    went_stale, revival = alerts_in(fake, alerts.id)
+    went_stale, revival = stage.alerts()
     assert went_stale.embeds[0]["title"].startswith("Django-REST-registration went stale")
     assert "400-day staleness threshold" in str(went_stale.embeds)
     assert "no longer stale, now active" in revival.embeds[0]["title"]
-    assert fake.violations == []
 
 
-async def test_the_weekly_stale_report_lists_reasons_and_pings_nobody(
-    discord_scene: DiscordScene, clock: SteppingClock, sentinel: SentinelBot
-) -> None:
-    fake, alerts, manager = discord_scene.fake, discord_scene.alerts, discord_scene.manager
+async def test_the_weekly_stale_report_lists_reasons_and_pings_nobody(stage: Stage) -> None:
+    scene, clock = stage.scene, stage.clock
     clock.advance(clock.until_hour((clock().hour + 1) % 24))  # a whole hour before it turns
     now = clock()
-    await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "role": discord_scene.managers},
-        user=manager,
-        channel_id=alerts.id,
+    await scene.as_manager("watch add", slug="django-flatblocks", role=scene.managers)
+    await scene.as_manager(
+        "settings digest", mode="immediate", hour=now.hour, weekday=WEEKDAY_VALUES[now.weekday()]
     )
-    await fake.run_command(
-        "settings digest",
-        {"mode": "immediate", "hour": now.hour, "weekday": WEEKDAY_VALUES[now.weekday()]},
-        user=manager,
-        channel_id=alerts.id,
-    )
-    switched = await fake.run_command(
-        "settings report", {"state": "on"}, user=manager, channel_id=alerts.id
-    )
+    switched = await scene.as_manager("settings report", state="on")
 
-    refreshed = await background(sentinel).poll_once()
-    await background(sentinel).deliver_once()
-    again = await background(sentinel).poll_once()
+    refreshed = await background(stage.bot).poll_once()
+    await background(stage.bot).deliver_once()
+    again = await background(stage.bot).poll_once()
 
     assert (switched.content or "").startswith("A weekly stale report is posted here on")
     assert refreshed is not None, "this bot is the only monitor"
     assert again is not None
     assert (refreshed.stale_reports, again.stale_reports) == (1, 0)
-    [report] = alerts_in(fake, alerts.id)
+    [report] = stage.alerts()
     [embed] = report.embeds
     assert embed["title"] == "Weekly stale report: 1 stale package among the 1 followed here"
     assert embed["description"].startswith("**[django-flatblocks](")
     assert "no commits in the 52 weeks before Django Packages last checked" in embed["description"]
     assert report.mentions == Mentions()
     assert not report.content  # no role mention, though the watch has one
-    assert fake.violations == []

@@ -188,13 +188,7 @@ async def test_settings_change_a_watch_and_show_it(
 ) -> None:
     scene = discord_scene
     await scene.as_manager("watch add", slug="django-flatblocks")
-    targets = await scene.fake.autocomplete(
-        "settings alerts",
-        {"target": "flat"},
-        focused="target",
-        user=scene.manager,
-        channel_id=scene.alerts.id,
-    )
+    targets = await scene.choices_as_manager("settings alerts", focused="target", target="flat")
 
     changed = await scene.as_manager(
         "settings alerts", target=targets[0]["value"], events="release, stale", min_level="minor"
@@ -255,7 +249,7 @@ async def test_every_subscription_and_pin_can_be_paged_to(
         guild=discord_scene.guild.id,
     )
 
-    shown = await fake.run_command(command, user=user, channel_id=discord_scene.alerts.id)
+    shown = await discord_scene.as_user(user, command)
     listing = shown.reply
     assert listing is not None
     pages, footers = [], []

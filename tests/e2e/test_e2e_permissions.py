@@ -6,6 +6,9 @@ gives (a change made later reaches the bot only through the interaction's own pa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pytest
 
 from bot.app.runtime import Runtime
@@ -21,6 +24,7 @@ from tests.plugins.app import BotFactory
 
 FLATBLOCKS = {"slug": "django-flatblocks"}
 MEMBER_OVERWRITE = 1
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 def bot_may_mention_everyone(scene: DiscordScene) -> None:
@@ -32,13 +36,18 @@ async def stored_roles(runtime: Runtime, channel_id: int) -> list[int | None]:
         return [s.role_id for s in await subscriptions.channel_subscriptions(session, channel_id)]
 
 
-@pytest.mark.parametrize("command", ["watch add", "settings alerts"])
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [("watch add", FLATBLOCKS), ("settings alerts", {"target": "django-flatblocks"})],
+    ids=["watch add", "settings alerts"],
+)
 async def test_a_manager_cannot_make_alerts_ping_a_role_they_could_not_ping(
     discord_scene: DiscordScene,
     runtime: Runtime,
     make_bot: BotFactory,
     start_bot: BotStarter,
     command: str,
+    options: Mapping[str, Any],
 ) -> None:
     """The bot may mention everyone; the manager (Manage Channels only) may not, so the staff
     role stays unpinged whatever the bot could do."""
@@ -47,14 +56,9 @@ async def test_a_manager_cannot_make_alerts_ping_a_role_they_could_not_ping(
     staff = scene.guild.add_role("Staff")
     await start_bot(make_bot())
     if command == "settings alerts":
-        await scene.fake.run_command(
-            "watch add", FLATBLOCKS, user=scene.manager, channel_id=scene.alerts.id
-        )
-    options = FLATBLOCKS if command == "watch add" else {"target": "django-flatblocks"}
+        await scene.as_manager("watch add", slug="django-flatblocks")
 
-    record = await scene.fake.run_command(
-        command, {**options, "role": staff}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    record = await scene.as_manager(command, role=staff, **options)
 
     assert record.ephemeral
     assert (record.content or "").startswith("You cannot mention the role Staff yourself")
@@ -76,11 +80,12 @@ async def test_another_channel_is_judged_by_the_managers_permissions_there(
     staff = scene.guild.add_role("Staff")
     await start_bot(make_bot())
 
-    record = await scene.fake.run_command(
+    record = await scene.as_manager(
         "watch add",
-        {**FLATBLOCKS, "role": staff, "channel": scene.alerts},
-        user=scene.manager,
-        channel_id=scene.general.id,
+        slug="django-flatblocks",
+        role=staff,
+        channel=scene.general,
+        for_channel=scene.alerts,
     )
 
     assert "You cannot mention the role Staff yourself" in (record.content or "")
@@ -93,23 +98,16 @@ async def test_watch_test_pings_only_when_asked(
     scene = discord_scene
     readers = scene.guild.add_role("Readers", mentionable=True)
     await start_bot(make_bot())
-    await scene.fake.run_command(
-        "watch add", {**FLATBLOCKS, "role": readers}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    await scene.as_manager("watch add", role=readers, slug="django-flatblocks")
 
-    quiet = await scene.fake.run_command(
-        "watch test", user=scene.manager, channel_id=scene.alerts.id
-    )
-    loud = await scene.fake.run_command(
-        "watch test", {"ping": True}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    quiet = await scene.as_manager("watch test")
+    loud = await scene.as_manager("watch test", ping=True)
 
     assert "Posted a sample" in (quiet.content or "")
     assert "Posted a sample" in (loud.content or "")
     *_, first, second = scene.fake.messages(scene.alerts.id)
     assert first.mentions.nobody
     assert second.mentions.roles == {readers.id}
-    assert scene.fake.violations == []
 
 
 async def test_watch_test_will_not_ping_a_role_made_unmentionable_since(
@@ -118,16 +116,12 @@ async def test_watch_test_will_not_ping_a_role_made_unmentionable_since(
     scene = discord_scene
     staff = scene.guild.add_role("Staff", mentionable=True)
     bot = await start_bot(make_bot())
-    await scene.fake.run_command(
-        "watch add", {**FLATBLOCKS, "role": staff}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    await scene.as_manager("watch add", role=staff, slug="django-flatblocks")
     posted = len(scene.fake.messages(scene.alerts.id))
     staff.mentionable = False
     await change_role(bot, scene.fake, scene.guild, staff)
 
-    record = await scene.fake.run_command(
-        "watch test", {"ping": True}, user=scene.manager, channel_id=scene.alerts.id
-    )
+    record = await scene.as_manager("watch test", ping=True)
 
     assert record.ephemeral
     assert (record.content or "").startswith("You cannot mention the role Staff yourself")
@@ -141,13 +135,11 @@ async def test_watch_test_is_throttled_per_channel(
     scene = discord_scene
     other = scene.fake.add_member(scene.guild, "other-manager", [scene.managers])
     await start_bot(make_bot())
-    await scene.fake.run_command(
-        "watch add", FLATBLOCKS, user=scene.manager, channel_id=scene.alerts.id
-    )
+    await scene.as_manager("watch add", slug="django-flatblocks")
     before = len(scene.fake.messages(scene.alerts.id))
 
     answers = [
-        await scene.fake.run_command("watch test", user=who, channel_id=scene.alerts.id)
+        await scene.as_user(who, "watch test")
         for who in (scene.manager, other, scene.manager, other)
     ]
 
@@ -170,12 +162,10 @@ async def test_export_needs_manage_server_server_wide(
     admins = scene.guild.add_role("Admins", MANAGE_GUILD)
     admin = scene.fake.add_member(scene.guild, "admin", [admins])
     await start_bot(make_bot())
-    await scene.fake.run_command("watch add", FLATBLOCKS, user=scene.manager, channel_id=hidden.id)
+    await scene.as_manager("watch add", channel=hidden, slug="django-flatblocks")
 
-    refused = await scene.fake.run_command(
-        "settings export", user=owner_of_general, channel_id=scene.general.id
-    )
-    allowed = await scene.fake.run_command("settings export", user=admin, channel_id=hidden.id)
+    refused = await scene.as_user(owner_of_general, "settings export", channel=scene.general)
+    allowed = await scene.as_user(admin, "settings export", channel=hidden)
 
     assert refused.ephemeral
     assert refused.attachments == []
@@ -195,15 +185,14 @@ async def test_another_channel_needs_manage_channels_server_wide(
         channel.overwrites.append(Overwrite(helper.id, MEMBER_OVERWRITE, allow=MANAGE_CHANNELS))
     await start_bot(make_bot())
 
-    record = await scene.fake.run_command(
+    record = await scene.as_user(
+        helper,
         "watch add",
-        {**FLATBLOCKS, "channel": scene.alerts},
-        user=helper,
-        channel_id=scene.general.id,
+        channel=scene.general,
+        for_channel=scene.alerts,
+        slug="django-flatblocks",
     )
-    there = await scene.fake.run_command(
-        "watch add", FLATBLOCKS, user=helper, channel_id=scene.alerts.id
-    )
+    there = await scene.as_user(helper, "watch add", slug="django-flatblocks")
 
     assert "needs the Manage Channels permission server-wide" in (record.content or "")
     assert "Now watching" in (there.content or "")
@@ -226,7 +215,7 @@ async def test_threads_and_voice_chats_are_told_where_to_run_the_command(
     make_bot: BotFactory,
     start_bot: BotStarter,
     command: str,
-    options: dict[str, str],
+    options: Mapping[str, Any],
     place: str,
     sentence: str,
 ) -> None:
@@ -238,7 +227,7 @@ async def test_threads_and_voice_chats_are_told_where_to_run_the_command(
     )
     await start_bot(make_bot())
 
-    record = await scene.fake.run_command(command, options, user=scene.manager, channel_id=where.id)
+    record = await scene.as_manager(command, channel=where, **options)
 
     assert record.ephemeral
     assert sentence in (record.content or "")
@@ -246,7 +235,6 @@ async def test_threads_and_voice_chats_are_told_where_to_run_the_command(
     assert len((record.content or "").splitlines()) == 1
     async with runtime.database.session() as session:
         assert await subscriptions.channel_subscriptions(session, where.id) == []
-    assert scene.fake.violations == []
 
 
 async def test_a_thread_may_set_up_its_text_channel_by_naming_it(
@@ -257,11 +245,8 @@ async def test_a_thread_may_set_up_its_text_channel_by_naming_it(
     thread = scene.guild.add_thread(scene.alerts, "release chat")
     await start_bot(make_bot())
 
-    record = await scene.fake.run_command(
-        "watch add",
-        {**FLATBLOCKS, "channel": scene.alerts},
-        user=scene.manager,
-        channel_id=thread.id,
+    record = await scene.as_manager(
+        "watch add", channel=thread, for_channel=scene.alerts, slug="django-flatblocks"
     )
 
     assert "Now watching" in (record.content or "")

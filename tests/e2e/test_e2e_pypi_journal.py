@@ -11,17 +11,15 @@ import pytest
 
 from bot.app.runtime import monitor_settings
 from bot.config import Settings
-from bot.discordbot.bot import SentinelBot
 from bot.refresh.pypi_pass import SourcesPass, open_sources
 from storage.database import Database
-from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.djp_api import FakeDjangoPackages
 from tests.fakes.pypi_api import FakePypi, JournalFault
-from tests.plugins.app import SteppingClock, alerts_in, next_cycle
-from tests.plugins.pypi import TEST_JOURNAL_LIMIT, titles, watching_flatblocks
+from tests.plugins.pypi import TEST_JOURNAL_LIMIT, PypiStage, titles
 
 FLATBLOCKS = 265
 RELEASED = "django-flatblocks 3.14.0 released (minor release, was 3.13.1)"
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 @pytest.fixture
@@ -38,23 +36,13 @@ def projects_asked(pypi: FakePypi, since: int = 0) -> list[tuple[str, int]]:
     return [(s.path.split("/")[2], s.status) for s in pypi.served[since:] if s.rpc is None]
 
 
-async def watch(scene: DiscordScene, slug: str) -> None:
-    await scene.fake.run_command(
-        "watch add", {"slug": slug}, user=scene.manager, channel_id=scene.alerts.id
-    )
-
-
 @pytest.mark.parametrize("fault", ["500", "405", "fault", "malformed", "doctype", "cut-short"])
 async def test_a_journal_it_cannot_use_makes_the_pass_ask_every_project_once(
-    fault: JournalFault | str,
-    discord_scene: DiscordScene,
-    pypi_api: FakePypi,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
-    caplog: pytest.LogCaptureFixture,
+    fault: JournalFault | str, pypi_stage: PypiStage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await watch(discord_scene, "django-cache-machine")
-    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api = pypi_stage.pypi_api
+    await pypi_stage.scene.as_manager("watch add", slug="django-cache-machine")
+    await pypi_stage.watch_flatblocks()
     pypi_api.publish("django-flatblocks", "3.14.0")
     if fault == "cut-short":
         pypi_api.journal.noise(TEST_JOURNAL_LIMIT, random.Random(1))
@@ -63,12 +51,12 @@ async def test_a_journal_it_cannot_use_makes_the_pass_ask_every_project_once(
     before = len(pypi_api.served)
 
     with caplog.at_level(logging.WARNING, "bot.refresh.pypi_pass"):
-        swept = await next_cycle(sentinel, clock)
+        swept = await pypi_stage.next_cycle()
     after_sweep = len(pypi_api.served)
-    calm = await next_cycle(sentinel, clock)
+    calm = await pypi_stage.next_cycle()
 
     assert (swept.sent, calm.sent) == (1, 0)
-    assert titles(alerts_in(discord_scene.fake, discord_scene.alerts.id)) == [RELEASED]
+    assert titles(pypi_stage.alerts()) == [RELEASED]
     assert sorted(projects_asked(pypi_api, before)) == [
         ("django-cache-machine", 304),
         ("django-flatblocks", 200),
@@ -83,44 +71,39 @@ async def test_a_journal_it_cannot_use_makes_the_pass_ask_every_project_once(
 
 
 async def test_a_journal_failing_for_several_passes_is_said_once_and_costs_no_alert(
-    discord_scene: DiscordScene,
-    pypi_api: FakePypi,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
-    caplog: pytest.LogCaptureFixture,
+    pypi_stage: PypiStage, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api = pypi_stage.pypi_api
+    await pypi_stage.watch_flatblocks()
     pypi_api.inject_journal("fault", times=6)  # three passes: the journal, then its serial
 
     with caplog.at_level(logging.INFO, "bot.refresh.pypi_pass"):
         for _ in range(4):
-            await next_cycle(sentinel, clock)
+            await pypi_stage.next_cycle()
 
     said = [r.getMessage() for r in caplog.records if "journal" in r.getMessage()]
     assert len(said) == 2, said
     assert said[0].startswith("PyPI sent an XML-RPC fault (-32500: Too many requests.)")
     assert said[1] == "PyPI's journal is readable: asking only the projects it names"
-    assert [(p, s) for p, s in projects_asked(pypi_api)].count(("django-flatblocks", 304)) == 3
-    assert alerts_in(discord_scene.fake, discord_scene.alerts.id) == []
+    assert projects_asked(pypi_api).count(("django-flatblocks", 304)) == 3
+    assert pypi_stage.alerts() == []
 
 
 async def test_an_answer_older_than_the_journal_is_asked_again_next_pass(
-    discord_scene: DiscordScene,
-    pypi_api: FakePypi,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    pypi_stage: PypiStage,
 ) -> None:
-    await watching_flatblocks(discord_scene, sentinel, clock)
+    pypi_api = pypi_stage.pypi_api
+    await pypi_stage.watch_flatblocks()
     pypi_api.publish("django-flatblocks", "3.14.0")
     pypi_api.serve_stale("django-flatblocks")  # a cache still has the project as before
     before = len(pypi_api.served)
 
-    behind = await next_cycle(sentinel, clock)
-    caught_up = await next_cycle(sentinel, clock)
-    settled = await next_cycle(sentinel, clock)
+    behind = await pypi_stage.next_cycle()
+    caught_up = await pypi_stage.next_cycle()
+    settled = await pypi_stage.next_cycle()
 
     assert (behind.sent, caught_up.sent, settled.sent) == (0, 1, 0)
-    assert titles(alerts_in(discord_scene.fake, discord_scene.alerts.id)) == [RELEASED]
+    assert titles(pypi_stage.alerts()) == [RELEASED]
     assert projects_asked(pypi_api, before) == [
         ("django-flatblocks", 304),  # the cache's: the same ETag as the stored answer
         ("django-flatblocks", 200),
@@ -128,52 +111,39 @@ async def test_an_answer_older_than_the_journal_is_asked_again_next_pass(
 
 
 async def test_new_re_pointed_and_re_watched_projects_are_asked_without_the_journal(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    pypi_api: FakePypi,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    pypi_stage: PypiStage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake, scene = discord_scene.fake, discord_scene
+    pypi_api, scene = pypi_stage.pypi_api, pypi_stage.scene
     pypi_api.serve_as("django-valkey", "nango")
-    await watching_flatblocks(scene, sentinel, clock)
+    await pypi_stage.watch_flatblocks()
     mark = len(pypi_api.served)
 
-    await watch(scene, "django-cache-machine")
-    await next_cycle(sentinel, clock)
+    await scene.as_manager("watch add", slug="django-cache-machine")
+    await pypi_stage.next_cycle()
     new = projects_asked(pypi_api, mark)
     djp_api.update_package(FLATBLOCKS, pypi_url="https://pypi.org/project/django-valkey/")
     mark = len(pypi_api.served)
-    await next_cycle(sentinel, clock)
+    await pypi_stage.next_cycle()
     re_pointed = projects_asked(pypi_api, mark)
-    await fake.run_command(
-        "watch remove",
-        {"slug": "django-cache-machine"},
-        user=scene.manager,
-        channel_id=scene.alerts.id,
-    )
-    await next_cycle(sentinel, clock)
-    await watch(scene, "django-cache-machine")
+    await scene.as_manager("watch remove", slug="django-cache-machine")
+    await pypi_stage.next_cycle()
+    await scene.as_manager("watch add", slug="django-cache-machine")
     mark = len(pypi_api.served)
-    await next_cycle(sentinel, clock)
+    await pypi_stage.next_cycle()
     re_watched = projects_asked(pypi_api, mark)
 
     assert new == [("django-cache-machine", 200)]
     assert re_pointed == [("django-valkey", 200)]
     assert re_watched == [("django-cache-machine", 200)]
-    assert alerts_in(fake, scene.alerts.id) == [], "each is a silent baseline or unchanged"
+    assert pypi_stage.alerts() == [], "each is a silent baseline or unchanged"
 
 
 async def test_the_cursor_survives_a_restart(
-    discord_scene: DiscordScene,
-    pypi_api: FakePypi,
-    pypi_settings: Settings,
-    database: Database,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    pypi_stage: PypiStage, pypi_settings: Settings, database: Database
 ) -> None:
-    await watching_flatblocks(discord_scene, sentinel, clock)
-    await next_cycle(sentinel, clock)
+    pypi_api, clock = pypi_stage.pypi_api, pypi_stage.clock
+    await pypi_stage.watch_flatblocks()
+    await pypi_stage.next_cycle()
     pypi_api.publish("django-flatblocks", "3.14.0")
     before = len(pypi_api.served)
 
@@ -189,13 +159,10 @@ async def test_the_cursor_survives_a_restart(
 
 
 async def test_a_cursor_is_not_used_with_another_index(
-    discord_scene: DiscordScene,
-    pypi_settings: Settings,
-    database: Database,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    pypi_stage: PypiStage, pypi_settings: Settings, database: Database
 ) -> None:
-    await watching_flatblocks(discord_scene, sentinel, clock)
+    clock = pypi_stage.clock
+    await pypi_stage.watch_flatblocks()
     clock.advance(monitor_settings(pypi_settings).poll_interval)
 
     async with FakePypi() as mirror:

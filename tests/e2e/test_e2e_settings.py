@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from bot.app.runtime import Runtime
 from bot.app.transfer import (
     SubscriptionEntry,
@@ -67,24 +69,16 @@ IN_FORCE = ChannelPreferences(
     daily_cap=20,
     stale_report=True,
 )
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 async def configure(scene: DiscordScene) -> list[InteractionRecord]:
     """The manager follows a package and a grid in #alerts and changes every setting there."""
-    fake, manager, alerts = scene.fake, scene.manager, scene.alerts
-    await fake.run_command(
-        "watch add",
-        {"slug": "django-flatblocks", "role": scene.managers, "events": "release, stale"},
-        user=manager,
-        channel_id=alerts.id,
+    await scene.as_manager(
+        "watch add", slug="django-flatblocks", role=scene.managers, events="release, stale"
     )
-    await fake.run_command(
-        "grid subscribe", {"grid": "caching"}, user=manager, channel_id=alerts.id
-    )
-    return [
-        await fake.run_command(name, options, user=manager, channel_id=alerts.id)
-        for name, options, _ in CHANGES
-    ]
+    await scene.as_manager("grid subscribe", grid="caching")
+    return [await scene.as_manager(name, **options) for name, options, _ in CHANGES]
 
 
 def fields(embed: dict[str, Any]) -> dict[str, str]:
@@ -101,28 +95,22 @@ async def test_each_change_confirms_what_is_in_force(
     async with runtime.database.session() as session:
         preferences = await channels.preferences(session, discord_scene.alerts.id)
     assert preferences == replace(IN_FORCE, channel_id=discord_scene.alerts.id)
-    assert discord_scene.fake.violations == []
 
 
 async def test_undoing_each_setting_goes_back_to_the_defaults(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake, manager, alerts = discord_scene.fake, discord_scene.manager, discord_scene.alerts
+    alerts = discord_scene.alerts
     await configure(discord_scene)
 
     undone = [
-        await fake.run_command(name, options, user=manager, channel_id=alerts.id)
-        for name, options in [
-            ("settings digest", {"mode": "immediate", "bypass": "none"}),
-            ("settings staleness", {}),
-            ("settings incomplete", {"slug": "django-flatblocks"}),
-            ("settings cap", {}),
-            ("settings report", {"state": "off"}),
-        ]
+        await discord_scene.as_manager("settings digest", mode="immediate", bypass="none"),
+        await discord_scene.as_manager("settings staleness"),
+        await discord_scene.as_manager("settings incomplete", slug="django-flatblocks"),
+        await discord_scene.as_manager("settings cap"),
+        await discord_scene.as_manager("settings report", state="off"),
     ]
-    again = await fake.run_command(
-        "settings incomplete", {"slug": "django-flatblocks"}, user=manager, channel_id=alerts.id
-    )
+    again = await discord_scene.as_manager("settings incomplete", slug="django-flatblocks")
 
     assert [a.content for a in undone] == [
         "Alerts are posted here as they happen.",
@@ -139,19 +127,15 @@ async def test_undoing_each_setting_goes_back_to_the_defaults(
         marks = await channels.feature_complete_ids(session, alerts.id)
     assert preferences == ChannelPreferences(alerts.id, digest_hour=7, digest_weekday=4)
     assert marks == frozenset()
-    assert fake.violations == []
 
 
 async def test_a_bad_digest_bypass_is_explained_and_changes_nothing(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
+    alerts = discord_scene.alerts
 
-    record = await fake.run_command(
-        "settings digest",
-        {"mode": "daily", "bypass": "stale, release:huge"},
-        user=discord_scene.manager,
-        channel_id=alerts.id,
+    record = await discord_scene.as_manager(
+        "settings digest", mode="daily", bypass="stale, release:huge"
     )
 
     assert record.ephemeral
@@ -161,44 +145,33 @@ async def test_a_bad_digest_bypass_is_explained_and_changes_nothing(
     assert "release:major" in (record.content or "")
     async with runtime.database.session() as session:
         assert await channels.preferences(session, alerts.id) == ChannelPreferences(alerts.id)
-    assert fake.violations == []
 
 
 async def test_marks_complete_from_the_catalog_and_unmark_from_this_channels_marks(
     discord_scene: DiscordScene, sentinel: SentinelBot
 ) -> None:
-    fake, manager, alerts = discord_scene.fake, discord_scene.manager, discord_scene.alerts
-    await configure(discord_scene)
+    scene = discord_scene
+    await configure(scene)
 
-    offered = await fake.autocomplete(
-        "settings complete", {"slug": "flatbl"}, focused="slug", user=manager
-    )
-    marked = await fake.autocomplete(
-        "settings incomplete", {"slug": ""}, focused="slug", user=manager, channel_id=alerts.id
-    )
-    elsewhere = await fake.autocomplete(
-        "settings incomplete",
-        {"slug": ""},
-        focused="slug",
-        user=manager,
-        channel_id=discord_scene.general.id,
+    offered = await scene.choices_as_manager("settings complete", focused="slug", slug="flatbl")
+    marked = await scene.choices_as_manager("settings incomplete", focused="slug", slug="")
+    elsewhere = await scene.choices_as_manager(
+        "settings incomplete", focused="slug", slug="", channel=scene.general
     )
 
     assert "django-flatblocks" in [choice["value"] for choice in offered]
     assert [choice["value"] for choice in marked] == ["django-flatblocks"]
     assert elsewhere == []
-    assert fake.violations == []
 
 
 async def test_settings_and_subscriptions_survive_a_restart(
     discord_scene: DiscordScene, make_bot: BotFactory
 ) -> None:
-    fake, manager, alerts = discord_scene.fake, discord_scene.manager, discord_scene.alerts
-    async with running_bot(make_bot(), fake):
+    async with running_bot(make_bot(), discord_scene.fake):
         await configure(discord_scene)
 
-    async with running_bot(make_bot(), fake):
-        shown = await fake.run_command("settings show", user=manager, channel_id=alerts.id)
+    async with running_bot(make_bot(), discord_scene.fake):
+        shown = await discord_scene.as_manager("settings show")
 
     assert shown.ephemeral
     settings, followed = shown.embeds
@@ -213,7 +186,6 @@ async def test_settings_and_subscriptions_survive_a_restart(
     assert "events: release, stale" in followed["description"]
     assert f"mentions <@&{discord_scene.managers.id}>" in followed["description"]
     assert "grid Caching (caching)" in followed["description"]
-    assert fake.violations == []
 
 
 async def test_an_export_imported_into_an_empty_database_reproduces_the_subscriptions(
@@ -227,9 +199,7 @@ async def test_an_export_imported_into_an_empty_database_reproduces_the_subscrip
     discord_scene.managers.permissions |= MANAGE_GUILD  # an export reads every channel
     await change_role(sentinel, discord_scene.fake, discord_scene.guild, discord_scene.managers)
 
-    exported = await discord_scene.fake.run_command(
-        "settings export", user=discord_scene.manager, channel_id=discord_scene.general.id
-    )
+    exported = await discord_scene.as_manager("settings export", channel=discord_scene.general)
     name, content = attachment(exported)
     summary = await import_document(
         other_database,
@@ -248,7 +218,6 @@ async def test_an_export_imported_into_an_empty_database_reproduces_the_subscrip
         for db in (runtime.database, other_database)
     ]
     assert imported_state == exported_state
-    assert discord_scene.fake.violations == []
 
 
 async def guild_state(database: Database, guild_id: int, channel_id: int) -> tuple[object, ...]:
@@ -267,13 +236,10 @@ async def guild_state(database: Database, guild_id: int, channel_id: int) -> tup
 async def test_members_without_manage_channels_change_nothing(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
+    alerts = discord_scene.alerts
 
-    refused = [
-        await fake.run_command(name, options, user=discord_scene.member, channel_id=alerts.id)
-        for name, options, _ in CHANGES
-    ]
-    export = await fake.run_command("settings export", user=discord_scene.member)
+    refused = [await discord_scene.as_member(name, **options) for name, options, _ in CHANGES]
+    export = await discord_scene.as_member("settings export")
 
     for record in refused:
         assert record.ephemeral
@@ -287,7 +253,6 @@ async def test_members_without_manage_channels_change_nothing(
     async with runtime.database.session() as session:
         assert await channels.preferences(session, alerts.id) == ChannelPreferences(alerts.id)
         assert await channels.feature_complete_ids(session, alerts.id) == frozenset()
-    assert fake.violations == []
 
 
 async def test_an_imported_watch_shows_its_slug_before_the_first_refresh(
@@ -317,9 +282,7 @@ async def test_an_imported_watch_shows_its_slug_before_the_first_refresh(
         guild=discord_scene.guild.id,
     )
 
-    listing = await discord_scene.fake.run_command(
-        "watch list", user=discord_scene.member, channel_id=alerts.id
-    )
+    listing = await discord_scene.as_member("watch list")
 
     _, embed = listing.embeds
     assert "**django-orbit-tasks**" in embed["description"]

@@ -15,9 +15,9 @@ from tests.fakes.discord_interactions import InteractionRecord
 from tests.fakes.discord_models import Mentions
 from tests.fakes.discord_runner import BotStarter, DiscordScene, running_bot
 from tests.fakes.djp_api import FakeDjangoPackages
-from tests.plugins.app import BotFactory, SteppingClock, alerts_in, background
+from tests.plugins.app import BotFactory, Stage, SteppingClock, alerts_in, background
 
-FLATBLOCKS = {"slug": "django-flatblocks"}
+pytestmark = pytest.mark.usefixtures("discord_rules_kept")
 
 
 async def release_upstream(
@@ -30,9 +30,7 @@ async def release_upstream(
 
 async def watch_flatblocks(scene: DiscordScene) -> InteractionRecord:
     """The manager runs `/watch add django-flatblocks` in #alerts."""
-    return await scene.fake.run_command(
-        "watch add", FLATBLOCKS, user=scene.manager, channel_id=scene.alerts.id
-    )
+    return await scene.as_manager("watch add", slug="django-flatblocks")
 
 
 async def test_release_is_announced_once_even_across_a_restart(
@@ -64,7 +62,6 @@ async def test_release_is_announced_once_even_across_a_restart(
 
     assert again.sent == 0
     assert len(alerts_in(fake, alerts.id)) == 1
-    assert fake.violations == []
 
 
 async def test_the_delivery_loop_posts_on_its_own(
@@ -77,9 +74,7 @@ async def test_the_delivery_loop_posts_on_its_own(
     fake, alerts = discord_scene.fake, discord_scene.alerts
     bot = await start_bot(make_bot(delivery_interval=0.05))
     assert isinstance(bot, SentinelBot)
-    await fake.run_command(
-        "watch add", FLATBLOCKS, user=discord_scene.manager, channel_id=alerts.id
-    )
+    await watch_flatblocks(discord_scene)
     await release_upstream(djp_api, clock)
 
     await background(bot).poll_once()
@@ -92,96 +87,72 @@ async def test_the_delivery_loop_posts_on_its_own(
 async def test_members_without_manage_channels_are_refused(
     discord_scene: DiscordScene, runtime: Runtime, sentinel: SentinelBot
 ) -> None:
-    fake = discord_scene.fake
-
-    record = await fake.run_command(
-        "watch add", FLATBLOCKS, user=discord_scene.member, channel_id=discord_scene.alerts.id
-    )
+    record = await discord_scene.as_member("watch add", slug="django-flatblocks")
 
     assert record.ephemeral
     assert "Manage Channels" in (record.content or "")
     async with runtime.database.session() as session:
         assert await subscriptions.channel_subscriptions(session, discord_scene.alerts.id) == []
         assert await packages.find_package(session, "django-flatblocks") is None
-    assert fake.violations == []
 
 
 async def test_a_forbidden_channel_pauses_its_watch_and_says_why(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    await fake.run_command(
-        "watch add", FLATBLOCKS, user=discord_scene.manager, channel_id=alerts.id
-    )
-    fake.forbid_channel(alerts.id)
-    await release_upstream(djp_api, clock)
+    scene = stage.scene
+    await watch_flatblocks(scene)
+    scene.fake.forbid_channel(scene.alerts.id)
+    await release_upstream(djp_api, stage.clock)
 
-    await background(sentinel).poll_once()
-    delivered = await background(sentinel).deliver_once()
-    listing = await fake.run_command("watch list", user=discord_scene.member, channel_id=alerts.id)
+    await background(stage.bot).poll_once()
+    delivered = await background(stage.bot).deliver_once()
+    listing = await scene.as_member("watch list")
 
-    assert alerts.id in delivered.paused
-    assert alerts_in(fake, alerts.id) == []
+    assert scene.alerts.id in delivered.paused
+    assert stage.alerts() == []
     _, embed = listing.embeds
     assert listing.ephemeral
     assert "django-flatblocks" in embed["description"]
     assert "Paused: Missing permissions" in embed["description"]
-    assert fake.violations == []
 
 
 async def test_a_post_discord_keeps_refusing_is_one_warning_and_a_retry(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
-    caplog: pytest.LogCaptureFixture,
+    stage: Stage, djp_api: FakeDjangoPackages, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    await watch_flatblocks(discord_scene)
-    await release_upstream(djp_api, clock)
-    await background(sentinel).poll_once()
-    fake.rate_limit_next("POST /channels/", retry_after=0.01, times=5)  # all discord.py tries
+    await watch_flatblocks(stage.scene)
+    await release_upstream(djp_api, stage.clock)
+    await background(stage.bot).poll_once()
+    stage.scene.fake.rate_limit_next("POST /channels/", retry_after=0.01, times=5)  # every try
 
     with caplog.at_level(logging.WARNING):
-        refused = await background(sentinel).deliver_once()
-    clock.advance(timedelta(minutes=1))
-    await background(sentinel).deliver_once()  # (or the loop's own pass, woken by the cycle)
+        refused = await background(stage.bot).deliver_once()
+    stage.clock.advance(timedelta(minutes=1))
+    await background(stage.bot).deliver_once()  # (or the loop's own pass, woken by the cycle)
 
     ours = [r for r in caplog.records if not r.name.startswith("discord")]
     assert refused.retrying == 1
     assert [(r.levelno, r.exc_info) for r in ours] == [(logging.WARNING, None)]
     assert "will retry" in ours[0].getMessage()
     assert "rate limit" in ours[0].getMessage()
-    assert len(alerts_in(fake, alerts.id)) == 1
-    assert fake.violations == []
+    assert len(stage.alerts()) == 1
 
 
 async def test_alerts_ping_only_the_role_a_manager_chose(
-    discord_scene: DiscordScene,
-    djp_api: FakeDjangoPackages,
-    clock: SteppingClock,
-    sentinel: SentinelBot,
+    stage: Stage, djp_api: FakeDjangoPackages
 ) -> None:
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-    await fake.run_command(
-        "watch add",
-        {**FLATBLOCKS, "role": discord_scene.managers},
-        user=discord_scene.manager,
-        channel_id=alerts.id,
-    )
+    managers = stage.scene.managers
+    await stage.scene.as_manager("watch add", slug="django-flatblocks", role=managers)
     pings = "@everyone @here <@123> <@&456>"
-    await release_upstream(djp_api, clock, title=f"Flatblocks {pings}", repo_description=pings)
+    await release_upstream(
+        djp_api, stage.clock, title=f"Flatblocks {pings}", repo_description=pings
+    )
 
-    await background(sentinel).poll_once()
-    await background(sentinel).deliver_once()
+    await background(stage.bot).poll_once()
+    await background(stage.bot).deliver_once()
 
-    [alert] = alerts_in(fake, alerts.id)
-    assert alert.mentions == Mentions(roles=frozenset({discord_scene.managers.id}))
+    [alert] = stage.alerts()
+    assert alert.mentions == Mentions(roles=frozenset({managers.id}))
     assert "@everyone" not in str(alert.embeds)
-    assert fake.violations == []
 
 
 async def test_the_same_watch_added_twice_at_once_is_one_watch_and_two_answers(
@@ -191,8 +162,6 @@ async def test_the_same_watch_added_twice_at_once_is_one_watch_and_two_answers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A double click, or two managers at once: one row, "Now watching" and "already watching"."""
-    fake, alerts = discord_scene.fake, discord_scene.alerts
-
     replies = await asyncio.gather(watch_flatblocks(discord_scene), watch_flatblocks(discord_scene))
 
     answers = sorted((record.content or "").split("\n")[0] for record in replies)
@@ -201,6 +170,5 @@ async def test_the_same_watch_added_twice_at_once_is_one_watch_and_two_answers(
         "This channel is already watching **django-flatblocks** (django-flatblocks).",
     ]
     async with runtime.database.session() as session:
-        assert len(await subscriptions.channel_subscriptions(session, alerts.id)) == 1
+        assert len(await subscriptions.channel_subscriptions(session, discord_scene.alerts.id)) == 1
     assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
-    assert fake.violations == []

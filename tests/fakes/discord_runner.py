@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 import yarl
@@ -50,26 +51,64 @@ class DiscordScene:
         )
 
     async def as_manager(
-        self, command: str, *, channel: FakeChannel | None = None, **options: OptionValue
+        self,
+        command: str,
+        *,
+        channel: FakeChannel | None = None,
+        for_channel: FakeChannel | None = None,
+        **options: OptionValue,
     ) -> InteractionRecord:
         """`/command` with `options`, run by the manager in #alerts (or `channel`)."""
-        return await self._run(self.manager, command, channel, options)
+        return await self.as_user(
+            self.manager, command, channel=channel, for_channel=for_channel, **options
+        )
 
     async def as_member(
-        self, command: str, *, channel: FakeChannel | None = None, **options: OptionValue
+        self,
+        command: str,
+        *,
+        channel: FakeChannel | None = None,
+        for_channel: FakeChannel | None = None,
+        **options: OptionValue,
     ) -> InteractionRecord:
         """`/command` with `options`, run by the plain member in #alerts (or `channel`)."""
-        return await self._run(self.member, command, channel, options)
+        return await self.as_user(
+            self.member, command, channel=channel, for_channel=for_channel, **options
+        )
 
-    async def _run(
+    async def as_user(
         self,
         user: FakeMember,
         command: str,
-        channel: FakeChannel | None,
-        options: dict[str, OptionValue],
+        *,
+        channel: FakeChannel | None = None,
+        for_channel: FakeChannel | None = None,
+        **options: OptionValue,
     ) -> InteractionRecord:
+        """`/command` with `options`, run by `user` in #alerts (or `channel`).
+
+        `channel` is where the command is typed; `for_channel` fills the command's own
+        `channel` option (the channel to set up, as in `/watch add ... channel:#alerts`).
+        """
+        if for_channel is not None:
+            options["channel"] = for_channel
         where = channel or self.alerts
         return await self.fake.run_command(command, options, user=user, channel_id=where.id)
+
+    async def choices_as_manager(
+        self,
+        command: str,
+        *,
+        focused: str,
+        channel: FakeChannel | None = None,
+        **options: OptionValue,
+    ) -> list[dict[str, Any]]:
+        """The choices the bot offers the manager typing `focused` of `/command` (its other
+        `options` filled in) in #alerts (or `channel`)."""
+        where = channel or self.alerts
+        return await self.fake.autocomplete(
+            command, options, focused=focused, user=self.manager, channel_id=where.id
+        )
 
 
 @contextmanager

@@ -6,7 +6,8 @@ async def test_x(fleet: Fleet) -> None:
 
 Each process gets a metrics port of its own; `/healthz` and `/metrics` are read over HTTP, the
 way an operator's probes would. The database is a fresh one on the `TEST_DATABASE_URL` server
-(not a schema: separate processes cannot be handed a search path), dropped afterwards.
+(not a schema: separate processes cannot be handed a search path), dropped afterwards;
+`fleet_on` takes any database URL (one SQLite file: one long-running process).
 """
 
 from __future__ import annotations
@@ -58,32 +59,42 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
 async def postgres_fleet(
     directory: Path, fake: FakeDiscord, djp_api: FakeDjangoPackages, **settings: str
 ) -> AsyncIterator[Fleet]:
-    """A `Fleet` on a fresh, migrated database of the `TEST_DATABASE_URL` server, pointed at the
-    fakes, with `settings` on top (no Discord token unless given); every process it started is
-    stopped on exit."""
+    """A `fleet_on` a fresh database of the `TEST_DATABASE_URL` server."""
     assert TEST_DATABASE_URL is not None
-    async with fresh_postgres_database(TEST_DATABASE_URL) as url:
-        names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "POLL_INTERVAL", "SHARD_", "METRICS_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
-        env |= {
-            "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": url,
-            "DISCORD_API_BASE": fake.api_base,
-            "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
-            "DJP_API_URL": djp_api.base_url,
-            "OSV_API_URL": "",  # no advisory source: nothing here reaches the internet
-            "PYPI_URL": "",  # nor PyPI, nor endoflife.date
-            "ENDOFLIFE_URL": "",
-            "LOG_LEVEL": "INFO",
-            **settings,
-        }
-        fleet = Fleet(env, directory)
-        code, err = await fleet.cli("db", "upgrade")
-        assert code == 0, err
-        try:
-            yield fleet
-        finally:
-            await fleet.stop()
+    async with (
+        fresh_postgres_database(TEST_DATABASE_URL) as url,
+        fleet_on(url, directory, fake, djp_api, **settings) as fleet,
+    ):
+        yield fleet
+
+
+@asynccontextmanager
+async def fleet_on(
+    url: str, directory: Path, fake: FakeDiscord, djp_api: FakeDjangoPackages, **settings: str
+) -> AsyncIterator[Fleet]:
+    """A `Fleet` on the database at `url`, migrated, pointed at the fakes, with `settings` on top
+    (no Discord token unless given); every process it started is stopped on exit."""
+    names = ("DISCORD_", "DATABASE_URL", "DJP_API_URL", "POLL_INTERVAL", "SHARD_", "METRICS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(names)}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": url,
+        "DISCORD_API_BASE": fake.api_base,
+        "WEBHOOK_TEST_HOST": WEBHOOK_TEST_HOST,
+        "DJP_API_URL": djp_api.base_url,
+        "OSV_API_URL": "",  # no advisory source: nothing here reaches the internet
+        "PYPI_URL": "",  # nor PyPI, nor endoflife.date
+        "ENDOFLIFE_URL": "",
+        "LOG_LEVEL": "INFO",
+        **settings,
+    }
+    fleet = Fleet(env, directory)
+    code, err = await fleet.cli("db", "upgrade")
+    assert code == 0, err
+    try:
+        yield fleet
+    finally:
+        await fleet.stop()
 
 
 def free_port() -> int:

@@ -9,20 +9,19 @@ real httpx clients pointed at the fakes, two attempts, backoff waits recorded, n
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 
 from bot.app.runtime import monitor_settings
 from bot.config import Settings
-from bot.discordbot.bot import SentinelBot
 from bot.djp.retry import RetryPolicy
 from bot.refresh.pypi_pass import SourcesPass, open_sources
 from storage.database import Database
 from tests.fakes.discord_models import PostedMessage
-from tests.fakes.discord_runner import DiscordScene
 from tests.fakes.pypi_api import FakeEndOfLife, FakePypi
 from tests.fakes.sleep import RecordingSleep
-from tests.plugins.app import SteppingClock, background, next_cycle
+from tests.plugins.app import Stage, SteppingClock, background
 
 SOURCE_TEST_RETRY = RetryPolicy(attempts=2, base_delay=0.5, max_delay=1.0)
 #: The fake journal's cap on one answer, and the pass's: small, so a test can pass it.
@@ -94,13 +93,23 @@ def titles(messages: list[PostedMessage]) -> list[str]:
     return [embed["title"] for message in messages for embed in message.embeds]
 
 
-async def watching_flatblocks(
-    scene: DiscordScene, sentinel: SentinelBot, clock: SteppingClock
-) -> None:
-    """The channel watches django-flatblocks; one cycle takes PyPI's baseline. (The bot's own
-    first pass, under way since it started, is over before the watch begins.)"""
-    await background(sentinel).poll_once()
-    await scene.fake.run_command(
-        "watch add", {"slug": "django-flatblocks"}, user=scene.manager, channel_id=scene.alerts.id
-    )
-    assert (await next_cycle(sentinel, clock)).sent == 0
+@dataclass(frozen=True)
+class PypiStage(Stage):
+    """A `Stage` whose bot reads the fake PyPI and the fake endoflife.date."""
+
+    pypi_api: FakePypi
+    endoflife_api: FakeEndOfLife
+
+    async def watch_flatblocks(self) -> None:
+        """#alerts watches django-flatblocks; one cycle takes PyPI's baseline. (The bot's own
+        first pass, under way since it started, is over before the watch begins.)"""
+        await background(self.bot).poll_once()
+        await self.scene.as_manager("watch add", slug="django-flatblocks")
+        assert (await self.next_cycle()).sent == 0
+
+
+@pytest.fixture
+def pypi_stage(stage: Stage, pypi_api: FakePypi, endoflife_api: FakeEndOfLife) -> PypiStage:
+    """The `stage`, with the fakes its bot reads; a module using it overrides `sources` with
+    `pypi_sources`."""
+    return PypiStage(stage.scene, stage.bot, stage.clock, pypi_api, endoflife_api)

@@ -67,7 +67,7 @@ async def test_monitor_and_delivery_post_alerts_without_a_gateway_and_serve_metr
         [alert] = await fake.wait_for_messages(discord_scene.alerts.id, 1)
         await until_healthy(port)
         # The post reaches Discord a moment before the worker settles and counts it.
-        metrics = await until_metric(port, 'djp_sentinel_alerts_total{outcome="posted"}')
+        metrics = await until_metric(port, 'djp_sentinel_alerts_total{outcome="posted"} 1.0')
     finally:
         process.send_signal(signal.SIGTERM)
         await database.dispose()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bot.discordbot.gateway import LEASE
 from bot.discordbot.gateway import STANDBY_CHECK as GATEWAY_STANDBY_CHECK
@@ -79,6 +79,49 @@ async def test_a_standby_monitor_cycles_within_seconds_of_the_leaders_death(
     assert fake.connections == []
 
 
+async def test_a_leader_whose_lock_went_to_another_says_so_within_seconds(
+    fleet: tuple[Fleet, FakeDiscord],
+) -> None:
+    """The leader's database sessions end while it lives (a failover, an operator) and another
+    session takes the monitor's lock: the deposed leader's gauge drops within seconds, not at
+    its next cycle an hour later, so no two processes read as leader."""
+    processes, _ = fleet
+    await processes.start("leader", "monitor")
+    await processes.healthy("leader")
+    await processes.leader("leader")
+    name = f"djp-sentinel:monitor:{processes.members['leader'].process.pid}"
+
+    engine = create_async_engine(processes.environment["DATABASE_URL"])
+    try:
+        async with engine.connect() as usurper:
+            assert await take_the_lead_from(usurper, name)
+            await until(lambda: leads(processes, "leader", False), "the gauge at 0", 30)
+    finally:
+        await engine.dispose()
+
+    log = processes.members["leader"].log.read_text()
+    assert "lost the monitor lead with the database connection" in log
+
+
+async def take_the_lead_from(usurper: AsyncConnection, application_name: str) -> bool:
+    """End every session of the process named `application_name`, then take the monitor's
+    lock on `usurper`, in one statement (before the process can ask for it again)."""
+    taken = await usurper.execute(
+        text(
+            "WITH ended AS (SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+            "WHERE application_name = :name) "
+            "SELECT pg_try_advisory_lock(hashtext('djp-sentinel monitor ' || current_schema())) "
+            "FROM (SELECT count(*) FROM ended) AS waited"
+        ),
+        {"name": application_name},
+    )
+    return bool(taken.scalar())
+
+
+async def leads(processes: Fleet, name: str, expected: bool) -> bool:
+    return bool(await processes.series(name, "djp_sentinel_monitor_leader")) is expected
+
+
 async def test_a_second_gateway_stands_by_and_takes_the_shards_over_after_sigkill(
     fleet: tuple[Fleet, FakeDiscord],
 ) -> None:
@@ -102,6 +145,8 @@ async def test_a_second_gateway_stands_by_and_takes_the_shards_over_after_sigkil
     )
     assert takeover <= GATEWAY_BOUND, processes.logs()
     assert len(fake.connections) == 2  # the spare never connected beside the owner
+    assert "owns gateway shard(s) 0 of 1" in processes.members["gateway-a"].log.read_text()
+    assert "took over gateway shard(s) 0 of 1" in processes.members["gateway-b"].log.read_text()
     for answer in (before, after):
         assert answer.embeds[0]["title"] == "django-flatblocks"
         assert answer.errors == []  # answered once: a second answer is refused

@@ -243,3 +243,17 @@ def test_the_releases_django_packages_announced_are_remembered(
     change: Change, announced: dict[int, list[str]]
 ) -> None:
     assert announced_releases([change]) == announced
+
+
+def test_after_an_answer_without_the_release_set_only_newer_releases_are_news() -> None:
+    """PyPI may leave `releases` out (it is deprecated): the next full answer's older
+    releases are not new, nor is an old yank, so nothing is announced as a backport."""
+    without_set = replace(project("2.0"), releases=None)
+    full = project("2.1", "1.8", "1.9", "2.0", yanked={"1.8": "Broken"})
+
+    decision = compare(PID, "flatblocks", without_set, ("4.2", "5.0"), full, {"1.8", "2.0"})
+
+    assert events(decision.changes) == [
+        (Event.RELEASE, "flatblocks 2.1 released (minor release, was 2.0)")
+    ]
+    assert decision.announced == ["2.1"]

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import stat
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, column, insert, select, table, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.core.records import parse_package
 from storage import cycles
@@ -25,7 +27,7 @@ from storage.errors import DatabaseError
 from storage.models import Alert, Base, Package, PackageHistory
 from storage.revisions import head_revision, is_current
 from tests.plugins.data import seed_package
-from tests.plugins.database import migrated
+from tests.plugins.database import TEST_DATABASE_URL, in_schema, migrated
 
 NOW = datetime(2026, 2, 20, 12, 0, tzinfo=UTC)
 
@@ -53,6 +55,67 @@ async def test_an_unreachable_server_is_a_database_error_without_the_password() 
     finally:
         await database.dispose()
     assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: needs PostgreSQL")
+async def test_pooled_connections_the_server_ended_are_replaced_unnoticed() -> None:
+    """As after a failover or an operator's `pg_terminate_backend`: the next units of work
+    succeed on new connections instead of failing once per dead pooled one."""
+    assert TEST_DATABASE_URL is not None
+    database = Database.from_url(TEST_DATABASE_URL)
+    try:
+        ended = await backend_pids(database, POOLED)
+        await end_backends(TEST_DATABASE_URL, ended)
+        after = await backend_pids(database, POOLED)
+    finally:
+        await database.dispose()
+    assert len(set(ended)) == POOLED
+    assert not set(after) & set(ended)
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="set TEST_DATABASE_URL: needs PostgreSQL")
+async def test_a_labelled_process_names_its_sessions_and_keeps_other_server_settings() -> None:
+    assert TEST_DATABASE_URL is not None
+    database = Database.from_url(TEST_DATABASE_URL, label="monitor+delivery", **in_schema("x"))
+    try:
+        async with database.connection() as connection:
+            name, path = (
+                await connection.execute(
+                    text(
+                        "SELECT current_setting('application_name'), current_setting('search_path')"
+                    )
+                )
+            ).one()
+    finally:
+        await database.dispose()
+    assert name == f"djp-sentinel:monitor+delivery:{os.getpid()}"
+    assert path == "x"
+
+
+#: Connections held at once, so that the pool keeps that many.
+POOLED = 3
+
+
+async def backend_pids(database: Database, count: int) -> list[int]:
+    """The server processes of `count` connections taken from the pool at once."""
+    pid = text("SELECT pg_backend_pid()")
+    async with AsyncExitStack() as stack:
+        taken = [await stack.enter_async_context(database.connection()) for _ in range(count)]
+        return [(await connection.execute(pid)).scalar_one() for connection in taken]
+
+
+async def end_backends(url: str, pids: list[int]) -> None:
+    """Terminate the server processes `pids`, waiting (up to 10 s) until each has ended."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            ended = await connection.execute(
+                text("SELECT pg_terminate_backend(pid, 10000) FROM unnest(:pids ::int[]) pid"),
+                {"pids": pids},
+            )
+            assert all(ended.scalars())
+    finally:
+        await engine.dispose()
 
 
 def mode(path: Path) -> int:
