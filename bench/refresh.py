@@ -19,8 +19,8 @@ project with the real django-crispy-forms capture renamed, ETags and 304s as PyP
 PyPI's journal): the baseline also takes PyPI's first answers (every project asked once, the
 journal's serial read), each cycle 5% of the projects publish a release too (three journal
 entries each: the release and two files) while `JOURNAL_NOISE` entries name projects nobody
-watches, and a cycle is the Django Packages refresh plus the PyPI pass. The cycles run a week
-after the baseline, so each pays the safety re-checks (`pypi_plan.safety_period`) a steady
+watches, and a cycle is the Django Packages refresh plus the PyPI pass. The cycles run
+`SAFETY_PERIOD` (two weeks) after the baseline, so each pays the safety re-checks (`pypi_plan.safety_period`) a steady
 state pays at most. Its floor adds `json.loads` of the changed projects' answers and one plain
 upsert of them; `pypi_requests` counts the requests for projects of a cycle,
 `pypi_not_modified` those answered 304, and `journal_requests` the journal's. The last line
