@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import metrics
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from bot.core.source_health import Source, SourceRun
 from bot.delivery.pacing import delivery_budget
 from bot.delivery.registration import Registration
@@ -81,14 +82,18 @@ async def refresh_pass(runtime: Runtime, *, everything: bool = False) -> Refresh
         default_stale_after_days=runtime.settings.stale_after_days,
     )
     log.info(
-        "cycle (%s): %d packages, %d grids, %d changes, %d alerts, %d stale reports, %d failures",
+        "cycle (%s): %s",
         cycle.plan,
-        cycle.packages_fetched,
-        cycle.grids_fetched,
-        len(cycle.changes),
-        cycle.alerts_enqueued,
-        stale_reports,
-        len(cycle.failures),
+        ", ".join(
+            [
+                counted(cycle.packages_fetched, "package"),
+                counted(cycle.grids_fetched, "grid"),
+                counted(len(cycle.changes), "change"),
+                counted(cycle.alerts_enqueued, "alert"),
+                counted(stale_reports, "stale report"),
+                counted(len(cycle.failures), "failure"),
+            ]
+        ),
     )
     await _count_refresh(runtime, cycle, time.monotonic() - started)
     return RefreshPass(cycle, stale_reports, advisory_alerts, pypi_alerts)
@@ -102,13 +107,13 @@ async def sources_pass(sources: SourcesPass) -> int:
         report = await sources.run()
         enqueued = report.alerts_enqueued
         log.info(
-            "PyPI: %d requests (%d not modified) and %d to its journal%s, %d changes, %d alerts",
-            report.requests,
+            "PyPI: %s (%d not modified) and %d to its journal%s, %s, %s",
+            counted(report.requests, "request"),
             report.not_modified,
             report.journal_requests,
             " (every due project asked)" if report.swept else "",
-            len(report.changes),
-            enqueued,
+            counted(len(report.changes), "change"),
+            counted(enqueued, "alert"),
         )
         _count_sources({Source.PYPI: report.pypi_run(), Source.ENDOFLIFE: report.endoflife})
     return enqueued
@@ -127,10 +132,10 @@ async def advisory_pass(watch: AdvisoryWatch) -> int:
                 raise
             enqueued = report.alerts_enqueued
             log.info(
-                "advisories: %d names checked, %d requests, %d alerts",
-                report.names_checked,
-                report.batch_requests + report.record_requests,
-                enqueued,
+                "advisories: %s checked, %s, %s",
+                counted(report.names_checked, "name"),
+                counted(report.batch_requests + report.record_requests, "request"),
+                counted(enqueued, "alert"),
             )
     finally:
         after = watch.client.requests

@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from bot.app.runtime import Runtime
+from bot.core.plural import counted
 from storage import retention
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ async def retention_pass(runtime: Runtime) -> retention.Pruned:
             history_before=now - timedelta(days=settings.history_retention_days),
         )
     log.info(
-        "retention: pruned %d settled alerts, %d cycles, %d history rows",
-        pruned.alerts,
-        pruned.cycles,
-        pruned.history,
+        "retention: pruned %s, %s, %s",
+        counted(pruned.alerts, "settled alert"),
+        counted(pruned.cycles, "cycle"),
+        counted(pruned.history, "history row"),
     )
     return pruned

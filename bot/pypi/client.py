@@ -168,26 +168,26 @@ class ConditionalClient(UpstreamClient):
 
     async def _attempt(self, request: _Request, missing: Gone) -> Answer:
         """One request, following redirects within the base URL's origin."""
-        url = self.base_url + request.path
-        target = httpx.URL(url)
+        url = target = self.base_url + request.path
         async with self._limit:
             for _ in range(MAX_REDIRECTS + 1):
                 reply = await self._exchange(request, target)
                 if reply.location is None:
                     return self._answer(reply, url, request.read, missing)
-                try:
-                    target = next_hop(httpx.URL(self.base_url), target, reply.location)
+                try:  # parsed by httpx only for a redirect: aiohttp parses every URL anyway
+                    hop = next_hop(httpx.URL(self.base_url), httpx.URL(target), reply.location)
                 except OffOrigin as exc:
                     raise ApiUnavailable(f"{self.source} {exc}.") from None
+                target = str(hop)
         raise ApiUnavailable(f"{self.source} redirected {url} more than {MAX_REDIRECTS} times.")
 
-    async def _exchange(self, request: _Request, target: httpx.URL) -> _Reply:
+    async def _exchange(self, request: _Request, target: str) -> _Reply:
         """Send `request` to `target`; read its body (within the cap) only if it is a success."""
         self.requests_made += 1
         try:
             async with self._session().request(
                 request.method,
-                str(target),
+                target,
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
