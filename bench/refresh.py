@@ -20,13 +20,13 @@ PyPI's journal): the baseline also takes PyPI's first answers (every project ask
 journal's serial read), each cycle 5% of the projects publish a release too (three journal
 entries each: the release and two files) while `JOURNAL_NOISE` entries name projects nobody
 watches, and a cycle is the Django Packages refresh plus the PyPI pass. The cycles run
-`SAFETY_PERIOD` (two weeks) after the baseline, so each pays the safety re-checks (`pypi_plan.safety_period`) a steady
-state pays at most. Its floor adds `json.loads` of the changed projects' answers and one plain
-upsert of them; `pypi_requests` counts the requests for projects of a cycle,
-`pypi_not_modified` those answered 304, and `journal_requests` the journal's. The last line
+`SAFETY_PERIOD` (two weeks) after the baseline, so each pays the safety re-checks
+(`pypi_plan.safety_period`) a steady state pays at most. Its floor adds `json.loads` of the changed
+projects' answers and one plain upsert of them; `pypi_requests` counts the requests for projects of
+a cycle, `pypi_not_modified` those answered 304, and `journal_requests` the journal's. The last line
 compares the CPU per 1,000 packages of `watch-all-pypi` with `watch-all` (target: at most 2):
-`watch-all` and `watch-all-pypi` run in turn `--rounds` times, each pair giving one ratio,
-and the line gives their median and range (one run on a shared machine can be far off).
+`watch-all` and `watch-all-pypi` run in turn `--rounds` times, each pair giving one ratio, and the
+line gives their median and range (one run on a shared machine can be far off).
 
 `request_floor` is the fewest requests any plan could use: fetching each watched package once,
 or paging the catalog in pages of 500, whichever is smaller (with PyPI, plus one journal

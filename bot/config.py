@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     )
     pypi_url: str = Field(
         default=DEFAULT_PYPI_URL,
-        description="base of PyPI's JSON API (reads {PYPI_URL}pypi/<project>/json); empty: off",
+        description="base of PyPI (reads its journal at {PYPI_URL}pypi, then "
+        "{PYPI_URL}pypi/<project>/json for the projects it names); empty: off",
     )
     endoflife_url: str = Field(
         default=DEFAULT_ENDOFLIFE_URL,

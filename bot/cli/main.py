@@ -67,10 +67,11 @@ def reference() -> str:
     from bot.core.event_meanings import MEANINGS
 
     lines = ["environment variables (also read from .env):"]
+    width = max(map(len, Settings.model_fields)) + 2
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
         shown = "unset" if default is None else default
-        lines.append(f"  {name.upper():<24}{field.description or ''} [default: {shown}]")
+        lines.append(f"  {name.upper():<{width}}{field.description or ''} [default: {shown}]")
     lines += ["", "events (for --events, /watch add events:):"]
     lines += [f"  {event:<12}{meaning}" for event, meaning in MEANINGS.items()]
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from typing import get_args
 
 from bot.app.grid_table import SortKey
 from bot.cli import main
+from bot.config import Settings
 from bot.core.event_meanings import MEANINGS
 from bot.core.events import MIN_RELEASE_LEVELS, Event
 from tests.fakes.discord_runner import DiscordScene
@@ -119,8 +120,8 @@ async def test_help_lists_the_settings_and_the_events(
     result = await djp_sentinel(cli_env, tmp_path, "--help")
 
     assert result.code == 0
-    for name in ("DISCORD_TOKEN", "DATABASE_URL", "POLL_INTERVAL_SECONDS", "LOG_LEVEL"):
-        assert re.search(rf"^  {name}\s", result.out, re.MULTILINE)
+    for name in Settings.model_fields:  # each one apart from its meaning, the longest too
+        assert re.search(rf"^  {name.upper()}\s+\S", result.out, re.MULTILINE), name
     for event in ("release", "activity", "stale", "popularity", "grid", "repo", "removed"):
         assert re.search(rf"^  {event}\s+\S", result.out, re.MULTILINE)
 
