@@ -97,7 +97,8 @@ def readiness_pages(board: ReadinessBoard) -> list[discord.Embed]:
     embeds = []
     for number, page in enumerate(pages, start=1):
         embed = discord.Embed(
-            title=board.headline(), description="\n".join(page) or "No packages to show."
+            title=escape_text(board.headline()),
+            description="\n".join(page) or "No packages to show.",
         )
         if footer := (page_counter(number, len(pages)) + about).removesuffix(" · "):
             embed.set_footer(text=footer)

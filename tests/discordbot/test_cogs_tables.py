@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app.grid_table import GridTable, rank_members
+from bot.app.readiness import ReadinessBoard, ReadinessRow
 from bot.core.bypass import describe as describe_bypass
 from bot.core.records import parse_package
 from bot.discordbot.options import BadOption, parse_bypass
-from bot.discordbot.tables import ROWS_PER_PAGE, grid_pages
+from bot.discordbot.tables import ROWS_PER_PAGE, grid_pages, readiness_pages
 from bot.messages.alerts import SiteLinks
 from bot.messages.limits import check_message
 from bot.refresh.staleness import ChannelStaleness
@@ -90,3 +91,15 @@ def test_a_grid_of_one_package_says_so_in_the_singular() -> None:
     [page] = grid_pages(table(1), LINKS)
 
     assert page.footer.text == "1 package, most stars first · big"
+
+
+def test_a_readiness_board_shows_a_grids_upstream_title_literally() -> None:
+    row = ReadinessRow("django-flatblocks", "Flatblocks", "ready", ("5.2",))
+    board = ReadinessBoard("5.2", None, (row,), "in the **@everyone** grid")
+
+    [page] = readiness_pages(board)
+
+    assert page.title == (
+        "Django 5.2: 1 ready, 0 no, 0 unknown "
+        "(of 1 package in the \\*\\*@\u200beveryone\\*\\* grid)"
+    )
