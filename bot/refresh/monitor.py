@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock, utcnow
@@ -26,7 +27,7 @@ from bot.core.plural import counted
 from bot.core.records import GridRecord, PackagePayload, PackageRecord
 from bot.djp.client import DjangoPackagesClient
 from bot.errors import ApiUnavailable, InvalidRecord, NotFound, SentinelError
-from bot.refresh.apply import Applied, announce, apply_grids, apply_packages
+from bot.refresh.apply import Applied, AppliedPackages, announce, apply_grids, apply_packages
 from bot.refresh.audience import Followed
 from bot.refresh.compare import Batch
 from bot.refresh.names import CatalogNames
@@ -293,14 +294,14 @@ class Monitor:
         the ids stored (a payload that fails validation is not)."""
         if not batch.records and not batch.payloads:
             return set()
-        async with self.database.transaction() as session:
-            applied = await apply_packages(
-                session,
-                batch,
-                stale_after_days=self.settings.stale_after_days,
-                now=self.clock(),
-                next_poll_at=self._next_poll(report),
-            )
+        try:
+            applied = await self._apply(batch, report)
+        except IntegrityError:
+            # Another writer stored one of these new packages between this transaction's
+            # read and its insert (two `/watch add` of it at once, or a command beside the
+            # cycle): PostgreSQL's ON CONFLICT covers the id, not the slug's unique index.
+            # Read again: the package is stored now and this batch is compared with it.
+            applied = await self._apply(batch, report)
         comparison = applied.comparison
         for error in comparison.invalid:
             self._skip_invalid(error, report)
@@ -308,6 +309,16 @@ class Monitor:
         report.packages_fetched += len(comparison.stored_ids)
         report.applied(applied)
         return comparison.stored_ids
+
+    async def _apply(self, batch: Batch, report: CycleReport) -> AppliedPackages:
+        async with self.database.transaction() as session:
+            return await apply_packages(
+                session,
+                batch,
+                stale_after_days=self.settings.stale_after_days,
+                now=self.clock(),
+                next_poll_at=self._next_poll(report),
+            )
 
     async def _fetch_grid(self, grid_id: int, report: CycleReport) -> GridRecord | None:
         """A due grid, or None (with the failure recorded and a retry planned)."""
