@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage._sql import upsert
 from storage.models import DeliveryWorkerRow
 
+#: A worker that has not beaten for this long (or three delivery intervals) is no longer live.
+LIVE_WITHIN = timedelta(seconds=30)
 FORGET_AFTER = timedelta(hours=1)
 WORKERS = DeliveryWorkerRow.__table__
 

@@ -14,12 +14,12 @@ from bot.app.runtime import Runtime
 from bot.core.plural import counted
 from bot.core.source_health import Source, SourceHealth
 from bot.core.timefmt import describe_span
-from bot.delivery.registration import LIVE_WITHIN
 from bot.refresh.pypi_pass import ENDOFLIFE_FIRST_RETRY, ENDOFLIFE_INTERVAL
 from storage import cycles, outbox, packages, workers
 from storage import pypi as stored_pypi
 from storage.coordination import MONITOR_LOCK, lock_holders, shard_lock
 from storage.models import Cycle
+from storage.workers import LIVE_WITHIN
 
 NO_REFRESH_YET = "none yet: the first one runs at start-up"
 #: Delivery workers named in the status (a Discord field holds 1,024 characters).

@@ -22,9 +22,8 @@ from bot.delivery.identity import WorkerId
 from bot.delivery.pacing import Pacer
 from storage import workers
 from storage.database import Database
+from storage.workers import LIVE_WITHIN
 
-#: A worker that has not beaten for this long (or three delivery intervals) is no longer live.
-LIVE_WITHIN = timedelta(seconds=30)
 #: Seconds between beats while a pass posts: how soon the others see a worker join.
 BEAT_EVERY = 1.0
 
