@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.pypi import project_from_json, project_to_json
 from bot.core.pypi_checks import Checked, PypiTarget, StoredProject
-from bot.core.source_health import Source, SourceHealth, SourceRun
 from storage._sql import chunks, dialect_insert, upsert
 from storage.models import AnnouncedRelease, Package, PypiProjectRow, SourceDocument
 from storage.packages import watched_package_ids
@@ -205,43 +204,3 @@ async def watched_ids(session: AsyncSession) -> list[int]:
     """Every package some active subscription reaches, directly or through a grid."""
     watched = watched_package_ids()
     return list(await session.scalars(select(watched.c.package_id).order_by(watched.c.package_id)))
-
-
-def _health_document(source: Source) -> str:
-    return f"health:{source.value}"
-
-
-def _health(row: SourceDocument | None) -> SourceHealth | None:
-    """What `row` keeps of a source (None: nothing, or nothing readable)."""
-    if row is None or not isinstance(row.body, dict):
-        return None
-    try:
-        return SourceHealth.from_json(row.body)
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-async def source_health(session: AsyncSession) -> dict[Source, SourceHealth]:
-    """How each source that was ever asked is doing."""
-    names = {_health_document(source): source for source in Source}
-    rows = await session.scalars(select(SourceDocument).where(SourceDocument.name.in_(names)))
-    return {names[row.name]: health for row in rows if (health := _health(row)) is not None}
-
-
-async def health_of(session: AsyncSession, source: Source) -> SourceHealth | None:
-    return _health(await session.get(SourceDocument, _health_document(source)))
-
-
-async def record_run(
-    session: AsyncSession, source: Source, run: SourceRun, now: datetime
-) -> SourceHealth:
-    """Fold one pass's `run` into what is kept of `source`, and return it."""
-    row = await session.get(SourceDocument, _health_document(source))
-    known = _health(row)
-    health = known.after(run, now) if known else SourceHealth.first(run, now)
-    if row is None:
-        row = SourceDocument(name=_health_document(source), checked_at=now)
-        session.add(row)
-    row.checked_at, row.body, row.last_error = now, health.to_json(), health.last_error
-    await session.flush()
-    return health

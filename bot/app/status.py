@@ -15,8 +15,7 @@ from bot.core.plural import counted
 from bot.core.source_health import Source, SourceHealth
 from bot.core.timefmt import describe_span
 from bot.refresh.pypi_pass import ENDOFLIFE_FIRST_RETRY, ENDOFLIFE_INTERVAL
-from storage import cycles, outbox, packages, workers
-from storage import pypi as stored_pypi
+from storage import cycles, outbox, packages, source_health, workers
 from storage.coordination import MONITOR_LOCK, lock_holders, shard_lock
 from storage.models import Cycle
 from storage.workers import LIVE_WITHIN
@@ -175,7 +174,7 @@ async def bot_status(runtime: Runtime) -> BotStatus:
         last = await cycles.last_cycle(session)
         tracked = await packages.package_count(session)
         pending = await outbox.pending_count(session)
-        health = await stored_pypi.source_health(session)
+        health = await source_health.source_health(session)
     sources = tuple(
         SourceStatus(source, SETTINGS[source], on, health.get(source))
         for source, on in _on(runtime).items()

@@ -46,7 +46,7 @@ from bot.refresh.advisory_compare import (
 from storage import advisories, outbox, pins, subscriptions
 from storage.database import Database
 from storage.models import Pin
-from storage.pypi import record_run
+from storage.source_health import record_run
 from storage.subscriptions import subscriptions_for_packages
 
 log = logging.getLogger(__name__)

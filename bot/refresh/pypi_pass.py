@@ -16,9 +16,10 @@ again after a backoff; after `GIVE_UP_AFTER` failures in a row the pass stops as
 cycle (the source is down), so a dead source costs a few requests, not one per package. The
 journal failing is no such failure: it only makes the pass ask every due project.
 
-Each pass that asks a source ends by recording what it cost and met (`storage.pypi.record_run`)
-for `/status`; endoflife.date's next read follows from it (`SourceHealth.next_ask`: a day after
-a good read, an hour after a failure, doubling up to the day).
+Each pass that asks a source ends by recording what it cost and met
+(`storage.source_health.record_run`) for `/status`; endoflife.date's next read follows from it
+(`SourceHealth.next_ask`: a day after a good read, an hour after a failure, doubling up to the
+day).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from bot.refresh.monitor import MonitorSettings
 from bot.refresh.pypi_compare import Answer, PypiReply, decide_pass
 from bot.refresh.pypi_plan import Plan, next_cursor, plan_pass, stored_needed
 from bot.refresh.schedule import DUE_SLACK
-from storage import packages
+from storage import packages, source_health
 from storage import pypi as stored_pypi
 from storage.database import Database
 
@@ -177,7 +178,7 @@ class SourcesPass:
         report.not_modified += http.not_modified - not_modified_before
         await self._apply(answers, plan, read, now, report)
         async with self.database.transaction() as session:
-            await stored_pypi.record_run(session, Source.PYPI, report.pypi_run(), now)
+            await source_health.record_run(session, Source.PYPI, report.pypi_run(), now)
 
     async def _ask_all(
         self, client: PypiClient, due: Sequence[tuple[PypiTarget, str]], report: SourcesReport
@@ -267,7 +268,7 @@ class SourcesPass:
             return SourceRun()
         async with self.database.session() as session:
             known = await stored_pypi.document(session, ENDOFLIFE_DOCUMENT)
-            health = await stored_pypi.health_of(session, Source.ENDOFLIFE)
+            health = await source_health.health_of(session, Source.ENDOFLIFE)
         if health is not None and health.next_ask(ENDOFLIFE_INTERVAL, ENDOFLIFE_FIRST_RETRY) > now:
             return SourceRun()
         etag = known.etag if known is not None and known.body is not None else None
@@ -292,7 +293,7 @@ class SourcesPass:
             await stored_pypi.save_document(
                 session, ENDOFLIFE_DOCUMENT, checked_at=now, etag=etag, body=body, error=error
             )
-            await stored_pypi.record_run(session, Source.ENDOFLIFE, run, now)
+            await source_health.record_run(session, Source.ENDOFLIFE, run, now)
         return run
 
 
